@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Strata.Topology;
+
+namespace Strata.Hosting;
+
+/// <summary>
+/// The defaults every HTTP node shares (eShop's ServiceDefaults): Kestrel bound to the node's own
+/// addresses, one-line console logs, and the /healthz and /readyz endpoints.
+/// </summary>
+public static class NodeHost
+{
+    /// <summary>Paths a node answers itself on its management address; never forwarded.</summary>
+    public const string HealthPath = "/healthz";
+
+    /// <inheritdoc cref="HealthPath"/>
+    public const string ReadyPath = "/readyz";
+
+    /// <summary>A builder for <paramref name="node"/>, listening on its address and its management address.</summary>
+    public static WebApplicationBuilder CreateBuilder(NodeSpec node)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = $"strata-{node.Name}",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(node.Address);
+            if (!node.Management.Equals(node.Address))
+            {
+                kestrel.Listen(node.Management);
+            }
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(TimeProvider.System);
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps GET /healthz (the process is alive) and GET /readyz (every <see cref="IReadinessCheck"/> passes:
+    /// 200, else 503), both with a small JSON body naming the node.
+    /// </summary>
+    public static WebApplication MapNodeHealth(this WebApplication app)
+    {
+        var node = app.Services.GetRequiredService<NodeSpec>();
+        var pid = Environment.ProcessId;
+        app.MapGet(HealthPath, () => Results.Json(new { node = node.Name, role = node.Role.ToString(), pid, status = "alive" }));
+        app.MapGet(ReadyPath, async (IEnumerable<IReadinessCheck> checks, CancellationToken ct) =>
+        {
+            var results = new Dictionary<string, ReadinessResult>(StringComparer.Ordinal);
+            foreach (var check in checks)
+            {
+                ReadinessResult result;
+                try
+                {
+                    result = await check.CheckAsync(ct);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    result = new ReadinessResult(false, ex.Message);
+                }
+
+                results[check.Name] = result;
+            }
+
+            var ready = results.Values.All(r => r.Ready);
+            return Results.Json(
+                new { node = node.Name, role = node.Role.ToString(), ready, checks = results },
+                statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel actually bound (useful when a test asked for port 0).</summary>
+    public static IReadOnlyList<Uri> BoundAddresses(this WebApplication app) =>
+        app.Urls.Select(u => new Uri(u)).ToArray();
+}
