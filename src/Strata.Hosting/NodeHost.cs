@@ -19,8 +19,12 @@ public static class NodeHost
     /// <inheritdoc cref="HealthPath"/>
     public const string ReadyPath = "/readyz";
 
-    /// <summary>A builder for <paramref name="node"/>, listening on its address and its management address.</summary>
-    public static WebApplicationBuilder CreateBuilder(NodeSpec node)
+    /// <summary>
+    /// A builder for <paramref name="node"/>, listening over HTTP on its management address and, unless
+    /// <paramref name="serveHttpOnAddress"/> is false (the DNS node, whose address is DNS over UDP and TCP),
+    /// on its address.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(NodeSpec node, bool serveHttpOnAddress = true)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -30,10 +34,10 @@ public static class NodeHost
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(node.Address);
-            if (!node.Management.Equals(node.Address))
+            kestrel.Listen(node.Management);
+            if (serveHttpOnAddress && !node.Management.Equals(node.Address))
             {
-                kestrel.Listen(node.Management);
+                kestrel.Listen(node.Address);
             }
         });
 
