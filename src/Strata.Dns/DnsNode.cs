@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Strata.Dns.Server;
+using Strata.Dns.Zone;
+using Strata.Hosting;
+
+namespace Strata.Dns;
+
+/// <summary>
+/// The DNS node: an authoritative server for the topology's zone on the node's address (UDP and TCP),
+/// with /healthz and /readyz over HTTP on its management address.
+/// </summary>
+public static class DnsNode
+{
+    /// <summary>
+    /// Builds the node; the caller runs it. Starting it binds the DNS address and throws
+    /// <see cref="DnsBindException"/> when that fails.
+    /// </summary>
+    public static WebApplication Build(Strata.Topology.Topology topology)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+
+        var node = topology.Dns;
+        var builder = NodeHost.CreateBuilder(node, serveHttpOnAddress: false);
+        builder.Services.AddSingleton(new ZoneAuthority(topology.Zone, node.Address.Address));
+        builder.Services.AddSingleton<AuthoritativeDnsServer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AuthoritativeDnsServer>());
+        builder.Services.AddSingleton<IReadinessCheck, DnsListenerReadinessCheck>();
+
+        var app = builder.Build();
+        app.MapNodeHealth();
+        return app;
+    }
+}
