@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Strata.Topology;
 
@@ -41,19 +42,29 @@ public static class NodeHost
             }
         });
 
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        ConfigureLogging(builder.Logging);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(TimeProvider.System);
+        return builder;
+    }
+
+    /// <summary>How long a node waits for in-flight requests when asked to stop.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>One line per event, UTC timestamps, framework chatter only from warnings up.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
             o.UseUtcTimestamp = true;
         });
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
-        builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(TimeProvider.System);
-        return builder;
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        logging.AddFilter("System.Net.Http", LogLevel.Warning);
     }
 
     /// <summary>
@@ -64,7 +75,7 @@ public static class NodeHost
     {
         var node = app.Services.GetRequiredService<NodeSpec>();
         var pid = Environment.ProcessId;
-        app.MapGet(HealthPath, () => Results.Json(new { node = node.Name, role = node.Role.ToString(), pid, status = "alive" }));
+        app.MapGet(HealthPath, () => Results.Json(new { node = node.Name, role = node.Role.ShortName(), pid, status = "alive" }));
         app.MapGet(ReadyPath, async (IEnumerable<IReadinessCheck> checks, CancellationToken ct) =>
         {
             var results = new Dictionary<string, ReadinessResult>(StringComparer.Ordinal);
@@ -85,7 +96,7 @@ public static class NodeHost
 
             var ready = results.Values.All(r => r.Ready);
             return Results.Json(
-                new { node = node.Name, role = node.Role.ToString(), ready, checks = results },
+                new { node = node.Name, role = node.Role.ShortName(), ready, checks = results },
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
         return app;

@@ -86,3 +86,17 @@ public sealed record Topology
     /// <summary>The node with this name, or null.</summary>
     public NodeSpec? FindNode(string name) => AllNodes.FirstOrDefault(n => string.Equals(n.Name, name, StringComparison.Ordinal));
 }
+
+/// <summary>The short names of roles, as used on the command line and in status output.</summary>
+public static class NodeRoles
+{
+    /// <summary>"dns", "lb", "web" or "app".</summary>
+    public static string ShortName(this NodeRole role) => role switch
+    {
+        NodeRole.Dns => "dns",
+        NodeRole.LoadBalancer => "lb",
+        NodeRole.Web => "web",
+        NodeRole.App => "app",
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
+    };
+}

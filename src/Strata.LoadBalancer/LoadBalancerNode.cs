@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Strata.Cluster.Election;
+using Strata.Hosting;
+using Strata.LoadBalancer.Vip;
+using Strata.Proxy;
+using Strata.Proxy.Forwarding;
+using Strata.Topology;
+
+namespace Strata.LoadBalancer;
+
+/// <summary>A load balancer node: forwards to the web tier, and takes the VIP when it wins the election.</summary>
+public static class LoadBalancerNode
+{
+    /// <summary>Path of the node's VIP state: <c>{"node":"lb-1","vip":"127.0.0.100:8080","state":"master"}</c>.</summary>
+    public const string VipPath = "/vip";
+
+    /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
+    public static WebApplication Build(Topology.Topology topology, NodeSpec node)
+    {
+        var builder = NodeHost.CreateBuilder(node);
+        builder.Services.AddUpstreamForwarding(
+            "web", topology.WebNodes, topology.WebHealthCheck, node.Name, isEdge: true, requireHealthyUpstream: true);
+        builder.Services.AddSingleton<VipStatus>();
+        builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, sp.GetRequiredService<UpstreamForwarder>()));
+        builder.Services.AddHostedService(sp => new BindLockElection(
+            node.Name,
+            topology.Vip,
+            sp.GetRequiredService<KestrelVipListener>(),
+            sp.GetRequiredService<VipStatus>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<BindLockElection>>()));
+
+        var app = builder.Build();
+        app.MapNodeHealth();
+        var vip = topology.Vip.ToString();
+        app.MapGet(VipPath, (VipStatus status) =>
+            Results.Json(new { node = node.Name, vip, state = status.State.ToString().ToLowerInvariant() }));
+        app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
+        return app;
+    }
+}

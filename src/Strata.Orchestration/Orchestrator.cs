@@ -1,0 +1,299 @@
+using System.Collections.Immutable;
+using Strata.Orchestration.Processes;
+using Strata.Orchestration.Runs;
+using Strata.Orchestration.Status;
+using Strata.Topology;
+
+namespace Strata.Orchestration;
+
+/// <summary>
+/// Starts, stops and observes the nodes of one topology as processes. It never sits in the request path:
+/// the nodes find each other through the topology, elect the VIP owner and check their upstreams themselves.
+/// </summary>
+/// <param name="topology">The validated topology.</param>
+/// <param name="nodeCommand">The command line that runs one node (the executable first).</param>
+/// <param name="output">Where progress and results are written.</param>
+public sealed class Orchestrator(Topology.Topology topology, Func<NodeSpec, IReadOnlyList<string>> nodeCommand, TextWriter output)
+{
+    /// <summary>How long <c>up</c> waits for every node to be ready.</summary>
+    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly RunDirectory _run = new(topology.SourcePath);
+
+    /// <summary>Back to front, so each tier finds the one behind it ready: app, web, load balancers, DNS.</summary>
+    private ImmutableArray<ImmutableArray<NodeSpec>> StartOrder =>
+        [topology.AppNodes, topology.WebNodes, topology.LoadBalancers, [topology.Dns]];
+
+    /// <summary>
+    /// Starts every node and waits until all are ready. With <paramref name="detach"/> it returns then;
+    /// otherwise it reports nodes that exit and stops everything when <paramref name="stop"/> fires.
+    /// </summary>
+    /// <returns>0 when everything became ready (and, in the foreground, was stopped again); 1 otherwise.</returns>
+    public async Task<int> UpAsync(bool detach, CancellationToken stop)
+    {
+        if (RunningNodes() is { Count: > 0 } running)
+        {
+            return Fail($"already running ({string.Join(", ", running.Select(n => $"{n.Name} pid {n.Pid}"))}); run 'strata down' first");
+        }
+
+        var taken = TakenAddresses();
+        if (taken.Count > 0)
+        {
+            return Fail("address already in use, nothing started: " + string.Join("; ", taken));
+        }
+
+        var state = new RunState(topology.SourcePath, []);
+        _run.WriteState(state);
+        using var probe = new NodeProbe();
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        foreach (var tier in StartOrder)
+        {
+            foreach (var node in tier)
+            {
+                state = state.With(StartNode(node));
+                _run.WriteState(state);
+            }
+
+            var failure = await WaitReadyAsync(tier, state, probe, deadline, stop);
+            if (failure is not null)
+            {
+                await DownAsync(quiet: true);
+                return Fail($"up failed, everything stopped again: {failure}");
+            }
+        }
+
+        output.WriteLine($"all {state.Nodes.Count} nodes ready");
+        output.Write(StatusText.Format(await StatusAsync(CancellationToken.None)));
+        if (detach)
+        {
+            return 0;
+        }
+
+        output.WriteLine("Press Ctrl+C to stop.");
+        await WatchAsync(state, stop);
+        return await DownAsync(quiet: false);
+    }
+
+    /// <summary>Stops every recorded node (SIGTERM, then SIGKILL after 10 s) front to back and forgets the run.</summary>
+    public async Task<int> DownAsync(bool quiet = false)
+    {
+        var state = _run.ReadState();
+        if (state is null)
+        {
+            output.WriteLine("not running: nothing to stop");
+            return 0;
+        }
+
+        var running = RunningNodes();
+        var order = StartOrder.Reverse().SelectMany(t => t).Select(n => n.Name).ToList();
+        foreach (var node in running.OrderBy(n => order.IndexOf(n.Name)))
+        {
+            NodeProcess.Terminate(node.Pid);
+        }
+
+        var targets = running.Select(n => (n.Pid, n.Name)).ToList();
+        if (!await NodeProcess.WaitForExitAsync(targets, StopTimeout))
+        {
+            foreach (var (pid, name) in targets.Where(t => NodeProcess.IsRunning(t.Pid, t.Name)))
+            {
+                output.WriteLine($"{name} (pid {pid}) did not stop within {StopTimeout.TotalSeconds:0} s: killing it");
+                NodeProcess.Kill(pid);
+            }
+
+            await NodeProcess.WaitForExitAsync(targets, TimeSpan.FromSeconds(5));
+        }
+
+        _run.DeleteState();
+        if (!quiet)
+        {
+            output.WriteLine($"stopped {running.Count} node(s)");
+        }
+
+        return 0;
+    }
+
+    /// <summary>The state of every node of the topology and the VIP owner, asked of the nodes themselves.</summary>
+    public async Task<StatusReport> StatusAsync(CancellationToken cancellationToken)
+    {
+        var state = _run.ReadState();
+        using var probe = new NodeProbe();
+        var nodes = topology.AllNodes.ToList();
+        var statuses = await Task.WhenAll(nodes.Select(async node =>
+        {
+            var pid = state?.Find(node.Name)?.Pid;
+            var alive = pid is { } p && NodeProcess.IsRunning(p, node.Name);
+            var nodeState = !alive ? NodeStates.Down
+                : await probe.IsReadyAsync(node, cancellationToken) ? NodeStates.Ready
+                : NodeStates.Starting;
+            var master = alive && node.Role == NodeRole.LoadBalancer && await probe.IsVipMasterAsync(node, cancellationToken);
+            return (Status: new NodeStatus(
+                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState), Master: master);
+        }));
+
+        var owner = statuses.FirstOrDefault(s => s.Master).Status?.Name;
+        return new StatusReport(topology.SourcePath, state is not null, new VipReport(topology.Vip.ToString(), owner), [.. statuses.Select(s => s.Status)]);
+    }
+
+    /// <summary>SIGKILLs one node, as a crash would. Nothing restarts it: <c>start</c> does.</summary>
+    public async Task<int> KillAsync(string name)
+    {
+        var node = _run.ReadState()?.Find(name);
+        if (node is null || !NodeProcess.IsRunning(node.Pid, name))
+        {
+            return Fail($"{name} is not running");
+        }
+
+        NodeProcess.Kill(node.Pid);
+        await NodeProcess.WaitForExitAsync([(node.Pid, name)], TimeSpan.FromSeconds(5));
+        output.WriteLine($"killed {name} (pid {node.Pid})");
+        return 0;
+    }
+
+    /// <summary>Starts one node of a running topology again and waits until it is ready.</summary>
+    public async Task<int> StartAsync(string name, CancellationToken cancellationToken)
+    {
+        var spec = topology.FindNode(name) ?? throw new ArgumentException($"no node named {name}", nameof(name));
+        var state = _run.ReadState();
+        if (state is null)
+        {
+            return Fail("not running: use 'strata up' to start the topology");
+        }
+
+        if (state.Find(name) is { } recorded && NodeProcess.IsRunning(recorded.Pid, name))
+        {
+            return Fail($"{name} is already running (pid {recorded.Pid})");
+        }
+
+        state = state.With(StartNode(spec));
+        _run.WriteState(state);
+        using var probe = new NodeProbe();
+        var failure = await WaitReadyAsync([spec], state, probe, DateTime.UtcNow + ReadyTimeout, cancellationToken);
+        if (failure is not null)
+        {
+            return Fail(failure);
+        }
+
+        output.WriteLine($"started {name} (pid {state.Find(name)!.Pid}), ready");
+        return 0;
+    }
+
+    private RunNode StartNode(NodeSpec node)
+    {
+        var log = _run.LogPath(node.Name);
+        var pid = NodeProcess.Start(nodeCommand(node), log);
+        return new RunNode(node.Name, pid, log);
+    }
+
+    private List<RunNode> RunningNodes() =>
+        _run.ReadState()?.Nodes.Where(n => NodeProcess.IsRunning(n.Pid, n.Name)).ToList() ?? [];
+
+    private List<string> TakenAddresses()
+    {
+        var taken = new List<string>();
+        if (!AddressProbe.IsFree(topology.Vip))
+        {
+            taken.Add($"VIP {topology.Vip}");
+        }
+
+        foreach (var node in topology.AllNodes)
+        {
+            if (!AddressProbe.IsFree(node.Address, udpToo: node.Role == NodeRole.Dns))
+            {
+                taken.Add($"{node.Name} {node.Address}");
+            }
+
+            if (!node.Management.Equals(node.Address) && !AddressProbe.IsFree(node.Management))
+            {
+                taken.Add($"{node.Name} management {node.Management}");
+            }
+        }
+
+        return taken;
+    }
+
+    private async Task<string?> WaitReadyAsync(
+        IReadOnlyList<NodeSpec> nodes, RunState state, NodeProbe probe, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var waiting = nodes.ToList();
+        while (waiting.Count > 0)
+        {
+            foreach (var node in waiting.ToList())
+            {
+                var pid = state.Find(node.Name)!.Pid;
+                if (!NodeProcess.IsRunning(pid, node.Name))
+                {
+                    return $"{node.Name} exited before it was ready. Last lines of {_run.LogPath(node.Name)}:{Environment.NewLine}{Tail(_run.LogPath(node.Name))}";
+                }
+
+                if (await probe.IsReadyAsync(node, cancellationToken))
+                {
+                    waiting.Remove(node);
+                }
+            }
+
+            if (waiting.Count == 0)
+            {
+                break;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                return $"not ready within {ReadyTimeout.TotalSeconds:0} s: {string.Join(", ", waiting.Select(n => n.Name))} (see {_run.LogPath(waiting[0].Name)})";
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return "interrupted";
+            }
+
+            await Task.Delay(100, CancellationToken.None);
+        }
+
+        return null;
+    }
+
+    private async Task WatchAsync(RunState state, CancellationToken stop)
+    {
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        while (!stop.IsCancellationRequested)
+        {
+            foreach (var node in (_run.ReadState() ?? state).Nodes)
+            {
+                var running = NodeProcess.IsRunning(node.Pid, node.Name);
+                if (!running && reported.Add($"{node.Name}/{node.Pid}"))
+                {
+                    output.WriteLine($"{node.Name} (pid {node.Pid}) exited; 'strata start {node.Name}' starts it again");
+                }
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private static string Tail(string path, int lines = 15)
+    {
+        try
+        {
+            return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(lines).Select(l => "  " + l));
+        }
+        catch (IOException ex)
+        {
+            return "  (" + ex.Message + ")";
+        }
+    }
+
+    private int Fail(string message)
+    {
+        output.WriteLine($"strata: {message}");
+        return 1;
+    }
+}

@@ -1,0 +1,33 @@
+using System.Text.Json;
+
+namespace Strata.Orchestration.Runs;
+
+/// <summary>One started node, as recorded in the run file.</summary>
+/// <param name="Name">Node name.</param>
+/// <param name="Pid">Process id of the node itself (not of a wrapper).</param>
+/// <param name="LogPath">Its stdout and stderr.</param>
+public sealed record RunNode(string Name, int Pid, string LogPath);
+
+/// <summary>What <c>up</c> started, so that <c>status</c>, <c>down</c>, <c>kill</c> and <c>start</c> can find it.</summary>
+/// <param name="TopologyPath">The topology file it was started from.</param>
+/// <param name="Nodes">Started nodes.</param>
+public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>The recorded node with this name, or null.</summary>
+    public RunNode? Find(string name) => Nodes.FirstOrDefault(n => n.Name == name);
+
+    /// <summary>This state with <paramref name="node"/> recorded, replacing an older record of the same name.</summary>
+    public RunState With(RunNode node) => this with { Nodes = [.. Nodes.Where(n => n.Name != node.Name), node] };
+
+    internal static RunState? Read(string path) =>
+        File.Exists(path) ? JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json) : null;
+
+    internal void Write(string path)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
+        File.Move(temp, path, overwrite: true);
+    }
+}

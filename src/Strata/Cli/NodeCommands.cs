@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Strata.App;
+using Strata.Dns;
+using Strata.Dns.Server;
+using Strata.LoadBalancer;
+using Strata.Topology;
+using Strata.Web;
+
+namespace Strata.Cli;
+
+/// <summary>The role commands: each runs one node of the topology in this process until SIGTERM or Ctrl+C.</summary>
+internal static class NodeCommands
+{
+    public static Command Create(NodeRole role, Option<FileInfo> fileOption)
+    {
+        var name = new Argument<string>("name") { Description = $"The {Describe(role)} to run, by its name in the topology" };
+        if (role == NodeRole.Dns)
+        {
+            name.Arity = ArgumentArity.ZeroOrOne;
+        }
+
+        var command = new Command(role.ShortName(), $"Run one {Describe(role)} of the topology") { name, fileOption };
+        command.SetAction(async parse =>
+        {
+            if (StrataCommandLine.LoadTopology(parse) is not { } topology)
+            {
+                return StrataCommandLine.UsageError;
+            }
+
+            var nodeName = parse.GetValue(name) ?? topology.Dns.Name;
+            var node = topology.FindNode(nodeName);
+            if (node is null || node.Role != role)
+            {
+                var candidates = topology.AllNodes.Where(n => n.Role == role).Select(n => n.Name);
+                return StrataCommandLine.Usage($"'{nodeName}' is not a {Describe(role)} of this topology; those are: {string.Join(", ", candidates)}");
+            }
+
+            var app = Build(topology, node);
+            try
+            {
+                await app.RunAsync();
+                return 0;
+            }
+            catch (Exception ex) when (ex is IOException or DnsBindException)
+            {
+                // Bind errors ("address already in use") end here: one line, not a stack trace.
+                Console.Error.WriteLine($"strata: {node.Name}: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The command line that runs <paramref name="node"/> with the executable running now.</summary>
+    public static IReadOnlyList<string> CommandLine(NodeSpec node, string topologyPath)
+    {
+        var executable = Environment.ProcessPath!;
+        // Under 'dotnet Strata.dll' (as in tests) the host is dotnet and the program is the assembly.
+        IReadOnlyList<string> program = Path.GetFileNameWithoutExtension(executable) == "dotnet"
+            ? [executable, typeof(NodeCommands).Assembly.Location]
+            : [executable];
+        return [.. program, node.Role.ShortName(), node.Name, "--file", topologyPath];
+    }
+
+    private static WebApplication Build(Topology.Topology topology, NodeSpec node) => node.Role switch
+    {
+        NodeRole.Dns => DnsNode.Build(topology),
+        NodeRole.LoadBalancer => LoadBalancerNode.Build(topology, node),
+        NodeRole.Web => WebNode.Build(topology, node),
+        NodeRole.App => AppNode.Build(topology, node),
+        _ => throw new ArgumentOutOfRangeException(nameof(node), node.Role, null),
+    };
+
+    private static string Describe(NodeRole role) => role switch
+    {
+        NodeRole.Dns => "DNS server",
+        NodeRole.LoadBalancer => "load balancer",
+        NodeRole.Web => "web node",
+        _ => "app node",
+    };
+}

@@ -1,0 +1,180 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Strata.Orchestration;
+using Strata.Orchestration.Status;
+using Strata.Topology;
+
+namespace Strata.Cli;
+
+/// <summary>
+/// The command-line contract of DESIGN.md: orchestration commands (up, status, down, kill, start) and
+/// one role command per kind of node (dns, lb, web, app). Usage errors exit with 2.
+/// </summary>
+internal static class StrataCommandLine
+{
+    public const int UsageError = 2;
+
+    private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static readonly Option<FileInfo> FileOption = new("--file", "-f")
+    {
+        Description = "The topology file",
+        DefaultValueFactory = _ => new FileInfo(TopologyLoader.DefaultFileName),
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Strata: DNS, a load balancer pair sharing a VIP, web, app and database tiers, in one binary.")
+        {
+            UpCommand(),
+            StatusCommand(),
+            DownCommand(),
+            KillCommand(),
+            StartCommand(),
+            NodeCommands.Create(NodeRole.Dns, FileOption),
+            NodeCommands.Create(NodeRole.LoadBalancer, FileOption),
+            NodeCommands.Create(NodeRole.Web, FileOption),
+            NodeCommands.Create(NodeRole.App, FileOption),
+        };
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"strata: {error.Message}");
+            }
+
+            Console.Error.WriteLine("Run 'strata --help' for usage.");
+            return UsageError;
+        }
+
+        // Signals are handled by the commands themselves (a foreground 'up' stops its nodes in order),
+        // so the parser must not end the process on Ctrl+C.
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>Loads the topology, or writes its errors (one line each) and returns null.</summary>
+    public static Topology.Topology? LoadTopology(ParseResult parse)
+    {
+        var file = parse.GetValue(FileOption)!;
+        try
+        {
+            return TopologyLoader.Load(file.FullName);
+        }
+        catch (TopologyException ex)
+        {
+            Console.Error.WriteLine(string.Join(Environment.NewLine, ex.Errors.Select(e => $"strata: {ex.SourcePath}: {e}")));
+            return null;
+        }
+    }
+
+    private static Command UpCommand()
+    {
+        var detach = new Option<bool>("--detach", "-d") { Description = "Return once every node is ready, leaving them running" };
+        var db = new Option<string>("--db") { Description = "Database engine", DefaultValueFactory = _ => "sqlite" };
+        db.AcceptOnlyFromAmong("sqlite", "mysql");
+        var netns = new Option<bool>("--netns") { Description = "Run each node in its own network namespace (root)" };
+        var command = new Command("up", "Start every node of the topology and wait until all are ready") { FileOption, detach, db, netns };
+        command.SetAction(async (parse, _) =>
+        {
+            if (parse.GetValue(db) == "mysql")
+            {
+                return Usage("--db mysql: the MySQL engine is not in this version yet; the engines are: sqlite");
+            }
+
+            if (parse.GetValue(netns))
+            {
+                return Usage("--netns: network namespaces are not in this version yet");
+            }
+
+            if (LoadTopology(parse) is not { } topology)
+            {
+                Console.Error.WriteLine("strata: nothing started");
+                return UsageError;
+            }
+
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+            return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token);
+
+            void Cancel(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+        });
+        return command;
+    }
+
+    private static Command StatusCommand()
+    {
+        var json = new Option<bool>("--json") { Description = "Machine-readable output (a stable interface)" };
+        var command = new Command("status", "Show every node's state and the VIP owner") { FileOption, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (LoadTopology(parse) is not { } topology)
+            {
+                return UsageError;
+            }
+
+            var report = await Orchestrator(topology).StatusAsync(cancellationToken);
+            Console.Write(parse.GetValue(json)
+                ? JsonSerializer.Serialize(report, StatusJson) + Environment.NewLine
+                : (report.Running ? "" : "not running" + Environment.NewLine) + StatusText.Format(report));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command DownCommand()
+    {
+        var command = new Command("down", "Stop every node") { FileOption };
+        command.SetAction(async parse => LoadTopology(parse) is { } topology ? await Orchestrator(topology).DownAsync() : UsageError);
+        return command;
+    }
+
+    private static Command KillCommand()
+    {
+        var node = new Argument<string>("node") { Description = "The node to SIGKILL, e.g. lb-1" };
+        var command = new Command("kill", "SIGKILL one node, for failure drills") { node, FileOption };
+        command.SetAction(async parse =>
+            LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
+                ? await Orchestrator(topology).KillAsync(name)
+                : UsageError);
+        return command;
+    }
+
+    private static Command StartCommand()
+    {
+        var node = new Argument<string>("node") { Description = "The node to start again, e.g. lb-1" };
+        var command = new Command("start", "Start one node of a running topology again") { node, FileOption };
+        command.SetAction(async (parse, cancellationToken) =>
+            LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
+                ? await Orchestrator(topology).StartAsync(name, cancellationToken)
+                : UsageError);
+        return command;
+    }
+
+    private static string? KnownNode(Topology.Topology topology, string name)
+    {
+        if (topology.FindNode(name) is not null)
+        {
+            return name;
+        }
+
+        Usage($"no node named '{name}'; the nodes are: {string.Join(", ", topology.AllNodes.Select(n => n.Name))}");
+        return null;
+    }
+
+    private static Orchestrator Orchestrator(Topology.Topology topology) =>
+        new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out);
+
+    public static int Usage(string message)
+    {
+        Console.Error.WriteLine($"strata: {message}");
+        return UsageError;
+    }
+}
