@@ -73,7 +73,8 @@ public static class TopologyLoader
         if (message.StartsWith(UnknownPrefix, StringComparison.Ordinal))
         {
             var name = message[UnknownPrefix.Length..message.IndexOf('\'', UnknownPrefix.Length)];
-            return new TopologyError(field == "(root)" ? name : $"{field}.{name}", "unknown field");
+            var named = field == "(root)" ? name : field.EndsWith($".{name}", StringComparison.Ordinal) ? field : $"{field}.{name}";
+            return new TopologyError(named, "unknown field");
         }
 
         var line = ex.LineNumber is { } l ? $" (line {l + 1})" : "";

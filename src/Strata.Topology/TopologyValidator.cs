@@ -33,7 +33,7 @@ internal sealed partial class TopologyValidator
 
     private Topology? Build(TopologyOptions o, string sourcePath)
     {
-        var vip = Endpoint(o.Vip?.Address, "vip.address", owner: "the VIP");
+        var vip = o.Vip is null ? Missing<IPEndPoint>("vip") : Endpoint(o.Vip.Address, "vip.address", owner: "the VIP");
         var dnsNode = DnsNode(o.Dns);
         var zone = Zone(o.Dns, vip);
         var loadBalancers = Nodes(o.LoadBalancers, "loadBalancers", NodeRole.LoadBalancer);
@@ -66,6 +66,13 @@ internal sealed partial class TopologyValidator
     }
 
     private void Error(string field, string problem) => _errors.Add(new TopologyError(field, problem));
+
+    private T? Missing<T>(string field)
+        where T : class
+    {
+        Error(field, "is required");
+        return null;
+    }
 
     private NodeSpec? DnsNode(DnsOptions? dns)
     {

@@ -1,0 +1,71 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using Strata.Topology;
+
+namespace Strata.Tests.Common;
+
+/// <summary>
+/// Builds topologies in code for functional tests (the validator rejects port 0, which these tests need),
+/// and finds the repository's own files.
+/// </summary>
+internal static class TestTopology
+{
+    /// <summary>A fast health check, so tests see state changes within a second or two.</summary>
+    public static readonly HealthCheckSpec FastCheck = new("/readyz", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), 2, 1);
+
+    public static NodeSpec Node(string name, NodeRole role, IPEndPoint? address = null)
+    {
+        address ??= new IPEndPoint(IPAddress.Loopback, 0);
+        return new NodeSpec(name, role, address, address);
+    }
+
+    public static NodeSpec Node(string name, NodeRole role, Uri boundUrl) =>
+        Node(name, role, new IPEndPoint(IPAddress.Parse(boundUrl.Host), boundUrl.Port));
+
+    public static Strata.Topology.Topology Create(
+        IEnumerable<NodeSpec>? loadBalancers = null,
+        IEnumerable<NodeSpec>? webNodes = null,
+        IEnumerable<NodeSpec>? appNodes = null,
+        IPEndPoint? vip = null,
+        string? webRoot = null,
+        string? databasePath = null) => new()
+        {
+            SourcePath = Path.Combine(Path.GetTempPath(), "strata.json"),
+            Dns = Node("dns", NodeRole.Dns),
+            Zone = new DnsZoneSpec("foobar.com", TimeSpan.FromSeconds(60), ImmutableDictionary<string, IPAddress>.Empty),
+            Vip = vip ?? new IPEndPoint(IPAddress.Loopback, FreeTcpPort()),
+            LoadBalancers = [.. loadBalancers ?? []],
+            WebNodes = [.. webNodes ?? []],
+            AppNodes = [.. appNodes ?? []],
+            WebHealthCheck = FastCheck,
+            AppHealthCheck = FastCheck,
+            WebRoot = webRoot ?? Path.GetTempPath(),
+            Database = new DatabaseSpec("sqlite", databasePath ?? Path.Combine(Path.GetTempPath(), $"strata-{Guid.NewGuid():N}.db")),
+        };
+
+    /// <summary>A loopback TCP port free right now.</summary>
+    public static int FreeTcpPort(IPAddress? address = null)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(address ?? IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>The repository root (where Strata.slnx is).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Strata.slnx")))
+                {
+                    return dir.FullName;
+                }
+            }
+
+            throw new InvalidOperationException("Strata.slnx not found above " + AppContext.BaseDirectory);
+        }
+    }
+}

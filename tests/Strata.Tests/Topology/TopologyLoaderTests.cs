@@ -1,0 +1,170 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Strata.Tests.Common;
+using Strata.Topology;
+
+namespace Strata.Tests.Topology;
+
+public sealed class TopologyLoaderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("strata-topology-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Load_DefaultTopology_DescribesTheSeed()
+    {
+        var topology = TopologyLoader.Load(Path.Combine(TestTopology.RepositoryRoot, "strata.json"));
+
+        Assert.Equal(IPEndPoint.Parse("127.0.0.100:8080"), topology.Vip);
+        Assert.Equal(IPEndPoint.Parse("127.0.0.1:8053"), topology.Dns.Address);
+        Assert.Equal(["lb-1", "lb-2"], topology.LoadBalancers.Select(n => n.Name));
+        Assert.Equal(["web-1", "web-2"], topology.WebNodes.Select(n => n.Name));
+        Assert.Equal(["app-1", "app-2"], topology.AppNodes.Select(n => n.Name));
+        Assert.All(topology.LoadBalancers, n => Assert.StartsWith("127.0.1.", n.Address.Address.ToString()));
+        Assert.All(topology.WebNodes, n => Assert.StartsWith("127.0.2.", n.Address.Address.ToString()));
+        Assert.All(topology.AppNodes, n => Assert.StartsWith("127.0.3.", n.Address.Address.ToString()));
+        Assert.Equal(IPAddress.Parse("127.0.0.100"), topology.Zone.Records["www.foobar.com"]);
+        Assert.Equal(IPAddress.Parse("127.0.0.100"), topology.Zone.Records["foobar.com"]);
+        Assert.Equal("sqlite", topology.Database.Engine);
+        Assert.True(Path.IsPathRooted(topology.Database.Path));
+        Assert.True(Directory.Exists(Path.Combine(topology.WebRoot, "static")));
+        Assert.Equal(7, topology.AllNodes.Count());
+    }
+
+    [Theory]
+    [InlineData("web.nodes[0].adress", "unknown field")]
+    [InlineData("web.nodes[1].address", "'127.0.2.1:8080' is already used by web-1")]
+    [InlineData("app.nodes[1].name", "'app-1' is already the name of app.nodes[0].name")]
+    [InlineData("vip.address", "'127.0.0.100' is not an IPv4 host:port")]
+    [InlineData("loadBalancers.nodes[0].address", "'127.0.1.1:0' needs a port from 1 to 65535")]
+    [InlineData("web.nodes[0].name", "'Web_1' is not a valid node name (lower-case letters, digits and '-', starting with a letter)")]
+    [InlineData("dns.zone", "'foo..com' is not a valid domain name")]
+    [InlineData("dns.records.www", "'not-an-ip' is neither an IPv4 address nor \"vip\"")]
+    [InlineData("database.engine", "'postgres' is not supported; the engines are: sqlite")]
+    [InlineData("app.healthCheck.fall", "0 is out of range (1 to 100)")]
+    [InlineData("app.nodes", "must list at least one node")]
+    [InlineData("vip", "is required")]
+    [InlineData("web.healthCheck.intervalMs", "The JSON value could not be converted to System.Nullable`1[System.Int32] (line 1)")]
+    public void Load_OneBadField_NamesTheFieldAndTheProblem(string field, string problem)
+    {
+        var path = WriteDefaultWith(field, problem);
+
+        var ex = Assert.Throws<TopologyException>(() => TopologyLoader.Load(path));
+
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal(field, error.Field);
+        Assert.Equal(problem, error.Problem);
+        Assert.Equal($"{path}: {field}: {problem}", ex.Message);
+    }
+
+    [Fact]
+    public void Load_MissingWebRoot_SaysWhichDirectory()
+    {
+        var path = Write(Default(root => root["web"]!["root"] = "no-such-dir"));
+
+        var ex = Assert.Throws<TopologyException>(() => TopologyLoader.Load(path));
+
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal("web.root", error.Field);
+        Assert.Equal($"directory '{Path.Combine(_dir, "no-such-dir")}' does not exist", error.Problem);
+    }
+
+    [Fact]
+    public void Load_SeveralBadFields_ListsEveryOne()
+    {
+        var path = Write(Default(root =>
+        {
+            root["vip"]!["address"] = "nope";
+            root["app"]!["nodes"]![0]!["address"] = "127.0.3.1";
+        }));
+
+        var ex = Assert.Throws<TopologyException>(() => TopologyLoader.Load(path));
+
+        Assert.Equal(["vip.address", "app.nodes[0].address"], ex.Errors.Select(e => e.Field));
+    }
+
+    [Fact]
+    public void Load_NotJson_SaysWhere()
+    {
+        var path = Path.Combine(_dir, "strata.json");
+        File.WriteAllText(path, "{ \"vip\": ");
+
+        var ex = Assert.Throws<TopologyException>(() => TopologyLoader.Load(path));
+
+        Assert.Contains("line 1", Assert.Single(ex.Errors).Problem);
+    }
+
+    [Fact]
+    public void Load_MissingFile_SaysItCannotBeRead()
+    {
+        var ex = Assert.Throws<TopologyException>(() => TopologyLoader.Load(Path.Combine(_dir, "absent.json")));
+
+        Assert.StartsWith("cannot be read", Assert.Single(ex.Errors).Problem);
+    }
+
+    private string WriteDefaultWith(string field, string problem) => Write(Default(root =>
+    {
+        switch (field)
+        {
+            case "web.nodes[0].adress":
+                root["web"]!["nodes"]![0]!["adress"] = "127.0.2.9:8080";
+                break;
+            case "web.nodes[1].address":
+                root["web"]!["nodes"]![1]!["address"] = "127.0.2.1:8080";
+                break;
+            case "app.nodes[1].name":
+                root["app"]!["nodes"]![1]!["name"] = "app-1";
+                break;
+            case "vip.address":
+                root["vip"]!["address"] = "127.0.0.100";
+                break;
+            case "loadBalancers.nodes[0].address":
+                root["loadBalancers"]!["nodes"]![0]!["address"] = "127.0.1.1:0";
+                break;
+            case "web.nodes[0].name":
+                root["web"]!["nodes"]![0]!["name"] = "Web_1";
+                break;
+            case "dns.zone":
+                root["dns"]!["zone"] = "foo..com";
+                break;
+            case "dns.records.www":
+                root["dns"]!["records"]!["www"] = "not-an-ip";
+                break;
+            case "database.engine":
+                root["database"]!["engine"] = "postgres";
+                break;
+            case "app.healthCheck.fall":
+                root["app"]!["healthCheck"]!["fall"] = 0;
+                break;
+            case "app.nodes":
+                root["app"]!["nodes"] = new JsonArray();
+                break;
+            case "vip":
+                root.Remove("vip");
+                break;
+            case "web.healthCheck.intervalMs":
+                root["web"]!["healthCheck"]!["intervalMs"] = "2s";
+                break;
+            default:
+                throw new ArgumentException($"no case for {field} ({problem})", nameof(field));
+        }
+    }));
+
+    private static JsonObject Default(Action<JsonObject> change)
+    {
+        var text = File.ReadAllText(Path.Combine(TestTopology.RepositoryRoot, "strata.json"));
+        var root = JsonNode.Parse(text, documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!.AsObject();
+        root["web"]!["root"] = Path.Combine(TestTopology.RepositoryRoot, "wwwroot");
+        change(root);
+        return root;
+    }
+
+    private string Write(JsonObject root)
+    {
+        var path = Path.Combine(_dir, "strata.json");
+        // Written on one line, so the reader's line numbers are predictable.
+        File.WriteAllText(path, root.ToJsonString());
+        return path;
+    }
+}
