@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Strata.App.Database;
+using Strata.App.Diagnostics;
+using Strata.App.Guestbook;
+using Strata.App.Pages;
+using Strata.Data;
+using Strata.Hosting;
+using Strata.Topology;
+using TopologyModel = Strata.Topology.Topology;
+
+namespace Strata.App;
+
+/// <summary>
+/// The foobar.com application node: the home page and the guestbook API over the topology's database, with
+/// /healthz and /readyz (ready while the database answers) on the node's own address.
+/// </summary>
+public static class AppNode
+{
+    /// <summary>
+    /// Builds (does not start) the node. Starting it creates the database schema if needed before Kestrel listens;
+    /// if the database cannot be initialized, starting fails.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="node"/> is not one of the topology's app nodes.</exception>
+    /// <exception cref="NotSupportedException">The topology's database engine is unknown.</exception>
+    public static WebApplication Build(TopologyModel topology, NodeSpec node)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentNullException.ThrowIfNull(node);
+        if (node.Role != NodeRole.App || !topology.AppNodes.Contains(node))
+        {
+            throw new ArgumentException($"Node '{node.Name}' is not an app node of this topology.", nameof(node));
+        }
+
+        var builder = NodeHost.CreateBuilder(node);
+        builder.Services.AddSingleton(topology);
+        builder.Services.AddSingleton(services => MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IReadinessCheck, DatabaseReadinessCheck>();
+        builder.Services.AddHostedService<AppNodeLifecycle>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<DatabaseExceptionHandler>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GuestbookJsonContext.Default));
+
+        var app = builder.Build();
+        app.UseServedBy(node.Name);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapNodeHealth();
+        app.MapHomePage(siteName: topology.Zone.Zone);
+        app.MapGuestbookApi();
+        return app;
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Strata.Data;
+using Strata.Topology;
+using TopologyModel = Strata.Topology.Topology;
+
+namespace Strata.App;
+
+/// <summary>
+/// Initializes the database in <see cref="StartingAsync"/>, which the host runs before any service starts
+/// (Kestrel included), so the node never serves a request against a missing schema; logs once when serving.
+/// </summary>
+internal sealed partial class AppNodeLifecycle(
+    IMessageStore store,
+    NodeSpec node,
+    TopologyModel topology,
+    IServer server,
+    ILogger<AppNodeLifecycle> logger) : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        LogStarted(logger, node.Name, topology.Zone.Zone, string.Join(", ", addresses), topology.Database.Engine, topology.Database.Path);
+        return Task.CompletedTask;
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Node} serving {Site} on {Addresses} with {Engine} database {Path}")]
+    private static partial void LogStarted(ILogger logger, string node, string site, string addresses, string engine, string path);
+}

@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Strata.Data;
+
+namespace Strata.App.Guestbook;
+
+/// <summary>
+/// The guestbook's JSON API. Bad input of any kind (query, content type, JSON, fields) answers 400 with an RFC 9457
+/// validation problem whose <c>errors</c> are keyed by field ("body" for the request as a whole), so one client
+/// code path can show them all.
+/// </summary>
+internal static class GuestbookEndpoints
+{
+    public const string Path = "/api/messages";
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 100;
+
+    /// <summary>Ample for the longest valid message even with every character JSON-escaped.</summary>
+    public const long MaxBodyBytes = 16 * 1024;
+
+    public static IEndpointRouteBuilder MapGuestbookApi(this IEndpointRouteBuilder endpoints)
+    {
+        var messages = endpoints.MapGroup(Path);
+        messages.MapGet("/", ListAsync);
+        messages.MapGet("/{id:long}", FindAsync);
+        messages.MapPost("/", AddAsync);
+        return endpoints;
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<Message>>, ValidationProblem>> ListAsync(
+        HttpRequest request, IMessageStore store, CancellationToken cancellationToken)
+    {
+        var limit = DefaultLimit;
+        if (request.Query.TryGetValue("limit", out var values)
+            && (values.Count != 1
+                || !int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out limit)
+                || limit < 1
+                || limit > MaxLimit))
+        {
+            return Invalid("limit", $"limit must be a whole number from 1 to {MaxLimit}");
+        }
+
+        return TypedResults.Ok(await store.LatestAsync(limit, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<Message>, ProblemHttpResult>> FindAsync(
+        long id, IMessageStore store, CancellationToken cancellationToken)
+    {
+        var message = await store.FindAsync(id, cancellationToken);
+        return message is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such message", detail: $"There is no message {id}.")
+            : TypedResults.Ok(message);
+    }
+
+    private static async Task<Results<Created<Message>, ValidationProblem, ProblemHttpResult>> AddAsync(
+        HttpContext context, IMessageStore store, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            return Invalid("body", "Content-Type must be application/json");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
+        {
+            sizeLimit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        NewMessageRequest? body;
+        try
+        {
+            body = await request.ReadFromJsonAsync(GuestbookJsonContext.Default.NewMessageRequest, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return ex.Path is "$.author" or "$.text"
+                ? Invalid(ex.Path[2..], $"{ex.Path[2..]} must be a string of valid Unicode text")
+                : Invalid("body", "the body must be a JSON object with string fields author and text");
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own verdicts on the body, e.g. 413 when it exceeds MaxBodyBytes.
+            return TypedResults.Problem(statusCode: ex.StatusCode, title: "The request body was rejected", detail: ex.Message);
+        }
+
+        if (body is null)
+        {
+            return Invalid("body", "the body must be a JSON object with string fields author and text");
+        }
+
+        if (!body.TryValidate(out var author, out var text, out var errors))
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var message = await store.AddAsync(author, text, cancellationToken);
+        return TypedResults.Created($"{Path}/{message.Id.ToString(CultureInfo.InvariantCulture)}", message);
+    }
+
+    private static ValidationProblem Invalid(string field, string error) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [error] });
+}

@@ -1,0 +1,27 @@
+using Strata.Topology;
+
+namespace Strata.Data;
+
+/// <summary>Creates the <see cref="IMessageStore"/> for a topology's database.</summary>
+public static class MessageStores
+{
+    /// <summary>The embedded SQLite engine.</summary>
+    public const string Sqlite = "sqlite";
+
+    /// <summary>A store for <paramref name="database"/>, stamping messages with the system clock.</summary>
+    /// <exception cref="NotSupportedException">The engine is not one this build knows.</exception>
+    public static IMessageStore Create(DatabaseSpec database) => Create(database, TimeProvider.System);
+
+    /// <summary>A store for <paramref name="database"/>, stamping messages with <paramref name="timeProvider"/>.</summary>
+    /// <exception cref="NotSupportedException">The engine is not one this build knows.</exception>
+    public static IMessageStore Create(DatabaseSpec database, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        return database.Engine.ToLowerInvariant() switch
+        {
+            Sqlite => new SqliteMessageStore(database.Path, timeProvider),
+            _ => throw new NotSupportedException($"Database engine '{database.Engine}' is not supported; the engines are: {Sqlite}."),
+        };
+    }
+}

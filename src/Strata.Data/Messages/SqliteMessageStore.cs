@@ -1,0 +1,163 @@
+using Microsoft.Data.Sqlite;
+
+namespace Strata.Data;
+
+/// <summary>
+/// The guestbook in one SQLite file, shared by every app process on the machine. WAL lets readers run beside
+/// the single writer; synchronous=FULL makes a commit durable before AddAsync returns; the busy timeout makes a
+/// writer wait for another process's lock instead of failing at once, and bounds that wait so no request hangs.
+/// </summary>
+internal sealed class SqliteMessageStore : IMessageStore
+{
+    /// <summary>How long a statement waits for another connection's lock before giving up.</summary>
+    internal static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS messages (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            author     TEXT    NOT NULL,
+            text       TEXT    NOT NULL,
+            created_at INTEGER NOT NULL -- Unix time in milliseconds, UTC
+        );
+        """;
+
+    private readonly string _path;
+    private readonly string _connectionString;
+    private readonly string _connectionPragmas;
+    private readonly TimeProvider _timeProvider;
+
+    public SqliteMessageStore(string path, TimeProvider timeProvider)
+    {
+        _path = Path.GetFullPath(path);
+        _timeProvider = timeProvider;
+        var seconds = (int)BusyTimeout.TotalSeconds;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = _path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            // Microsoft.Data.Sqlite retries SQLITE_BUSY itself until this many seconds have passed (default 30).
+            DefaultTimeout = seconds,
+        }.ToString();
+
+        // Both settings belong to the connection, not the file, so every (possibly pooled) connection gets them.
+        _connectionPragmas = $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL;";
+    }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(_path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+
+        // WAL is a property of the file and persists; switching needs a moment of exclusive access, which the
+        // busy timeout waits for if another process is initializing too. SQLite answers with the mode in force
+        // rather than failing, so check it.
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "PRAGMA journal_mode = WAL;";
+            var mode = (string?)await command.ExecuteScalarAsync(cancellationToken);
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"SQLite database '{_path}' stayed in journal mode '{mode}' instead of WAL.");
+            }
+        }
+
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = Schema;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    public async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(author);
+        ArgumentNullException.ThrowIfNull(text);
+
+        // Stored to the millisecond; return exactly what a later read will return.
+        var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(_timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+
+        await using var connection = await OpenAsync(cancellationToken);
+
+        // IMMEDIATE takes the write lock up front (waiting under the busy timeout) rather than failing on upgrade.
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO messages (author, text, created_at) VALUES ($author, $text, $createdAt) RETURNING id;";
+        command.Parameters.AddWithValue("$author", author);
+        command.Parameters.AddWithValue("$text", text);
+        command.Parameters.AddWithValue("$createdAt", createdAt.ToUnixTimeMilliseconds());
+        var id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await transaction.CommitAsync(cancellationToken);
+        return new Message(id, author, text, createdAt);
+    }
+
+    public async Task<IReadOnlyList<Message>> LatestAsync(int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, author, text, created_at FROM messages ORDER BY id DESC LIMIT $limit;";
+        command.Parameters.AddWithValue("$limit", limit);
+        return await ReadMessagesAsync(command, cancellationToken);
+    }
+
+    public async Task<Message?> FindAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, author, text, created_at FROM messages WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", id);
+        var messages = await ReadMessagesAsync(command, cancellationToken);
+        return messages.Count == 0 ? null : messages[0];
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        // Touch the table, not just "SELECT 1": a file that lost its schema (or was replaced) is not ready.
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM messages LIMIT 1;";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<Message>> ReadMessagesAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var messages = new List<Message>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(new Message(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        }
+
+        return messages;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = _connectionPragmas;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
