@@ -91,7 +91,6 @@ internal static class StrataCommandLine
 
             if (LoadTopology(parse) is not { } topology)
             {
-                Console.Error.WriteLine("strata: nothing started");
                 return UsageError;
             }
 

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Strata.Topology;
 
 namespace Strata.Tests.Common;
@@ -50,6 +52,24 @@ internal static class TestTopology
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(address ?? IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>The repository's strata.json as a JSON tree, with web.root made absolute so a copy works anywhere.</summary>
+    public static JsonObject DefaultJson()
+    {
+        var root = JsonNode.Parse(
+            File.ReadAllText(Path.Combine(RepositoryRoot, "strata.json")),
+            documentOptions: new() { CommentHandling = JsonCommentHandling.Skip })!.AsObject();
+        root["web"]!["root"] = Path.Combine(RepositoryRoot, "wwwroot");
+        return root;
+    }
+
+    /// <summary>Writes <paramref name="json"/> as strata.json in <paramref name="directory"/>, on one line.</summary>
+    public static string Write(JsonObject json, string directory)
+    {
+        var path = Path.Combine(directory, "strata.json");
+        File.WriteAllText(path, json.ToJsonString());
+        return path;
     }
 
     /// <summary>The repository root (where Strata.slnx is).</summary>

@@ -153,18 +153,11 @@ public sealed class TopologyLoaderTests : IDisposable
 
     private static JsonObject Default(Action<JsonObject> change)
     {
-        var text = File.ReadAllText(Path.Combine(TestTopology.RepositoryRoot, "strata.json"));
-        var root = JsonNode.Parse(text, documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!.AsObject();
-        root["web"]!["root"] = Path.Combine(TestTopology.RepositoryRoot, "wwwroot");
+        var root = TestTopology.DefaultJson();
         change(root);
         return root;
     }
 
-    private string Write(JsonObject root)
-    {
-        var path = Path.Combine(_dir, "strata.json");
-        // Written on one line, so the reader's line numbers are predictable.
-        File.WriteAllText(path, root.ToJsonString());
-        return path;
-    }
+    // Written on one line, so the reader's line numbers are predictable.
+    private string Write(JsonObject root) => TestTopology.Write(root, _dir);
 }

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Strata.LoadBalancer;
+using Strata.Tests.Common;
+using Strata.Topology;
+
+namespace Strata.Tests.LoadBalancer;
+
+/// <summary>Real load balancer nodes in front of real Kestrel upstreams, all on loopback.</summary>
+public sealed class LoadBalancerNodeTests : IAsyncLifetime
+{
+    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero })
+    {
+        Timeout = TimeSpan.FromSeconds(5),
+    };
+
+    private readonly List<WebApplication> _nodes = [];
+    private FakeUpstream _web1 = null!;
+    private FakeUpstream _web2 = null!;
+    private Strata.Topology.Topology _topology = null!;
+
+    private Uri Vip => new($"http://{_topology.Vip}/");
+
+    public async Task InitializeAsync()
+    {
+        _web1 = await FakeUpstream.StartAsync("web-1");
+        _web2 = await FakeUpstream.StartAsync("web-2");
+        _topology = TestTopology.Create(
+            loadBalancers: [TestTopology.Node("lb-1", NodeRole.LoadBalancer), TestTopology.Node("lb-2", NodeRole.LoadBalancer)],
+            webNodes: [TestTopology.Node("web-1", NodeRole.Web, _web1.Url), TestTopology.Node("web-2", NodeRole.Web, _web2.Url)]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await StopAsync(node);
+        }
+
+        await _web1.DisposeAsync();
+        await _web2.DisposeAsync();
+        _client.Dispose();
+    }
+
+    [Fact]
+    public async Task Vip_TwoHealthyWebNodes_RoundRobinWithVia()
+    {
+        await StartAsync("lb-1");
+        Assert.True(await Eventually.TrueAsync(async () => (await TryGetAsync(Vip)) is { IsSuccessStatusCode: true }), "the VIP never answered");
+
+        var servedBy = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await _client.GetAsync(new Uri(Vip, "/page"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("1.1 lb-1", Header(response, "Via"));
+            Assert.Equal("1.1 lb-1", Header(response, "X-Seen-Via"));
+            Assert.Equal("127.0.0.1", Header(response, "X-Seen-Forwarded-For"));
+            servedBy.Add(Header(response, "X-Served-By"));
+        }
+
+        // Round robin: the two web nodes alternate.
+        Assert.Equal(3, servedBy.Count(s => s == "web-1"));
+        Assert.Equal(3, servedBy.Count(s => s == "web-2"));
+        Assert.All(servedBy.Zip(servedBy.Skip(1)), pair => Assert.NotEqual(pair.First, pair.Second));
+    }
+
+    [Fact]
+    public async Task Forward_ClientSuppliedForwardedFor_IsReplacedAtTheEdge()
+    {
+        var lb = await StartAsync("lb-1");
+        var address = Address(lb);
+        Assert.True(await Eventually.TrueAsync(async () => (await TryGetAsync(new Uri(address, "/readyz"))) is { IsSuccessStatusCode: true }));
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "/x"));
+        request.Headers.Add("X-Forwarded-For", "6.6.6.6");
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal("127.0.0.1", Header(response, "X-Seen-Forwarded-For"));
+    }
+
+    [Fact]
+    public async Task Forward_WebNodeFailsChecks_TakenOutOfRotation()
+    {
+        var lb = await StartAsync("lb-1");
+        var address = Address(lb);
+        Assert.True(await Eventually.TrueAsync(async () => await ReadyDetailAsync(address) == "2 of 2 web nodes healthy"));
+
+        _web2.Ready = false;
+        Assert.True(await Eventually.TrueAsync(async () => await ReadyDetailAsync(address) == "1 of 2 web nodes healthy"));
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await _client.GetAsync(new Uri(address, "/x"));
+            Assert.Equal("web-1", Header(response, "X-Served-By"));
+        }
+    }
+
+    [Fact]
+    public async Task Forward_NoHealthyWebNode_503WithRetryAfterAndNotReady()
+    {
+        _web1.Ready = false;
+        _web2.Ready = false;
+        var lb = await StartAsync("lb-1");
+        var address = Address(lb);
+
+        using var readiness = await _client.GetAsync(new Uri(address, "/readyz"));
+        using var response = await _client.GetAsync(new Uri(address, "/x"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, readiness.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("1", Header(response, "Retry-After"));
+        Assert.Equal("lb-1", Header(response, "X-Served-By"));
+        Assert.Equal("503 Service Unavailable: no healthy web node\n", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Election_MasterStops_BackupTakesTheVip()
+    {
+        var lb1 = await StartAsync("lb-1");
+        Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb1) == "master"), "lb-1 never became master");
+        var lb2 = await StartAsync("lb-2");
+        Assert.True(await Eventually.TrueAsync(async () => (await TryGetAsync(new Uri(Address(lb2), "/vip"))) is not null));
+        Assert.Equal("backup", await VipStateAsync(lb2));
+        using (var before = await _client.GetAsync(Vip))
+        {
+            Assert.Equal("1.1 lb-1", Header(before, "Via"));
+        }
+
+        await StopAsync(lb1);
+        _nodes.Remove(lb1);
+
+        Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb2) == "master"), "lb-2 never took the VIP");
+        using var response = await _client.GetAsync(new Uri(Vip, "/after"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("1.1 lb-2", Header(response, "Via"));
+    }
+
+    private async Task<WebApplication> StartAsync(string name)
+    {
+        var node = LoadBalancerNode.Build(_topology, _topology.FindNode(name)!);
+        await node.StartAsync();
+        _nodes.Add(node);
+        return node;
+    }
+
+    private static async Task StopAsync(WebApplication node)
+    {
+        await node.StopAsync();
+        await node.DisposeAsync();
+    }
+
+    private static Uri Address(WebApplication node) => new(node.Urls.First());
+
+    private async Task<HttpResponseMessage?> TryGetAsync(Uri uri)
+    {
+        try
+        {
+            return await _client.GetAsync(uri);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<string?> VipStateAsync(WebApplication node)
+    {
+        var body = await _client.GetFromJsonAsync<JsonElement>(new Uri(Address(node), LoadBalancerNode.VipPath));
+        return body.GetProperty("state").GetString();
+    }
+
+    private async Task<string?> ReadyDetailAsync(Uri address)
+    {
+        using var response = await _client.GetAsync(new Uri(address, "/readyz"));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return body.GetProperty("checks").GetProperty("upstreams").GetProperty("detail").GetString();
+    }
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values) : "";
+}
