@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Strata.Tests.Common;
 using Strata.Tests.Data;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
@@ -15,14 +16,14 @@ public sealed class AppNodeTests : IAsyncLifetime
     private const string ServedBy = "X-Served-By";
 
     private readonly TempDatabase _database = new();
-    private readonly NodeSpec _node = TestTopology.AppNode("app-1");
+    private readonly NodeSpec _node = TestTopology.Node("app-1", NodeRole.App);
     private AppTestHost? _host;
 
     private HttpClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {
-        _host = await AppTestHost.StartAsync(TestTopology.Create(_database.Path, _database.Directory, _node), _node);
+        _host = await AppTestHost.StartAsync(TestTopology.Create(appNodes: [_node], webRoot: _database.Directory, databasePath: _database.Path), _node);
     }
 
     public async Task DisposeAsync()
@@ -363,9 +364,9 @@ public sealed class AppNodeTests : IAsyncLifetime
     public async Task TwoNodes_SharingOneFile_SeeEachOthersMessages()
     {
         using var database = new TempDatabase();
-        var one = TestTopology.AppNode("app-1");
-        var two = TestTopology.AppNode("app-2");
-        var topology = TestTopology.Create(database.Path, database.Directory, one, two);
+        var one = TestTopology.Node("app-1", NodeRole.App);
+        var two = TestTopology.Node("app-2", NodeRole.App);
+        var topology = TestTopology.Create(appNodes: [one, two], webRoot: database.Directory, databasePath: database.Path);
 
         // Start both at once: both initialize the same new file concurrently.
         var starting = new[] { AppTestHost.StartAsync(topology, one), AppTestHost.StartAsync(topology, two) };
@@ -404,9 +405,9 @@ public sealed class AppNodeTests : IAsyncLifetime
     [Fact]
     public void Build_NodeNotInTopology_ThrowsArgumentException()
     {
-        TopologyModel topology = TestTopology.Create(_database.Path, _database.Directory, _node);
+        TopologyModel topology = TestTopology.Create(appNodes: [_node], webRoot: _database.Directory, databasePath: _database.Path);
 
-        var error = Assert.Throws<ArgumentException>(() => Strata.App.AppNode.Build(topology, TestTopology.AppNode("app-9")));
+        var error = Assert.Throws<ArgumentException>(() => Strata.App.AppNode.Build(topology, TestTopology.Node("app-9", NodeRole.App)));
 
         Assert.Contains("app-9", error.Message, StringComparison.Ordinal);
     }

@@ -26,6 +26,8 @@ internal static class TestTopology
         Node(name, role, new IPEndPoint(IPAddress.Parse(boundUrl.Host), boundUrl.Port));
 
     public static Strata.Topology.Topology Create(
+        NodeSpec? dns = null,
+        DnsZoneSpec? zone = null,
         IEnumerable<NodeSpec>? loadBalancers = null,
         IEnumerable<NodeSpec>? webNodes = null,
         IEnumerable<NodeSpec>? appNodes = null,
@@ -34,8 +36,8 @@ internal static class TestTopology
         string? databasePath = null) => new()
         {
             SourcePath = Path.Combine(Path.GetTempPath(), "strata.json"),
-            Dns = Node("dns", NodeRole.Dns),
-            Zone = new DnsZoneSpec("foobar.com", TimeSpan.FromSeconds(60), ImmutableDictionary<string, IPAddress>.Empty),
+            Dns = dns ?? Node("dns", NodeRole.Dns),
+            Zone = zone ?? new DnsZoneSpec("foobar.com", TimeSpan.FromSeconds(60), ImmutableDictionary<string, IPAddress>.Empty),
             Vip = vip ?? new IPEndPoint(IPAddress.Loopback, FreeTcpPort()),
             LoadBalancers = [.. loadBalancers ?? []],
             WebNodes = [.. webNodes ?? []],
@@ -52,6 +54,30 @@ internal static class TestTopology
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(address ?? IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>A loopback port that is free for both UDP and TCP right now (for a DNS node).</summary>
+    public static int FreeUdpAndTcpPort()
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
+
+            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken on TCP by someone else; try another.
+            }
+        }
+
+        throw new InvalidOperationException("no loopback port free for both UDP and TCP after 50 attempts");
     }
 
     /// <summary>The repository's strata.json as a JSON tree, with web.root made absolute so a copy works anywhere.</summary>

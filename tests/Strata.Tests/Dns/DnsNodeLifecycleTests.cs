@@ -1,10 +1,11 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Strata.Dns;
 using Strata.Dns.Server;
+using Strata.Tests.Common;
 
 namespace Strata.Tests.Dns;
 
@@ -13,7 +14,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StartAsync_UdpPortTaken_ThrowsBindExceptionNamingAddress()
     {
-        var port = DnsTestTopology.FreeUdpAndTcpPort();
+        var port = TestTopology.FreeUdpAndTcpPort();
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         squatter.Bind(new IPEndPoint(IPAddress.Loopback, port));
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
@@ -33,7 +34,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StartAsync_TcpPortTaken_ThrowsAndReleasesUdp()
     {
-        var port = DnsTestTopology.FreeUdpAndTcpPort();
+        var port = TestTopology.FreeUdpAndTcpPort();
         using var squatter = new TcpListener(IPAddress.Loopback, port);
         squatter.Start();
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
@@ -56,7 +57,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StopAsync_AfterStart_ReleasesBothPorts()
     {
-        var port = DnsTestTopology.FreeUdpAndTcpPort();
+        var port = TestTopology.FreeUdpAndTcpPort();
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
         try
         {
@@ -78,7 +79,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StartAsync_Always_LogsStartOnceWithZoneAndAddress()
     {
-        var port = DnsTestTopology.FreeUdpAndTcpPort();
+        var port = TestTopology.FreeUdpAndTcpPort();
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
         var logs = new CollectingLoggerProvider();
         app.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);

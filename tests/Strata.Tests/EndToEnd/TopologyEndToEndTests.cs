@@ -29,7 +29,7 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         var json = TestTopology.DefaultJson();
-        _dnsPort = DnsTestTopology.FreeUdpAndTcpPort();
+        _dnsPort = TestTopology.FreeUdpAndTcpPort();
         json["dns"]!["address"] = $"127.0.0.1:{_dnsPort}";
         json["dns"]!["management"] = $"127.0.0.1:{TestTopology.FreeTcpPort()}";
         var httpAddresses = new[] { json["vip"]!["address"]! }
