@@ -2,9 +2,13 @@
 (() => {
   const form = document.getElementById("guestbook-form");
   if (!form) return;
-  const status = document.createElement("p");
-  status.setAttribute("role", "status");
-  form.append(status);
+  // The page renders a status line for this; make one if it does not.
+  let status = document.getElementById("guestbook-status");
+  if (!status) {
+    status = document.createElement("p");
+    status.setAttribute("role", "status");
+    form.append(status);
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = { author: form.elements.author.value, text: form.elements.text.value };
