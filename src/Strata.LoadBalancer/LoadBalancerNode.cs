@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,10 +22,11 @@ public static class LoadBalancerNode
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
         var builder = NodeHost.CreateBuilder(node);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(topology.WebBackend));
         builder.Services.AddUpstreamForwarding(
-            "web", topology.WebNodes, topology.WebHealthCheck, node.Name, isEdge: true, requireHealthyUpstream: true);
+            "web", topology.WebNodes, topology.WebBackend, node.Name, isEdge: true, requireHealthyUpstream: true, topology.TrustedProxies);
         builder.Services.AddSingleton<VipStatus>();
-        builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, sp.GetRequiredService<UpstreamForwarder>()));
+        builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>()));
         builder.Services.AddHostedService(sp => new BindLockElection(
             node.Name,
             topology.Vip,

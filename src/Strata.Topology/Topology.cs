@@ -24,14 +24,112 @@ public enum NodeRole
 /// <param name="Role">What it runs.</param>
 /// <param name="Address">Where it serves traffic (for DNS: UDP and TCP).</param>
 /// <param name="Management">Where its /healthz and /readyz answer over HTTP.</param>
-public sealed record NodeSpec(string Name, NodeRole Role, IPEndPoint Address, IPEndPoint Management)
+/// <param name="Weight">Share of new requests as a backend server, 0–256.</param>
+public sealed record NodeSpec(string Name, NodeRole Role, IPEndPoint Address, IPEndPoint Management, int Weight = 1)
 {
     /// <summary>Base URL of the management endpoints.</summary>
     public Uri ManagementUrl => new($"http://{Management}/");
 }
 
 /// <summary>A validated active health check.</summary>
-public sealed record HealthCheckSpec(string Path, TimeSpan Interval, TimeSpan Timeout, int Fall, int Rise);
+/// <param name="Path">Requested with GET on each server.</param>
+/// <param name="Interval">Between checks of a server in a steady state.</param>
+/// <param name="FastInterval">Between checks of a server changing state (some, not all, of fall or rise seen).</param>
+/// <param name="Timeout">Before a check counts as failed.</param>
+/// <param name="Fall">Failures in a row that take a server DOWN.</param>
+/// <param name="Rise">Successes in a row that bring it UP.</param>
+public sealed record HealthCheckSpec(string Path, TimeSpan Interval, TimeSpan FastInterval, TimeSpan Timeout, int Fall, int Rise)
+{
+    /// <summary>HAProxy's defaults: inter 2 s, fall 3, rise 2, timeout = inter; fastinter 500 ms.</summary>
+    public static readonly HealthCheckSpec Default = new("/readyz", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 3, 2);
+}
+
+/// <summary>The balancing algorithm names accepted in strata.json.</summary>
+public static class BalancingAlgorithms
+{
+    /// <summary>Weighted round robin (smooth, as nginx's): the default.</summary>
+    public const string RoundRobin = "round-robin";
+
+    /// <summary>Fewest requests in flight relative to weight.</summary>
+    public const string LeastConnections = "least-connections";
+
+    /// <summary>Two servers at random, the less loaded of them.</summary>
+    public const string PowerOfTwo = "power-of-two";
+
+    /// <summary>The first server in topology order with room.</summary>
+    public const string First = "first";
+
+    /// <summary>Consistent hashing on the source address, the path or a header.</summary>
+    public const string Hash = "hash";
+
+    /// <summary>Every name.</summary>
+    public static readonly IReadOnlyList<string> All = [RoundRobin, LeastConnections, PowerOfTwo, First, Hash];
+}
+
+/// <summary>What consistent hashing hashes.</summary>
+public enum HashKind
+{
+    /// <summary>The client's IP address.</summary>
+    Source,
+
+    /// <summary>The request path.</summary>
+    Path,
+
+    /// <summary>A request header's value.</summary>
+    Header,
+}
+
+/// <summary>A validated backend: how a tier in front treats the servers of the tier behind it.</summary>
+public sealed record BackendSpec
+{
+    /// <summary>The defaults, as documented on <see cref="BackendTierOptions"/>.</summary>
+    public static readonly BackendSpec Default = new();
+
+    /// <summary>Active health checks.</summary>
+    public HealthCheckSpec HealthCheck { get; init; } = HealthCheckSpec.Default;
+
+    /// <summary>One of <see cref="BalancingAlgorithms"/>.</summary>
+    public string Algorithm { get; init; } = BalancingAlgorithms.RoundRobin;
+
+    /// <summary>For <see cref="BalancingAlgorithms.Hash"/>: what is hashed.</summary>
+    public HashKind HashOn { get; init; } = HashKind.Source;
+
+    /// <summary>For <see cref="HashKind.Header"/>: the header's name.</summary>
+    public string? HashHeader { get; init; }
+
+    /// <summary>Failed requests in a row that take a server out; 0: off.</summary>
+    public int PassiveFailures { get; init; } = 3;
+
+    /// <summary>Attempts after the first.</summary>
+    public int Retries { get; init; } = 3;
+
+    /// <summary>Methods retried after the request was sent (upper case).</summary>
+    public ImmutableHashSet<string> RetryMethods { get; init; } = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
+
+    /// <summary>Ramp-up of a server coming back; zero: off.</summary>
+    public TimeSpan SlowStart { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Concurrent requests per server; 0: no limit.</summary>
+    public int MaxRequestsPerServer { get; init; }
+
+    /// <summary>Requests that may wait for a free server.</summary>
+    public int MaxQueue { get; init; } = 1024;
+
+    /// <summary>How long a request may wait in the queue.</summary>
+    public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>To open a connection to a server.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Server silence while waiting for or reading its response.</summary>
+    public TimeSpan ServerTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>For request headers, and idle keep-alive, on the forwarding node's own listener.</summary>
+    public TimeSpan ClientTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Name of the persistence cookie, or null when off.</summary>
+    public string? PersistenceCookie { get; init; }
+}
 
 /// <summary>A validated DNS zone.</summary>
 /// <param name="Zone">Apex, lower case, without the trailing dot.</param>
@@ -68,11 +166,14 @@ public sealed record Topology
     /// <summary>App nodes, in file order.</summary>
     public required ImmutableArray<NodeSpec> AppNodes { get; init; }
 
-    /// <summary>How the load balancers check the web nodes.</summary>
-    public required HealthCheckSpec WebHealthCheck { get; init; }
+    /// <summary>How the load balancers treat the web nodes.</summary>
+    public required BackendSpec WebBackend { get; init; }
 
-    /// <summary>How the web nodes check the app nodes.</summary>
-    public required HealthCheckSpec AppHealthCheck { get; init; }
+    /// <summary>How the web nodes treat the app nodes.</summary>
+    public required BackendSpec AppBackend { get; init; }
+
+    /// <summary>Peers whose X-Forwarded-* headers the load balancers keep.</summary>
+    public ImmutableArray<IPNetwork> TrustedProxies { get; init; } = [];
 
     /// <summary>Absolute path of the static files.</summary>
     public required string WebRoot { get; init; }

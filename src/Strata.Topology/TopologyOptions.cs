@@ -14,13 +14,13 @@ public sealed record TopologyOptions
     public VipOptions? Vip { get; init; }
 
     /// <summary>The load balancer tier.</summary>
-    public TierOptions? LoadBalancers { get; init; }
+    public LoadBalancerTierOptions? LoadBalancers { get; init; }
 
     /// <summary>The web tier: static files, forwarding the rest to the app tier.</summary>
     public WebTierOptions? Web { get; init; }
 
     /// <summary>The application tier.</summary>
-    public TierOptions? App { get; init; }
+    public BackendTierOptions? App { get; init; }
 
     /// <summary>Where the application's data lives.</summary>
     public DatabaseOptions? Database { get; init; }
@@ -60,13 +60,111 @@ public record TierOptions
 {
     /// <summary>The tier's servers.</summary>
     public IReadOnlyList<NodeOptions>? Nodes { get; init; }
+}
 
-    /// <summary>How the tier in front checks these servers.</summary>
+/// <summary>
+/// A tier that another tier forwards to. Besides the nodes, it says how the tier in front treats them as a
+/// backend (HAProxy's <c>backend</c> section): health checks, balancing, retries, limits, timeouts, persistence.
+/// </summary>
+public record BackendTierOptions : TierOptions
+{
+    /// <summary>Active health checks of these servers.</summary>
     public HealthCheckOptions? HealthCheck { get; init; }
+
+    /// <summary>How a server is chosen for a request.</summary>
+    public BalancingOptions? Balancing { get; init; }
+
+    /// <summary>Failed requests that take a server out before the next active check.</summary>
+    public PassiveHealthOptions? PassiveHealth { get; init; }
+
+    /// <summary>Retrying a failed request on another server.</summary>
+    public RetryOptions? Retries { get; init; }
+
+    /// <summary>Milliseconds over which a server coming back ramps up to its full weight [0: off].</summary>
+    public int? SlowStartMs { get; init; }
+
+    /// <summary>Concurrency limits per server, and the queue in front of them.</summary>
+    public LimitOptions? Limits { get; init; }
+
+    /// <summary>Connect, server and client timeouts.</summary>
+    public TimeoutOptions? Timeouts { get; init; }
+
+    /// <summary>Cookie-based session persistence [off].</summary>
+    public PersistenceOptions? Persistence { get; init; }
+}
+
+/// <summary>The load balancer tier.</summary>
+public sealed record LoadBalancerTierOptions : TierOptions
+{
+    /// <summary>
+    /// Peers (addresses or CIDR ranges) whose X-Forwarded-* headers are kept and extended; from anyone
+    /// else they are replaced [none].
+    /// </summary>
+    public IReadOnlyList<string>? TrustedProxies { get; init; }
+}
+
+/// <summary>How a server is chosen.</summary>
+public sealed record BalancingOptions
+{
+    /// <summary>round-robin (weighted) | least-connections | power-of-two | first | hash [round-robin].</summary>
+    public string? Algorithm { get; init; }
+
+    /// <summary>For hash: "source" (client address), "path", or "header:NAME" [source].</summary>
+    public string? HashOn { get; init; }
+}
+
+/// <summary>Passive health: failures seen on real traffic.</summary>
+public sealed record PassiveHealthOptions
+{
+    /// <summary>Failed requests in a row (connection failure, reset, 5xx other than 503) that take a server out [3; 0: off].</summary>
+    public int? ConsecutiveFailures { get; init; }
+}
+
+/// <summary>Retries on another server.</summary>
+public sealed record RetryOptions
+{
+    /// <summary>Attempts after the first [3].</summary>
+    public int? Count { get; init; }
+
+    /// <summary>Methods retried after the request was sent [GET, HEAD, OPTIONS, PUT, DELETE]; a connection failure is retried for any method.</summary>
+    public IReadOnlyList<string>? Methods { get; init; }
+}
+
+/// <summary>Per-server concurrency limit and the queue.</summary>
+public sealed record LimitOptions
+{
+    /// <summary>Concurrent requests per server [0: no limit] (HAProxy maxconn).</summary>
+    public int? MaxRequestsPerServer { get; init; }
+
+    /// <summary>Requests that may wait for a free server [1024]; beyond it, 503.</summary>
+    public int? MaxQueue { get; init; }
+
+    /// <summary>Milliseconds a request may wait in the queue [5000]; then 503.</summary>
+    public int? QueueTimeoutMs { get; init; }
+}
+
+/// <summary>Timeouts; none is infinite.</summary>
+public sealed record TimeoutOptions
+{
+    /// <summary>Milliseconds to open a connection to a server [2000]; then the next server, or 503.</summary>
+    public int? ConnectMs { get; init; }
+
+    /// <summary>Milliseconds of server silence while waiting for or reading its response [30000]; then 504.</summary>
+    public int? ServerMs { get; init; }
+
+    /// <summary>Milliseconds a client may take to send request headers, and to stay idle between requests [30000].</summary>
+    public int? ClientMs { get; init; }
+}
+
+/// <summary>Cookie-based persistence.</summary>
+public sealed record PersistenceOptions
+{
+    /// <summary>Name of the cookie that pins a client to a server, e.g. "SERVERID".</summary>
+    public string? Cookie { get; init; }
 }
 
 /// <summary>The web tier.</summary>
-public sealed record WebTierOptions : TierOptions
+public sealed record WebTierOptions : BackendTierOptions
 {
     /// <summary>Directory of static files, relative to the topology file [wwwroot].</summary>
     public string? Root { get; init; }
@@ -80,6 +178,9 @@ public sealed record NodeOptions
 
     /// <summary>Where the node serves traffic, as host:port.</summary>
     public string? Address { get; init; }
+
+    /// <summary>Share of new requests, 0–256 [1]; 0 takes no new traffic.</summary>
+    public int? Weight { get; init; }
 }
 
 /// <summary>Active health check of a tier's servers by the tier in front of it.</summary>
@@ -88,16 +189,19 @@ public sealed record HealthCheckOptions
     /// <summary>Path requested on each server [/readyz].</summary>
     public string? Path { get; init; }
 
-    /// <summary>Milliseconds between checks [1000].</summary>
+    /// <summary>Milliseconds between checks [2000] (HAProxy inter).</summary>
     public int? IntervalMs { get; init; }
 
-    /// <summary>Milliseconds before a check counts as failed [1000].</summary>
+    /// <summary>Milliseconds between checks while a server is changing state [500] (HAProxy fastinter).</summary>
+    public int? FastIntervalMs { get; init; }
+
+    /// <summary>Milliseconds before a check counts as failed [the interval] (HAProxy timeout check).</summary>
     public int? TimeoutMs { get; init; }
 
-    /// <summary>Consecutive failures that take a server out [2].</summary>
+    /// <summary>Consecutive failures that take a server out [3].</summary>
     public int? Fall { get; init; }
 
-    /// <summary>Consecutive successes that bring it back [1].</summary>
+    /// <summary>Consecutive successes that bring it back [2].</summary>
     public int? Rise { get; init; }
 }
 

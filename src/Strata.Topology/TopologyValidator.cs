@@ -39,8 +39,9 @@ internal sealed partial class TopologyValidator
         var loadBalancers = Nodes(o.LoadBalancers, "loadBalancers", NodeRole.LoadBalancer);
         var webNodes = Nodes(o.Web, "web", NodeRole.Web);
         var appNodes = Nodes(o.App, "app", NodeRole.App);
-        var webCheck = HealthCheck(o.Web?.HealthCheck, "web.healthCheck");
-        var appCheck = HealthCheck(o.App?.HealthCheck, "app.healthCheck");
+        var webBackend = Backend(o.Web, "web");
+        var appBackend = Backend(o.App, "app");
+        var trustedProxies = TrustedProxies(o.LoadBalancers?.TrustedProxies);
         var webRoot = WebRoot(o.Web?.Root);
         var database = Database(o.Database);
 
@@ -58,8 +59,9 @@ internal sealed partial class TopologyValidator
             LoadBalancers = loadBalancers,
             WebNodes = webNodes,
             AppNodes = appNodes,
-            WebHealthCheck = webCheck!,
-            AppHealthCheck = appCheck!,
+            WebBackend = webBackend,
+            AppBackend = appBackend,
+            TrustedProxies = trustedProxies,
             WebRoot = webRoot!,
             Database = database!,
         };
@@ -176,9 +178,15 @@ internal sealed partial class TopologyValidator
 
             var name = NodeName(node.Name, $"{nodeField}.name");
             var address = Endpoint(node.Address, $"{nodeField}.address", owner: name ?? nodeField);
+            var weight = InRange(node.Weight ?? 1, $"{nodeField}.weight", 0, 256);
+            if (node.Weight is not null && role == NodeRole.LoadBalancer)
+            {
+                Error($"{nodeField}.weight", "only servers of a backend (web, app) have a weight");
+            }
+
             if (name is not null && address is not null)
             {
-                nodes.Add(new NodeSpec(name, role, address, address));
+                nodes.Add(new NodeSpec(name, role, address, address, weight));
             }
         }
 
@@ -241,27 +249,137 @@ internal sealed partial class TopologyValidator
         return endpoint;
     }
 
-    private HealthCheckSpec? HealthCheck(HealthCheckOptions? check, string field)
+    private BackendSpec Backend(BackendTierOptions? tier, string field)
     {
+        var defaults = BackendSpec.Default;
+        if (tier is null)
+        {
+            return defaults;
+        }
+
+        var (hashOn, hashHeader) = HashOn(tier.Balancing?.HashOn, $"{field}.balancing.hashOn");
+        var algorithm = tier.Balancing?.Algorithm ?? defaults.Algorithm;
+        if (!BalancingAlgorithms.All.Contains(algorithm, StringComparer.Ordinal))
+        {
+            Error($"{field}.balancing.algorithm", $"'{algorithm}' is not an algorithm; the algorithms are: {string.Join(", ", BalancingAlgorithms.All)}");
+        }
+        else if (tier.Balancing?.HashOn is not null && algorithm != BalancingAlgorithms.Hash)
+        {
+            Error($"{field}.balancing.hashOn", $"applies only to the '{BalancingAlgorithms.Hash}' algorithm");
+        }
+
+        var methods = defaults.RetryMethods;
+        if (tier.Retries?.Methods is { } given)
+        {
+            methods = [.. given.Select(m => m.Trim().ToUpperInvariant())];
+            foreach (var method in given.Where(m => !HttpTokenRegex().IsMatch(m.Trim())))
+            {
+                Error($"{field}.retries.methods", $"'{method}' is not an HTTP method");
+            }
+        }
+
+        var cookie = tier.Persistence?.Cookie;
+        if (tier.Persistence is not null && (string.IsNullOrWhiteSpace(cookie) || !HttpTokenRegex().IsMatch(cookie)))
+        {
+            Error($"{field}.persistence.cookie", cookie is null ? "is required (e.g. \"SERVERID\")" : $"'{cookie}' is not a valid cookie name");
+        }
+
+        var timeouts = tier.Timeouts;
+        var limits = tier.Limits;
+        return new BackendSpec
+        {
+            HealthCheck = HealthCheck(tier.HealthCheck, $"{field}.healthCheck"),
+            Algorithm = algorithm,
+            HashOn = hashOn,
+            HashHeader = hashHeader,
+            PassiveFailures = InRange(tier.PassiveHealth?.ConsecutiveFailures ?? defaults.PassiveFailures, $"{field}.passiveHealth.consecutiveFailures", 0, 100),
+            Retries = InRange(tier.Retries?.Count ?? defaults.Retries, $"{field}.retries.count", 0, 10),
+            RetryMethods = methods,
+            SlowStart = Milliseconds(tier.SlowStartMs, defaults.SlowStart, $"{field}.slowStartMs", min: 0),
+            MaxRequestsPerServer = InRange(limits?.MaxRequestsPerServer ?? defaults.MaxRequestsPerServer, $"{field}.limits.maxRequestsPerServer", 0, 1_000_000),
+            MaxQueue = InRange(limits?.MaxQueue ?? defaults.MaxQueue, $"{field}.limits.maxQueue", 0, 1_000_000),
+            QueueTimeout = Milliseconds(limits?.QueueTimeoutMs, defaults.QueueTimeout, $"{field}.limits.queueTimeoutMs"),
+            ConnectTimeout = Milliseconds(timeouts?.ConnectMs, defaults.ConnectTimeout, $"{field}.timeouts.connectMs"),
+            ServerTimeout = Milliseconds(timeouts?.ServerMs, defaults.ServerTimeout, $"{field}.timeouts.serverMs"),
+            ClientTimeout = Milliseconds(timeouts?.ClientMs, defaults.ClientTimeout, $"{field}.timeouts.clientMs"),
+            PersistenceCookie = cookie,
+        };
+    }
+
+    private (HashKind Kind, string? Header) HashOn(string? value, string field)
+    {
+        switch (value)
+        {
+            case null or "source":
+                return (HashKind.Source, null);
+            case "path":
+                return (HashKind.Path, null);
+            case not null when value.StartsWith("header:", StringComparison.Ordinal) && HttpTokenRegex().IsMatch(value["header:".Length..]):
+                return (HashKind.Header, value["header:".Length..]);
+            default:
+                Error(field, $"'{value}' is not one of: source, path, header:NAME");
+                return (HashKind.Source, null);
+        }
+    }
+
+    private ImmutableArray<IPNetwork> TrustedProxies(IReadOnlyList<string>? given)
+    {
+        var networks = ImmutableArray.CreateBuilder<IPNetwork>();
+        for (var i = 0; i < (given?.Count ?? 0); i++)
+        {
+            var text = given![i];
+            if (IPNetwork.TryParse(text, out var network))
+            {
+                networks.Add(network);
+            }
+            else if (IPAddress.TryParse(text, out var address))
+            {
+                networks.Add(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
+            }
+            else
+            {
+                Error($"loadBalancers.trustedProxies[{i}]", $"'{text}' is neither an IP address nor a CIDR range");
+            }
+        }
+
+        return networks.ToImmutable();
+    }
+
+    private HealthCheckSpec HealthCheck(HealthCheckOptions? check, string field)
+    {
+        var defaults = HealthCheckSpec.Default;
         check ??= new HealthCheckOptions();
-        var path = check.Path ?? "/readyz";
+        var path = check.Path ?? defaults.Path;
         if (!path.StartsWith('/'))
         {
             Error($"{field}.path", $"'{path}' must start with '/'");
         }
 
-        var interval = Positive(check.IntervalMs ?? 1000, $"{field}.intervalMs", 60_000);
-        var timeout = Positive(check.TimeoutMs ?? 1000, $"{field}.timeoutMs", 60_000);
-        var fall = Positive(check.Fall ?? 2, $"{field}.fall", 100);
-        var rise = Positive(check.Rise ?? 1, $"{field}.rise", 100);
-        return new HealthCheckSpec(path, TimeSpan.FromMilliseconds(interval), TimeSpan.FromMilliseconds(timeout), fall, rise);
+        var interval = Milliseconds(check.IntervalMs, defaults.Interval, $"{field}.intervalMs");
+        return new HealthCheckSpec(
+            path,
+            interval,
+            Milliseconds(check.FastIntervalMs, defaults.FastInterval, $"{field}.fastIntervalMs"),
+            Milliseconds(check.TimeoutMs, interval, $"{field}.timeoutMs"),
+            InRange(check.Fall ?? defaults.Fall, $"{field}.fall", 1, 100),
+            InRange(check.Rise ?? defaults.Rise, $"{field}.rise", 1, 100));
     }
 
-    private int Positive(int value, string field, int max)
+    private TimeSpan Milliseconds(int? value, TimeSpan fallback, string field, int min = 1, int max = 3_600_000)
     {
-        if (value < 1 || value > max)
+        if (value is null)
         {
-            Error(field, $"{value.ToString(CultureInfo.InvariantCulture)} is out of range (1 to {max.ToString(CultureInfo.InvariantCulture)})");
+            return fallback;
+        }
+
+        return TimeSpan.FromMilliseconds(InRange(value.Value, field, min, max));
+    }
+
+    private int InRange(int value, string field, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            Error(field, $"{value.ToString(CultureInfo.InvariantCulture)} is out of range ({min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)})");
         }
 
         return value;
@@ -297,6 +415,10 @@ internal sealed partial class TopologyValidator
 
         return new DatabaseSpec(engine, Path.GetFullPath(Path.Combine(_baseDirectory, path)));
     }
+
+    // RFC 9110 §5.6.2 token: methods, header and cookie names.
+    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+    private static partial Regex HttpTokenRegex();
 
     [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
     private static partial Regex NodeNameRegex();

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
@@ -19,9 +20,10 @@ public static class WebNode
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
         var builder = NodeHost.CreateBuilder(node);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(topology.AppBackend));
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
         builder.Services.AddUpstreamForwarding(
-            "app", topology.AppNodes, topology.AppHealthCheck, node.Name, isEdge: false, requireHealthyUpstream: false);
+            "app", topology.AppNodes, topology.AppBackend, node.Name, isEdge: false, requireHealthyUpstream: false);
 
         var app = builder.Build();
         app.UseStaticFiles(new StaticFileOptions

@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Cluster.Election;
 using Strata.Hosting;
+using Strata.Proxy;
 using Strata.Proxy.Forwarding;
+using Strata.Topology;
 
 namespace Strata.LoadBalancer.Vip;
 
@@ -13,7 +15,7 @@ namespace Strata.LoadBalancer.Vip;
 /// Listens on the VIP with a second Kestrel server that shares the node's forwarder, started when the
 /// election makes this node master. Kestrel cannot add a listener to a running server, hence the second one.
 /// </summary>
-internal sealed class KestrelVipListener(IPEndPoint vip, UpstreamForwarder forwarder) : IVipListener, IAsyncDisposable
+internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, UpstreamForwarder forwarder) : IVipListener, IAsyncDisposable
 {
     private WebApplication? _server;
 
@@ -27,7 +29,11 @@ internal sealed class KestrelVipListener(IPEndPoint vip, UpstreamForwarder forwa
 
         var builder = WebApplication.CreateSlimBuilder();
         NodeHost.ConfigureLogging(builder.Logging);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(vip));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(vip);
+            k.ApplyClientTimeouts(backend);
+        });
         var server = builder.Build();
         server.Run(forwarder.ForwardAsync);
         try

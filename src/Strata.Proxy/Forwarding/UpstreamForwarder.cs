@@ -8,71 +8,249 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Strata.Proxy.Forwarding;
 
 /// <summary>
-/// Forwards a request to the next healthy server of a pool through YARP's <see cref="IHttpForwarder"/>.
-/// A server that refuses the connection is taken out at once (passive health), ahead of the next active check.
+/// Forwards a request to a server of a backend through YARP's <see cref="IHttpForwarder"/>, adding what YARP
+/// leaves out (yarp#56, #394): retries on another server, passive health, the per-server limit and queue, session
+/// persistence and error answers with the right status and a small body.
 /// </summary>
+/// <remarks>
+/// Retries follow HAProxy's <c>retry-on conn-failure empty-response response-timeout</c> with redispatch: a request
+/// whose connection could not be made is retried whatever its method (nothing was sent); one that failed after
+/// being sent only when its method is idempotent and it has no body (the body cannot be sent twice). Nothing is
+/// retried once the response has started.
+/// </remarks>
 public sealed partial class UpstreamForwarder : IDisposable
 {
     /// <summary>The header the origin of a response sets to its node name.</summary>
     public const string ServedByHeader = "X-Served-By";
-
-    private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
 
     private readonly string _proxyName;
     private readonly UpstreamPool _pool;
     private readonly IHttpForwarder _forwarder;
     private readonly HttpTransformer _transformer;
     private readonly ILogger<UpstreamForwarder> _logger;
-    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
-    {
-        // The settings YARP recommends for a forwarding client: no proxy, redirects, cookies or decompression.
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        ActivityHeadersPropagator = null,
-        ConnectTimeout = TimeSpan.FromSeconds(2),
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-    });
+    private readonly ForwarderRequestConfig _requestConfig;
+    private readonly HttpMessageInvoker _client;
+    private readonly bool _isEdge;
+    private readonly string _noServerBody;
 
     internal UpstreamForwarder(
-        string proxyName, UpstreamPool pool, IHttpForwarder forwarder, ForwardingTransformer transformer, ILogger<UpstreamForwarder> logger)
+        string proxyName,
+        bool isEdge,
+        UpstreamPool pool,
+        IHttpForwarder forwarder,
+        ForwardingTransformer transformer,
+        ILogger<UpstreamForwarder> logger)
     {
         _proxyName = proxyName;
+        _isEdge = isEdge;
         _pool = pool;
         _forwarder = forwarder;
         _transformer = transformer;
         _logger = logger;
+        _noServerBody = $"503 Service Unavailable: no {pool.TierName} server is available\n";
+        _requestConfig = new ForwarderRequestConfig { ActivityTimeout = pool.Backend.ServerTimeout };
+        _client = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            // What YARP recommends for a forwarding client: no proxy, redirects, cookies or decompression, and
+            // no trace headers unless configured; connections are pooled and kept alive.
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            ActivityHeadersPropagator = null,
+            ConnectTimeout = pool.Backend.ConnectTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            EnableMultipleHttp2Connections = true,
+        });
     }
 
-    /// <summary>Forwards the request, or answers 503 with Retry-After when no server is healthy.</summary>
+    /// <summary>Forwards the request, retrying on other servers where that is safe, or answers the error itself.</summary>
     public async Task ForwardAsync(HttpContext context)
     {
-        var upstream = _pool.Next();
-        if (upstream is null)
+        var request = context.Request;
+        if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding") && request.Headers.ContainsKey("Content-Length"))
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "1";
-            context.Response.Headers[ServedByHeader] = _proxyName;
-            context.Response.ContentType = "text/plain; charset=utf-8";
-            await context.Response.WriteAsync($"503 Service Unavailable: no healthy {_pool.TierName} node\n");
+            // RFC 9112 §6.3: a message with both is a smuggling attempt or a broken client; refuse, never forward.
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "400 Bad Request: both Content-Length and Transfer-Encoding\n");
             return;
         }
 
-        var error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, RequestConfig, _transformer);
-        if (error == ForwarderError.Request && IsConnectFailure(context) && upstream.TrySetHealthy(false))
+        var backend = _pool.Backend;
+        var hasBody = request.ContentLength > 0 || request.Headers.ContainsKey("Transfer-Encoding");
+        var retryAfterSend = !hasBody && backend.RetryMethods.Contains(request.Method);
+        var retriesLeft = backend.Retries;
+        var pinned = backend.PersistenceCookie is { } cookie && request.Cookies[cookie] is { } name ? _pool.Find(name) : null;
+        var feature = backend.PersistenceCookie is null ? null : new UpstreamFeature();
+        if (feature is not null)
         {
-            LogPassiveDown(upstream.Node.Name);
+            context.Features.Set(feature);
+        }
+
+        ulong tried = 0;
+        while (true)
+        {
+            Upstream upstream;
+            if (pinned is not null && _pool.TryAcquirePinned(pinned))
+            {
+                upstream = pinned;
+            }
+            else
+            {
+                var (acquired, failure) = await _pool.AcquireAsync(context, tried, context.RequestAborted);
+                if (acquired is null)
+                {
+                    await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, failure switch
+                    {
+                        AcquireFailure.QueueFull => "503 Service Unavailable: every server is busy and the queue is full\n",
+                        AcquireFailure.QueueTimeout => "503 Service Unavailable: every server stayed busy for the queue timeout\n",
+                        _ => _noServerBody,
+                    });
+                    return;
+                }
+
+                upstream = acquired;
+            }
+
+            pinned = null;
+            tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
+            feature?.Upstream = upstream;
+            ForwarderError error;
+            try
+            {
+                error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, _requestConfig, _transformer);
+            }
+            finally
+            {
+                _pool.Release(upstream);
+            }
+
+            var outcome = Classify(context, error);
+            if (outcome == Outcome.Answered)
+            {
+                var status = context.Response.StatusCode;
+                if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
+                {
+                    // A 503 says "busy or degraded, try later": taking the server out would not help.
+                    CountFailure(upstream, $"HTTP {status}");
+                }
+                else
+                {
+                    upstream.RecordSuccess();
+                }
+
+                return;
+            }
+
+            if (outcome == Outcome.ClientGone)
+            {
+                return;
+            }
+
+            CountFailure(upstream, Describe(context, outcome));
+            var canRetry = !context.Response.HasStarted && retriesLeft > 0 && (outcome == Outcome.NotSent || (retryAfterSend && outcome != Outcome.ResponseBroken));
+            if (canRetry)
+            {
+                retriesLeft--;
+                context.Response.Clear();
+                context.Features.Set<IForwarderErrorFeature>(null);
+                continue;
+            }
+
+            if (!context.Response.HasStarted)
+            {
+                await (outcome switch
+                {
+                    Outcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"503 Service Unavailable: no {_pool.TierName} server could be reached\n"),
+                    Outcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"504 Gateway Timeout: the {_pool.TierName} server did not answer in time\n"),
+                    _ => WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"502 Bad Gateway: the {_pool.TierName} server failed to answer\n"),
+                });
+            }
+
+            return;
         }
     }
 
     /// <inheritdoc/>
     public void Dispose() => _client.Dispose();
 
-    private static bool IsConnectFailure(HttpContext context) =>
-        context.GetForwarderErrorFeature()?.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }
-            or HttpRequestException { InnerException: SocketException };
+    private void CountFailure(Upstream upstream, string reason)
+    {
+        var inRow = upstream.RecordFailure();
+        var limit = _pool.Backend.PassiveFailures;
+        if (limit > 0 && inRow >= limit && upstream.IsUp && _pool.SetHealth(upstream, up: false))
+        {
+            LogPassiveDown(upstream.Name, inRow, reason);
+        }
+    }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "{Upstream} DOWN: connection failed while forwarding")]
-    private partial void LogPassiveDown(string upstream);
+    private static Outcome Classify(HttpContext context, ForwarderError error) => error switch
+    {
+        ForwarderError.None => Outcome.Answered,
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+            or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+            or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
+            or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => Outcome.ClientGone,
+        _ when IsConnectFailure(context.GetForwarderErrorFeature()?.Exception) => Outcome.NotSent,
+        ForwarderError.RequestTimedOut => Outcome.TimedOut,
+        ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination => Outcome.ResponseBroken,
+        _ => Outcome.FailedAfterSend,
+    };
+
+    private static bool IsConnectFailure(Exception? exception) => exception switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
+        HttpRequestException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TimedOut } } => true,
+        _ => false,
+    };
+
+    private static string Describe(HttpContext context, Outcome outcome)
+    {
+        var exception = context.GetForwarderErrorFeature()?.Exception;
+        var detail = exception?.InnerException?.Message ?? exception?.Message ?? outcome.ToString();
+        return outcome switch
+        {
+            Outcome.NotSent => $"connection failed: {detail}",
+            Outcome.TimedOut => "no answer in time",
+            _ => $"request failed: {detail}",
+        };
+    }
+
+    private Task WriteErrorAsync(HttpContext context, int status, string body)
+    {
+        var response = context.Response;
+        response.Clear();
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        response.Headers[ServedByHeader] = _proxyName;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            response.Headers.RetryAfter = "1";
+        }
+
+        return response.WriteAsync(body);
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "{Upstream} DOWN after {Count} failed request(s): {Reason}")]
+    private partial void LogPassiveDown(string upstream, int count, string reason);
+
+    private enum Outcome
+    {
+        /// <summary>The server's response was relayed.</summary>
+        Answered,
+
+        /// <summary>The client went away.</summary>
+        ClientGone,
+
+        /// <summary>No connection could be made: nothing was sent.</summary>
+        NotSent,
+
+        /// <summary>Sent, then the connection failed or closed before a response.</summary>
+        FailedAfterSend,
+
+        /// <summary>Sent, then no response within the server timeout.</summary>
+        TimedOut,
+
+        /// <summary>The response started and then broke.</summary>
+        ResponseBroken,
+    }
 }

@@ -5,9 +5,10 @@ using Strata.Proxy.Upstreams;
 namespace Strata.Proxy.Health;
 
 /// <summary>
-/// Probes every server of a pool with GET on its health path, at the configured interval, and moves it
-/// DOWN after <c>fall</c> failures in a row and UP after <c>rise</c> successes in a row. The first round
-/// runs at start, so a pool is usable as soon as its servers answer.
+/// HAProxy-style active checks: each server gets GET on the check path every interval, or every fast interval
+/// while it is changing state; <c>fall</c> failures in a row take it DOWN, <c>rise</c> successes bring it UP,
+/// and each change is logged once. Servers start DOWN and are checked at once, so a backend is usable as soon
+/// as its servers answer.
 /// </summary>
 internal sealed partial class ActiveHealthChecker(
     UpstreamPool pool,
@@ -19,21 +20,13 @@ internal sealed partial class ActiveHealthChecker(
         UseProxy = false,
         AllowAutoRedirect = false,
         UseCookies = false,
+        ActivityHeadersPropagator = null,
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-        ConnectTimeout = pool.HealthCheck.Timeout,
+        ConnectTimeout = pool.Backend.HealthCheck.Timeout,
     });
 
-    private readonly Dictionary<Upstream, ProbeHistory> _history = pool.Members.ToDictionary(m => m, _ => new ProbeHistory());
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(pool.HealthCheck.Interval, timeProvider);
-        do
-        {
-            await Task.WhenAll(pool.Members.Select(m => ProbeAsync(m, stoppingToken)));
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(pool.Members.Select(member => CheckLoopAsync(member, stoppingToken)));
 
     public override void Dispose()
     {
@@ -41,58 +34,105 @@ internal sealed partial class ActiveHealthChecker(
         base.Dispose();
     }
 
-    private async Task ProbeAsync(Upstream upstream, CancellationToken stoppingToken)
+    private async Task CheckLoopAsync(Upstream upstream, CancellationToken stoppingToken)
     {
+        var check = pool.Backend.HealthCheck;
+        var history = new ProbeHistory();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var result = await ProbeAsync(upstream, stoppingToken);
+            if (result is null)
+            {
+                return;
+            }
+
+            upstream.LastCheck = result;
+            Record(upstream, history, result);
+            var changing = upstream.IsUp ? history.Failures > 0 : history.Successes > 0;
+            try
+            {
+                await Task.Delay(changing ? check.FastInterval : check.Interval, timeProvider, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<CheckResult?> ProbeAsync(Upstream upstream, CancellationToken stoppingToken)
+    {
+        var check = pool.Backend.HealthCheck;
         string? failure;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(pool.HealthCheck.Timeout);
+        timeout.CancelAfter(check.Timeout);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, upstream.DestinationPrefix.TrimEnd('/') + pool.HealthCheck.Path);
+            using var request = new HttpRequestMessage(HttpMethod.Get, upstream.DestinationPrefix.TrimEnd('/') + check.Path);
             using var response = await _client.SendAsync(request, timeout.Token);
             failure = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            return;
+            return null;
         }
         catch (OperationCanceledException)
         {
-            failure = $"no answer within {pool.HealthCheck.Timeout.TotalMilliseconds:0} ms";
+            failure = $"no answer within {check.Timeout.TotalMilliseconds:0} ms";
         }
         catch (HttpRequestException ex)
         {
             failure = ex.InnerException?.Message ?? ex.Message;
         }
 
-        Record(upstream, failure);
+        return new CheckResult(timeProvider.GetUtcNow(), failure is null, failure ?? "passed");
     }
 
-    private void Record(Upstream upstream, string? failure)
+    private void Record(Upstream upstream, ProbeHistory history, CheckResult result)
     {
-        var history = _history[upstream];
-        if (failure is null)
+        var check = pool.Backend.HealthCheck;
+        if (upstream.IsUp != history.WasUp)
+        {
+            // Passive health changed it since the last check: rise or fall counts from here.
+            history.Successes = 0;
+            history.Failures = 0;
+        }
+
+        RecordResult(upstream, history, result, check);
+        history.WasUp = upstream.IsUp;
+    }
+
+    private void RecordResult(Upstream upstream, ProbeHistory history, CheckResult result, Topology.HealthCheckSpec check)
+    {
+        if (result.Passed)
         {
             history.Failures = 0;
             history.Successes++;
-            if (!upstream.IsHealthy && history.Successes >= pool.HealthCheck.Rise && upstream.TrySetHealthy(true))
+            if (!upstream.IsUp && history.Successes >= check.Rise && pool.SetHealth(upstream, up: true))
             {
-                LogUp(upstream.Node.Name, history.Successes);
+                if (!history.EverUp)
+                {
+                    // HAProxy does not slow-start a server at start-up, only one coming back.
+                    history.EverUp = true;
+                    upstream.ClearSlowStart();
+                }
+
+                LogUp(upstream.Name, history.Successes);
             }
         }
         else
         {
             history.Successes = 0;
             history.Failures++;
-            if (upstream.IsHealthy && history.Failures >= pool.HealthCheck.Fall && upstream.TrySetHealthy(false))
+            if (upstream.IsUp && history.Failures >= check.Fall && pool.SetHealth(upstream, up: false))
             {
-                LogDown(upstream.Node.Name, history.Failures, failure);
+                LogDown(upstream.Name, history.Failures, result.Detail);
             }
-            else if (!history.ReportedInitialFailure && !upstream.IsHealthy)
+            else if (!history.EverUp && !history.ReportedInitialFailure)
             {
-                // A server that was never up is reported once, so a typo in an address does not go unnoticed.
+                // A server that was never up is reported once, so a wrong address does not go unnoticed.
                 history.ReportedInitialFailure = true;
-                LogNotUp(upstream.Node.Name, failure);
+                LogNotUp(upstream.Name, result.Detail);
             }
         }
     }
@@ -102,6 +142,10 @@ internal sealed partial class ActiveHealthChecker(
         public int Failures { get; set; }
 
         public int Successes { get; set; }
+
+        public bool EverUp { get; set; }
+
+        public bool WasUp { get; set; }
 
         public bool ReportedInitialFailure { get; set; }
     }

@@ -1,31 +1,68 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Collections.Immutable;
+using Microsoft.AspNetCore.Http;
+using Strata.Proxy.Balancing;
 using Strata.Topology;
 
 namespace Strata.Proxy.Upstreams;
 
-/// <summary>The servers one tier forwards to, and how it picks one: round robin over the healthy ones.</summary>
+/// <summary>Why no server was acquired.</summary>
+public enum AcquireFailure
+{
+    /// <summary>A server was acquired.</summary>
+    None,
+
+    /// <summary>No server is up and ready (or every one was already tried).</summary>
+    NoServer,
+
+    /// <summary>Every server is at its limit and the queue is full.</summary>
+    QueueFull,
+
+    /// <summary>Every server stayed at its limit for the whole queue timeout.</summary>
+    QueueTimeout,
+}
+
+/// <summary>
+/// A backend: the servers one tier forwards to, the policy that picks one, and the queue in front of them when
+/// every server is at its concurrency limit (HAProxy's maxconn and backend queue).
+/// </summary>
 public sealed class UpstreamPool
 {
-    private int _next = -1;
+    private readonly IBalancingPolicy _policy;
+    private readonly TimeProvider _time;
+    private readonly FrozenDictionary<string, Upstream> _byName;
+    private readonly ConcurrentQueue<TaskCompletionSource> _waiters = new();
+    private int _queued;
 
-    /// <summary>A pool over <paramref name="nodes"/>, checked as <paramref name="healthCheck"/> says.</summary>
-    public UpstreamPool(string tierName, IEnumerable<NodeSpec> nodes, HealthCheckSpec healthCheck)
+    /// <summary>A backend named <paramref name="tierName"/> over <paramref name="nodes"/>.</summary>
+    public UpstreamPool(string tierName, IEnumerable<NodeSpec> nodes, BackendSpec backend, TimeProvider time, Random? random = null)
     {
         TierName = tierName;
-        HealthCheck = healthCheck;
-        Members = [.. nodes.Select(n => new Upstream(n))];
+        Backend = backend;
+        _time = time;
+        Members = [.. nodes.Select((n, i) => new Upstream(n, i))];
+        _byName = Members.ToFrozenDictionary(m => m.Name, StringComparer.Ordinal);
+        _policy = BalancingPolicies.Create(backend, Members, random ?? Random.Shared);
     }
 
-    /// <summary>What the servers are called in logs and readiness, e.g. "web".</summary>
+    /// <summary>What the servers are called in logs, e.g. "web".</summary>
     public string TierName { get; }
 
-    /// <summary>How the servers are checked.</summary>
-    public HealthCheckSpec HealthCheck { get; }
+    /// <summary>The backend's settings.</summary>
+    public BackendSpec Backend { get; }
 
     /// <summary>Every server, in topology order.</summary>
     public ImmutableArray<Upstream> Members { get; }
 
-    /// <summary>How many servers take traffic now.</summary>
+    /// <summary>The balancing policy's name.</summary>
+    public string Algorithm => _policy.Name;
+
+    /// <summary>Requests waiting for a server now.</summary>
+    public int QueueLength => Volatile.Read(ref _queued);
+
+    /// <summary>How many servers are up now (whatever their admin state).</summary>
     public int HealthyCount
     {
         get
@@ -33,7 +70,7 @@ public sealed class UpstreamPool
             var count = 0;
             foreach (var member in Members)
             {
-                if (member.IsHealthy)
+                if (member.IsUp)
                 {
                     count++;
                 }
@@ -43,20 +80,156 @@ public sealed class UpstreamPool
         }
     }
 
-    /// <summary>The next healthy server in round-robin order, or null when none is healthy.</summary>
-    public Upstream? Next()
+    /// <summary>Raised once per health change of a server: the server, and whether it is now up.</summary>
+    public event Action<Upstream, bool>? HealthChanged;
+
+    /// <summary>Sets a server's health; true (and <see cref="HealthChanged"/> raised) when that changed it.</summary>
+    internal bool SetHealth(Upstream upstream, bool up)
     {
-        var members = Members;
-        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)members.Length);
-        for (var i = 0; i < members.Length; i++)
+        if (!upstream.TrySetUp(up, _time.GetTimestamp()))
         {
-            var candidate = members[(start + i) % members.Length];
-            if (candidate.IsHealthy)
-            {
-                return candidate;
-            }
+            return false;
         }
 
-        return null;
+        HealthChanged?.Invoke(upstream, up);
+        return true;
+    }
+
+    /// <summary>The server named <paramref name="name"/>, or null.</summary>
+    public Upstream? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Takes a request slot on a server chosen by the policy, skipping those in <paramref name="tried"/> (a bit per
+    /// server index). When every candidate is at its limit the request waits in the queue, up to the queue timeout.
+    /// The caller must <see cref="Upstream.Release"/> the slot through <see cref="Release"/>.
+    /// </summary>
+    public async ValueTask<(Upstream? Upstream, AcquireFailure Failure)> AcquireAsync(HttpContext context, ulong tried, CancellationToken cancellationToken)
+    {
+        var (upstream, full) = TryAcquire(context, tried);
+        if (upstream is not null || !full)
+        {
+            return (upstream, upstream is null ? AcquireFailure.NoServer : AcquireFailure.None);
+        }
+
+        if (Interlocked.Increment(ref _queued) > Backend.MaxQueue)
+        {
+            Interlocked.Decrement(ref _queued);
+            return (null, AcquireFailure.QueueFull);
+        }
+
+        try
+        {
+            var deadline = _time.GetTimestamp() + (long)(Backend.QueueTimeout.TotalSeconds * _time.TimestampFrequency);
+            while (true)
+            {
+                var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Enqueue(signal);
+
+                // A slot may have been released between the attempt above and the enqueue.
+                (upstream, full) = TryAcquire(context, tried);
+                if (upstream is not null || !full)
+                {
+                    signal.TrySetResult();
+                    return (upstream, upstream is null ? AcquireFailure.NoServer : AcquireFailure.None);
+                }
+
+                var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    return (null, AcquireFailure.QueueTimeout);
+                }
+
+                try
+                {
+                    await signal.Task.WaitAsync(remaining, _time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    return (null, AcquireFailure.QueueTimeout);
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queued);
+        }
+    }
+
+    /// <summary>
+    /// Takes a slot on <paramref name="upstream"/> for a request pinned to it (persistence): allowed while it is up
+    /// and not in maintenance, even draining; false when it is not, or is at its limit.
+    /// </summary>
+    public bool TryAcquirePinned(Upstream upstream) =>
+        upstream.IsUp && upstream.AdminState != AdminState.Maintenance && upstream.TryAcquire(Backend.MaxRequestsPerServer);
+
+    /// <summary>Gives back a slot and lets one queued request try again.</summary>
+    public void Release(Upstream upstream)
+    {
+        upstream.Release();
+        while (_waiters.TryDequeue(out var waiter))
+        {
+            if (waiter.TrySetResult())
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One pick; full is true when some server could take the request but for its limit.</summary>
+    private (Upstream? Upstream, bool Full) TryAcquire(HttpContext context, ulong tried)
+    {
+        var members = Members;
+        var limit = Backend.MaxRequestsPerServer;
+        var candidates = ArrayPool<Upstream>.Shared.Rent(members.Length);
+        var weights = ArrayPool<double>.Shared.Rent(members.Length);
+        try
+        {
+            // A few rounds: another request may take the last slot of the chosen server first.
+            for (var round = 0; round < 4; round++)
+            {
+                var count = 0;
+                var full = false;
+                foreach (var member in members)
+                {
+                    if (!member.TakesNewRequests || (member.Index < 64 && (tried & (1UL << member.Index)) != 0))
+                    {
+                        continue;
+                    }
+
+                    if (limit > 0 && member.ActiveRequests >= limit)
+                    {
+                        full = true;
+                        continue;
+                    }
+
+                    candidates[count] = member;
+                    weights[count] = member.EffectiveWeight(_time, Backend.SlowStart);
+                    count++;
+                }
+
+                if (count == 0)
+                {
+                    return (null, full);
+                }
+
+                var chosen = _policy.Pick(context, candidates.AsSpan(0, count), weights.AsSpan(0, count));
+                if (chosen < 0)
+                {
+                    return (null, full);
+                }
+
+                if (candidates[chosen].TryAcquire(limit))
+                {
+                    return (candidates[chosen], false);
+                }
+            }
+
+            return (null, true);
+        }
+        finally
+        {
+            ArrayPool<Upstream>.Shared.Return(candidates, clearArray: true);
+            ArrayPool<double>.Shared.Return(weights);
+        }
     }
 }

@@ -13,17 +13,20 @@ namespace Strata.Tests.Common;
 /// </summary>
 internal static class TestTopology
 {
-    /// <summary>A fast health check, so tests see state changes within a second or two.</summary>
-    public static readonly HealthCheckSpec FastCheck = new("/readyz", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), 2, 1);
+    /// <summary>A backend with fast checks (fall 2, rise 1), so tests see state changes within a second or two.</summary>
+    public static readonly BackendSpec FastBackend = new()
+    {
+        HealthCheck = new("/readyz", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), 2, 1),
+    };
 
-    public static NodeSpec Node(string name, NodeRole role, IPEndPoint? address = null)
+    public static NodeSpec Node(string name, NodeRole role, IPEndPoint? address = null, int weight = 1)
     {
         address ??= new IPEndPoint(IPAddress.Loopback, 0);
-        return new NodeSpec(name, role, address, address);
+        return new NodeSpec(name, role, address, address, weight);
     }
 
-    public static NodeSpec Node(string name, NodeRole role, Uri boundUrl) =>
-        Node(name, role, new IPEndPoint(IPAddress.Parse(boundUrl.Host), boundUrl.Port));
+    public static NodeSpec Node(string name, NodeRole role, Uri boundUrl, int weight = 1) =>
+        Node(name, role, new IPEndPoint(IPAddress.Parse(boundUrl.Host), boundUrl.Port), weight);
 
     public static Strata.Topology.Topology Create(
         NodeSpec? dns = null,
@@ -33,7 +36,9 @@ internal static class TestTopology
         IEnumerable<NodeSpec>? appNodes = null,
         IPEndPoint? vip = null,
         string? webRoot = null,
-        string? databasePath = null) => new()
+        string? databasePath = null,
+        BackendSpec? webBackend = null,
+        BackendSpec? appBackend = null) => new()
         {
             SourcePath = Path.Combine(Path.GetTempPath(), "strata.json"),
             Dns = dns ?? Node("dns", NodeRole.Dns),
@@ -42,8 +47,8 @@ internal static class TestTopology
             LoadBalancers = [.. loadBalancers ?? []],
             WebNodes = [.. webNodes ?? []],
             AppNodes = [.. appNodes ?? []],
-            WebHealthCheck = FastCheck,
-            AppHealthCheck = FastCheck,
+            WebBackend = webBackend ?? FastBackend,
+            AppBackend = appBackend ?? FastBackend,
             WebRoot = webRoot ?? Path.GetTempPath(),
             Database = new DatabaseSpec("sqlite", databasePath ?? Path.Combine(Path.GetTempPath(), $"strata-{Guid.NewGuid():N}.db")),
         };

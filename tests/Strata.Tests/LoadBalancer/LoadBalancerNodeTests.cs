@@ -113,7 +113,7 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("1", Header(response, "Retry-After"));
         Assert.Equal("lb-1", Header(response, "X-Served-By"));
-        Assert.Equal("503 Service Unavailable: no healthy web node\n", await response.Content.ReadAsStringAsync());
+        Assert.Equal("503 Service Unavailable: no web server is available\n", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
