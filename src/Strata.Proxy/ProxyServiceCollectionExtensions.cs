@@ -39,6 +39,8 @@ public static class ProxyServiceCollectionExtensions
             sp.GetRequiredService<UpstreamPool>(),
             sp.GetRequiredService<IHttpForwarder>(),
             new ForwardingTransformer(proxyName, isEdge, [.. trustedProxies ?? []], backend.PersistenceCookie),
+            sp.GetService<IProxyObserver>(),
+            sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UpstreamForwarder>>()));
         services.AddSingleton<IReadinessCheck>(sp => new UpstreamReadinessCheck(sp.GetRequiredService<UpstreamPool>(), requireHealthyUpstream));
         return services;

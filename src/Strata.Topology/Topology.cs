@@ -172,6 +172,9 @@ public sealed record Topology
     /// <summary>How the web nodes treat the app nodes.</summary>
     public required BackendSpec AppBackend { get; init; }
 
+    /// <summary>The admin API's bearer token from the file, or null (then STRATA_ADMIN_TOKEN, or the API is off).</summary>
+    public string? AdminToken { get; init; }
+
     /// <summary>Peers whose X-Forwarded-* headers the load balancers keep.</summary>
     public ImmutableArray<IPNetwork> TrustedProxies { get; init; } = [];
 

@@ -24,6 +24,19 @@ public sealed record TopologyOptions
 
     /// <summary>Where the application's data lives.</summary>
     public DatabaseOptions? Database { get; init; }
+
+    /// <summary>The admin API of the forwarding nodes.</summary>
+    public AdminOptions? Admin { get; init; }
+}
+
+/// <summary>The admin API (server weights, drain, maintenance) on each load balancer's and web node's management address.</summary>
+public sealed record AdminOptions
+{
+    /// <summary>
+    /// Bearer token the API requires [none: the environment variable STRATA_ADMIN_TOKEN, else the API is off;
+    /// <c>strata up</c> generates one per run].
+    /// </summary>
+    public string? Token { get; init; }
 }
 
 /// <summary>The authoritative DNS node.</summary>

@@ -44,6 +44,11 @@ internal sealed partial class TopologyValidator
         var trustedProxies = TrustedProxies(o.LoadBalancers?.TrustedProxies);
         var webRoot = WebRoot(o.Web?.Root);
         var database = Database(o.Database);
+        var adminToken = o.Admin?.Token;
+        if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
+        {
+            Error("admin.token", "must be at least 16 characters (or leave admin out: strata up generates one)");
+        }
 
         if (_errors.Count > 0)
         {
@@ -62,6 +67,7 @@ internal sealed partial class TopologyValidator
             WebBackend = webBackend,
             AppBackend = appBackend,
             TrustedProxies = trustedProxies,
+            AdminToken = adminToken,
             WebRoot = webRoot!,
             Database = database!,
         };

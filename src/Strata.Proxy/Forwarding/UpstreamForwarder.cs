@@ -31,6 +31,8 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly ForwarderRequestConfig _requestConfig;
     private readonly HttpMessageInvoker _client;
     private readonly bool _isEdge;
+    private readonly IProxyObserver _observer;
+    private readonly TimeProvider _time;
     private readonly string _noServerBody;
 
     internal UpstreamForwarder(
@@ -39,8 +41,12 @@ public sealed partial class UpstreamForwarder : IDisposable
         UpstreamPool pool,
         IHttpForwarder forwarder,
         ForwardingTransformer transformer,
+        IProxyObserver? observer,
+        TimeProvider time,
         ILogger<UpstreamForwarder> logger)
     {
+        _observer = observer ?? NullProxyObserver.Instance;
+        _time = time;
         _proxyName = proxyName;
         _isEdge = isEdge;
         _pool = pool;
@@ -66,6 +72,19 @@ public sealed partial class UpstreamForwarder : IDisposable
 
     /// <summary>Forwards the request, retrying on other servers where that is safe, or answers the error itself.</summary>
     public async Task ForwardAsync(HttpContext context)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            await ForwardWithRetriesAsync(context);
+        }
+        finally
+        {
+            _observer.RequestCompleted(context.Response.StatusCode, _time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task ForwardWithRetriesAsync(HttpContext context)
     {
         var request = context.Request;
         if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding") && request.Headers.ContainsKey("Content-Length"))
@@ -151,6 +170,7 @@ public sealed partial class UpstreamForwarder : IDisposable
             if (canRetry)
             {
                 retriesLeft--;
+                _observer.Retried(upstream);
                 context.Response.Clear();
                 context.Features.Set<IForwarderErrorFeature>(null);
                 continue;
