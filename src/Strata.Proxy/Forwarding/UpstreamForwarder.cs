@@ -87,9 +87,11 @@ public sealed partial class UpstreamForwarder : IDisposable
     private async Task ForwardWithRetriesAsync(HttpContext context)
     {
         var request = context.Request;
-        if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding") && request.Headers.ContainsKey("Content-Length"))
+        if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding")
+            && (request.Headers.ContainsKey("Content-Length") || request.Headers.ContainsKey("X-Content-Length")))
         {
             // RFC 9112 §6.3: a message with both is a smuggling attempt or a broken client; refuse, never forward.
+            // Kestrel keeps such a request, moving Content-Length to X-Content-Length; either form is refused.
             await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "400 Bad Request: both Content-Length and Transfer-Encoding\n");
             return;
         }

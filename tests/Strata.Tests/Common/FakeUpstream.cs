@@ -24,6 +24,12 @@ internal sealed class FakeUpstream : IAsyncDisposable
 
     public bool Ready { get; set; } = true;
 
+    /// <summary>Replaces the normal answer (after counting the request and setting X-Served-By), e.g. to fail or stall.</summary>
+    public Func<HttpContext, Task>? Behavior { get; set; }
+
+    /// <summary>The headers of the last request other than /readyz.</summary>
+    public IHeaderDictionary? LastHeaders { get; private set; }
+
     public Uri Url => new(_app.Urls.First());
 
     public int Requests;
@@ -44,7 +50,14 @@ internal sealed class FakeUpstream : IAsyncDisposable
             }
 
             Interlocked.Increment(ref upstream.Requests);
+            upstream.LastHeaders = new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value));
             context.Response.Headers["X-Served-By"] = name;
+            if (upstream.Behavior is { } behavior)
+            {
+                await behavior(context);
+                return;
+            }
+
             context.Response.Headers["X-Seen-Via"] = context.Request.Headers.Via.ToString();
             context.Response.Headers["X-Seen-Forwarded-For"] = context.Request.Headers["X-Forwarded-For"].ToString();
             await context.Response.WriteAsync($"{name} {context.Request.Path}");
