@@ -114,6 +114,11 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
             Assert.Equal(text, messages[0]!["text"]!.GetValue<string>());
         }
 
+        // SIGKILL a web node under a steady stream of GETs through the VIP: retries hide it from every client.
+        var (sent, failed) = await GetsWhileKillingAsync(site, "web-1");
+        Assert.True(sent > 100, $"only {sent} requests were sent");
+        Assert.True(failed.Count == 0, $"{failed.Count} of {sent} requests failed: {string.Join("; ", failed.Take(5))}");
+
         // Kill the VIP owner: the other load balancer takes the VIP by itself.
         var kill = await StrataCli.RunAsync("kill", owner, "-f", _topologyPath);
         Assert.True(kill.ExitCode == 0, kill.Output + kill.Error);
@@ -130,6 +135,51 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
         Assert.True(down.ExitCode == 0, down.Output + down.Error);
         Assert.All(pids, pid => Assert.False(File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Contains(_topologyPath), $"pid {pid} still runs"));
         Assert.False((await StatusAsync())["running"]!.GetValue<bool>());
+    }
+
+    /// <summary>
+    /// Four clients send GETs (a static file and the dynamic API in turn) for about three seconds, bounded to
+    /// 5,000 requests; <paramref name="victim"/> is SIGKILLed one second in. Returns what was sent and what failed.
+    /// </summary>
+    private async Task<(int Sent, List<string> Failed)> GetsWhileKillingAsync(Uri site, string victim)
+    {
+        var failed = new List<string>();
+        var sent = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        async Task ClientAsync(int client)
+        {
+            for (var i = 0; !stop.IsCancellationRequested && Volatile.Read(ref sent) < 5000; i++)
+            {
+                Interlocked.Increment(ref sent);
+                var path = (client + i) % 2 == 0 ? "/static/site.css" : "/api/messages?limit=1";
+                try
+                {
+                    using var response = await GetAsync(new Uri(site, path));
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        var body = await response.Content.ReadAsStringAsync();
+                        lock (failed)
+                        {
+                            failed.Add($"{path}: {(int)response.StatusCode} {body}");
+                        }
+                    }
+                }
+                catch (HttpRequestException ex)
+                {
+                    lock (failed)
+                    {
+                        failed.Add($"{path}: {ex.Message}");
+                    }
+                }
+            }
+        }
+
+        var clients = Enumerable.Range(0, 4).Select(ClientAsync).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var kill = await StrataCli.RunAsync("kill", victim, "-f", _topologyPath);
+        Assert.True(kill.ExitCode == 0, kill.Output + kill.Error);
+        await Task.WhenAll(clients);
+        return (sent, failed);
     }
 
     private async Task<JsonNode> StatusAsync()
