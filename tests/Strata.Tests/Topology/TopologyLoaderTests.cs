@@ -27,6 +27,9 @@ public sealed class TopologyLoaderTests : IDisposable
         Assert.Equal(IPAddress.Parse("127.0.0.100"), topology.Zone.Records["www.foobar.com"]);
         Assert.Equal(IPAddress.Parse("127.0.0.100"), topology.Zone.Records["foobar.com"]);
         Assert.Equal("sqlite", topology.Database.Engine);
+        Assert.Equal(BalancingAlgorithms.RoundRobin, topology.WebBackend.Algorithm);
+        Assert.Equal(new HealthCheckSpec("/readyz", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 3, 2), topology.WebBackend.HealthCheck);
+        Assert.Equal(3, topology.WebBackend.Retries);
         Assert.True(Path.IsPathRooted(topology.Database.Path));
         Assert.True(Directory.Exists(Path.Combine(topology.WebRoot, "static")));
         Assert.Equal(7, topology.AllNodes.Count());
@@ -46,6 +49,16 @@ public sealed class TopologyLoaderTests : IDisposable
     [InlineData("app.nodes", "must list at least one node")]
     [InlineData("vip", "is required")]
     [InlineData("web.healthCheck.intervalMs", "The JSON value could not be converted to System.Nullable`1[System.Int32] (line 1)")]
+    [InlineData("web.balancing.algorithm", "'fastest' is not an algorithm; the algorithms are: round-robin, least-connections, power-of-two, first, hash")]
+    [InlineData("web.balancing.hashOn", "'cookie' is not one of: source, path, header:NAME")]
+    [InlineData("web.nodes[1].weight", "300 is out of range (0 to 256)")]
+    [InlineData("loadBalancers.nodes[0].weight", "only servers of a backend (web, app) have a weight")]
+    [InlineData("app.persistence.cookie", "'my cookie' is not a valid cookie name")]
+    [InlineData("app.retries.methods", "'GET POST' is not an HTTP method")]
+    [InlineData("app.limits.queueTimeoutMs", "0 is out of range (1 to 3600000)")]
+    [InlineData("loadBalancers.trustedProxies[1]", "'10.0.0.0/33' is neither an IP address nor a CIDR range")]
+    [InlineData("loadBalancers.healthCheck", "unknown field")]
+    [InlineData("admin.token", "must be at least 16 characters (or leave admin out: strata up generates one)")]
     public void Load_OneBadField_NamesTheFieldAndTheProblem(string field, string problem)
     {
         var path = WriteDefaultWith(field, problem);
@@ -145,6 +158,36 @@ public sealed class TopologyLoaderTests : IDisposable
                 break;
             case "web.healthCheck.intervalMs":
                 root["web"]!["healthCheck"]!["intervalMs"] = "2s";
+                break;
+            case "web.balancing.algorithm":
+                root["web"]!["balancing"] = new JsonObject { ["algorithm"] = "fastest" };
+                break;
+            case "web.balancing.hashOn":
+                root["web"]!["balancing"] = new JsonObject { ["algorithm"] = "hash", ["hashOn"] = "cookie" };
+                break;
+            case "web.nodes[1].weight":
+                root["web"]!["nodes"]![1]!["weight"] = 300;
+                break;
+            case "loadBalancers.nodes[0].weight":
+                root["loadBalancers"]!["nodes"]![0]!["weight"] = 2;
+                break;
+            case "app.persistence.cookie":
+                root["app"]!["persistence"] = new JsonObject { ["cookie"] = "my cookie" };
+                break;
+            case "app.retries.methods":
+                root["app"]!["retries"] = new JsonObject { ["methods"] = new JsonArray("GET", "GET POST") };
+                break;
+            case "app.limits.queueTimeoutMs":
+                root["app"]!["limits"] = new JsonObject { ["queueTimeoutMs"] = 0 };
+                break;
+            case "loadBalancers.trustedProxies[1]":
+                root["loadBalancers"]!["trustedProxies"] = new JsonArray("127.0.0.1", "10.0.0.0/33");
+                break;
+            case "loadBalancers.healthCheck":
+                root["loadBalancers"]!["healthCheck"] = new JsonObject();
+                break;
+            case "admin.token":
+                root["admin"] = new JsonObject { ["token"] = "short" };
                 break;
             default:
                 throw new ArgumentException($"no case for {field} ({problem})", nameof(field));
