@@ -24,7 +24,7 @@ public static class LoadBalancerNode
         var builder = NodeHost.CreateBuilder(node);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(topology.WebBackend));
         builder.Services.AddUpstreamForwarding(
-            "web", topology.WebNodes, topology.WebBackend, node.Name, isEdge: true, requireHealthyUpstream: true, topology.TrustedProxies);
+            "web", topology, t => new(t.WebNodes, t.WebBackend), node.Name, isEdge: true, requireHealthyUpstream: true);
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>()));
         builder.Services.AddHostedService(sp => new BindLockElection(

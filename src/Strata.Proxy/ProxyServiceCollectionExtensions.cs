@@ -14,23 +14,27 @@ namespace Strata.Proxy;
 public static class ProxyServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds an <see cref="UpstreamPool"/> for <paramref name="backend"/> over <paramref name="upstreams"/>, its active
-    /// health checker, an <see cref="UpstreamForwarder"/> that names this proxy <paramref name="proxyName"/> in Via,
-    /// and a readiness check "upstreams" (failing with no healthy server only when <paramref name="requireHealthyUpstream"/>).
+    /// Adds an <see cref="UpstreamPool"/> over the backend <paramref name="select"/> takes from the topology (again on
+    /// each reload), its active health checker, an <see cref="UpstreamForwarder"/> that names this proxy
+    /// <paramref name="proxyName"/> in Via, and a readiness check "upstreams" (failing with no healthy server only
+    /// when <paramref name="requireHealthyUpstream"/>).
     /// </summary>
-    /// <param name="isEdge">True for the first proxy a client meets: X-Forwarded-* are set from the connection, trusted only from <paramref name="trustedProxies"/>.</param>
+    /// <param name="isEdge">True for the first proxy a client meets: X-Forwarded-* are set from the connection, trusted only from the topology's trusted proxies.</param>
     public static IServiceCollection AddUpstreamForwarding(
         this IServiceCollection services,
         string tierName,
-        IEnumerable<NodeSpec> upstreams,
-        BackendSpec backend,
+        Topology.Topology topology,
+        Func<Topology.Topology, BackendSelection> select,
         string proxyName,
         bool isEdge,
-        bool requireHealthyUpstream,
-        IEnumerable<System.Net.IPNetwork>? trustedProxies = null)
+        bool requireHealthyUpstream)
     {
+        var (upstreams, backend) = select(topology);
         services.AddHttpForwarder();
         services.AddSingleton(sp => new UpstreamPool(tierName, upstreams, backend, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ITopologyReloadTarget>(sp => new BackendReloadTarget(sp.GetRequiredService<UpstreamPool>(), select));
+        services.AddTopologyReload(topology);
+        var trustedProxies = isEdge ? topology.TrustedProxies : [];
         services.AddHostedService(sp => new ActiveHealthChecker(
             sp.GetRequiredService<UpstreamPool>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ActiveHealthChecker>>()));
         services.AddSingleton(sp => new UpstreamForwarder(
@@ -38,7 +42,7 @@ public static class ProxyServiceCollectionExtensions
             isEdge,
             sp.GetRequiredService<UpstreamPool>(),
             sp.GetRequiredService<IHttpForwarder>(),
-            new ForwardingTransformer(proxyName, isEdge, [.. trustedProxies ?? []], backend.PersistenceCookie),
+            new ForwardingTransformer(proxyName, isEdge, trustedProxies, sp.GetRequiredService<UpstreamPool>()),
             sp.GetService<IProxyObserver>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UpstreamForwarder>>()));

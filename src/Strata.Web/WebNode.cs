@@ -23,7 +23,7 @@ public static class WebNode
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(topology.AppBackend));
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
         builder.Services.AddUpstreamForwarding(
-            "app", topology.AppNodes, topology.AppBackend, node.Name, isEdge: false, requireHealthyUpstream: false);
+            "app", topology, t => new(t.AppNodes, t.AppBackend), node.Name, isEdge: false, requireHealthyUpstream: false);
 
         var app = builder.Build();
         app.UseStaticFiles(new StaticFileOptions

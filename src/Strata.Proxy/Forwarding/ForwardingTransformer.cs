@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Strata.Proxy.Upstreams;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Strata.Proxy.Forwarding;
@@ -18,7 +19,7 @@ namespace Strata.Proxy.Forwarding;
 /// <item>the persistence cookie, when the backend has one and the client does not carry the right value.</item>
 /// </list>
 /// </summary>
-internal sealed class ForwardingTransformer(string proxyName, bool isEdge, ImmutableArray<IPNetwork> trustedProxies, string? persistenceCookie)
+internal sealed class ForwardingTransformer(string proxyName, bool isEdge, ImmutableArray<IPNetwork> trustedProxies, UpstreamPool pool)
     : HttpTransformer
 {
     private const string ForwardedFor = "X-Forwarded-For";
@@ -66,7 +67,7 @@ internal sealed class ForwardingTransformer(string proxyName, bool isEdge, Immut
 
         headers.Via = Append(headers.Via, _via);
 
-        if (persistenceCookie is not null
+        if (pool.Backend.PersistenceCookie is { } persistenceCookie
             && httpContext.Features.Get<UpstreamFeature>()?.Upstream is { } upstream
             && httpContext.Request.Cookies[persistenceCookie] != upstream.Name)
         {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Strata.Proxy.Upstreams;
+using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Strata.Proxy.Forwarding;
@@ -28,7 +29,7 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly IHttpForwarder _forwarder;
     private readonly HttpTransformer _transformer;
     private readonly ILogger<UpstreamForwarder> _logger;
-    private readonly ForwarderRequestConfig _requestConfig;
+    private volatile CachedRequestConfig? _requestConfig;
     private readonly HttpMessageInvoker _client;
     private readonly bool _isEdge;
     private readonly IProxyObserver _observer;
@@ -54,7 +55,6 @@ public sealed partial class UpstreamForwarder : IDisposable
         _transformer = transformer;
         _logger = logger;
         _noServerBody = $"503 Service Unavailable: no {pool.TierName} server is available\n";
-        _requestConfig = new ForwarderRequestConfig { ActivityTimeout = pool.Backend.ServerTimeout };
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             // What YARP recommends for a forwarding client: no proxy, redirects, cookies or decompression, and
@@ -97,6 +97,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         }
 
         var backend = _pool.Backend;
+        var requestConfig = RequestConfig(backend);
         var hasBody = request.ContentLength > 0 || request.Headers.ContainsKey("Transfer-Encoding");
         var retryAfterSend = !hasBody && backend.RetryMethods.Contains(request.Method);
         var retriesLeft = backend.Retries;
@@ -138,7 +139,7 @@ public sealed partial class UpstreamForwarder : IDisposable
             ForwarderError error;
             try
             {
-                error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, _requestConfig, _transformer);
+                error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, requestConfig, _transformer);
             }
             finally
             {
@@ -194,6 +195,22 @@ public sealed partial class UpstreamForwarder : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _client.Dispose();
+
+    /// <summary>YARP's per-request settings for this backend, rebuilt only when a reload changed the backend.</summary>
+    private ForwarderRequestConfig RequestConfig(BackendSpec backend)
+    {
+        var cached = _requestConfig;
+        if (cached is not null && ReferenceEquals(cached.Backend, backend))
+        {
+            return cached.Config;
+        }
+
+        var config = new ForwarderRequestConfig { ActivityTimeout = backend.ServerTimeout };
+        _requestConfig = new CachedRequestConfig(backend, config);
+        return config;
+    }
+
+    private sealed record CachedRequestConfig(BackendSpec Backend, ForwarderRequestConfig Config);
 
     private void CountFailure(Upstream upstream, string reason)
     {

@@ -25,21 +25,71 @@ internal sealed partial class ActiveHealthChecker(
         ConnectTimeout = pool.Backend.HealthCheck.Timeout,
     });
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(pool.Members.Select(member => CheckLoopAsync(member, stoppingToken)));
+    private readonly Dictionary<Upstream, CancellationTokenSource> _loops = [];
+    private readonly Lock _lock = new();
+    private CancellationToken _stopping;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        pool.Changed += StartAndStopLoops;
+        StartAndStopLoops();
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, timeProvider, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            pool.Changed -= StartAndStopLoops;
+        }
+    }
+
+    /// <summary>One check loop per server; after a reload, loops of removed servers stop and new servers get one.</summary>
+    private void StartAndStopLoops()
+    {
+        lock (_lock)
+        {
+            var members = pool.Members;
+            foreach (var (member, loop) in _loops.Where(l => !members.Contains(l.Key)).ToList())
+            {
+                loop.Cancel();
+                loop.Dispose();
+                _loops.Remove(member);
+            }
+
+            foreach (var member in members.Where(m => !_loops.ContainsKey(m)))
+            {
+                var loop = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+                _loops[member] = loop;
+                _ = CheckLoopAsync(member, loop.Token);
+            }
+        }
+    }
 
     public override void Dispose()
     {
+        lock (_lock)
+        {
+            foreach (var loop in _loops.Values)
+            {
+                loop.Dispose();
+            }
+        }
+
         _client.Dispose();
         base.Dispose();
     }
 
     private async Task CheckLoopAsync(Upstream upstream, CancellationToken stoppingToken)
     {
-        var check = pool.Backend.HealthCheck;
         var history = new ProbeHistory();
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Read each round: a reload may have changed the check.
+            var check = pool.Backend.HealthCheck;
             var result = await ProbeAsync(upstream, stoppingToken);
             if (result is null)
             {

@@ -36,13 +36,13 @@ public sealed class Upstream
     }
 
     /// <summary>The server.</summary>
-    public NodeSpec Node { get; }
+    public NodeSpec Node { get; private set; }
 
     /// <summary>Its name.</summary>
     public string Name => Node.Name;
 
     /// <summary>Position in the backend, in topology order.</summary>
-    public int Index { get; }
+    public int Index { get; private set; }
 
     /// <summary>Base address requests are forwarded to, e.g. http://127.0.2.1:8080/.</summary>
     public string DestinationPrefix { get; }
@@ -119,6 +119,14 @@ public sealed class Upstream
 
     /// <summary>Marks the first UP after start, which slow start does not ramp.</summary>
     internal void ClearSlowStart() => Volatile.Write(ref _upSinceTimestamp, 0);
+
+    /// <summary>Takes the file's settings for this server on reload; its state and counters stay.</summary>
+    internal void Reconfigure(NodeSpec node, int index)
+    {
+        Node = node;
+        Index = index;
+        Weight = node.Weight;
+    }
 
     /// <summary>Takes a request slot if the server has room under <paramref name="limit"/> (0: no limit).</summary>
     internal bool TryAcquire(int limit)

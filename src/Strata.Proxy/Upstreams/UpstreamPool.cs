@@ -30,34 +30,35 @@ public enum AcquireFailure
 /// </summary>
 public sealed class UpstreamPool
 {
-    private readonly IBalancingPolicy _policy;
     private readonly TimeProvider _time;
-    private readonly FrozenDictionary<string, Upstream> _byName;
+    private readonly Random _random;
     private readonly ConcurrentQueue<TaskCompletionSource> _waiters = new();
     private int _queued;
+    private volatile Configuration _config;
 
     /// <summary>A backend named <paramref name="tierName"/> over <paramref name="nodes"/>.</summary>
     public UpstreamPool(string tierName, IEnumerable<NodeSpec> nodes, BackendSpec backend, TimeProvider time, Random? random = null)
     {
         TierName = tierName;
-        Backend = backend;
         _time = time;
-        Members = [.. nodes.Select((n, i) => new Upstream(n, i))];
-        _byName = Members.ToFrozenDictionary(m => m.Name, StringComparer.Ordinal);
-        _policy = BalancingPolicies.Create(backend, Members, random ?? Random.Shared);
+        _random = random ?? Random.Shared;
+        _config = Configuration.Create([.. nodes.Select((n, i) => new Upstream(n, i))], backend, _random);
     }
+
+    /// <summary>Raised after <see cref="Apply"/> changed the servers or the settings.</summary>
+    public event Action? Changed;
 
     /// <summary>What the servers are called in logs, e.g. "web".</summary>
     public string TierName { get; }
 
     /// <summary>The backend's settings.</summary>
-    public BackendSpec Backend { get; }
+    public BackendSpec Backend => _config.Backend;
 
     /// <summary>Every server, in topology order.</summary>
-    public ImmutableArray<Upstream> Members { get; }
+    public ImmutableArray<Upstream> Members => _config.Members;
 
     /// <summary>The balancing policy's name.</summary>
-    public string Algorithm => _policy.Name;
+    public string Algorithm => _config.Policy.Name;
 
     /// <summary>Requests waiting for a server now.</summary>
     public int QueueLength => Volatile.Read(ref _queued);
@@ -96,7 +97,34 @@ public sealed class UpstreamPool
     }
 
     /// <summary>The server named <paramref name="name"/>, or null.</summary>
-    public Upstream? Find(string name) => _byName.GetValueOrDefault(name);
+    public Upstream? Find(string name) => _config.ByName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Replaces the servers and settings (a reload). A server kept by name and address keeps its health, admin
+    /// state, counters and in-flight requests, and takes the weight from the file; new servers start DOWN until
+    /// checked; removed servers finish what they have in flight and get nothing new.
+    /// </summary>
+    public void Apply(IEnumerable<NodeSpec> nodes, BackendSpec backend)
+    {
+        var old = _config;
+        var members = ImmutableArray.CreateBuilder<Upstream>();
+        foreach (var node in nodes)
+        {
+            var index = members.Count;
+            if (old.ByName.GetValueOrDefault(node.Name) is { } kept && kept.Node.Address.Equals(node.Address))
+            {
+                kept.Reconfigure(node, index);
+                members.Add(kept);
+            }
+            else
+            {
+                members.Add(new Upstream(node, index));
+            }
+        }
+
+        _config = Configuration.Create(members.ToImmutable(), backend, _random);
+        Changed?.Invoke();
+    }
 
     /// <summary>
     /// Takes a request slot on a server chosen by the policy, skipping those in <paramref name="tried"/> (a bit per
@@ -178,8 +206,9 @@ public sealed class UpstreamPool
     /// <summary>One pick; full is true when some server could take the request but for its limit.</summary>
     private (Upstream? Upstream, bool Full) TryAcquire(HttpContext context, ulong tried)
     {
-        var members = Members;
-        var limit = Backend.MaxRequestsPerServer;
+        var config = _config;
+        var members = config.Members;
+        var limit = config.Backend.MaxRequestsPerServer;
         var candidates = ArrayPool<Upstream>.Shared.Rent(members.Length);
         var weights = ArrayPool<double>.Shared.Rent(members.Length);
         try
@@ -203,7 +232,7 @@ public sealed class UpstreamPool
                     }
 
                     candidates[count] = member;
-                    weights[count] = member.EffectiveWeight(_time, Backend.SlowStart);
+                    weights[count] = member.EffectiveWeight(_time, config.Backend.SlowStart);
                     count++;
                 }
 
@@ -212,7 +241,7 @@ public sealed class UpstreamPool
                     return (null, full);
                 }
 
-                var chosen = _policy.Pick(context, candidates.AsSpan(0, count), weights.AsSpan(0, count));
+                var chosen = config.Policy.Pick(context, candidates.AsSpan(0, count), weights.AsSpan(0, count));
                 if (chosen < 0)
                 {
                     return (null, full);
@@ -231,5 +260,16 @@ public sealed class UpstreamPool
             ArrayPool<Upstream>.Shared.Return(candidates, clearArray: true);
             ArrayPool<double>.Shared.Return(weights);
         }
+    }
+
+    /// <summary>One generation of the backend: replaced whole on reload, so a request sees one consistent view.</summary>
+    private sealed record Configuration(
+        BackendSpec Backend, ImmutableArray<Upstream> Members, FrozenDictionary<string, Upstream> ByName, IBalancingPolicy Policy)
+    {
+        public static Configuration Create(ImmutableArray<Upstream> members, BackendSpec backend, Random random) => new(
+            backend,
+            members,
+            members.ToFrozenDictionary(m => m.Name, StringComparer.Ordinal),
+            BalancingPolicies.Create(backend, members, random));
     }
 }
