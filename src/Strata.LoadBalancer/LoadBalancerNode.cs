@@ -25,6 +25,7 @@ public static class LoadBalancerNode
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(topology.WebBackend));
         builder.Services.AddUpstreamForwarding(
             "web", topology, t => new(t.WebNodes, t.WebBackend), node.Name, isEdge: true, requireHealthyUpstream: true);
+        builder.Services.AddProxyManagement();
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>()));
         builder.Services.AddHostedService(sp => new BindLockElection(
@@ -37,6 +38,7 @@ public static class LoadBalancerNode
 
         var app = builder.Build();
         app.MapNodeHealth();
+        app.MapProxyManagement(topology);
         var vip = topology.Vip.ToString();
         app.MapGet(VipPath, (VipStatus status) =>
             Results.Json(new { node = node.Name, vip, state = status.State.ToString().ToLowerInvariant() }));

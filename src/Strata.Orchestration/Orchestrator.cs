@@ -46,6 +46,12 @@ public sealed class Orchestrator(Topology.Topology topology, Func<NodeSpec, IRea
 
         var state = new RunState(topology.SourcePath, []);
         _run.WriteState(state);
+        if (topology.AdminToken is null)
+        {
+            // A token per run, so the admin API is on (and the CLI can use it) without a secret in strata.json.
+            _run.CreateAdminToken();
+        }
+
         using var probe = new NodeProbe();
         var deadline = DateTime.UtcNow + ReadyTimeout;
         foreach (var tier in StartOrder)
@@ -82,6 +88,7 @@ public sealed class Orchestrator(Topology.Topology topology, Func<NodeSpec, IRea
         var state = _run.ReadState();
         if (state is null)
         {
+            _run.DeleteAdminToken();
             output.WriteLine("not running: nothing to stop");
             return 0;
         }
@@ -106,6 +113,7 @@ public sealed class Orchestrator(Topology.Topology topology, Func<NodeSpec, IRea
         }
 
         _run.DeleteState();
+        _run.DeleteAdminToken();
         if (!quiet)
         {
             output.WriteLine($"stopped {running.Count} node(s)");
@@ -182,9 +190,15 @@ public sealed class Orchestrator(Topology.Topology topology, Func<NodeSpec, IRea
     private RunNode StartNode(NodeSpec node)
     {
         var log = _run.LogPath(node.Name);
-        var pid = NodeProcess.Start(nodeCommand(node), log);
+        var pid = NodeProcess.Start(nodeCommand(node), log, NodeEnvironment());
         return new RunNode(node.Name, pid, log);
     }
+
+    /// <summary>The run's admin token for the node, when strata.json has none (a token in the file wins anyway).</summary>
+    private Dictionary<string, string>? NodeEnvironment() =>
+        topology.AdminToken is null && _run.ReadAdminToken() is { } token
+            ? new() { [AdminOptions.TokenEnvironmentVariable] = token }
+            : null;
 
     private List<RunNode> RunningNodes() =>
         _run.ReadState()?.Nodes.Where(n => NodeProcess.IsRunning(n.Pid, n.Name)).ToList() ?? [];

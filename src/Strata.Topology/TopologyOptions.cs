@@ -32,6 +32,9 @@ public sealed record TopologyOptions
 /// <summary>The admin API (server weights, drain, maintenance) on each load balancer's and web node's management address.</summary>
 public sealed record AdminOptions
 {
+    /// <summary>The environment variable a node reads the token from when the file has none.</summary>
+    public const string TokenEnvironmentVariable = "STRATA_ADMIN_TOKEN";
+
     /// <summary>
     /// Bearer token the API requires [none: the environment variable STRATA_ADMIN_TOKEN, else the API is off;
     /// <c>strata up</c> generates one per run].

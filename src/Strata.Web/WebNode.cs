@@ -24,6 +24,7 @@ public static class WebNode
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
         builder.Services.AddUpstreamForwarding(
             "app", topology, t => new(t.AppNodes, t.AppBackend), node.Name, isEdge: false, requireHealthyUpstream: false);
+        builder.Services.AddProxyManagement();
 
         var app = builder.Build();
         app.UseStaticFiles(new StaticFileOptions
@@ -37,6 +38,7 @@ public static class WebNode
         // Routing after the files: an endpoint chosen before them would keep the static middleware from serving.
         app.UseRouting();
         app.MapNodeHealth();
+        app.MapProxyManagement(topology);
         app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
         return app;
     }

@@ -13,11 +13,17 @@ internal static partial class NodeProcess
     /// Starts <paramref name="command"/> in a session of its own (so that a Ctrl+C or a closed terminal reaches
     /// only the orchestrator, which then stops the nodes in order) with stdout and stderr appended to
     /// <paramref name="logPath"/>. The shell and setsid both exec, so the PID returned is the node's own.
+    /// <paramref name="environment"/> is added to (or replaces in) the orchestrator's own environment.
     /// </summary>
-    public static int Start(IReadOnlyList<string> command, string logPath)
+    public static int Start(IReadOnlyList<string> command, string logPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("log=$1; shift; exec setsid \"$@\" >>\"$log\" 2>&1 </dev/null");
         start.ArgumentList.Add("strata-node");

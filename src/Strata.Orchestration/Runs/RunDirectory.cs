@@ -1,3 +1,7 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Strata.Orchestration.Runs;
 
 /// <summary>
@@ -34,4 +38,56 @@ public sealed class RunDirectory
 
     /// <summary>Forgets the run (after everything was stopped).</summary>
     public void DeleteState() => File.Delete(StatePath);
+
+    /// <summary>The run's admin API token, readable by its owner only.</summary>
+    public string AdminTokenPath => Path.Combine(Root, "admin-token");
+
+    /// <summary>The run's admin token, or null when there is none.</summary>
+    public string? ReadAdminToken()
+    {
+        if (!File.Exists(AdminTokenPath))
+        {
+            return null;
+        }
+
+        var token = File.ReadAllText(AdminTokenPath).Trim();
+        return token.Length > 0 ? token : null;
+    }
+
+    /// <summary>Writes a fresh random admin token (32 bytes, base64url) with mode 0600, and returns it.</summary>
+    public string CreateAdminToken()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            // Like setsid and /proc elsewhere in the orchestrator: nodes run on Linux.
+            throw new PlatformNotSupportedException("the admin token file needs Unix file modes");
+        }
+
+        var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        Directory.CreateDirectory(Root);
+        DeleteAdminToken();
+        // Created 0600 from the start, so the token is never readable by others, not even for a moment.
+        using (var file = new FileStream(AdminTokenPath, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        {
+            file.Write(Encoding.ASCII.GetBytes(token + "\n"));
+        }
+
+        // The umask cannot widen UnixCreateMode, but say it explicitly.
+        File.SetUnixFileMode(AdminTokenPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return token;
+    }
+
+    /// <summary>Forgets the run's admin token.</summary>
+    public void DeleteAdminToken()
+    {
+        if (File.Exists(AdminTokenPath))
+        {
+            File.Delete(AdminTokenPath);
+        }
+    }
 }

@@ -8,8 +8,8 @@ using Strata.Topology;
 namespace Strata.Cli;
 
 /// <summary>
-/// The command-line contract of DESIGN.md: orchestration commands (up, status, down, kill, start) and
-/// one role command per kind of node (dns, lb, web, app). Usage errors exit with 2.
+/// The command-line contract of DESIGN.md: orchestration commands (up, status, down, kill, start), admin commands
+/// (drain, ready, maint) and one role command per kind of node (dns, lb, web, app). Usage errors exit with 2.
 /// </summary>
 internal static class StrataCommandLine
 {
@@ -32,6 +32,9 @@ internal static class StrataCommandLine
             DownCommand(),
             KillCommand(),
             StartCommand(),
+            AdminCommands.Create("drain", "drain", "Stop sending new requests to a web or app node (in-flight ones finish)", FileOption),
+            AdminCommands.Create("ready", "ready", "Send requests to a drained or maintained node again", FileOption),
+            AdminCommands.Create("maint", "maintenance", "Take a web or app node out entirely, for maintenance", FileOption),
             NodeCommands.Create(NodeRole.Dns, FileOption),
             NodeCommands.Create(NodeRole.LoadBalancer, FileOption),
             NodeCommands.Create(NodeRole.Web, FileOption),

@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Strata.Proxy.Admin;
+using Strata.Proxy.Metrics;
+using Strata.Proxy.Stats;
+using Strata.Proxy.Upstreams;
+using Strata.Topology;
+
+namespace Strata.Proxy;
+
+/// <summary>
+/// What a forwarding node answers about itself on its management address, beside /healthz and /readyz:
+/// <c>/metrics</c> (Prometheus), <c>/stats</c> (HTML, or JSON with <c>?format=json</c>) and the admin API under
+/// <c>/admin</c>. One call each to add the services and to map the routes.
+/// </summary>
+public static class ProxyManagementExtensions
+{
+    /// <summary>Adds metrics, stats and the admin API; call after <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/>.</summary>
+    public static IServiceCollection AddProxyManagement(this IServiceCollection services)
+    {
+        services.AddProxyMetrics();
+        services.AddSingleton(sp => new StatsReporter(
+            sp.GetRequiredService<NodeSpec>(), sp.GetRequiredService<UpstreamPool>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<AdminApi>();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps /metrics, /stats and /admin. The admin token is <see cref="Topology.Topology.AdminToken"/>, else the
+    /// environment variable STRATA_ADMIN_TOKEN; with neither, the admin routes answer 404.
+    /// </summary>
+    public static WebApplication MapProxyManagement(this WebApplication app, Topology.Topology topology)
+    {
+        app.MapProxyMetrics();
+        app.MapProxyStats();
+        app.MapProxyAdmin(AdminToken.Resolve(topology.AdminToken));
+        return app;
+    }
+}

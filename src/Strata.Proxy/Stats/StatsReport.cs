@@ -1,0 +1,32 @@
+namespace Strata.Proxy.Stats;
+
+/// <summary>What a forwarding node reports about its backend: the body of <c>/stats?format=json</c> and <c>GET /admin/servers</c>.</summary>
+/// <param name="Node">The proxy's own name, e.g. lb-1.</param>
+/// <param name="At">When the report was taken.</param>
+/// <param name="Backends">Its backends (one per node today: the tier behind it).</param>
+public sealed record StatsReport(string Node, DateTimeOffset At, IReadOnlyList<BackendStats> Backends);
+
+/// <summary>One backend: the tier a proxy forwards to.</summary>
+/// <param name="Name">The tier, e.g. web.</param>
+/// <param name="Algorithm">The balancing algorithm.</param>
+/// <param name="QueueLength">Requests waiting for a server with room.</param>
+/// <param name="Healthy">Servers whose checks pass.</param>
+/// <param name="Servers">Every server, in topology order.</param>
+public sealed record BackendStats(string Name, string Algorithm, int QueueLength, int Healthy, IReadOnlyList<ServerStats> Servers);
+
+/// <summary>One server of a backend.</summary>
+/// <param name="Name">Its node name.</param>
+/// <param name="State">UP, DOWN, DRAIN or MAINT.</param>
+/// <param name="Weight">Configured weight, 0-256.</param>
+/// <param name="ActiveRequests">Requests in flight.</param>
+/// <param name="TotalRequests">Requests sent to it since start.</param>
+/// <param name="TotalFailures">Requests that failed on it.</param>
+/// <param name="LastCheck">The last active check, or null before the first.</param>
+public sealed record ServerStats(string Name, string State, int Weight, int ActiveRequests, long TotalRequests, long TotalFailures, CheckStats? LastCheck);
+
+/// <summary>The last active check of a server.</summary>
+/// <param name="At">When it finished.</param>
+/// <param name="Passed">Whether it passed.</param>
+/// <param name="Detail">"passed", "HTTP 503", "connection refused"...</param>
+/// <param name="AgeSeconds">Seconds since then, when the report was taken.</param>
+public sealed record CheckStats(DateTimeOffset At, bool Passed, string Detail, double AgeSeconds);

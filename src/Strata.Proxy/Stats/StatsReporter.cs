@@ -1,0 +1,30 @@
+using Strata.Proxy.Upstreams;
+using Strata.Topology;
+
+namespace Strata.Proxy.Stats;
+
+/// <summary>Takes a <see cref="StatsReport"/> of a node's pool: one consistent read of each server's counters.</summary>
+internal sealed class StatsReporter(NodeSpec node, UpstreamPool pool, TimeProvider time)
+{
+    public StatsReport Report()
+    {
+        var now = time.GetUtcNow();
+        return new StatsReport(node.Name, now, [Backend(pool, now)]);
+    }
+
+    public static ServerStats Server(Upstream upstream, DateTimeOffset now) => new(
+        upstream.Name,
+        upstream.StateName,
+        upstream.Weight,
+        upstream.ActiveRequests,
+        upstream.TotalRequests,
+        upstream.TotalFailures,
+        upstream.LastCheck is { } check ? new CheckStats(check.At, check.Passed, check.Detail, Math.Round((now - check.At).TotalSeconds, 3)) : null);
+
+    private static BackendStats Backend(UpstreamPool pool, DateTimeOffset now) => new(
+        pool.TierName,
+        pool.Algorithm,
+        pool.QueueLength,
+        pool.HealthyCount,
+        [.. pool.Members.Select(m => Server(m, now))]);
+}
