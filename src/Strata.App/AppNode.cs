@@ -45,7 +45,7 @@ public static class AppNode
         app.UseServedBy(node.Name);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapNodeHealth();
+        app.MapManagement();
         app.MapHomePage(siteName: topology.Zone.Zone);
         app.MapGuestbookApi();
         return app;

@@ -28,7 +28,7 @@ public static class DnsNode
         builder.Services.AddSingleton<IReadinessCheck, DnsListenerReadinessCheck>();
 
         var app = builder.Build();
-        app.MapNodeHealth();
+        app.MapManagement();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -45,6 +46,7 @@ public static class NodeHost
         ConfigureLogging(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(new ManagementEndpoint(Isolated: serveHttpOnAddress && !node.Management.Equals(node.Address)));
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;
     }
@@ -68,15 +70,35 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// Maps GET /healthz (the process is alive) and GET /readyz (every <see cref="IReadinessCheck"/> passes:
-    /// 200, else 503), both with a small JSON body naming the node.
+    /// Maps the node's management routes and returns their group, for the role to add its own (/vip, /metrics,
+    /// /stats, /admin): GET /healthz (the process is alive) and GET /readyz (every <see cref="IReadinessCheck"/>
+    /// passes: 200, else 503), both with a small JSON body naming the node. When the node has a management address
+    /// of its own, the group answers only there: through the VIP these paths are not the node's.
     /// </summary>
-    public static WebApplication MapNodeHealth(this WebApplication app)
+    public static RouteGroupBuilder MapManagement(this WebApplication app)
     {
         var node = app.Services.GetRequiredService<NodeSpec>();
+        var marker = app.Services.GetRequiredService<ManagementEndpoint>();
+        if (marker.Isolated)
+        {
+            app.Use((context, next) =>
+            {
+                if (context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null
+                    && !(context.Connection.LocalPort == node.Management.Port && node.Management.Address.Equals(context.Connection.LocalIpAddress)))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return next(context);
+            });
+        }
+
+        var management = app.MapGroup("");
+        management.WithMetadata(marker);
         var pid = Environment.ProcessId;
-        app.MapGet(HealthPath, () => Results.Json(new { node = node.Name, role = node.Role.ShortName(), pid, status = "alive" }));
-        app.MapGet(ReadyPath, async (IEnumerable<IReadinessCheck> checks, CancellationToken ct) =>
+        management.MapGet(HealthPath, () => Results.Json(new { node = node.Name, role = node.Role.ShortName(), pid, status = "alive" }));
+        management.MapGet(ReadyPath, async (IEnumerable<IReadinessCheck> checks, CancellationToken ct) =>
         {
             var results = new Dictionary<string, ReadinessResult>(StringComparer.Ordinal);
             foreach (var check in checks)
@@ -99,8 +121,11 @@ public static class NodeHost
                 new { node = node.Name, role = node.Role.ShortName(), ready, checks = results },
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
-        return app;
+        return management;
     }
+
+    /// <summary>Marks the endpoints that answer only on a node's management address, when HTTP listens on two.</summary>
+    private sealed record ManagementEndpoint(bool Isolated);
 
     /// <summary>The addresses Kestrel actually bound (useful when a test asked for port 0).</summary>
     public static IReadOnlyList<Uri> BoundAddresses(this WebApplication app) =>

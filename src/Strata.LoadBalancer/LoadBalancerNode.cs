@@ -37,10 +37,10 @@ public static class LoadBalancerNode
             sp.GetRequiredService<ILogger<BindLockElection>>()));
 
         var app = builder.Build();
-        app.MapNodeHealth();
-        app.MapProxyManagement(topology);
+        var management = app.MapManagement();
+        management.MapProxyManagement(topology);
         var vip = topology.Vip.ToString();
-        app.MapGet(VipPath, (VipStatus status) =>
+        management.MapGet(VipPath, (VipStatus status) =>
             Results.Json(new { node = node.Name, vip, state = status.State.ToString().ToLowerInvariant() }));
         app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
         return app;

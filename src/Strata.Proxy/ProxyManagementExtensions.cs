@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Proxy.Admin;
 using Strata.Proxy.Metrics;
@@ -29,11 +30,13 @@ public static class ProxyManagementExtensions
     /// Maps /metrics, /stats and /admin. The admin token is <see cref="Topology.Topology.AdminToken"/>, else the
     /// environment variable STRATA_ADMIN_TOKEN; with neither, the admin routes answer 404.
     /// </summary>
-    public static WebApplication MapProxyManagement(this WebApplication app, Topology.Topology topology)
+    /// <param name="management">The node's management group (<c>NodeHost.MapManagement</c>).</param>
+    /// <param name="topology">Where the admin token may be set.</param>
+    public static IEndpointRouteBuilder MapProxyManagement(this IEndpointRouteBuilder management, Topology.Topology topology)
     {
-        app.MapProxyMetrics();
-        app.MapProxyStats();
-        app.MapProxyAdmin(AdminToken.Resolve(topology.AdminToken));
-        return app;
+        management.MapProxyMetrics();
+        management.MapProxyStats();
+        management.MapProxyAdmin(AdminToken.Resolve(topology.AdminToken));
+        return management;
     }
 }

@@ -195,6 +195,12 @@ public sealed record NodeOptions
     /// <summary>Where the node serves traffic, as host:port.</summary>
     public string? Address { get; init; }
 
+    /// <summary>
+    /// Where its /healthz, /readyz, /metrics, /stats and admin API answer, as host:port [its address]. A separate
+    /// address keeps them out of reach of the site's clients.
+    /// </summary>
+    public string? Management { get; init; }
+
     /// <summary>Share of new requests, 0–256 [1]; 0 takes no new traffic.</summary>
     public int? Weight { get; init; }
 }

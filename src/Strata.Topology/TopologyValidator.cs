@@ -184,15 +184,16 @@ internal sealed partial class TopologyValidator
 
             var name = NodeName(node.Name, $"{nodeField}.name");
             var address = Endpoint(node.Address, $"{nodeField}.address", owner: name ?? nodeField);
+            var management = node.Management is null ? address : Endpoint(node.Management, $"{nodeField}.management", owner: $"{name ?? nodeField} management");
             var weight = InRange(node.Weight ?? 1, $"{nodeField}.weight", 0, 256);
             if (node.Weight is not null && role == NodeRole.LoadBalancer)
             {
                 Error($"{nodeField}.weight", "only servers of a backend (web, app) have a weight");
             }
 
-            if (name is not null && address is not null)
+            if (name is not null && address is not null && management is not null)
             {
-                nodes.Add(new NodeSpec(name, role, address, address, weight));
+                nodes.Add(new NodeSpec(name, role, address, management, weight));
             }
         }
 

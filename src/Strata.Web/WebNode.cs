@@ -37,8 +37,7 @@ public static class WebNode
 
         // Routing after the files: an endpoint chosen before them would keep the static middleware from serving.
         app.UseRouting();
-        app.MapNodeHealth();
-        app.MapProxyManagement(topology);
+        app.MapManagement().MapProxyManagement(topology);
         app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
         return app;
     }

@@ -118,7 +118,8 @@ internal sealed partial class ActiveHealthChecker(
         timeout.CancelAfter(check.Timeout);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, upstream.DestinationPrefix.TrimEnd('/') + check.Path);
+            // On the server's management address: where its /readyz answers, out of the site's reach.
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(upstream.Node.ManagementUrl, check.Path));
             using var response = await _client.SendAsync(request, timeout.Token);
             failure = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
         }

@@ -37,12 +37,15 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
             .Select(a => IPEndPoint.Parse(a.GetValue<string>()).Address)
             .ToList();
         _vipPort = PortFreeOnAll(httpAddresses);
+        var managementPort = PortFreeOnAll(httpAddresses, except: _vipPort);
         json["vip"]!["address"] = $"127.0.0.100:{_vipPort}";
         foreach (var tier in new[] { "loadBalancers", "web", "app" })
         {
             foreach (var node in json[tier]!["nodes"]!.AsArray())
             {
-                node!["address"] = $"{IPEndPoint.Parse(node["address"]!.GetValue<string>()).Address}:{_vipPort}";
+                var address = IPEndPoint.Parse(node!["address"]!.GetValue<string>()).Address;
+                node["address"] = $"{address}:{_vipPort}";
+                node["management"] = $"{address}:{managementPort}";
             }
         }
 
@@ -94,6 +97,12 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
             Assert.Matches($"^1\\.1 web-[12], 1\\.1 {owner}$", Header(home, "Via"));
             Assert.Matches("^app-[12]$", Header(home, "X-Served-By"));
             Assert.Contains("guestbook-form", await home.Content.ReadAsStringAsync());
+        }
+
+        // The nodes' management routes answer on their management addresses only, not through the VIP.
+        using (var stats = await GetAsync(new Uri(site, "/stats")))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, stats.StatusCode);
         }
 
         // A write through the VIP, read back through the VIP.
@@ -213,12 +222,12 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
         response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values) : "";
 
     /// <summary>A port free on every one of <paramref name="addresses"/>, so each node can bind its own.</summary>
-    private static int PortFreeOnAll(IReadOnlyList<IPAddress> addresses)
+    private static int PortFreeOnAll(IReadOnlyList<IPAddress> addresses, int except = 0)
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
             var port = TestTopology.FreeTcpPort(addresses[0]);
-            if (addresses.All(a => IsFree(a, port)))
+            if (port != except && addresses.All(a => IsFree(a, port)))
             {
                 return port;
             }
