@@ -264,6 +264,22 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Client_SendsHeadersTooSlowly_408AndClosed()
+    {
+        await StartAsync(new BackendSpec { HealthCheck = SlowChecks, ClientTimeout = TimeSpan.FromMilliseconds(500) });
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(_address.Host, _address.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\n"), SocketFlags.None);
+
+        // The request never ends its headers: Kestrel's heartbeat (1 s) enforces the timeout.
+        var buffer = new byte[4096];
+        var read = await socket.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.StartsWith("HTTP/1.1 408", Encoding.ASCII.GetString(buffer, 0, read));
+        Assert.Equal(0, _web1.Requests + _web2.Requests);
+    }
+
+    [Fact]
     public async Task ForwardedFor_FromTrustedProxy_ClientValueKeptAndExtended()
     {
         await StartAsync(new BackendSpec { HealthCheck = SlowChecks }, trustLoopback: true);
