@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,11 +20,8 @@ public static class LoadBalancerNode
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
-        var builder = NodeHost.CreateBuilder(node);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(topology.WebBackend));
-        builder.Services.AddUpstreamForwarding(
-            "web", topology, t => new(t.WebNodes, t.WebBackend), node.Name, isEdge: true, requireHealthyUpstream: true);
-        builder.Services.AddProxyManagement();
+        var builder = NodeHost.CreateBuilder(node)
+            .AddForwardingTo("web", topology, node, t => new(t.WebNodes, t.WebBackend), isEdge: true, requireHealthyUpstream: true);
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>()));
         builder.Services.AddHostedService(sp => new BindLockElection(
@@ -38,11 +34,9 @@ public static class LoadBalancerNode
 
         var app = builder.Build();
         var management = app.MapManagement();
-        management.MapProxyManagement(topology);
         var vip = topology.Vip.ToString();
         management.MapGet(VipPath, (VipStatus status) =>
             Results.Json(new { node = node.Name, vip, state = status.State.ToString().ToLowerInvariant() }));
-        app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
-        return app;
+        return app.MapForwarding(management, topology);
     }
 }

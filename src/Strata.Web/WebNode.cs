@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.StaticFiles;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Strata.Hosting;
 using Strata.Proxy;
@@ -19,12 +17,9 @@ public static class WebNode
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
-        var builder = NodeHost.CreateBuilder(node);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(topology.AppBackend));
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
-        builder.Services.AddUpstreamForwarding(
-            "app", topology, t => new(t.AppNodes, t.AppBackend), node.Name, isEdge: false, requireHealthyUpstream: false);
-        builder.Services.AddProxyManagement();
+        var builder = NodeHost.CreateBuilder(node)
+            .AddForwardingTo("app", topology, node, t => new(t.AppNodes, t.AppBackend), isEdge: false, requireHealthyUpstream: false);
 
         var app = builder.Build();
         app.UseStaticFiles(new StaticFileOptions
@@ -37,8 +32,6 @@ public static class WebNode
 
         // Routing after the files: an endpoint chosen before them would keep the static middleware from serving.
         app.UseRouting();
-        app.MapManagement().MapProxyManagement(topology);
-        app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
-        return app;
+        return app.MapForwarding(app.MapManagement(), topology);
     }
 }

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Strata.Proxy.Forwarding;
+using Strata.Proxy.Upstreams;
+using Strata.Topology;
+
+namespace Strata.Proxy;
+
+/// <summary>What makes a node a forwarding node (a load balancer, a web node): one call to add, one to map.</summary>
+public static class ForwardingNodeExtensions
+{
+    /// <summary>
+    /// Forwarding to the backend <paramref name="select"/> takes from the topology, with its client timeouts on this
+    /// node's listener, and metrics, stats and the admin API (see <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/>).
+    /// </summary>
+    public static WebApplicationBuilder AddForwardingTo(
+        this WebApplicationBuilder builder,
+        string tierName,
+        Topology.Topology topology,
+        NodeSpec node,
+        Func<Topology.Topology, BackendSelection> select,
+        bool isEdge,
+        bool requireHealthyUpstream)
+    {
+        var backend = select(topology).Backend;
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(backend));
+        builder.Services.AddUpstreamForwarding(tierName, topology, select, node.Name, isEdge, requireHealthyUpstream);
+        builder.Services.AddProxyManagement();
+        return builder;
+    }
+
+    /// <summary>Maps /metrics, /stats and /admin on <paramref name="management"/>, and forwards every other request.</summary>
+    public static WebApplication MapForwarding(this WebApplication app, RouteGroupBuilder management, Topology.Topology topology)
+    {
+        management.MapProxyManagement(topology);
+        app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
+        return app;
+    }
+}
