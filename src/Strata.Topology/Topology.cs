@@ -25,10 +25,24 @@ public enum NodeRole
 /// <param name="Address">Where it serves traffic (for DNS: UDP and TCP).</param>
 /// <param name="Management">Where its /healthz and /readyz answer over HTTP.</param>
 /// <param name="Weight">Share of new requests as a backend server, 0–256.</param>
-public sealed record NodeSpec(string Name, NodeRole Role, IPEndPoint Address, IPEndPoint Management, int Weight = 1)
+/// <param name="Priority">A load balancer's VRRP priority, 1–255.</param>
+public sealed record NodeSpec(string Name, NodeRole Role, IPEndPoint Address, IPEndPoint Management, int Weight = 1, int Priority = 100)
 {
     /// <summary>Base URL of the management endpoints.</summary>
     public Uri ManagementUrl => new($"http://{Management}/");
+}
+
+/// <summary>The validated VRRP settings of the load balancer cluster (RFC 5798).</summary>
+/// <param name="RouterId">Virtual router id, 1–255.</param>
+/// <param name="AdvertInterval">Advertisement interval (centisecond resolution).</param>
+/// <param name="Preempt">Whether a higher priority takes the VIP from a live master.</param>
+/// <param name="PreemptDelay">Wait after start before preempting.</param>
+/// <param name="Port">UDP port for advertisements between load balancers on loopback.</param>
+/// <param name="TrackWeight">Priority lost while the node cannot serve.</param>
+public sealed record VrrpSpec(int RouterId, TimeSpan AdvertInterval, bool Preempt, TimeSpan PreemptDelay, int Port, int TrackWeight)
+{
+    /// <summary>Strata's defaults: VRID 51, 100 ms adverts, preempt at once, port 5798, track weight 150.</summary>
+    public static readonly VrrpSpec Default = new(51, TimeSpan.FromMilliseconds(100), true, TimeSpan.Zero, 5798, 150);
 }
 
 /// <summary>A validated active health check.</summary>
@@ -156,6 +170,9 @@ public sealed record Topology
 
     /// <summary>The virtual IP and port.</summary>
     public required IPEndPoint Vip { get; init; }
+
+    /// <summary>How the load balancers elect the VIP's owner.</summary>
+    public VrrpSpec Vrrp { get; init; } = VrrpSpec.Default;
 
     /// <summary>Load balancers, in file order.</summary>
     public required ImmutableArray<NodeSpec> LoadBalancers { get; init; }

@@ -69,6 +69,27 @@ public sealed record VipOptions
 {
     /// <summary>The address clients connect to, as host:port.</summary>
     public string? Address { get; init; }
+
+    /// <summary>VRRP virtual router id, 1–255 [51] (keepalived virtual_router_id).</summary>
+    public int? RouterId { get; init; }
+
+    /// <summary>VRRP advertisement interval in centiseconds, 1–4095 [10 = 100 ms] (keepalived advert_int, default 1 s).</summary>
+    public int? AdvertIntervalCs { get; init; }
+
+    /// <summary>Whether a higher-priority node takes the VIP back from a live master [true].</summary>
+    public bool? Preempt { get; init; }
+
+    /// <summary>Milliseconds a node waits after start before preempting [0] (keepalived preempt_delay).</summary>
+    public int? PreemptDelayMs { get; init; }
+
+    /// <summary>UDP port the load balancers exchange VRRP advertisements on, on loopback [5798].</summary>
+    public int? Port { get; init; }
+
+    /// <summary>
+    /// Priority a load balancer loses while it cannot serve (no healthy web node) [150]; must exceed the gap
+    /// between the load balancers' priorities, or the VIP would never move (keepalived track_script weight).
+    /// </summary>
+    public int? TrackWeight { get; init; }
 }
 
 /// <summary>A tier of identical servers.</summary>
@@ -203,6 +224,9 @@ public sealed record NodeOptions
 
     /// <summary>Share of new requests, 0–256 [1]; 0 takes no new traffic.</summary>
     public int? Weight { get; init; }
+
+    /// <summary>A load balancer's VRRP priority, 1–255 [100]; the highest holds the VIP, 255 is the address owner.</summary>
+    public int? Priority { get; init; }
 }
 
 /// <summary>Active health check of a tier's servers by the tier in front of it.</summary>

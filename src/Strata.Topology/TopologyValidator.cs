@@ -44,6 +44,7 @@ internal sealed partial class TopologyValidator
         var trustedProxies = TrustedProxies(o.LoadBalancers?.TrustedProxies);
         var webRoot = WebRoot(o.Web?.Root);
         var database = Database(o.Database);
+        var vrrp = Vrrp(o.Vip, loadBalancers);
         var adminToken = o.Admin?.Token;
         if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
         {
@@ -68,6 +69,7 @@ internal sealed partial class TopologyValidator
             AppBackend = appBackend,
             TrustedProxies = trustedProxies,
             AdminToken = adminToken,
+            Vrrp = vrrp,
             WebRoot = webRoot!,
             Database = database!,
         };
@@ -191,9 +193,15 @@ internal sealed partial class TopologyValidator
                 Error($"{nodeField}.weight", "only servers of a backend (web, app) have a weight");
             }
 
+            var priority = InRange(node.Priority ?? 100, $"{nodeField}.priority", 1, 255);
+            if (node.Priority is not null && role != NodeRole.LoadBalancer)
+            {
+                Error($"{nodeField}.priority", "only load balancers have a VRRP priority");
+            }
+
             if (name is not null && address is not null && management is not null)
             {
-                nodes.Add(new NodeSpec(name, role, address, management, weight));
+                nodes.Add(new NodeSpec(name, role, address, management, weight, priority));
             }
         }
 
@@ -311,6 +319,36 @@ internal sealed partial class TopologyValidator
             ClientTimeout = Milliseconds(timeouts?.ClientMs, defaults.ClientTimeout, $"{field}.timeouts.clientMs"),
             PersistenceCookie = cookie,
         };
+    }
+
+    private VrrpSpec Vrrp(VipOptions? vip, ImmutableArray<NodeSpec> loadBalancers)
+    {
+        var defaults = VrrpSpec.Default;
+        if (vip is null)
+        {
+            return defaults;
+        }
+
+        var spec = new VrrpSpec(
+            InRange(vip.RouterId ?? defaults.RouterId, "vip.routerId", 1, 255),
+            TimeSpan.FromMilliseconds(10 * InRange(vip.AdvertIntervalCs ?? 10, "vip.advertIntervalCs", 1, 4095)),
+            vip.Preempt ?? defaults.Preempt,
+            Milliseconds(vip.PreemptDelayMs, defaults.PreemptDelay, "vip.preemptDelayMs", min: 0),
+            InRange(vip.Port ?? defaults.Port, "vip.port", 1, 65535),
+            InRange(vip.TrackWeight ?? defaults.TrackWeight, "vip.trackWeight", 1, 254));
+        if (loadBalancers.Length > 1)
+        {
+            // keepalived#2485: a weight that cannot cross the gap leaves the VIP on a node that cannot serve.
+            var highest = loadBalancers.MaxBy(n => n.Priority)!;
+            var lowest = loadBalancers.MinBy(n => n.Priority)!;
+            var gap = highest.Priority - lowest.Priority;
+            if (spec.TrackWeight <= gap)
+            {
+                Error("vip.trackWeight", $"{spec.TrackWeight} cannot move the VIP: {highest.Name} (priority {highest.Priority}) would stay above {lowest.Name} ({lowest.Priority}) while it cannot serve; use more than {gap}");
+            }
+        }
+
+        return spec;
     }
 
     private (HashKind Kind, string? Header) HashOn(string? value, string field)

@@ -30,6 +30,8 @@ public sealed class TopologyLoaderTests : IDisposable
         Assert.Equal(BalancingAlgorithms.RoundRobin, topology.WebBackend.Algorithm);
         Assert.Equal(new HealthCheckSpec("/readyz", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), 3, 2), topology.WebBackend.HealthCheck);
         Assert.Equal(3, topology.WebBackend.Retries);
+        Assert.Equal([200, 100], topology.LoadBalancers.Select(n => n.Priority));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), topology.Vrrp.AdvertInterval);
         Assert.True(Path.IsPathRooted(topology.Database.Path));
         Assert.True(Directory.Exists(Path.Combine(topology.WebRoot, "static")));
         Assert.Equal(7, topology.AllNodes.Count());
@@ -58,6 +60,9 @@ public sealed class TopologyLoaderTests : IDisposable
     [InlineData("app.limits.queueTimeoutMs", "0 is out of range (1 to 3600000)")]
     [InlineData("loadBalancers.trustedProxies[1]", "'10.0.0.0/33' is neither an IP address nor a CIDR range")]
     [InlineData("loadBalancers.healthCheck", "unknown field")]
+    [InlineData("vip.trackWeight", "100 cannot move the VIP: lb-1 (priority 200) would stay above lb-2 (100) while it cannot serve; use more than 100")]
+    [InlineData("web.nodes[0].priority", "only load balancers have a VRRP priority")]
+    [InlineData("vip.advertIntervalCs", "0 is out of range (1 to 4095)")]
     [InlineData("admin.token", "must be at least 16 characters (or leave admin out: strata up generates one)")]
     public void Load_OneBadField_NamesTheFieldAndTheProblem(string field, string problem)
     {
@@ -185,6 +190,15 @@ public sealed class TopologyLoaderTests : IDisposable
                 break;
             case "loadBalancers.healthCheck":
                 root["loadBalancers"]!["healthCheck"] = new JsonObject();
+                break;
+            case "vip.trackWeight":
+                root["vip"]!["trackWeight"] = 100;
+                break;
+            case "web.nodes[0].priority":
+                root["web"]!["nodes"]![0]!["priority"] = 50;
+                break;
+            case "vip.advertIntervalCs":
+                root["vip"]!["advertIntervalCs"] = 0;
                 break;
             case "admin.token":
                 root["admin"] = new JsonObject { ["token"] = "short" };
