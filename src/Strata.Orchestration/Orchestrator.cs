@@ -13,7 +13,9 @@ namespace Strata.Orchestration;
 /// <param name="topology">The validated topology.</param>
 /// <param name="nodeCommand">The command line that runs one node (the executable first).</param>
 /// <param name="output">Where progress and results are written.</param>
-public sealed class Orchestrator(Topology.Topology topology, Func<NodeSpec, IReadOnlyList<string>> nodeCommand, TextWriter output)
+/// <param name="error">Where failures are written (standard error); <paramref name="output"/> when null.</param>
+public sealed class Orchestrator(
+    Topology.Topology topology, Func<NodeSpec, IReadOnlyList<string>> nodeCommand, TextWriter output, TextWriter? error = null)
 {
     /// <summary>How long <c>up</c> waits for every node to be ready.</summary>
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
@@ -307,7 +309,7 @@ public sealed class Orchestrator(Topology.Topology topology, Func<NodeSpec, IRea
 
     private int Fail(string message)
     {
-        output.WriteLine($"strata: {message}");
+        (error ?? output).WriteLine($"strata: {message}");
         return 1;
     }
 }

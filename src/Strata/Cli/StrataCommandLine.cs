@@ -172,7 +172,7 @@ internal static class StrataCommandLine
     }
 
     private static Orchestrator Orchestrator(Topology.Topology topology) =>
-        new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out);
+        new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out, Console.Error);
 
     public static int Usage(string message)
     {

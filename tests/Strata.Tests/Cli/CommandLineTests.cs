@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Strata.Tests.Common;
 
@@ -21,6 +23,22 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal($"strata: {path}: web.nodes[1].address: '127.0.2.1:8080' is already used by web-1", result.Error.TrimEnd());
         Assert.Equal("", result.Output);
         Assert.False(Directory.Exists(Path.Combine(_dir, ".strata")), "a run folder was created for a topology that was refused");
+    }
+
+    [Fact]
+    public async Task Up_AddressTaken_Exit1NamingItNothingStarted()
+    {
+        var port = TestTopology.FreeTcpPort(IPAddress.Parse("127.0.2.1"));
+        var path = WriteTopology(root => root["web"]!["nodes"]![0]!["address"] = $"127.0.2.1:{port}");
+        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        squatter.Bind(new IPEndPoint(IPAddress.Parse("127.0.2.1"), port));
+        squatter.Listen();
+
+        var result = await StrataCli.RunAsync("up", "--detach", "-f", path);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"strata: address already in use, nothing started: web-1 127.0.2.1:{port}", result.Error);
+        Assert.False(File.Exists(Path.Combine(_dir, ".strata", "run.json")), "a run was recorded although nothing started");
     }
 
     [Fact]
