@@ -7,6 +7,7 @@ using Strata.Hosting;
 using Strata.LoadBalancer.Vip;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
+using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
 namespace Strata.LoadBalancer;
@@ -14,7 +15,7 @@ namespace Strata.LoadBalancer;
 /// <summary>A load balancer node: forwards to the web tier, and takes the VIP when it wins the election.</summary>
 public static class LoadBalancerNode
 {
-    /// <summary>Path of the node's VIP state: <c>{"node":"lb-1","vip":"127.0.0.100:8080","state":"master"}</c>.</summary>
+    /// <summary>Path of the node's VIP state: <c>{"node":"lb-1","vip":"127.0.0.100:8080","state":"master","priority":200,"listening":true}</c>.</summary>
     public const string VipPath = "/vip";
 
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
@@ -24,19 +25,32 @@ public static class LoadBalancerNode
             .AddForwardingTo("web", topology, node, t => new(t.WebNodes, t.WebBackend), isEdge: true, requireHealthyUpstream: true);
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>()));
-        builder.Services.AddHostedService(sp => new BindLockElection(
-            node.Name,
-            topology.Vip,
-            sp.GetRequiredService<KestrelVipListener>(),
-            sp.GetRequiredService<VipStatus>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<BindLockElection>>()));
+        builder.Services.AddHostedService(sp =>
+        {
+            var pool = sp.GetRequiredService<UpstreamPool>();
+            return new VrrpElection(
+                node,
+                topology.LoadBalancers,
+                topology.Vrrp,
+                topology.Vip,
+                sp.GetRequiredService<KestrelVipListener>(),
+                sp.GetRequiredService<VipStatus>(),
+                canServe: () => pool.HealthyCount > 0,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<VrrpElection>>());
+        });
 
         var app = builder.Build();
         var management = app.MapManagement();
         var vip = topology.Vip.ToString();
-        management.MapGet(VipPath, (VipStatus status) =>
-            Results.Json(new { node = node.Name, vip, state = status.State.ToString().ToLowerInvariant() }));
+        management.MapGet(VipPath, (VipStatus status) => Results.Json(new
+        {
+            node = node.Name,
+            vip,
+            state = status.State.ToString().ToLowerInvariant(),
+            priority = status.Priority,
+            listening = status.HoldsVip,
+        }));
         return app.MapForwarding(management, topology);
     }
 }

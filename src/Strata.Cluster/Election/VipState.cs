@@ -3,17 +3,21 @@ namespace Strata.Cluster.Election;
 /// <summary>A load balancer's part in the VIP.</summary>
 public enum VipState
 {
+    /// <summary>Not (or no longer) taking part: starting or stopping.</summary>
+    Initialize,
+
     /// <summary>Another node holds the VIP; this one is ready to take it.</summary>
     Backup,
 
-    /// <summary>This node listens on the VIP.</summary>
+    /// <summary>This node holds the VIP.</summary>
     Master,
 }
 
-/// <summary>The current <see cref="VipState"/> of this node, for status endpoints.</summary>
+/// <summary>This node's current <see cref="VipState"/> and VRRP priority, for status endpoints.</summary>
 public sealed class VipStatus
 {
     private volatile int _state;
+    private volatile int _priority;
 
     /// <summary>The current state.</summary>
     public VipState State
@@ -21,4 +25,14 @@ public sealed class VipStatus
         get => (VipState)_state;
         internal set => _state = (int)value;
     }
+
+    /// <summary>The priority this node advertises now (lowered while it cannot serve).</summary>
+    public int Priority
+    {
+        get => _priority;
+        internal set => _priority = value;
+    }
+
+    /// <summary>Whether this node's listener is on the VIP now.</summary>
+    public bool HoldsVip { get; internal set; }
 }

@@ -49,6 +49,8 @@ internal static class TestTopology
             AppNodes = [.. appNodes ?? []],
             WebBackend = webBackend ?? FastBackend,
             AppBackend = appBackend ?? FastBackend,
+            // Its own VRRP port, so load balancers of tests running side by side never hear each other.
+            Vrrp = VrrpSpec.Default with { Port = FreeUdpAndTcpPort() },
             WebRoot = webRoot ?? Path.GetTempPath(),
             Database = new DatabaseSpec("sqlite", databasePath ?? Path.Combine(Path.GetTempPath(), $"strata-{Guid.NewGuid():N}.db")),
         };

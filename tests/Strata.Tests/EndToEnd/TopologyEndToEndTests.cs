@@ -39,6 +39,7 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
         _vipPort = PortFreeOnAll(httpAddresses);
         var managementPort = PortFreeOnAll(httpAddresses, except: _vipPort);
         json["vip"]!["address"] = $"127.0.0.100:{_vipPort}";
+        json["vip"]!["port"] = TestTopology.FreeUdpAndTcpPort();
         foreach (var tier in new[] { "loadBalancers", "web", "app" })
         {
             foreach (var node in json[tier]!["nodes"]!.AsArray())

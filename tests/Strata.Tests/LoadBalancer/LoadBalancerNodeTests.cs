@@ -28,7 +28,12 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
         _web1 = await FakeUpstream.StartAsync("web-1");
         _web2 = await FakeUpstream.StartAsync("web-2");
         _topology = TestTopology.Create(
-            loadBalancers: [TestTopology.Node("lb-1", NodeRole.LoadBalancer), TestTopology.Node("lb-2", NodeRole.LoadBalancer)],
+            // Each load balancer on its own loopback address, as in the real topology: VRRP runs between them.
+            loadBalancers:
+            [
+                TestTopology.Node("lb-1", NodeRole.LoadBalancer, new IPEndPoint(IPAddress.Parse("127.0.9.1"), 0)) with { Priority = 200 },
+                TestTopology.Node("lb-2", NodeRole.LoadBalancer, new IPEndPoint(IPAddress.Parse("127.0.9.2"), 0)) with { Priority = 100 },
+            ],
             webNodes: [TestTopology.Node("web-1", NodeRole.Web, _web1.Url), TestTopology.Node("web-2", NodeRole.Web, _web2.Url)]);
     }
 

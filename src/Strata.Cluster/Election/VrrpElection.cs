@@ -1,0 +1,298 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Strata.Cluster.Peers;
+using Strata.Cluster.Vrrp;
+using Strata.Topology;
+
+namespace Strata.Cluster.Election;
+
+/// <summary>
+/// The VIP agent of one load balancer: a VRRPv3 state machine (RFC 5798) whose advertisements travel as UDP
+/// datagrams between the load balancers' own addresses (loopback: no root, no raw sockets), a
+/// <see cref="PeerWatch"/> that turns a dead peer's closed connection into an immediate takeover, health tracking
+/// (priority minus the track weight while this node cannot serve), and the VIP listener it starts as master and
+/// stops as backup. Everything that touches the state machine runs on one loop, as the machine requires.
+/// </summary>
+public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
+{
+    private static readonly TimeSpan IdleWake = TimeSpan.FromMilliseconds(50);
+
+    private readonly string _nodeName;
+    private readonly int _basePriority;
+    private readonly VrrpSpec _spec;
+    private readonly IPEndPoint _local;
+    private readonly IReadOnlyList<IPEndPoint> _peers;
+    private readonly IPEndPoint _vip;
+    private readonly IVipListener _listener;
+    private readonly VipStatus _status;
+    private readonly Func<bool> _canServe;
+    private readonly TimeProvider _time;
+    private readonly ILogger<VrrpElection> _logger;
+    private readonly VrrpStateMachine _machine;
+    private readonly ConcurrentQueue<Action> _work = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly byte[] _sendBuffer = new byte[64];
+    private Socket? _socket;
+    private IPAddress? _masterAddress;
+    private bool _wantVip;
+    private bool _reportedBindFailure;
+
+    /// <summary>An agent for <paramref name="node"/> among <paramref name="peers"/> (the other load balancers).</summary>
+    public VrrpElection(
+        NodeSpec node,
+        IEnumerable<NodeSpec> peers,
+        VrrpSpec spec,
+        IPEndPoint vip,
+        IVipListener listener,
+        VipStatus status,
+        Func<bool> canServe,
+        TimeProvider time,
+        ILogger<VrrpElection> logger)
+    {
+        _nodeName = node.Name;
+        _basePriority = node.Priority;
+        _spec = spec;
+        _local = new IPEndPoint(node.Address.Address, spec.Port);
+        _peers = [.. peers.Where(p => p.Name != node.Name).Select(p => new IPEndPoint(p.Address.Address, spec.Port))];
+        _vip = vip;
+        _listener = listener;
+        _status = status;
+        _canServe = canServe;
+        _time = time;
+        _logger = logger;
+        _status.Priority = node.Priority;
+        _machine = new VrrpStateMachine(
+            new VrrpOptions
+            {
+                VirtualRouterId = spec.RouterId,
+                Priority = node.Priority,
+                PrimaryAddress = node.Address.Address,
+                VirtualAddresses = [vip.Address],
+                AdvertisementInterval = spec.AdvertInterval,
+                Preempt = spec.Preempt,
+                PreemptDelay = spec.PreemptDelay,
+            },
+            this,
+            time);
+    }
+
+    /// <inheritdoc/>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _socket = Bind(_local);
+        await using var peerWatch = new PeerWatch(_local, _peers, peer => Post(() => OnPeerLost(peer)), _logger);
+        peerWatch.Start();
+        var receiving = ReceiveLoopAsync(_socket, stoppingToken);
+        _machine.Start();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                while (_work.TryDequeue(out var work))
+                {
+                    work();
+                }
+
+                TrackHealth();
+                _machine.OnTimer();
+                await SyncVipAsync(stoppingToken);
+                var wait = _machine.NextTimeout is { } next && next < IdleWake ? next : IdleWake;
+                await _wake.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            // Graceful stop: a master sends priority 0 so a backup takes over after its skew time, not 3 intervals.
+            _machine.Shutdown();
+            await ReleaseVipAsync();
+            _socket.Dispose();
+            await receiving;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        _socket?.Dispose();
+        base.Dispose();
+    }
+
+    void IVrrpOutputs.SendAdvertisement(byte priority)
+    {
+        var length = _machine.CreateAdvertisement(priority).Write(_sendBuffer, _local.Address);
+        foreach (var peer in _peers)
+        {
+            try
+            {
+                _socket?.SendTo(_sendBuffer.AsSpan(0, length), SocketFlags.None, peer);
+            }
+            catch (SocketException)
+            {
+                // A peer that is not there yet: the next advert goes out in one interval.
+            }
+        }
+    }
+
+    void IVrrpOutputs.BecameMaster(string reason)
+    {
+        _status.State = VipState.Master;
+        _wantVip = true;
+        LogMaster(_nodeName, _vip, _machine.Priority, reason);
+    }
+
+    void IVrrpOutputs.BecameBackup(string reason)
+    {
+        _status.State = VipState.Backup;
+        _wantVip = false;
+        LogBackup(_nodeName, _vip, _machine.Priority, reason);
+    }
+
+    void IVrrpOutputs.Stopped(string reason)
+    {
+        _status.State = VipState.Initialize;
+        _wantVip = false;
+        LogStopped(_nodeName, reason);
+    }
+
+    private static Socket Bind(IPEndPoint local)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(local);
+            return socket;
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new IOException($"cannot listen for VRRP advertisements on {local} (UDP): {ex.Message}", ex);
+        }
+    }
+
+    private void Post(Action work)
+    {
+        _work.Enqueue(work);
+        _wake.Release();
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket, CancellationToken stoppingToken)
+    {
+        var buffer = new byte[1500];
+        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (stoppingToken.IsCancellationRequested || ex is ObjectDisposedException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            var source = ((IPEndPoint)received.RemoteEndPoint).Address;
+            var payload = buffer.AsSpan(0, received.ReceivedBytes);
+            if (VrrpAdvertisement.TryParse(payload, source, VrrpAdvertisement.MulticastGroup, out var advertisement, out _))
+            {
+                Post(() =>
+                {
+                    if (advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId)
+                    {
+                        _masterAddress = source;
+                    }
+
+                    _machine.OnAdvertisement(advertisement, source);
+                });
+            }
+        }
+    }
+
+    /// <summary>The master's process ended (its connection closed): as if it had sent priority 0 (RFC 5798 §6.4.2).</summary>
+    private void OnPeerLost(IPAddress peer)
+    {
+        if (_machine.State == VrrpState.Backup && peer.Equals(_masterAddress))
+        {
+            _masterAddress = null;
+            _machine.OnAdvertisement(_machine.CreateAdvertisement(VrrpAdvertisement.StopPriority), peer);
+        }
+    }
+
+    /// <summary>keepalived's track_script: while this node cannot serve, it advertises a lower priority.</summary>
+    private void TrackHealth()
+    {
+        var priority = _canServe() ? _basePriority : Math.Max(1, _basePriority - _spec.TrackWeight);
+        if (priority != _machine.Priority)
+        {
+            _machine.SetPriority(priority);
+            _status.Priority = priority;
+            LogPriority(_nodeName, priority, priority < _basePriority ? "cannot serve: no healthy web node" : "can serve again");
+        }
+    }
+
+    private async Task SyncVipAsync(CancellationToken cancellationToken)
+    {
+        if (_wantVip && !_status.HoldsVip)
+        {
+            if (await _listener.TryAcquireAsync(cancellationToken))
+            {
+                _status.HoldsVip = true;
+                _reportedBindFailure = false;
+                LogListening(_nodeName, _vip);
+            }
+            else if (!_reportedBindFailure)
+            {
+                // Another process still has it (an old master not yet gone): try again on every pass.
+                _reportedBindFailure = true;
+                LogVipBusy(_nodeName, _vip);
+            }
+        }
+        else if (!_wantVip && _status.HoldsVip)
+        {
+            await ReleaseVipAsync();
+        }
+    }
+
+    private async Task ReleaseVipAsync()
+    {
+        if (_status.HoldsVip)
+        {
+            _status.HoldsVip = false;
+            await _listener.ReleaseAsync(CancellationToken.None);
+            LogReleased(_nodeName, _vip);
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Node} MASTER for VIP {Vip} (priority {Priority}): {Reason}")]
+    private partial void LogMaster(string node, IPEndPoint vip, int priority, string reason);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Node} BACKUP for VIP {Vip} (priority {Priority}): {Reason}")]
+    private partial void LogBackup(string node, IPEndPoint vip, int priority, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "{Node} left the VRRP group: {Reason}")]
+    private partial void LogStopped(string node, string reason);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "{Node} priority now {Priority}: {Reason}")]
+    private partial void LogPriority(string node, int priority, string reason);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "{Node} listening on VIP {Vip}")]
+    private partial void LogListening(string node, IPEndPoint vip);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "{Node} is master but VIP {Vip} is still held by another process; retrying")]
+    private partial void LogVipBusy(string node, IPEndPoint vip);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "{Node} released VIP {Vip}")]
+    private partial void LogReleased(string node, IPEndPoint vip);
+}
