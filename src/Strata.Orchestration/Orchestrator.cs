@@ -137,13 +137,13 @@ public sealed class Orchestrator(
             var nodeState = !alive ? NodeStates.Down
                 : await probe.IsReadyAsync(node, cancellationToken) ? NodeStates.Ready
                 : NodeStates.Starting;
-            var master = alive && node.Role == NodeRole.LoadBalancer && await probe.IsVipMasterAsync(node, cancellationToken);
-            return (Status: new NodeStatus(
-                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState), Master: master);
+            var vrrp = alive && node.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(node, cancellationToken) : null;
+            return new NodeStatus(
+                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState, vrrp);
         }));
 
-        var owner = statuses.FirstOrDefault(s => s.Master).Status?.Name;
-        return new StatusReport(topology.SourcePath, state is not null, new VipReport(topology.Vip.ToString(), owner), [.. statuses.Select(s => s.Status)]);
+        var owner = statuses.FirstOrDefault(s => s.Vrrp is { Listening: true })?.Name;
+        return new StatusReport(topology.SourcePath, state is not null, new VipReport(topology.Vip.ToString(), owner), statuses);
     }
 
     /// <summary>SIGKILLs one node, as a crash would. Nothing restarts it: <c>start</c> does.</summary>

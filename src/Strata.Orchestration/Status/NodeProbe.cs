@@ -25,17 +25,21 @@ internal sealed class NodeProbe : IDisposable
         }
     }
 
-    /// <summary>Whether the load balancer says it is VIP master.</summary>
-    public async Task<bool> IsVipMasterAsync(NodeSpec node, CancellationToken cancellationToken)
+    /// <summary>The load balancer's VRRP state and priority, or null when it does not answer.</summary>
+    public async Task<VrrpStatus?> VrrpAsync(NodeSpec node, CancellationToken cancellationToken)
     {
         try
         {
             var body = await _client.GetFromJsonAsync<JsonElement>(new Uri(node.ManagementUrl, "vip"), cancellationToken);
-            return body.TryGetProperty("state", out var state) && state.GetString() == "master";
+            return new VrrpStatus(
+                body.GetProperty("state").GetString() ?? "",
+                body.GetProperty("priority").GetInt32(),
+                body.GetProperty("listening").GetBoolean());
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException
+            && !cancellationToken.IsCancellationRequested)
         {
-            return false;
+            return null;
         }
     }
 

@@ -8,8 +8,11 @@ public static class StatusText
     /// <summary>Formats the report as a table followed by the VIP line.</summary>
     public static string Format(StatusReport report)
     {
-        var rows = new List<string[]> { new[] { "NODE", "ROLE", "ADDRESS", "STATE", "PID" } };
-        rows.AddRange(report.Nodes.Select(n => new[] { n.Name, n.Role, n.Address, n.State, n.Pid?.ToString() ?? "-" }));
+        var rows = new List<string[]> { new[] { "NODE", "ROLE", "ADDRESS", "STATE", "PID", "VRRP" } };
+        rows.AddRange(report.Nodes.Select(n => new[]
+        {
+            n.Name, n.Role, n.Address, n.State, n.Pid?.ToString() ?? "-", n.Vrrp is { } v ? $"{v.State} ({v.Priority})" : "",
+        }));
         var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var text = new StringBuilder();
         foreach (var row in rows)
