@@ -35,7 +35,7 @@ public static class LoadBalancerNode
                 topology.Vip,
                 sp.GetRequiredService<KestrelVipListener>(),
                 sp.GetRequiredService<VipStatus>(),
-                canServe: () => pool.HealthyCount > 0,
+                canServe: () => pool.CanServe,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<VrrpElection>>());
         });

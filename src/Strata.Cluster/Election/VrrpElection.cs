@@ -238,7 +238,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         {
             _machine.SetPriority(priority);
             _status.Priority = priority;
-            LogPriority(_nodeName, priority, priority < _basePriority ? "cannot serve: no healthy web node" : "can serve again");
+            LogPriority(_nodeName, priority, priority < _basePriority ? "cannot serve: no web node is up and ready" : "can serve again");
         }
     }
 

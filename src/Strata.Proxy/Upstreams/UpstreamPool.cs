@@ -96,6 +96,23 @@ public sealed class UpstreamPool
         return true;
     }
 
+    /// <summary>Whether some server may take a new request now: UP, READY and with a weight above zero.</summary>
+    public bool CanServe
+    {
+        get
+        {
+            foreach (var member in Members)
+            {
+                if (member.TakesNewRequests)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>The server named <paramref name="name"/>, or null.</summary>
     public Upstream? Find(string name) => _config.ByName.GetValueOrDefault(name);
 

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Strata.LoadBalancer;
+using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
 
@@ -138,9 +140,37 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
         _nodes.Remove(lb1);
 
         Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb2) == "master"), "lb-2 never took the VIP");
-        using var response = await _client.GetAsync(new Uri(Vip, "/after"));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("1.1 lb-2", Header(response, "Via"));
+        Assert.True(
+            await Eventually.TrueAsync(async () => await TryGetAsync(new Uri(Vip, "/after")) is { StatusCode: HttpStatusCode.OK } r && Header(r, "Via") == "1.1 lb-2"),
+            "lb-2 did not answer on the VIP");
+    }
+
+    [Fact]
+    public async Task Election_MasterCannotServe_LowersPriorityAndTheBackupTakesOver()
+    {
+        var lb1 = await StartAsync("lb-1");
+        var lb2 = await StartAsync("lb-2");
+        Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb1) == "master" && await VipStateAsync(lb2) == "backup"));
+
+        // lb-1 alone loses its web servers (an operator put them in maintenance there): it cannot serve.
+        foreach (var server in lb1.Services.GetRequiredService<UpstreamPool>().Members)
+        {
+            server.AdminState = AdminState.Maintenance;
+        }
+
+        Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb2) == "master"), "lb-2 did not take over");
+        Assert.Equal("backup", await VipStateAsync(lb1));
+        Assert.True(
+            await Eventually.TrueAsync(async () => await TryGetAsync(new Uri(Vip, "/served")) is { } r && Header(r, "Via") == "1.1 lb-2"),
+            "lb-2 did not answer on the VIP");
+
+        // Back in service: lb-1's priority is restored and, with preemption, it takes the VIP back.
+        foreach (var server in lb1.Services.GetRequiredService<UpstreamPool>().Members)
+        {
+            server.AdminState = AdminState.Ready;
+        }
+
+        Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb1) == "master"), "lb-1 did not take the VIP back");
     }
 
     private async Task<WebApplication> StartAsync(string name)
