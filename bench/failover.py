@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Measures how long the VIP is without service when a load balancer is killed or stopped.
+
+Usage (from the repository root, with `./strata up --detach` running):
+    bench/failover.py [NODE] [kill|term] [-f strata.json]
+
+Probes the VIP (from strata.json) every 5 ms with a new connection and a GET of /static/site.css for one
+second, sends the signal to NODE (default: the VIP owner), probes two more seconds, and prints how many probes
+failed and the window from the first to the last failure. Bounded: about 3 s and at most 600 probes; loopback only.
+"""
+import json, socket, subprocess, sys, threading, time
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "-f"]
+    topology = sys.argv[sys.argv.index("-f") + 1] if "-f" in sys.argv else "strata.json"
+    args = [a for a in args if a != topology]
+    mode = next((a for a in args if a in ("kill", "term")), "kill")
+    status = json.loads(subprocess.run(["./strata", "status", "--json", "-f", topology], capture_output=True, text=True, check=True).stdout)
+    node = next((a for a in args if a not in ("kill", "term")), status["vip"]["owner"])
+    host, port = status["vip"]["address"].rsplit(":", 1)
+    vip = (host, int(port))
+
+    def probe():
+        try:
+            with socket.create_connection(vip, timeout=0.5) as s:
+                s.sendall(b"GET /static/site.css HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n")
+                return s.recv(16).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
+    results, stop = [], threading.Event()
+    def loop():
+        while not stop.is_set() and len(results) < 600:
+            results.append((time.monotonic(), probe()))
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    time.sleep(1)
+    signalled = time.monotonic()
+    if mode == "kill":
+        subprocess.run(["./strata", "kill", node, "-f", topology], capture_output=True, check=True)
+    else:
+        pid = next(n["pid"] for n in status["nodes"] if n["name"] == node)
+        subprocess.run(["kill", "-TERM", str(pid)], check=True)
+    time.sleep(2)
+    stop.set()
+    thread.join()
+    failed = [t for t, ok in results if not ok]
+    window = (max(failed) - min(failed)) * 1000 if failed else 0
+    print(f"{mode} {node}: {len(results)} probes, {len(failed)} failed, window {window:.0f} ms")
+
+if __name__ == "__main__":
+    main()
