@@ -238,7 +238,7 @@ public sealed class Orchestrator(
             foreach (var node in waiting.ToList())
             {
                 var pid = state.Find(node.Name)!.Pid;
-                if (!NodeProcess.IsRunning(pid, node.Name))
+                if (NodeProcess.HasExited(pid))
                 {
                     return $"{node.Name} exited before it was ready. Last lines of {_run.LogPath(node.Name)}:{Environment.NewLine}{Tail(_run.LogPath(node.Name))}";
                 }

@@ -20,6 +20,9 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 {
     private static readonly TimeSpan IdleWake = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long a new master may take to start its VIP listener after its first advert.</summary>
+    private static readonly TimeSpan ListenerStartAllowance = TimeSpan.FromMilliseconds(250);
+
     private readonly string _nodeName;
     private readonly int _basePriority;
     private readonly VrrpSpec _spec;
@@ -39,6 +42,8 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     private IPAddress? _masterAddress;
     private bool _wantVip;
     private bool _reportedBindFailure;
+    private long _lastPeerMasterAdvert;
+    private long _backupSince;
 
     /// <summary>An agent for <paramref name="node"/> among <paramref name="peers"/> (the other load balancers).</summary>
     public VrrpElection(
@@ -108,11 +113,35 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         }
         finally
         {
-            // Graceful stop: a master sends priority 0 so a backup takes over after its skew time, not 3 intervals.
+            // Graceful stop: a master sends priority 0 so a backup takes over after its skew time, not 3 intervals,
+            // and keeps listening until the new master has had time to listen too (the listeners share the port).
+            var wasMaster = _machine.State == VrrpState.Master;
+            var stoppedAt = _time.GetTimestamp();
             _machine.Shutdown();
+            if (wasMaster && _peers.Count > 0)
+            {
+                await WaitForSuccessorAsync(stoppedAt);
+            }
+
             await ReleaseVipAsync();
             _socket.Dispose();
             await receiving;
+        }
+    }
+
+    /// <summary>Waits until a peer advertises as master (then a little longer, for its listener), or until it would have taken over by the timers.</summary>
+    private async Task WaitForSuccessorAsync(long stoppedAt)
+    {
+        var limit = _machine.MasterDownInterval;
+        while (_time.GetElapsedTime(stoppedAt) < limit)
+        {
+            if (Volatile.Read(ref _lastPeerMasterAdvert) > stoppedAt)
+            {
+                await Task.Delay(ListenerStartAllowance, _time);
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(5), _time);
         }
     }
 
@@ -151,6 +180,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     {
         _status.State = VipState.Backup;
         _wantVip = false;
+        _backupSince = _time.GetTimestamp();
         LogBackup(_nodeName, _vip, _machine.Priority, reason);
     }
 
@@ -207,6 +237,12 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
             var payload = buffer.AsSpan(0, received.ReceivedBytes);
             if (VrrpAdvertisement.TryParse(payload, source, VrrpAdvertisement.MulticastGroup, out var advertisement, out _))
             {
+                if (advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId)
+                {
+                    // Read by a stopping master, whose loop no longer runs: it waits for its successor's adverts.
+                    Volatile.Write(ref _lastPeerMasterAdvert, _time.GetTimestamp());
+                }
+
                 Post(() =>
                 {
                     if (advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId)
@@ -259,8 +295,9 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
                 LogVipBusy(_nodeName, _vip);
             }
         }
-        else if (!_wantVip && _status.HoldsVip)
+        else if (!_wantVip && _status.HoldsVip && _time.GetElapsedTime(_backupSince) >= ListenerStartAllowance)
         {
+            // Preempted: the new master listens on the shared port within the allowance; until then both serve.
             await ReleaseVipAsync();
         }
     }

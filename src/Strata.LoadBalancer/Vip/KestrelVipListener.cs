@@ -14,6 +14,8 @@ namespace Strata.LoadBalancer.Vip;
 /// <summary>
 /// Listens on the VIP with a second Kestrel server that shares the node's forwarder, started when the
 /// election makes this node master. Kestrel cannot add a listener to a running server, hence the second one.
+/// The socket is bound with SO_REUSEPORT, so a new master can listen before the old one, stopping gracefully,
+/// lets go: for that moment the kernel spreads new connections over both, and none is refused.
 /// </summary>
 internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, UpstreamForwarder forwarder) : IVipListener, IAsyncDisposable
 {
@@ -21,14 +23,9 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
 
     public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
     {
-        // A bare bind first: cheap enough to repeat every few hundred milliseconds while another node holds it.
-        if (!IsFree(vip))
-        {
-            return false;
-        }
-
         var builder = WebApplication.CreateSlimBuilder();
         NodeHost.ConfigureLogging(builder.Logging);
+        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = BindSharedListener);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(vip);
@@ -42,7 +39,7 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
         }
         catch (IOException)
         {
-            // Another node bound it between the probe and the start.
+            // Held by a process that does not share it (not a Strata load balancer): the election retries.
             await server.DisposeAsync();
             return false;
         }
@@ -63,20 +60,23 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
 
     public async ValueTask DisposeAsync() => await ReleaseAsync(CancellationToken.None);
 
-    private static bool IsFree(IPEndPoint endpoint)
+    private static Socket BindSharedListener(EndPoint endpoint)
     {
-        using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        // As Kestrel does on Linux, so that connections of a dead master still in TIME_WAIT do not block the bind.
-        probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        const int SolSocket = 1;
+        const int SoReusePort = 15;
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            probe.Bind(endpoint);
-            probe.Listen();
-            return true;
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // .NET has no name for SO_REUSEPORT (Linux: SOL_SOCKET 1, SO_REUSEPORT 15).
+            socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+            socket.Bind(endpoint);
+            return socket;
         }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        catch
         {
-            return false;
+            socket.Dispose();
+            throw;
         }
     }
 }

@@ -63,6 +63,23 @@ internal static partial class NodeProcess
         }
     }
 
+    /// <summary>
+    /// Whether a node this run has just started has exited. Unlike <see cref="IsRunning"/> it does not read the
+    /// command line, which is briefly empty while the shell and setsid exec into the node.
+    /// </summary>
+    public static bool HasExited(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault() is 'Z' or 'X';
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Asks the node to stop (SIGTERM): it stops listening and finishes in-flight requests.</summary>
     public static void Terminate(int pid) => Signal(pid, SigTerm);
 

@@ -9,7 +9,8 @@ internal sealed class NodeProbe : IDisposable
 {
     private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(5) })
     {
-        Timeout = TimeSpan.FromSeconds(2),
+        // Generous: on a loaded machine a node can take a while to answer, and that is not "not ready".
+        Timeout = TimeSpan.FromSeconds(5),
     };
 
     public async Task<bool> IsReadyAsync(NodeSpec node, CancellationToken cancellationToken)

@@ -71,7 +71,7 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
         var status = await StatusAsync();
         var nodes = status["nodes"]!.AsArray();
         Assert.Equal(["dns", "lb-1", "lb-2", "web-1", "web-2", "app-1", "app-2"], nodes.Select(n => n!["name"]!.GetValue<string>()));
-        Assert.All(nodes, n => Assert.Equal("ready", n!["state"]!.GetValue<string>()));
+        Assert.All(nodes, n => Assert.True(n!["state"]!.GetValue<string>() == "ready", $"{n["name"]} is {n["state"]} after up: {up.Output}"));
         var pids = nodes.Select(n => n!["pid"]!.GetValue<int>()).ToList();
         var owner = status["vip"]!["owner"]!.GetValue<string>();
         Assert.Contains(owner, new[] { "lb-1", "lb-2" });
