@@ -142,7 +142,9 @@ public sealed class Orchestrator(
                 node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState, vrrp);
         }));
 
-        var owner = statuses.FirstOrDefault(s => s.Vrrp is { Listening: true })?.Name;
+        // The master listening on the VIP; in active-active mode every load balancer listens, and the master is named.
+        var owner = (statuses.FirstOrDefault(s => s.Vrrp is { State: "master", Listening: true })
+            ?? statuses.FirstOrDefault(s => s.Vrrp is { Listening: true }))?.Name;
         return new StatusReport(topology.SourcePath, state is not null, new VipReport(topology.Vip.ToString(), owner), statuses);
     }
 

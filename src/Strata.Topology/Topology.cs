@@ -39,7 +39,10 @@ public sealed record NodeSpec(string Name, NodeRole Role, IPEndPoint Address, IP
 /// <param name="PreemptDelay">Wait after start before preempting.</param>
 /// <param name="Port">UDP port for advertisements between load balancers on loopback.</param>
 /// <param name="TrackWeight">Priority lost while the node cannot serve.</param>
-public sealed record VrrpSpec(int RouterId, TimeSpan AdvertInterval, bool Preempt, TimeSpan PreemptDelay, int Port, int TrackWeight)
+/// <param name="ActiveActive">Every load balancer listens on the VIP (the kernel spreads connections); VRRP still elects one master.</param>
+/// <param name="NotifyCommand">Absolute path of a program run on each state change (keepalived's notify), or null.</param>
+public sealed record VrrpSpec(
+    int RouterId, TimeSpan AdvertInterval, bool Preempt, TimeSpan PreemptDelay, int Port, int TrackWeight, bool ActiveActive = false, string? NotifyCommand = null)
 {
     /// <summary>Strata's defaults: VRID 51, 100 ms adverts, preempt at once, port 5798, track weight 150.</summary>
     public static readonly VrrpSpec Default = new(51, TimeSpan.FromMilliseconds(100), true, TimeSpan.Zero, 5798, 150);

@@ -90,6 +90,18 @@ public sealed record VipOptions
     /// between the load balancers' priorities, or the VIP would never move (keepalived track_script weight).
     /// </summary>
     public int? TrackWeight { get; init; }
+
+    /// <summary>
+    /// "active-passive": only the master listens on the VIP; "active-active": every load balancer does, with
+    /// SO_REUSEPORT, and the kernel spreads new connections over them [active-passive].
+    /// </summary>
+    public string? Mode { get; init; }
+
+    /// <summary>
+    /// Program run on each VRRP state change with the arguments STATE (MASTER, BACKUP, STOPPED), node name, VIP and
+    /// priority, relative to the topology file [none] (keepalived's notify).
+    /// </summary>
+    public string? Notify { get; init; }
 }
 
 /// <summary>A tier of identical servers.</summary>

@@ -335,7 +335,18 @@ internal sealed partial class TopologyValidator
             vip.Preempt ?? defaults.Preempt,
             Milliseconds(vip.PreemptDelayMs, defaults.PreemptDelay, "vip.preemptDelayMs", min: 0),
             InRange(vip.Port ?? defaults.Port, "vip.port", 1, 65535),
-            InRange(vip.TrackWeight ?? defaults.TrackWeight, "vip.trackWeight", 1, 254));
+            InRange(vip.TrackWeight ?? defaults.TrackWeight, "vip.trackWeight", 1, 254),
+            ActiveActive: vip.Mode == "active-active",
+            NotifyCommand: vip.Notify is null ? null : Path.GetFullPath(Path.Combine(_baseDirectory, vip.Notify)));
+        if (vip.Mode is not (null or "active-passive" or "active-active"))
+        {
+            Error("vip.mode", $"'{vip.Mode}' is not a mode; the modes are: active-passive, active-active");
+        }
+
+        if (spec.NotifyCommand is { } notify && !File.Exists(notify))
+        {
+            Error("vip.notify", $"'{notify}' does not exist");
+        }
         if (loadBalancers.Length > 1)
         {
             // keepalived#2485: a weight that cannot cross the gap leaves the VIP on a node that cannot serve.

@@ -44,6 +44,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     private bool _reportedBindFailure;
     private long _lastPeerMasterAdvert;
     private long _backupSince;
+    private long _dropped;
 
     /// <summary>An agent for <paramref name="node"/> among <paramref name="peers"/> (the other load balancers).</summary>
     public VrrpElection(
@@ -91,6 +92,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         await using var peerWatch = new PeerWatch(_local, _peers, peer => Post(() => OnPeerLost(peer)), _logger);
         peerWatch.Start();
         var receiving = ReceiveLoopAsync(_socket, stoppingToken);
+        _wantVip = _spec.ActiveActive;
         _machine.Start();
         try
         {
@@ -174,14 +176,17 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         _status.State = VipState.Master;
         _wantVip = true;
         LogMaster(_nodeName, _vip, _machine.Priority, reason);
+        Notify("MASTER");
     }
 
     void IVrrpOutputs.BecameBackup(string reason)
     {
         _status.State = VipState.Backup;
-        _wantVip = false;
+        // Active-active: every node keeps listening; VRRP only says who is master.
+        _wantVip = _spec.ActiveActive;
         _backupSince = _time.GetTimestamp();
         LogBackup(_nodeName, _vip, _machine.Priority, reason);
+        Notify("BACKUP");
     }
 
     void IVrrpOutputs.Stopped(string reason)
@@ -189,6 +194,31 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         _status.State = VipState.Initialize;
         _wantVip = false;
         LogStopped(_nodeName, reason);
+        Notify("STOPPED");
+    }
+
+    /// <summary>keepalived's notify: the configured program gets STATE NODE VIP PRIORITY; it runs on its own.</summary>
+    private void Notify(string state)
+    {
+        if (_spec.NotifyCommand is not { } command)
+        {
+            return;
+        }
+
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo(command) { UseShellExecute = false };
+            foreach (var argument in (string[])[state, _nodeName, _vip.ToString(), _machine.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            System.Diagnostics.Process.Start(start)?.Dispose();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException)
+        {
+            LogNotifyFailed(command, ex.Message);
+        }
     }
 
     private static Socket Bind(IPEndPoint local)
@@ -234,6 +264,17 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
             }
 
             var source = ((IPEndPoint)received.RemoteEndPoint).Address;
+            if (!IsPeer(source))
+            {
+                // Only the configured load balancers take part: anything else is dropped and counted.
+                if (Interlocked.Increment(ref _dropped) == 1)
+                {
+                    LogForeignAdvert(_nodeName, source);
+                }
+
+                continue;
+            }
+
             var payload = buffer.AsSpan(0, received.ReceivedBytes);
             if (VrrpAdvertisement.TryParse(payload, source, VrrpAdvertisement.MulticastGroup, out var advertisement, out _))
             {
@@ -254,6 +295,22 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
                 });
             }
         }
+    }
+
+    /// <summary>Adverts dropped because they came from an address that is not a configured load balancer.</summary>
+    public long DroppedAdvertisements => Interlocked.Read(ref _dropped);
+
+    private bool IsPeer(IPAddress source)
+    {
+        foreach (var peer in _peers)
+        {
+            if (peer.Address.Equals(source))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The master's process ended (its connection closed): as if it had sent priority 0 (RFC 5798 §6.4.2).</summary>
@@ -329,6 +386,12 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "{Node} is master but VIP {Vip} is still held by another process; retrying")]
     private partial void LogVipBusy(string node, IPEndPoint vip);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "{Node} dropped a VRRP advertisement from {Source}, which is not a load balancer of the topology (logged once; counted after)")]
+    private partial void LogForeignAdvert(string node, IPAddress source);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "notify command {Command} could not run: {Reason}")]
+    private partial void LogNotifyFailed(string command, string reason);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "{Node} released VIP {Vip}")]
     private partial void LogReleased(string node, IPEndPoint vip);

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Strata.Cluster.Election;
 using Strata.LoadBalancer;
 using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
@@ -131,10 +133,9 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
         var lb2 = await StartAsync("lb-2");
         Assert.True(await Eventually.TrueAsync(async () => (await TryGetAsync(new Uri(Address(lb2), "/vip"))) is not null));
         Assert.Equal("backup", await VipStateAsync(lb2));
-        using (var before = await _client.GetAsync(Vip))
-        {
-            Assert.Equal("1.1 lb-1", Header(before, "Via"));
-        }
+        Assert.True(
+            await Eventually.TrueAsync(async () => await TryGetAsync(Vip) is { StatusCode: HttpStatusCode.OK } r && Header(r, "Via") == "1.1 lb-1"),
+            "lb-1 did not serve the VIP");
 
         await StopAsync(lb1);
         _nodes.Remove(lb1);
@@ -171,6 +172,92 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
         }
 
         Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb1) == "master"), "lb-1 did not take the VIP back");
+    }
+
+    [Fact]
+    public async Task ActiveActive_BothListen_NewConnectionsSpreadAndSurviveOneStopping()
+    {
+        _topology = _topology with { Vrrp = _topology.Vrrp with { ActiveActive = true } };
+        var lb1 = await StartAsync("lb-1");
+        var lb2 = await StartAsync("lb-2");
+        Assert.True(await Eventually.TrueAsync(async () => await ListeningAsync(lb1) && await ListeningAsync(lb2)), "both should listen on the VIP");
+
+        // Every request on a new connection: the kernel picks a listener by the connection's hash.
+        var via = new HashSet<string>();
+        for (var i = 0; i < 60 && via.Count < 2; i++)
+        {
+            using var response = await _client.GetAsync(new Uri(Vip, "/spread"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            via.Add(Header(response, "Via"));
+        }
+
+        Assert.Equal(["1.1 lb-1", "1.1 lb-2"], via.Order());
+        await StopAsync(lb1);
+        _nodes.Remove(lb1);
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await _client.GetAsync(new Uri(Vip, "/after"));
+            Assert.Equal("1.1 lb-2", Header(response, "Via"));
+        }
+    }
+
+    [Fact]
+    public async Task Election_StateChanges_RunTheNotifyCommand()
+    {
+        var dir = Directory.CreateTempSubdirectory("strata-notify-").FullName;
+        try
+        {
+            var script = Path.Combine(dir, "notify.sh");
+            var log = Path.Combine(dir, "notify.log");
+            await File.WriteAllTextAsync(script, $"#!/bin/sh\necho \"$@\" >> {log}\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            _topology = _topology with { Vrrp = _topology.Vrrp with { NotifyCommand = script } };
+
+            var lb1 = await StartAsync("lb-1");
+            Assert.True(await Eventually.TrueAsync(() => Task.FromResult(File.Exists(log) && File.ReadAllText(log).Contains("MASTER"))), "no MASTER notification");
+            await StopAsync(lb1);
+            _nodes.Remove(lb1);
+
+            Assert.True(await Eventually.TrueAsync(() => Task.FromResult(File.ReadAllText(log).Contains("STOPPED"))), "no STOPPED notification");
+            Assert.Equal(
+                ["BACKUP lb-1", "MASTER lb-1", "STOPPED lb-1"],
+                File.ReadAllLines(log).Select(l => string.Join(' ', l.Split(' ').Take(2))));
+            Assert.StartsWith($"MASTER lb-1 {_topology.Vip} ", File.ReadAllLines(log)[1]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Election_AdvertFromAStranger_DroppedAndCounted()
+    {
+        var lb1 = await StartAsync("lb-1");
+        Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb1) == "master"));
+        var election = lb1.Services.GetServices<IHostedService>().OfType<VrrpElection>().Single();
+
+        // A well-formed advert with the highest priority, from an address that is not a load balancer.
+        using var stranger = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        stranger.Bind(new IPEndPoint(IPAddress.Parse("127.0.9.77"), 0));
+        var advert = new byte[] { 0x31, (byte)_topology.Vrrp.RouterId, 254, 1, 0x00, 10, 0, 0, 127, 0, 0, 1 };
+        for (var i = 0; i < 5; i++)
+        {
+            await stranger.SendToAsync(advert, new IPEndPoint(IPAddress.Parse("127.0.9.1"), _topology.Vrrp.Port));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(election.DroppedAdvertisements == 5)), $"dropped {election.DroppedAdvertisements}");
+        await Task.Delay(500);
+        Assert.Equal("master", await VipStateAsync(lb1));
+    }
+
+    private async Task<bool> ListeningAsync(WebApplication node)
+    {
+        var body = await _client.GetFromJsonAsync<JsonElement>(new Uri(Address(node), LoadBalancerNode.VipPath));
+        return body.GetProperty("listening").GetBoolean();
     }
 
     private async Task<WebApplication> StartAsync(string name)

@@ -63,6 +63,7 @@ public sealed class TopologyLoaderTests : IDisposable
     [InlineData("vip.trackWeight", "100 cannot move the VIP: lb-1 (priority 200) would stay above lb-2 (100) while it cannot serve; use more than 100")]
     [InlineData("web.nodes[0].priority", "only load balancers have a VRRP priority")]
     [InlineData("vip.advertIntervalCs", "0 is out of range (1 to 4095)")]
+    [InlineData("vip.mode", "'hot-standby' is not a mode; the modes are: active-passive, active-active")]
     [InlineData("admin.token", "must be at least 16 characters (or leave admin out: strata up generates one)")]
     public void Load_OneBadField_NamesTheFieldAndTheProblem(string field, string problem)
     {
@@ -199,6 +200,9 @@ public sealed class TopologyLoaderTests : IDisposable
                 break;
             case "vip.advertIntervalCs":
                 root["vip"]!["advertIntervalCs"] = 0;
+                break;
+            case "vip.mode":
+                root["vip"]!["mode"] = "hot-standby";
                 break;
             case "admin.token":
                 root["admin"] = new JsonObject { ["token"] = "short" };
