@@ -41,6 +41,7 @@ public static class LoadBalancerNode
         });
 
         var app = builder.Build();
+        VipMetrics.Register(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<VipStatus>());
         var management = app.MapManagement();
         var vip = topology.Vip.ToString();
         management.MapGet(VipPath, (VipStatus status) => Results.Json(new

@@ -26,6 +26,10 @@ public static class ProxyManagementExtensions
         return services;
     }
 
+    /// <summary>The node's Prometheus registry behind /metrics, for a role to add its own metrics to.</summary>
+    public static Prometheus.CollectorRegistry MetricsRegistry(this IServiceProvider services) =>
+        services.GetRequiredService<ProxyMetrics>().Registry;
+
     /// <summary>
     /// Maps /metrics, /stats and /admin. The admin token is <see cref="Topology.Topology.AdminToken"/>, else the
     /// environment variable STRATA_ADMIN_TOKEN; with neither, the admin routes answer 404.

@@ -35,4 +35,26 @@ public sealed class VipStatus
 
     /// <summary>Whether this node's listener is on the VIP now.</summary>
     public bool HoldsVip { get; internal set; }
+
+    private long _toMaster;
+    private long _toBackup;
+
+    /// <summary>How many times this node became master since it started.</summary>
+    public long BecameMasterCount => Interlocked.Read(ref _toMaster);
+
+    /// <summary>How many times this node became backup since it started.</summary>
+    public long BecameBackupCount => Interlocked.Read(ref _toBackup);
+
+    internal void Enter(VipState state)
+    {
+        State = state;
+        if (state == VipState.Master)
+        {
+            Interlocked.Increment(ref _toMaster);
+        }
+        else if (state == VipState.Backup)
+        {
+            Interlocked.Increment(ref _toBackup);
+        }
+    }
 }

@@ -173,7 +173,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
     void IVrrpOutputs.BecameMaster(string reason)
     {
-        _status.State = VipState.Master;
+        _status.Enter(VipState.Master);
         _wantVip = true;
         LogMaster(_nodeName, _vip, _machine.Priority, reason);
         Notify("MASTER");
@@ -181,7 +181,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
     void IVrrpOutputs.BecameBackup(string reason)
     {
-        _status.State = VipState.Backup;
+        _status.Enter(VipState.Backup);
         // Active-active: every node keeps listening; VRRP only says who is master.
         _wantVip = _spec.ActiveActive;
         _backupSince = _time.GetTimestamp();
@@ -191,7 +191,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
     void IVrrpOutputs.Stopped(string reason)
     {
-        _status.State = VipState.Initialize;
+        _status.Enter(VipState.Initialize);
         _wantVip = false;
         LogStopped(_nodeName, reason);
         Notify("STOPPED");

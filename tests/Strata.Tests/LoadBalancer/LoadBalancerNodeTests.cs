@@ -202,6 +202,20 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_Election_ExportsStatePriorityAndTransitions()
+    {
+        var lb1 = await StartAsync("lb-1");
+        Assert.True(await Eventually.TrueAsync(async () => await ListeningAsync(lb1)));
+
+        var metrics = await _client.GetStringAsync(new Uri(Address(lb1), "/metrics"));
+
+        Assert.Contains("strata_vrrp_master{node=\"lb-1\"} 1", metrics);
+        Assert.Contains("strata_vrrp_listening{node=\"lb-1\"} 1", metrics);
+        Assert.Contains("strata_vrrp_transitions{node=\"lb-1\",to=\"master\"} 1", metrics);
+        Assert.Matches("strata_vrrp_priority\\{node=\"lb-1\"\\} (200|50)\n", metrics);
+    }
+
+    [Fact]
     public async Task Election_StateChanges_RunTheNotifyCommand()
     {
         var dir = Directory.CreateTempSubdirectory("strata-notify-").FullName;
