@@ -65,6 +65,11 @@ public sealed class Orchestrator(
             }
 
             var failure = await WaitReadyAsync(tier, state, probe, deadline, stop);
+            if (failure is null && tier.Any(n => n.Role == NodeRole.LoadBalancer))
+            {
+                failure = await WaitForVipOwnerAsync(probe, deadline, stop);
+            }
+
             if (failure is not null)
             {
                 await DownAsync(quiet: true);
@@ -270,6 +275,28 @@ public sealed class Orchestrator(
         }
 
         return null;
+    }
+
+    /// <summary>The load balancers are ready only once one of them has won the election and listens on the VIP.</summary>
+    private async Task<string?> WaitForVipOwnerAsync(NodeProbe probe, DateTime deadline, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            foreach (var node in topology.LoadBalancers)
+            {
+                if (await probe.VrrpAsync(node, cancellationToken) is { Listening: true })
+                {
+                    return null;
+                }
+            }
+
+            if (DateTime.UtcNow >= deadline || cancellationToken.IsCancellationRequested)
+            {
+                return $"no load balancer took the VIP {topology.Vip} within {ReadyTimeout.TotalSeconds:0} s (see {_run.LogPath(topology.LoadBalancers[0].Name)})";
+            }
+
+            await Task.Delay(50, CancellationToken.None);
+        }
     }
 
     private async Task WatchAsync(RunState state, CancellationToken stop)
