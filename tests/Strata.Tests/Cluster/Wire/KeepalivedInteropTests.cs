@@ -48,7 +48,7 @@ public sealed class KeepalivedInteropTests(NetnsTestNetwork network, ITestOutput
                     interface {{network.InterfaceB}}
                     virtual_router_id {{RouterId}}
                     priority 100
-                    advert_int 0.1
+                    advert_int 1
                     virtual_ipaddress {
                         {{network.Vip}}/32
                     }
@@ -59,11 +59,17 @@ public sealed class KeepalivedInteropTests(NetnsTestNetwork network, ITestOutput
             Assert.True(checkCode == 0, $"keepalived -t rejected the config ({checkCode}): {checkOutput}");
 
             ours = await RawHost.StartAsync(network, priority: 200);
-            await WaitUntilAsync(() => Task.FromResult(ours.Machine.State == VrrpState.Master), TimeSpan.FromSeconds(3), "our node became master");
+            await WaitUntilAsync(() => Task.FromResult(ours.Machine.State == VrrpState.Master), TimeSpan.FromSeconds(10), "our node became master");
 
             keepalived = StartKeepalived(config, directory.FullName, log);
-            await WaitUntilAsync(() => Task.FromResult(Contains(log, "Entering BACKUP STATE")), TimeSpan.FromSeconds(5),
-                "keepalived entered BACKUP");
+
+            // keepalived may go MASTER for a moment at start-up, before its socket hears our first advert; that is
+            // its own start-up, not the interop under test. Wait until it has settled as BACKUP with the VIP gone.
+            await WaitUntilAsync(
+                async () => LastState(log) == "BACKUP" && !await KeepalivedHoldsVipAsync(),
+                TimeSpan.FromSeconds(10),
+                "keepalived settled as BACKUP\n" + Snapshot(log));
+            var settled = Snapshot(log).Length;
 
             // While we advertise at 200, keepalived (100) must stay backup: the VIP never appears on vethb.
             var until = DateTime.UtcNow + TimeSpan.FromSeconds(1.5);
@@ -73,19 +79,21 @@ public sealed class KeepalivedInteropTests(NetnsTestNetwork network, ITestOutput
                 await Task.Delay(100);
             }
 
-            Assert.False(Contains(log, "Entering MASTER STATE"), "keepalived became master while we advertised\n" + Snapshot(log));
+            Assert.False(
+                Snapshot(log)[settled..].Contains("Entering MASTER STATE", StringComparison.Ordinal),
+                "keepalived became master while we advertised\n" + Snapshot(log));
 
             // Crash: stop sending without the priority-0 advert of Shutdown.
             var crashed = Stopwatch.StartNew();
             await ours.DisposeAsync();
             ours = null;
-            await WaitUntilAsync(KeepalivedHoldsVipAsync, TimeSpan.FromSeconds(3), "keepalived took the VIP after our crash\n" + Snapshot(log));
+            await WaitUntilAsync(KeepalivedHoldsVipAsync, TimeSpan.FromSeconds(10), "keepalived took the VIP after our crash\n" + Snapshot(log));
             output.WriteLine($"keepalived held the VIP {crashed.ElapsedMilliseconds} ms after our adverts stopped");
 
             // Return with priority 200: we preempt, keepalived must give the VIP back.
             var returned = Stopwatch.StartNew();
             ours = await RawHost.StartAsync(network, priority: 200);
-            await WaitUntilAsync(async () => !await KeepalivedHoldsVipAsync(), TimeSpan.FromSeconds(3),
+            await WaitUntilAsync(async () => !await KeepalivedHoldsVipAsync(), TimeSpan.FromSeconds(10),
                 "keepalived gave the VIP back after we returned\n" + Snapshot(log));
             output.WriteLine($"keepalived released the VIP {returned.ElapsedMilliseconds} ms after we restarted; our state {ours.Machine.State}");
             Assert.Equal(VrrpState.Master, ours.Machine.State);
@@ -202,7 +210,14 @@ public sealed class KeepalivedInteropTests(NetnsTestNetwork network, ITestOutput
         }
     }
 
-    private static bool Contains(StringBuilder log, string text) => Snapshot(log).Contains(text, StringComparison.Ordinal);
+    /// <summary>The state keepalived entered last ("BACKUP", "MASTER"), from its log, or null before any.</summary>
+    private static string? LastState(StringBuilder log)
+    {
+        var text = Snapshot(log);
+        var backup = text.LastIndexOf("Entering BACKUP STATE", StringComparison.Ordinal);
+        var master = text.LastIndexOf("Entering MASTER STATE", StringComparison.Ordinal);
+        return backup < 0 && master < 0 ? null : backup > master ? "BACKUP" : "MASTER";
+    }
 
     private static string Snapshot(StringBuilder log)
     {
@@ -240,7 +255,9 @@ public sealed class KeepalivedInteropTests(NetnsTestNetwork network, ITestOutput
                     Priority = priority,
                     PrimaryAddress = address,
                     VirtualAddresses = [vip],
-                    AdvertisementInterval = TimeSpan.FromMilliseconds(100),
+                    // keepalived's default, 1 s: a test machine busy with the rest of the suite may stall a loop for
+                    // longer than three 100 ms intervals, and that would be a scheduling hiccup, not interop.
+                    AdvertisementInterval = TimeSpan.FromSeconds(1),
                 },
                 this,
                 TimeProvider.System);
