@@ -24,7 +24,12 @@ public static class LoadBalancerNode
         var builder = NodeHost.CreateBuilder(node)
             .AddForwardingTo("web", topology, node, t => new(t.WebNodes, t.WebBackend), isEdge: true, requireHealthyUpstream: true);
         builder.Services.AddSingleton<VipStatus>();
-        builder.Services.AddSingleton(sp => new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>());
+            listener.Prepare();
+            return listener;
+        });
         builder.Services.AddHostedService(sp =>
         {
             var pool = sp.GetRequiredService<UpstreamPool>();

@@ -21,18 +21,13 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
 {
     private WebApplication? _server;
 
+    // Built ahead, not started: taking over then costs only the bind and Kestrel's start, not building a host.
+    private WebApplication? _prepared;
+
     public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        NodeHost.ConfigureLogging(builder.Logging);
-        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = BindSharedListener);
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Listen(vip);
-            k.ApplyClientTimeouts(backend);
-        });
-        var server = builder.Build();
-        server.Run(forwarder.ForwardAsync);
+        var server = _prepared ?? Build();
+        _prepared = null;
         try
         {
             await server.StartAsync(cancellationToken);
@@ -56,9 +51,43 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
             await server.StopAsync(cancellationToken);
             await server.DisposeAsync();
         }
+
+        _prepared ??= Build();
     }
 
-    public async ValueTask DisposeAsync() => await ReleaseAsync(CancellationToken.None);
+    /// <summary>Builds the server a later take-over starts (once at start, and again after each release).</summary>
+    public void Prepare() => _prepared ??= Build();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is { } server)
+        {
+            _server = null;
+            await server.StopAsync(CancellationToken.None);
+            await server.DisposeAsync();
+        }
+
+        if (_prepared is { } prepared)
+        {
+            _prepared = null;
+            await prepared.DisposeAsync();
+        }
+    }
+
+    private WebApplication Build()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        NodeHost.ConfigureLogging(builder.Logging);
+        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = BindSharedListener);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(vip);
+            k.ApplyClientTimeouts(backend);
+        });
+        var server = builder.Build();
+        server.Run(forwarder.ForwardAsync);
+        return server;
+    }
 
     private static Socket BindSharedListener(EndPoint endpoint)
     {
