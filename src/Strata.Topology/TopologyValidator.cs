@@ -33,7 +33,16 @@ internal sealed partial class TopologyValidator
 
     private Topology? Build(TopologyOptions o, string sourcePath)
     {
-        var vip = o.Vip is null ? Missing<IPEndPoint>("vip") : Endpoint(o.Vip.Address, "vip.address", owner: "the VIP");
+        IPEndPoint? vip = null;
+        if (o.Vip is null)
+        {
+            Error("vip", "is required");
+        }
+        else
+        {
+            vip = Endpoint(o.Vip.Address, "vip.address", owner: "the VIP");
+        }
+
         var dnsNode = DnsNode(o.Dns);
         var zone = Zone(o.Dns, vip);
         var loadBalancers = Nodes(o.LoadBalancers, "loadBalancers", NodeRole.LoadBalancer);
@@ -76,13 +85,6 @@ internal sealed partial class TopologyValidator
     }
 
     private void Error(string field, string problem) => _errors.Add(new TopologyError(field, problem));
-
-    private T? Missing<T>(string field)
-        where T : class
-    {
-        Error(field, "is required");
-        return null;
-    }
 
     private NodeSpec? DnsNode(DnsOptions? dns)
     {

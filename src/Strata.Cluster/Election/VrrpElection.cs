@@ -278,7 +278,8 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
             var payload = buffer.AsSpan(0, received.ReceivedBytes);
             if (VrrpAdvertisement.TryParse(payload, source, VrrpAdvertisement.MulticastGroup, out var advertisement, out _))
             {
-                if (advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId)
+                var fromMaster = advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId;
+                if (fromMaster)
                 {
                     // Read by a stopping master, whose loop no longer runs: it waits for its successor's adverts.
                     Volatile.Write(ref _lastPeerMasterAdvert, _time.GetTimestamp());
@@ -286,7 +287,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
                 Post(() =>
                 {
-                    if (advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId)
+                    if (fromMaster)
                     {
                         _masterAddress = source;
                     }
