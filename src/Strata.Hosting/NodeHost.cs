@@ -67,6 +67,8 @@ public static class NodeHost
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // YARP logs every forwarded request at Information: no per-request logging on the hot path.
+        logging.AddFilter("Yarp", LogLevel.Warning);
     }
 
     /// <summary>

@@ -100,6 +100,12 @@ internal sealed partial class TopologyReloader(
         try
         {
             var topology = TopologyLoader.Parse(text, path);
+            if (initial.InNetns)
+            {
+                // A node of 'strata up --netns' lives at its layout address, not the one written in the file.
+                topology = NetnsLayout.Apply(topology);
+            }
+
             foreach (var target in targets)
             {
                 target.Apply(topology);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Strata.Cluster.Election;
+using Strata.Cluster.Wire;
 using Strata.Hosting;
 using Strata.LoadBalancer.Vip;
 using Strata.Proxy;
@@ -33,12 +34,19 @@ public static class LoadBalancerNode
         builder.Services.AddHostedService(sp =>
         {
             var pool = sp.GetRequiredService<UpstreamPool>();
+            IVipListener listener = sp.GetRequiredService<KestrelVipListener>();
+            if (topology.Vrrp.Interface is { } iface)
+            {
+                // On a real link (or --netns) the VIP is an address the master adds to its interface.
+                listener = new InterfaceVip(topology.Vip.Address, iface, listener, sp.GetRequiredService<ILogger<InterfaceVip>>());
+            }
+
             return new VrrpElection(
                 node,
                 topology.LoadBalancers,
                 topology.Vrrp,
                 topology.Vip,
-                sp.GetRequiredService<KestrelVipListener>(),
+                listener,
                 sp.GetRequiredService<VipStatus>(),
                 canServe: () => pool.CanServe,
                 sp.GetRequiredService<TimeProvider>(),

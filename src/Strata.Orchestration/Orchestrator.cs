@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Strata.Orchestration.Netns;
 using Strata.Orchestration.Processes;
 using Strata.Orchestration.Runs;
 using Strata.Orchestration.Status;
@@ -24,34 +25,79 @@ public sealed class Orchestrator(
 
     private readonly RunDirectory _run = new(topology.SourcePath);
 
+    /// <summary>The topology as the nodes run it: the file's addresses, or under --netns those of <see cref="NetnsLayout"/>.</summary>
+    private readonly Topology.Topology _file = topology;
+
+    private Topology.Topology _layout = topology;
+
+    /// <summary>The namespaces of a --netns run, or null.</summary>
+    private NetnsRun? _netns;
+
     /// <summary>Back to front, so each tier finds the one behind it ready: app, web, load balancers, DNS.</summary>
     private ImmutableArray<ImmutableArray<NodeSpec>> StartOrder =>
-        [topology.AppNodes, topology.WebNodes, topology.LoadBalancers, [topology.Dns]];
+        [_layout.AppNodes, _layout.WebNodes, _layout.LoadBalancers, [_layout.Dns]];
 
     /// <summary>
-    /// Starts every node and waits until all are ready. With <paramref name="detach"/> it returns then;
-    /// otherwise it reports nodes that exit and stops everything when <paramref name="stop"/> fires.
+    /// Starts every node and waits until all are ready; with <paramref name="netns"/> each in a network namespace
+    /// of its own (<see cref="NetnsNetwork"/>). With <paramref name="detach"/> it returns then; otherwise it reports
+    /// nodes that exit and stops everything when <paramref name="stop"/> fires.
     /// </summary>
     /// <returns>0 when everything became ready (and, in the foreground, was stopped again); 1 otherwise.</returns>
-    public async Task<int> UpAsync(bool detach, CancellationToken stop)
+    public async Task<int> UpAsync(bool detach, CancellationToken stop, bool netns = false)
     {
         if (RunningNodes() is { Count: > 0 } running)
         {
             return Fail($"already running ({string.Join(", ", running.Select(n => $"{n.Name} pid {n.Pid}"))}); run 'strata down' first");
         }
 
-        var taken = TakenAddresses();
-        if (taken.Count > 0)
+        if (ReadRun()?.Netns is not null)
         {
-            return Fail("address already in use, nothing started: " + string.Join("; ", taken));
+            // Nothing runs, but the namespaces of an earlier --netns run are still there.
+            await DownAsync(quiet: true);
         }
 
-        var state = new RunState(topology.SourcePath, []);
+        _netns = null;
+        _layout = _file;
+        if (netns)
+        {
+            var layout = NetnsLayout.Apply(_file);
+            var run = NetnsRun.For(_run.Root, layout);
+            if (await NetnsNetwork.CheckAsync(run, layout) is { } problem)
+            {
+                return Fail(problem + "; nothing started");
+            }
+
+            UseNetns(run);
+        }
+        else
+        {
+            var taken = TakenAddresses();
+            if (taken.Count > 0)
+            {
+                return Fail("address already in use, nothing started: " + string.Join("; ", taken));
+            }
+        }
+
+        var state = new RunState(_layout.SourcePath, [], _netns);
         _run.WriteState(state);
-        if (topology.AdminToken is null)
+        if (_layout.AdminToken is null)
         {
             // A token per run, so the admin API is on (and the CLI can use it) without a secret in strata.json.
             _run.CreateAdminToken();
+        }
+
+        if (_netns is not null)
+        {
+            try
+            {
+                await NetnsNetwork.CreateAsync(_netns, _layout);
+                output.WriteLine($"network {_layout.NetnsSubnet}: a namespace per node on a bridge in {_netns.SwitchNamespace}; this host reaches it through {_netns.HostLink} ({NetnsLayout.HostAddress(_layout.NetnsSubnet)})");
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+            {
+                await DownAsync(quiet: true);
+                return Fail($"up failed, everything removed again: {ex.Message}");
+            }
         }
 
         using var probe = new NodeProbe();
@@ -92,7 +138,7 @@ public sealed class Orchestrator(
     /// <summary>Stops every recorded node (SIGTERM, then SIGKILL after 10 s) front to back and forgets the run.</summary>
     public async Task<int> DownAsync(bool quiet = false)
     {
-        var state = _run.ReadState();
+        var state = ReadRun();
         if (state is null)
         {
             _run.DeleteAdminToken();
@@ -119,11 +165,17 @@ public sealed class Orchestrator(
             await NodeProcess.WaitForExitAsync(targets, TimeSpan.FromSeconds(5));
         }
 
+        var failed = state.Netns is { } netns ? await NetnsNetwork.DeleteAsync(netns) : [];
         _run.DeleteState();
         _run.DeleteAdminToken();
         if (!quiet)
         {
-            output.WriteLine($"stopped {running.Count} node(s)");
+            output.WriteLine($"stopped {running.Count} node(s)" + (state.Netns is null ? "" : " and removed the network namespaces"));
+        }
+
+        if (failed.Count > 0)
+        {
+            return Fail("could not remove: " + string.Join("; ", failed));
         }
 
         return 0;
@@ -132,9 +184,9 @@ public sealed class Orchestrator(
     /// <summary>The state of every node of the topology and the VIP owner, asked of the nodes themselves.</summary>
     public async Task<StatusReport> StatusAsync(CancellationToken cancellationToken)
     {
-        var state = _run.ReadState();
+        var state = ReadRun();
         using var probe = new NodeProbe();
-        var nodes = topology.AllNodes.ToList();
+        var nodes = _layout.AllNodes.ToList();
         var statuses = await Task.WhenAll(nodes.Select(async node =>
         {
             var pid = state?.Find(node.Name)?.Pid;
@@ -144,19 +196,23 @@ public sealed class Orchestrator(
                 : NodeStates.Starting;
             var vrrp = alive && node.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(node, cancellationToken) : null;
             return new NodeStatus(
-                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState, vrrp);
+                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState, vrrp,
+                _netns?.Namespace(node.Name));
         }));
 
         // The master listening on the VIP; in active-active mode every load balancer listens, and the master is named.
         var owner = (statuses.FirstOrDefault(s => s.Vrrp is { State: "master", Listening: true })
             ?? statuses.FirstOrDefault(s => s.Vrrp is { Listening: true }))?.Name;
-        return new StatusReport(topology.SourcePath, state is not null, new VipReport(topology.Vip.ToString(), owner), statuses);
+        var masters = statuses.Where(s => s.Vrrp is { State: "master" }).Select(s => s.Name).ToList();
+        var netns = _netns is null ? null
+            : new NetnsReport(_netns.Subnet, NetnsLayout.HostAddress(_layout.NetnsSubnet).ToString(), _netns.HostLink, _netns.SwitchNamespace);
+        return new StatusReport(_layout.SourcePath, state is not null, new VipReport(_layout.Vip.ToString(), owner, masters), statuses, netns);
     }
 
     /// <summary>SIGKILLs one node, as a crash would. Nothing restarts it: <c>start</c> does.</summary>
     public async Task<int> KillAsync(string name)
     {
-        var node = _run.ReadState()?.Find(name);
+        var node = ReadRun()?.Find(name);
         if (node is null || !NodeProcess.IsRunning(node.Pid, name))
         {
             return Fail($"{name} is not running");
@@ -168,11 +224,50 @@ public sealed class Orchestrator(
         return 0;
     }
 
+    /// <summary>
+    /// A --netns drill. Without <paramref name="from"/>: <paramref name="name"/>'s link goes down (the host is cut
+    /// off). With it: only the link between the two is cut (their switch ports isolated), so both stay reachable
+    /// from this host; for two load balancers, a split brain.
+    /// </summary>
+    public async Task<int> CutAsync(string name, string? from)
+    {
+        if (ReadRun() is null || _netns is null)
+        {
+            return Fail("cut needs a running 'strata up --netns'");
+        }
+
+        if (from is null)
+        {
+            await NetnsNetwork.SetLinkAsync(_netns, name, up: false);
+            output.WriteLine($"{name}'s link is down: it reaches nobody and nobody reaches it; 'strata heal {name}' brings it back");
+            return 0;
+        }
+
+        await NetnsNetwork.SetIsolatedAsync(_netns, name, isolated: true);
+        await NetnsNetwork.SetIsolatedAsync(_netns, from, isolated: true);
+        output.WriteLine($"{name} and {from} cannot reach each other (both still reach the rest); 'strata heal {name}' reconnects them");
+        return 0;
+    }
+
+    /// <summary>Undoes every <see cref="CutAsync"/> of <paramref name="name"/>: its link up, its switch port no longer isolated.</summary>
+    public async Task<int> HealAsync(string name)
+    {
+        if (ReadRun() is null || _netns is null)
+        {
+            return Fail("heal needs a running 'strata up --netns'");
+        }
+
+        await NetnsNetwork.SetLinkAsync(_netns, name, up: true);
+        await NetnsNetwork.SetIsolatedAsync(_netns, name, isolated: false);
+        output.WriteLine($"{name} is connected again");
+        return 0;
+    }
+
     /// <summary>Starts one node of a running topology again and waits until it is ready.</summary>
     public async Task<int> StartAsync(string name, CancellationToken cancellationToken)
     {
-        var spec = topology.FindNode(name) ?? throw new ArgumentException($"no node named {name}", nameof(name));
-        var state = _run.ReadState();
+        var state = ReadRun();
+        var spec = _layout.FindNode(name) ?? throw new ArgumentException($"no node named {name}", nameof(name));
         if (state is null)
         {
             return Fail("not running: use 'strata up' to start the topology");
@@ -199,28 +294,49 @@ public sealed class Orchestrator(
     private RunNode StartNode(NodeSpec node)
     {
         var log = _run.LogPath(node.Name);
-        var pid = NodeProcess.Start(nodeCommand(node), log, NodeEnvironment());
+        IReadOnlyList<string> command = _netns is null
+            ? nodeCommand(node)
+            : ["ip", "netns", "exec", _netns.Namespace(node.Name), .. nodeCommand(node), "--netns"];
+        var pid = NodeProcess.Start(command, log, NodeEnvironment());
         return new RunNode(node.Name, pid, log);
     }
 
     /// <summary>The run's admin token for the node, when strata.json has none (a token in the file wins anyway).</summary>
     private Dictionary<string, string>? NodeEnvironment() =>
-        topology.AdminToken is null && _run.ReadAdminToken() is { } token
+        _layout.AdminToken is null && _run.ReadAdminToken() is { } token
             ? new() { [AdminOptions.TokenEnvironmentVariable] = token }
             : null;
 
+    /// <summary>The recorded run; a --netns run switches this orchestrator to the layout's addresses.</summary>
+    private RunState? ReadRun()
+    {
+        var state = _run.ReadState();
+        if (state?.Netns is { } netns)
+        {
+            UseNetns(netns);
+        }
+
+        return state;
+    }
+
+    private void UseNetns(NetnsRun netns)
+    {
+        _netns = netns;
+        _layout = NetnsLayout.Apply(_file);
+    }
+
     private List<RunNode> RunningNodes() =>
-        _run.ReadState()?.Nodes.Where(n => NodeProcess.IsRunning(n.Pid, n.Name)).ToList() ?? [];
+        ReadRun()?.Nodes.Where(n => NodeProcess.IsRunning(n.Pid, n.Name)).ToList() ?? [];
 
     private List<string> TakenAddresses()
     {
         var taken = new List<string>();
-        if (!AddressProbe.IsFree(topology.Vip))
+        if (!AddressProbe.IsFree(_layout.Vip))
         {
-            taken.Add($"VIP {topology.Vip}");
+            taken.Add($"VIP {_layout.Vip}");
         }
 
-        foreach (var node in topology.AllNodes)
+        foreach (var node in _layout.AllNodes)
         {
             if (!AddressProbe.IsFree(node.Address, udpToo: node.Role == NodeRole.Dns))
             {
@@ -282,7 +398,7 @@ public sealed class Orchestrator(
     {
         while (true)
         {
-            foreach (var node in topology.LoadBalancers)
+            foreach (var node in _layout.LoadBalancers)
             {
                 if (await probe.VrrpAsync(node, cancellationToken) is { Listening: true })
                 {
@@ -292,7 +408,7 @@ public sealed class Orchestrator(
 
             if (DateTime.UtcNow >= deadline || cancellationToken.IsCancellationRequested)
             {
-                return $"no load balancer took the VIP {topology.Vip} within {ReadyTimeout.TotalSeconds:0} s (see {_run.LogPath(topology.LoadBalancers[0].Name)})";
+                return $"no load balancer took the VIP {_layout.Vip} within {ReadyTimeout.TotalSeconds:0} s (see {_run.LogPath(_layout.LoadBalancers[0].Name)})";
             }
 
             await Task.Delay(50, CancellationToken.None);
@@ -304,7 +420,7 @@ public sealed class Orchestrator(
         var reported = new HashSet<string>(StringComparer.Ordinal);
         while (!stop.IsCancellationRequested)
         {
-            foreach (var node in (_run.ReadState() ?? state).Nodes)
+            foreach (var node in (ReadRun() ?? state).Nodes)
             {
                 var running = NodeProcess.IsRunning(node.Pid, node.Name);
                 if (!running && reported.Add($"{node.Name}/{node.Pid}"))

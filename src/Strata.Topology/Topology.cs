@@ -41,8 +41,9 @@ public sealed record NodeSpec(string Name, NodeRole Role, IPEndPoint Address, IP
 /// <param name="TrackWeight">Priority lost while the node cannot serve.</param>
 /// <param name="ActiveActive">Every load balancer listens on the VIP (the kernel spreads connections); VRRP still elects one master.</param>
 /// <param name="NotifyCommand">Absolute path of a program run on each state change (keepalived's notify), or null.</param>
+/// <param name="Interface">The interface the master adds the VIP to, with VRRP on the wire (IP protocol 112); null: loopback VIP, adverts over UDP.</param>
 public sealed record VrrpSpec(
-    int RouterId, TimeSpan AdvertInterval, bool Preempt, TimeSpan PreemptDelay, int Port, int TrackWeight, bool ActiveActive = false, string? NotifyCommand = null)
+    int RouterId, TimeSpan AdvertInterval, bool Preempt, TimeSpan PreemptDelay, int Port, int TrackWeight, bool ActiveActive = false, string? NotifyCommand = null, string? Interface = null)
 {
     /// <summary>Strata's defaults: VRID 51, 100 ms adverts, preempt at once, port 5798, track weight 150.</summary>
     public static readonly VrrpSpec Default = new(51, TimeSpan.FromMilliseconds(100), true, TimeSpan.Zero, 5798, 150);
@@ -203,6 +204,12 @@ public sealed record Topology
 
     /// <summary>The database.</summary>
     public required DatabaseSpec Database { get; init; }
+
+    /// <summary>The private subnet of <c>strata up --netns</c> (see <see cref="NetnsLayout"/>).</summary>
+    public IPNetwork NetnsSubnet { get; init; } = NetnsLayout.DefaultSubnet;
+
+    /// <summary>Whether the addresses are those of <see cref="NetnsLayout.Apply"/>, not the file's.</summary>
+    public bool InNetns { get; init; }
 
     /// <summary>Every node, DNS first, then tier by tier from the front.</summary>
     public IEnumerable<NodeSpec> AllNodes => [Dns, .. LoadBalancers, .. WebNodes, .. AppNodes];

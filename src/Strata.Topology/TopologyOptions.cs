@@ -27,6 +27,19 @@ public sealed record TopologyOptions
 
     /// <summary>The admin API of the forwarding nodes.</summary>
     public AdminOptions? Admin { get; init; }
+
+    /// <summary>The private network of <c>strata up --netns</c> (every node in its own network namespace).</summary>
+    public NetnsOptions? Netns { get; init; }
+}
+
+/// <summary>The private network of <c>strata up --netns</c>.</summary>
+public sealed record NetnsOptions
+{
+    /// <summary>
+    /// A private IPv4 subnet, /16 to /24 [10.201.0.0/24]: the host gets .1, the nodes .10 on in topology order
+    /// (DNS, load balancers, web, app), the VIP .100; ports stay as written.
+    /// </summary>
+    public string? Subnet { get; init; }
 }
 
 /// <summary>The admin API (server weights, drain, maintenance) on each load balancer's and web node's management address.</summary>
@@ -102,6 +115,13 @@ public sealed record VipOptions
     /// priority, relative to the topology file [none] (keepalived's notify).
     /// </summary>
     public string? Notify { get; init; }
+
+    /// <summary>
+    /// On real hosts: the network interface the master adds the VIP to, with VRRP on the wire (IP protocol 112,
+    /// multicast 224.0.0.18) as keepalived does; needs root [none: the VIP is a loopback address:port].
+    /// <c>strata up --netns</c> sets it to the namespaces' eth0.
+    /// </summary>
+    public string? Interface { get; init; }
 }
 
 /// <summary>A tier of identical servers.</summary>

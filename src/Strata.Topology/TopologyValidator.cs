@@ -54,6 +54,7 @@ internal sealed partial class TopologyValidator
         var webRoot = WebRoot(o.Web?.Root);
         var database = Database(o.Database);
         var vrrp = Vrrp(o.Vip, loadBalancers);
+        var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length);
         var adminToken = o.Admin?.Token;
         if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
         {
@@ -81,6 +82,7 @@ internal sealed partial class TopologyValidator
             Vrrp = vrrp,
             WebRoot = webRoot!,
             Database = database!,
+            NetnsSubnet = netnsSubnet,
         };
     }
 
@@ -339,7 +341,13 @@ internal sealed partial class TopologyValidator
             InRange(vip.Port ?? defaults.Port, "vip.port", 1, 65535),
             InRange(vip.TrackWeight ?? defaults.TrackWeight, "vip.trackWeight", 1, 254),
             ActiveActive: vip.Mode == "active-active",
-            NotifyCommand: vip.Notify is null ? null : Path.GetFullPath(Path.Combine(_baseDirectory, vip.Notify)));
+            NotifyCommand: vip.Notify is null ? null : Path.GetFullPath(Path.Combine(_baseDirectory, vip.Notify)),
+            Interface: vip.Interface);
+        if (vip.Interface is { } iface && !InterfaceName().IsMatch(iface))
+        {
+            Error("vip.interface", $"'{iface}' is not an interface name (1-15 characters: letters, digits, '.', '-', '_')");
+        }
+
         if (vip.Mode is not (null or "active-passive" or "active-active"))
         {
             Error("vip.mode", $"'{vip.Mode}' is not a mode; the modes are: active-passive, active-active");
@@ -362,6 +370,36 @@ internal sealed partial class TopologyValidator
         }
 
         return spec;
+    }
+
+    private IPNetwork NetnsSubnet(string? value, int nodeCount)
+    {
+        if (value is null)
+        {
+            return NetnsLayout.DefaultSubnet;
+        }
+
+        if (!IPNetwork.TryParse(value, out var subnet) || subnet.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
+        {
+            Error("netns.subnet", $"'{value}' is not an IPv4 subnet (e.g. \"10.201.0.0/24\")");
+            return NetnsLayout.DefaultSubnet;
+        }
+
+        if (subnet.PrefixLength is < 16 or > 24)
+        {
+            Error("netns.subnet", $"'{value}' must be a /16 to /24");
+        }
+        else if (!NetnsLayout.IsPrivate(subnet))
+        {
+            // The host gets a route for this subnet: a public range would hijack real addresses.
+            Error("netns.subnet", $"'{value}' is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
+        }
+        else if (nodeCount > NetnsLayout.MaxNodes)
+        {
+            Error("netns.subnet", $"the layout has room for {NetnsLayout.MaxNodes} nodes; the topology has {nodeCount}");
+        }
+
+        return subnet;
     }
 
     private (HashKind Kind, string? Header) HashOn(string? value, string field)
@@ -477,6 +515,9 @@ internal sealed partial class TopologyValidator
     // RFC 9110 §5.6.2 token: methods, header and cookie names.
     [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
     private static partial Regex HttpTokenRegex();
+
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,15}$")]
+    private static partial Regex InterfaceName();
 
     [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
     private static partial Regex NodeNameRegex();

@@ -8,4 +8,15 @@ public interface IVipListener
 
     /// <summary>Stops listening on the VIP, letting in-flight requests finish.</summary>
     Task ReleaseAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Before the election starts: removes what an earlier life of this node left holding the VIP (an address
+    /// on the interface after a SIGKILL). True when something was removed.
+    /// </summary>
+    Task<bool> RemoveLeftoverAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+
+    /// <summary>While held: tells the neighbours again where the VIP is (gratuitous ARP); nothing to do on loopback.</summary>
+    void Announce()
+    {
+    }
 }

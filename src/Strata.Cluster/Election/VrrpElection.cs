@@ -37,14 +37,13 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     private readonly VrrpStateMachine _machine;
     private readonly ConcurrentQueue<Action> _work = new();
     private readonly SemaphoreSlim _wake = new(0);
-    private readonly byte[] _sendBuffer = new byte[64];
-    private Socket? _socket;
+    private IVrrpTransport? _transport;
     private IPAddress? _masterAddress;
     private bool _wantVip;
     private bool _reportedBindFailure;
     private long _lastPeerMasterAdvert;
     private long _backupSince;
-    private long _dropped;
+    private SocketError? _sendFailure;
 
     /// <summary>An agent for <paramref name="node"/> among <paramref name="peers"/> (the other load balancers).</summary>
     public VrrpElection(
@@ -88,10 +87,15 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _socket = Bind(_local);
+        _transport = OpenTransport();
+        if (await _listener.RemoveLeftoverAsync(stoppingToken))
+        {
+            LogLeftoverRemoved(_nodeName, _vip.Address, _spec.Interface ?? "loopback");
+        }
+
         await using var peerWatch = new PeerWatch(_local, _peers, peer => Post(() => OnPeerLost(peer)), _logger);
         peerWatch.Start();
-        var receiving = ReceiveLoopAsync(_socket, stoppingToken);
+        var receiving = ReceiveLoopAsync(_transport, stoppingToken);
         _wantVip = _spec.ActiveActive;
         _machine.Start();
         try
@@ -126,7 +130,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
             }
 
             await ReleaseVipAsync();
-            _socket.Dispose();
+            _transport.Dispose();
             await receiving;
         }
     }
@@ -151,23 +155,40 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     public override void Dispose()
     {
         _wake.Dispose();
-        _socket?.Dispose();
+        _transport?.Dispose();
         base.Dispose();
     }
 
     void IVrrpOutputs.SendAdvertisement(byte priority)
     {
-        var length = _machine.CreateAdvertisement(priority).Write(_sendBuffer, _local.Address);
-        foreach (var peer in _peers)
+        try
         {
-            try
+            _transport?.Send(_machine.CreateAdvertisement(priority));
+            if (_sendFailure is not null && _status.HoldsVip)
             {
-                _socket?.SendTo(_sendBuffer.AsSpan(0, length), SocketFlags.None, peer);
+                // The link is back: neighbours may have learned another master's MAC meanwhile.
+                _listener.Announce();
             }
-            catch (SocketException)
+
+            _sendFailure = null;
+        }
+        catch (SocketException ex)
+        {
+            // A link that is down ("network is unreachable"): the node goes on, and sends again next interval.
+            if (_sendFailure != ex.SocketErrorCode)
             {
-                // A peer that is not there yet: the next advert goes out in one interval.
+                _sendFailure = ex.SocketErrorCode;
+                LogSendFailed(_nodeName, ex.Message);
             }
+        }
+    }
+
+    void IVrrpOutputs.CompetingMaster(string reason)
+    {
+        LogCompetingMaster(_nodeName, reason);
+        if (_status.HoldsVip)
+        {
+            _listener.Announce();
         }
     }
 
@@ -181,6 +202,14 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
     void IVrrpOutputs.BecameBackup(string reason)
     {
+        if (_status.State == VipState.Master && _spec.Interface is not null)
+        {
+            // Yielding to a master that never stopped (a healed split brain, a link back up): while both were
+            // master, neighbours may have learned our MAC for the VIP. One advert at our own priority tells the
+            // winner it had a rival, and it announces the VIP again (CompetingMaster); keepalived reacts alike.
+            ((IVrrpOutputs)this).SendAdvertisement((byte)_machine.Priority);
+        }
+
         _status.Enter(VipState.Backup);
         // Active-active: every node keeps listening; VRRP only says who is master.
         _wantVip = _spec.ActiveActive;
@@ -221,20 +250,13 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         }
     }
 
-    private static Socket Bind(IPEndPoint local)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            socket.Bind(local);
-            return socket;
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            throw new IOException($"cannot listen for VRRP advertisements on {local} (UDP): {ex.Message}", ex);
-        }
-    }
+    /// <summary>
+    /// Loopback: UDP between the load balancers' addresses. On an interface (real hosts, --netns): IP protocol 112
+    /// multicast on the link, as keepalived speaks it, so any router of the same VRID takes part.
+    /// </summary>
+    private IVrrpTransport OpenTransport() => _spec.Interface is { } iface
+        ? Wire.RawVrrpSocket.Open(iface, _local.Address)
+        : new UdpVrrpTransport(_local, _peers, source => LogForeignAdvert(_nodeName, source));
 
     private void Post(Action work)
     {
@@ -242,16 +264,15 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         _wake.Release();
     }
 
-    private async Task ReceiveLoopAsync(Socket socket, CancellationToken stoppingToken)
+    private async Task ReceiveLoopAsync(IVrrpTransport transport, CancellationToken stoppingToken)
     {
-        var buffer = new byte[1500];
-        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
         while (!stoppingToken.IsCancellationRequested)
         {
-            SocketReceiveFromResult received;
+            VrrpAdvertisement advertisement;
+            IPAddress source;
             try
             {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken);
+                (advertisement, source) = await transport.ReceiveAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
             {
@@ -263,56 +284,27 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
                 continue;
             }
 
-            var source = ((IPEndPoint)received.RemoteEndPoint).Address;
-            if (!IsPeer(source))
+            var fromMaster = advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId;
+            if (fromMaster)
             {
-                // Only the configured load balancers take part: anything else is dropped and counted.
-                if (Interlocked.Increment(ref _dropped) == 1)
-                {
-                    LogForeignAdvert(_nodeName, source);
-                }
-
-                continue;
+                // Read by a stopping master, whose loop no longer runs: it waits for its successor's adverts.
+                Volatile.Write(ref _lastPeerMasterAdvert, _time.GetTimestamp());
             }
 
-            var payload = buffer.AsSpan(0, received.ReceivedBytes);
-            if (VrrpAdvertisement.TryParse(payload, source, VrrpAdvertisement.MulticastGroup, out var advertisement, out _))
+            Post(() =>
             {
-                var fromMaster = advertisement.Priority != VrrpAdvertisement.StopPriority && advertisement.VirtualRouterId == _spec.RouterId;
                 if (fromMaster)
                 {
-                    // Read by a stopping master, whose loop no longer runs: it waits for its successor's adverts.
-                    Volatile.Write(ref _lastPeerMasterAdvert, _time.GetTimestamp());
+                    _masterAddress = source;
                 }
 
-                Post(() =>
-                {
-                    if (fromMaster)
-                    {
-                        _masterAddress = source;
-                    }
-
-                    _machine.OnAdvertisement(advertisement, source);
-                });
-            }
+                _machine.OnAdvertisement(advertisement, source);
+            });
         }
     }
 
-    /// <summary>Adverts dropped because they came from an address that is not a configured load balancer.</summary>
-    public long DroppedAdvertisements => Interlocked.Read(ref _dropped);
-
-    private bool IsPeer(IPAddress source)
-    {
-        foreach (var peer in _peers)
-        {
-            if (peer.Address.Equals(source))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>Adverts dropped: invalid, or (loopback) from an address that is not a configured load balancer.</summary>
+    public long DroppedAdvertisements => _transport?.Dropped ?? 0;
 
     /// <summary>The master's process ended (its connection closed): as if it had sent priority 0 (RFC 5798 §6.4.2).</summary>
     private void OnPeerLost(IPAddress peer)
@@ -393,6 +385,15 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "notify command {Command} could not run: {Reason}")]
     private partial void LogNotifyFailed(string command, string reason);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "{Node} removed VIP {Vip} left on {Interface} by an earlier run (crashed or killed)")]
+    private partial void LogLeftoverRemoved(string node, IPAddress vip, string @interface);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "{Node} cannot send VRRP advertisements: {Reason} (logged once until they go out again)")]
+    private partial void LogSendFailed(string node, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "{Node} stays MASTER and announces the VIP again: {Reason}")]
+    private partial void LogCompetingMaster(string node, string reason);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "{Node} released VIP {Vip}")]
     private partial void LogReleased(string node, IPEndPoint vip);

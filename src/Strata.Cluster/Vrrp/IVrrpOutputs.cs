@@ -19,4 +19,14 @@ internal interface IVrrpOutputs
 
     /// <summary>Returned to Initialize after <c>Shutdown</c> (§6.4.1).</summary>
     void Stopped(string reason);
+
+    /// <summary>
+    /// In Master, an advert with a lower priority: another router also thinks it is master (a healed split
+    /// brain). The machine has already sent an advert, which makes it yield; announce the addresses again
+    /// (gratuitous ARP), since neighbours may have learned the other router's MAC meanwhile. keepalived does the
+    /// same ("forcing new election").
+    /// </summary>
+    void CompetingMaster(string reason)
+    {
+    }
 }

@@ -273,6 +273,8 @@ internal sealed class VrrpStateMachine
         }
         else
         {
+            SendAdvertisementNow();
+            _outputs.CompetingMaster($"priority {advertisement.Priority} from {source} also claims master; ours is {_priority}");
             return;
         }
 

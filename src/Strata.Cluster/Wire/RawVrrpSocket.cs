@@ -11,12 +11,13 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using Strata.Cluster.Election;
 using Strata.Cluster.Vrrp;
 
 namespace Strata.Cluster.Wire;
 
 /// <summary>A raw IPv4 socket for VRRP (protocol 112) on one interface of the current network namespace.</summary>
-internal sealed class RawVrrpSocket : IDisposable
+internal sealed class RawVrrpSocket : IVrrpTransport
 {
     private const int AfInet = 2;
     private const int SockRaw = 3;
@@ -147,6 +148,14 @@ internal sealed class RawVrrpSocket : IDisposable
     }
 
     public void Dispose() => _socket.Dispose();
+
+    void IVrrpTransport.Send(VrrpAdvertisement advertisement) => Send(advertisement, InterfaceAddress);
+
+    async ValueTask<(VrrpAdvertisement Advertisement, IPAddress Source)> IVrrpTransport.ReceiveAsync(CancellationToken cancellationToken)
+    {
+        var (advertisement, source, _) = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+        return (advertisement, source);
+    }
 
     [DllImport("libc", EntryPoint = "socket", SetLastError = true)]
     private static extern int NativeSocket(int domain, int type, int protocol);

@@ -33,6 +33,18 @@ internal static class VipAddress
         }
     }
 
+    /// <summary>Whether <paramref name="vip"/>/32 is on <paramref name="interfaceName"/> now.</summary>
+    public static async Task<bool> IsPresentAsync(IPAddress vip, string interfaceName, CancellationToken cancellationToken = default)
+    {
+        var (exitCode, output) = await RunAsync("ip", ["-4", "-o", "addr", "show", "dev", interfaceName], cancellationToken, stdout: true).ConfigureAwait(false);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"ip -4 -o addr show dev {interfaceName} failed ({exitCode}): {output.Trim()}");
+        }
+
+        return output.Contains($" {vip}/32 ", StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Sends one gratuitous ARP for <paramref name="vip"/> out of <paramref name="interfaceName"/>. Returns false
     /// when <c>arping</c> is not installed (package iputils-arping): ARP is optional, so that is not an error.
@@ -59,7 +71,8 @@ internal static class VipAddress
         return path.Split(':', StringSplitOptions.RemoveEmptyEntries).Any(dir => File.Exists(Path.Combine(dir, name)));
     }
 
-    private static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, CancellationToken cancellationToken)
+    /// <summary>Runs the command; returns its exit code and its standard error (or, with <paramref name="stdout"/>, its output).</summary>
+    private static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, CancellationToken cancellationToken, bool stdout = false)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -87,7 +100,8 @@ internal static class VipAddress
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in {CommandTimeout.TotalSeconds} s.");
         }
 
-        await output.ConfigureAwait(false);
-        return (process.ExitCode, await error.ConfigureAwait(false));
+        var text = await output.ConfigureAwait(false);
+        var errorText = await error.ConfigureAwait(false);
+        return (process.ExitCode, stdout && process.ExitCode == 0 ? text : errorText);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Strata.Orchestration.Netns;
 
 namespace Strata.Orchestration.Runs;
 
@@ -11,7 +12,8 @@ public sealed record RunNode(string Name, int Pid, string LogPath);
 /// <summary>What <c>up</c> started, so that <c>status</c>, <c>down</c>, <c>kill</c> and <c>start</c> can find it.</summary>
 /// <param name="TopologyPath">The topology file it was started from.</param>
 /// <param name="Nodes">Started nodes.</param>
-public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes)
+/// <param name="Netns">The namespaces of an <c>up --netns</c> run, or null.</param>
+public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -21,7 +21,8 @@ public static class NodeStates
 /// <param name="Pid">Its process id, or null when down.</param>
 /// <param name="State">One of <see cref="NodeStates"/>.</param>
 /// <param name="Vrrp">A running load balancer's VRRP state and priority; null for other nodes.</param>
-public sealed record NodeStatus(string Name, string Role, string Address, string ManagementUrl, int? Pid, string State, VrrpStatus? Vrrp = null);
+/// <param name="Namespace">Under <c>up --netns</c>: the network namespace it runs in (for <c>ip netns exec</c>).</param>
+public sealed record NodeStatus(string Name, string Role, string Address, string ManagementUrl, int? Pid, string State, VrrpStatus? Vrrp = null, string? Namespace = null);
 
 /// <summary>A load balancer's part in the VIP election.</summary>
 /// <param name="State">initialize, backup or master.</param>
@@ -31,12 +32,21 @@ public sealed record VrrpStatus(string State, int Priority, bool Listening);
 
 /// <summary>The VIP in <c>status --json</c>.</summary>
 /// <param name="Address">host:port.</param>
-/// <param name="Owner">The load balancer listening on it, or null. Two masters (split brain) show as the first, with both in <see cref="NodeStatus.Vrrp"/>.</param>
-public sealed record VipReport(string Address, string? Owner);
+/// <param name="Owner">The load balancer holding it, or null.</param>
+/// <param name="Masters">Every load balancer in the master state: more than one is a split brain (they cannot hear each other).</param>
+public sealed record VipReport(string Address, string? Owner, IReadOnlyList<string> Masters);
+
+/// <summary>The network of <c>up --netns</c> in <c>status --json</c>.</summary>
+/// <param name="Subnet">The private subnet.</param>
+/// <param name="HostAddress">This host's address on it.</param>
+/// <param name="HostLink">The host's one veth into it.</param>
+/// <param name="SwitchNamespace">The namespace of the bridge joining the nodes.</param>
+public sealed record NetnsReport(string Subnet, string HostAddress, string HostLink, string SwitchNamespace);
 
 /// <summary>The whole <c>status --json</c> document: a stable interface.</summary>
 /// <param name="Topology">The topology file.</param>
 /// <param name="Running">Whether a run is recorded.</param>
 /// <param name="Vip">The VIP and its owner.</param>
 /// <param name="Nodes">Every node of the topology.</param>
-public sealed record StatusReport(string Topology, bool Running, VipReport Vip, IReadOnlyList<NodeStatus> Nodes);
+/// <param name="Netns">Under <c>up --netns</c>, its network; null otherwise.</param>
+public sealed record StatusReport(string Topology, bool Running, VipReport Vip, IReadOnlyList<NodeStatus> Nodes, NetnsReport? Netns = null);

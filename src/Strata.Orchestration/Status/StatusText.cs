@@ -20,7 +20,14 @@ public static class StatusText
             text.AppendLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
         }
 
-        text.AppendLine($"VIP {report.Vip.Address}: {(report.Vip.Owner is { } owner ? $"held by {owner}" : "not held")}");
+        text.AppendLine(report.Vip.Masters.Count > 1
+            ? $"VIP {report.Vip.Address}: SPLIT BRAIN, {string.Join(" and ", report.Vip.Masters)} are {(report.Vip.Masters.Count == 2 ? "both" : "all")} master (they cannot hear each other)"
+            : $"VIP {report.Vip.Address}: {(report.Vip.Owner is { } owner ? $"held by {owner}" : "not held")}");
+        if (report.Netns is { } netns)
+        {
+            text.AppendLine($"network {netns.Subnet}: this host is {netns.HostAddress} on {netns.HostLink}; 'ip netns exec NAMESPACE ...' runs inside a node (see status --json)");
+        }
+
         return text.ToString();
     }
 }

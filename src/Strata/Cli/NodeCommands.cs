@@ -12,6 +12,9 @@ namespace Strata.Cli;
 /// <summary>The role commands: each runs one node of the topology in this process until SIGTERM or Ctrl+C.</summary>
 internal static class NodeCommands
 {
+    /// <summary>The role commands' flag for the addresses of <c>up --netns</c>.</summary>
+    public const string NetnsOption = "--netns";
+
     public static Command Create(NodeRole role, Option<FileInfo> fileOption)
     {
         var name = new Argument<string>("name") { Description = $"The {Describe(role)} to run, by its name in the topology" };
@@ -20,12 +23,18 @@ internal static class NodeCommands
             name.Arity = ArgumentArity.ZeroOrOne;
         }
 
-        var command = new Command(role.ShortName(), $"Run one {Describe(role)} of the topology") { name, fileOption };
+        var netns = new Option<bool>(NetnsOption) { Description = "Use the addresses of 'strata up --netns' (the orchestrator starts nodes inside their namespaces with it)" };
+        var command = new Command(role.ShortName(), $"Run one {Describe(role)} of the topology") { name, fileOption, netns };
         command.SetAction(async parse =>
         {
             if (StrataCommandLine.LoadTopology(parse) is not { } topology)
             {
                 return StrataCommandLine.UsageError;
+            }
+
+            if (parse.GetValue(netns))
+            {
+                topology = NetnsLayout.Apply(topology);
             }
 
             var nodeName = parse.GetValue(name) ?? topology.Dns.Name;

@@ -32,6 +32,8 @@ internal static class StrataCommandLine
             DownCommand(),
             KillCommand(),
             StartCommand(),
+            CutCommand(),
+            HealCommand(),
             AdminCommands.Create("drain", "drain", "Stop sending new requests to a web or app node (in-flight ones finish)", FileOption),
             AdminCommands.Create("ready", "ready", "Send requests to a drained or maintained node again", FileOption),
             AdminCommands.Create("maint", "maintenance", "Take a web or app node out entirely, for maintenance", FileOption),
@@ -87,11 +89,6 @@ internal static class StrataCommandLine
                 return Usage("--db mysql: the MySQL engine is not in this version yet; the engines are: sqlite");
             }
 
-            if (parse.GetValue(netns))
-            {
-                return Usage("--netns: network namespaces are not in this version yet");
-            }
-
             if (LoadTopology(parse) is not { } topology)
             {
                 return UsageError;
@@ -100,7 +97,7 @@ internal static class StrataCommandLine
             using var stop = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
-            return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token);
+            return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token, parse.GetValue(netns));
 
             void Cancel(PosixSignalContext context)
             {
@@ -156,6 +153,30 @@ internal static class StrataCommandLine
         command.SetAction(async (parse, cancellationToken) =>
             LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
                 ? await Orchestrator(topology).StartAsync(name, cancellationToken)
+                : UsageError);
+        return command;
+    }
+
+    private static Command CutCommand()
+    {
+        var node = new Argument<string>("node") { Description = "The node to cut off, e.g. lb-1" };
+        var from = new Option<string>("--from") { Description = "Cut only the link between NODE and this node (both still reach the rest): a split brain for two load balancers" };
+        var command = new Command("cut", "Under 'up --netns': take a node's link down, for failure drills") { node, from, FileOption };
+        command.SetAction(async parse =>
+            LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
+                && (parse.GetValue(from) is not { } other || KnownNode(topology, other) is not null)
+                ? await Orchestrator(topology).CutAsync(name, parse.GetValue(from))
+                : UsageError);
+        return command;
+    }
+
+    private static Command HealCommand()
+    {
+        var node = new Argument<string>("node") { Description = "The node to connect again, e.g. lb-1" };
+        var command = new Command("heal", "Under 'up --netns': undo 'cut' for a node") { node, FileOption };
+        command.SetAction(async parse =>
+            LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
+                ? await Orchestrator(topology).HealAsync(name)
                 : UsageError);
         return command;
     }
