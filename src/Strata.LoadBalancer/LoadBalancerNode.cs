@@ -54,6 +54,11 @@ public static class LoadBalancerNode
         });
 
         var app = builder.Build();
+        if (topology.Vrrp.ActiveActive)
+        {
+            app.Logger.LogInformation("{Node}: {Handover}", node.Name, TcpMigrateRequests.Enable());
+        }
+
         VipMetrics.Register(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<VipStatus>());
         var management = app.MapManagement();
         var vip = topology.Vip.ToString();

@@ -348,6 +348,11 @@ internal sealed partial class TopologyValidator
             Error("vip.interface", $"'{iface}' is not an interface name (1-15 characters: letters, digits, '.', '-', '_')");
         }
 
+        if (vip.Interface is not null && spec.ActiveActive)
+        {
+            Error("vip.mode", "active-active shares one listening port on one host; with vip.interface (a host per load balancer) only the master can hold the address: use active-passive");
+        }
+
         if (vip.Mode is not (null or "active-passive" or "active-active"))
         {
             Error("vip.mode", $"'{vip.Mode}' is not a mode; the modes are: active-passive, active-active");

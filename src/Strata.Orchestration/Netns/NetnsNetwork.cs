@@ -48,6 +48,11 @@ internal static class NetnsNetwork
             return "--netns needs root on Linux (it creates network namespaces, veths and a bridge)";
         }
 
+        if (layout.Vrrp.ActiveActive)
+        {
+            return "vip.mode active-active shares one listening port on one host (SO_REUSEPORT); with a host per load balancer only the master holds the VIP: use active-passive with --netns";
+        }
+
         try
         {
             var existing = await IpCommand.CheckedAsync("ip", "netns", "list");
