@@ -169,13 +169,18 @@ public class VrrpStateMachineTests
     }
 
     [Fact]
-    public void OnAdvertisement_MasterHearsLowerPriority_StaysMaster()
+    public void OnAdvertisement_MasterHearsLowerPriority_StaysMasterAdvertisesAtOnceAndReportsTheRival()
     {
         var node = MasterNode(Options());
+        node.Advance(TimeSpan.FromMilliseconds(30));
+        var sent = node.Sent.Count;
 
         node.Hear(Peer, 50);
 
+        // A healed split brain: our advert at once makes the rival yield; the host announces the VIP again.
         Assert.Equal(VrrpState.Master, node.State);
+        Assert.Equal(sent + 1, node.Sent.Count);
+        Assert.StartsWith("Competing: priority 50 from", node.Transitions[^1], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -59,6 +59,8 @@ internal sealed class VrrpTestNode : IVrrpOutputs
 
     public void Stopped(string reason) => Transitions.Add("Stopped: " + reason);
 
+    public void CompetingMaster(string reason) => Transitions.Add("Competing: " + reason);
+
     /// <summary>Moves time forward, firing this node's timers at their exact deadlines.</summary>
     public void Advance(TimeSpan duration)
     {

@@ -65,6 +65,7 @@ public sealed class TopologyLoaderTests : IDisposable
     [InlineData("vip.advertIntervalCs", "0 is out of range (1 to 4095)")]
     [InlineData("vip.mode", "'hot-standby' is not a mode; the modes are: active-passive, active-active")]
     [InlineData("admin.token", "must be at least 16 characters (or leave admin out: strata up generates one)")]
+    [InlineData("vip.interface", "'eth0; rm -rf /' is not an interface name (1-15 characters: letters, digits, '.', '-', '_')")]
     public void Load_OneBadField_NamesTheFieldAndTheProblem(string field, string problem)
     {
         var path = WriteDefaultWith(field, problem);
@@ -75,6 +76,53 @@ public sealed class TopologyLoaderTests : IDisposable
         Assert.Equal(field, error.Field);
         Assert.Equal(problem, error.Problem);
         Assert.Equal($"{path}: {field}: {problem}", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("8.8.8.0/24", "'8.8.8.0/24' is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")]
+    [InlineData("10.0.0.0/8", "'10.0.0.0/8' must be a /16 to /24")]
+    [InlineData("10.1.2.0/25", "'10.1.2.0/25' must be a /16 to /24")]
+    [InlineData("fd00::/64", "'fd00::/64' is not an IPv4 subnet (e.g. \"10.201.0.0/24\")")]
+    public void Load_BadNetnsSubnet_SaysWhy(string subnet, string problem)
+    {
+        var path = Write(Default(root => root["netns"] = new JsonObject { ["subnet"] = subnet }));
+
+        var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(path)).Errors);
+        Assert.Equal(("netns.subnet", problem), (error.Field, error.Problem));
+    }
+
+    [Fact]
+    public void NetnsLayout_MovesEveryNodeTheVipAndTheZoneOntoTheSubnet_KeepingPorts()
+    {
+        var path = Write(Default(root => root["netns"] = new JsonObject { ["subnet"] = "192.168.40.0/24" }));
+        var file = TopologyLoader.Load(path);
+
+        var layout = NetnsLayout.Apply(file);
+
+        Assert.Equal(
+            ["dns 192.168.40.10:8053", "lb-1 192.168.40.11:8080", "lb-2 192.168.40.12:8080", "web-1 192.168.40.13:8080",
+             "web-2 192.168.40.14:8080", "app-1 192.168.40.15:8080", "app-2 192.168.40.16:8080"],
+            layout.AllNodes.Select(n => $"{n.Name} {n.Address}"));
+        Assert.All(layout.AllNodes, n => Assert.Equal(n.Address.Address, n.Management.Address));
+        Assert.Equal("192.168.40.100:8080", layout.Vip.ToString());
+        Assert.Equal("192.168.40.100", layout.Zone.Records["www.foobar.com"].ToString());
+        Assert.Equal(NetnsLayout.InterfaceName, layout.Vrrp.Interface);
+        Assert.Equal("192.168.40.1", NetnsLayout.HostAddress(layout.NetnsSubnet).ToString());
+        Assert.Same(layout, NetnsLayout.Apply(layout));
+        Assert.Null(file.Vrrp.Interface);
+    }
+
+    [Fact]
+    public void Load_ActiveActiveWithAnInterfaceVip_IsRefused()
+    {
+        var path = Write(Default(root =>
+        {
+            root["vip"]!["mode"] = "active-active";
+            root["vip"]!["interface"] = "eth0";
+        }));
+
+        var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(path)).Errors);
+        Assert.Equal("vip.mode", error.Field);
     }
 
     [Fact]
@@ -203,6 +251,9 @@ public sealed class TopologyLoaderTests : IDisposable
                 break;
             case "vip.mode":
                 root["vip"]!["mode"] = "hot-standby";
+                break;
+            case "vip.interface":
+                root["vip"]!["interface"] = "eth0; rm -rf /";
                 break;
             case "admin.token":
                 root["admin"] = new JsonObject { ["token"] = "short" };
