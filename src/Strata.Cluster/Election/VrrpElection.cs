@@ -28,6 +28,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     private readonly VrrpSpec _spec;
     private readonly IPEndPoint _local;
     private readonly IReadOnlyList<IPEndPoint> _peers;
+    private readonly IReadOnlyList<NodeSpec> _peerNodes;
     private readonly IPEndPoint _vip;
     private readonly IVipListener _listener;
     private readonly VipStatus _status;
@@ -61,7 +62,8 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         _basePriority = node.Priority;
         _spec = spec;
         _local = new IPEndPoint(node.Address.Address, spec.Port);
-        _peers = [.. peers.Where(p => p.Name != node.Name).Select(p => new IPEndPoint(p.Address.Address, spec.Port))];
+        _peerNodes = [.. peers.Where(p => p.Name != node.Name)];
+        _peers = [.. _peerNodes.Select(p => new IPEndPoint(p.Address.Address, spec.Port))];
         _vip = vip;
         _listener = listener;
         _status = status;
@@ -306,15 +308,22 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     /// <summary>Adverts dropped: invalid, or (loopback) from an address that is not a configured load balancer.</summary>
     public long DroppedAdvertisements => _transport?.Dropped ?? 0;
 
-    /// <summary>The master's process ended (its connection closed): as if it had sent priority 0 (RFC 5798 §6.4.2).</summary>
+    /// <summary>The master's process ended (its connection closed): take over, at once if no other backup could outrank us.</summary>
     private void OnPeerLost(IPAddress peer)
     {
         if (_machine.State == VrrpState.Backup && peer.Equals(_masterAddress))
         {
             _masterAddress = null;
-            _machine.OnAdvertisement(_machine.CreateAdvertisement(VrrpAdvertisement.StopPriority), peer);
+            // The other load balancers' configured priorities bound what they can advertise; ties go to the
+            // greater address (§6.4.3). A router outside the topology (keepalived) still wins by its adverts.
+            var outranked = _peerNodes.Any(p => !p.Address.Address.Equals(peer)
+                && (p.Priority > _machine.Priority || (p.Priority == _machine.Priority && Greater(p.Address.Address, _local.Address))));
+            _machine.OnMasterGone(peer, noBackupOutranksUs: !outranked);
         }
     }
+
+    private static bool Greater(IPAddress a, IPAddress b) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(a.GetAddressBytes()) > System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b.GetAddressBytes());
 
     /// <summary>keepalived's track_script: while this node cannot serve, it advertises a lower priority.</summary>
     private void TrackHealth()

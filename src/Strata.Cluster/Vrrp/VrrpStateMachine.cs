@@ -232,6 +232,28 @@ internal sealed class VrrpStateMachine
         }
     }
 
+    /// <summary>
+    /// The host knows the master is gone (its process ended and the kernel closed its connection): in Backup, as
+    /// a priority-0 advert (§6.4.2), except that when <paramref name="noBackupOutranksUs"/> Skew_Time is skipped.
+    /// Skew_Time only lets a higher-priority backup go first; the RFC cannot know there is none, the host can.
+    /// </summary>
+    public void OnMasterGone(IPAddress master, bool noBackupOutranksUs)
+    {
+        if (State != VrrpState.Backup)
+        {
+            return;
+        }
+
+        if (!noBackupOutranksUs)
+        {
+            ArmMasterDownTimer(SkewTime, $"after master {master} was gone (its process ended; skew time {Format(SkewTime)})");
+            return;
+        }
+
+        _masterDownDeadline = null;
+        EnterMaster($"master {master} is gone (its process ended) and no other backup outranks priority {_priority}");
+    }
+
     // §6.4.2, "If an ADVERTISEMENT is received".
     private void OnAdvertisementInBackup(VrrpAdvertisement advertisement, IPAddress source)
     {

@@ -103,6 +103,36 @@ public class VrrpStateMachineTests
     }
 
     [Fact]
+    public void OnMasterGone_NoBackupOutranksUs_BecomesMasterAtOnceAndAdvertises()
+    {
+        var node = NewNode(Options());
+        node.Machine.Start();
+        node.Hear(Peer, 200);
+        var sent = node.Sent.Count;
+
+        node.Machine.OnMasterGone(Peer, noBackupOutranksUs: true);
+
+        Assert.Equal(VrrpState.Master, node.State);
+        Assert.Equal(sent + 1, node.Sent.Count);
+        Assert.Equal("Master: master 10.0.0.2 is gone (its process ended) and no other backup outranks priority 100", node.Transitions[^1]);
+    }
+
+    [Fact]
+    public void OnMasterGone_AnotherBackupMayOutrankUs_WaitsSkewTimeAsForPriorityZero()
+    {
+        var node = NewNode(Options());
+        node.Machine.Start();
+        node.Hear(Peer, 200);
+
+        node.Machine.OnMasterGone(Peer, noBackupOutranksUs: false);
+
+        Assert.Equal(VrrpState.Backup, node.State);
+        Assert.Equal(Skew100, node.Machine.NextTimeout);
+        node.Advance(Skew100);
+        Assert.Equal(VrrpState.Master, node.State);
+    }
+
+    [Fact]
     public void OnAdvertisement_BackupHearsPriorityZero_BecomesMasterAfterSkewTime()
     {
         var node = NewNode(Options());
