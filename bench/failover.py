@@ -12,8 +12,8 @@ service: from the start of the first failed probe to the start of the first good
 Bounded: 600 probes at most; traffic only to the topology's VIP. bench/keepalived_failover.py measures keepalived
 the same way.
 """
-from concurrent.futures import ThreadPoolExecutor
-import json, os, signal, socket, subprocess, sys, threading, time
+import json, os, signal, socket, subprocess, sys, time
+from probes import Prober
 
 def main():
     args = [a for a in sys.argv[1:] if a != "-f"]
@@ -35,20 +35,7 @@ def main():
         except OSError:
             return False
 
-    results, stop = [], threading.Event()
-    def one():
-        start = time.monotonic()
-        results.append((start, probe()))
-    def loop():
-        with ThreadPoolExecutor(max_workers=128) as pool:
-            for _ in range(600):
-                if stop.is_set():
-                    break
-                pool.submit(one)
-                time.sleep(0.005)
-
-    thread = threading.Thread(target=loop)
-    thread.start()
+    prober = Prober(probe, limit=600)
     time.sleep(1)
     # Straight from here, not through `./strata kill|cut`: starting that CLI costs a core for half a second on a
     # small machine, which would slow the node under test before it is even killed.
@@ -58,11 +45,9 @@ def main():
     else:
         os.kill(target["pid"], signal.SIGKILL if mode == "kill" else signal.SIGTERM)
     time.sleep(2)
-    stop.set()
-    thread.join()
+    results = prober.stop()
     if mode == "cut":
         subprocess.run(["./strata", "heal", node, "-f", topology], capture_output=True, check=True)
-    results.sort()
     failed = [t for t, ok in results if not ok]
     back = next((t for t, ok in results if ok and failed and t > failed[-1]), None)
     outage = ((back or results[-1][0]) - failed[0]) * 1000 if failed else 0

@@ -15,8 +15,8 @@ cut = its eth0 down. After a kill ka-1 keeps the VIP and its HTTP server keeps a
 (8 s and 2000 probes at most), prints failed probes, the window from the first to the last failure and when service
 was back, then stops its processes by their PIDs and deletes every namespace (also on Ctrl+C or SIGTERM).
 """
-from concurrent.futures import ThreadPoolExecutor
-import argparse, ipaddress, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+from probes import Prober
+import argparse, ipaddress, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, time
 
 KEEPALIVED = "/usr/sbin/keepalived"
 
@@ -172,21 +172,9 @@ def measure(advert, mode, subnet):
             time.sleep(0.1)
         time.sleep(2 * advert)  # a couple of adverts from the settled master
 
-        # A new connection every 5 ms, each on its own worker: a probe that times out (a SYN lost while no one
-        # answers for the VIP) does not delay the next one, so the 5 ms resolution holds during the outage too.
-        results, stop = [], threading.Event()
-        def one():
-            start = time.monotonic()
-            results.append((start, *probe(lab.vip)))
-        def loop():
-            with ThreadPoolExecutor(max_workers=256) as pool:
-                for _ in range(2000):
-                    if stop.is_set():
-                        break
-                    pool.submit(one)
-                    time.sleep(0.005)
-        thread = threading.Thread(target=loop)
-        thread.start()
+        # A new connection every 5 ms, each on its own worker (bench/probes.py).
+        prober = Prober(lambda: probe(lab.vip), limit=2000)
+        results = prober.results
         try:
             time.sleep(1)
             event = time.monotonic()
@@ -199,17 +187,15 @@ def measure(advert, mode, subnet):
                 os.kill(lab.procs["keepalived-1"].pid, signal.SIGTERM)
             else:
                 run("ip", "-n", lab.nodes[0], "link", "set", "eth0", "down")
-            while time.monotonic() - event < 8 and thread.is_alive():
+            while time.monotonic() - event < 8 and prober.running:
                 now, after = time.monotonic(), [r for r in results if r[0] >= event]
                 first_ka2 = next((t for t, who, _ in after if who == "ka-2"), None)
                 if first_ka2 and now - first_ka2 >= 2 and all(who for t, who, _ in after if t >= now - 2):
                     break
                 time.sleep(0.05)
         finally:
-            stop.set()
-            thread.join()
+            results = prober.stop()
 
-        results.sort()
         failed = [t for t, who, _ in results if not who]
         window = (max(failed) - min(failed)) * 1000 if failed else 0
         back = next((t for t, who, _ in results if who and failed and t > max(failed)), None)

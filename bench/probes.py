@@ -1,0 +1,33 @@
+"""Shared by the failover benchmarks: probes started at a fixed pace, each on its own worker."""
+from concurrent.futures import ThreadPoolExecutor
+import threading, time
+
+class Prober:
+    """Calls probe() every `interval` s on a worker of its own, so a probe that times out (a SYN lost while nobody
+    answers for the VIP) delays none of the next ones; at most `limit` probes. `results`: (start, *probe())."""
+
+    def __init__(self, probe, limit, interval=0.005):
+        self.results, self._stop = [], threading.Event()
+        def one():
+            start = time.monotonic()
+            outcome = probe()
+            self.results.append((start, *(outcome if isinstance(outcome, tuple) else (outcome,))))
+        def loop():
+            with ThreadPoolExecutor(max_workers=256) as pool:
+                for _ in range(limit):
+                    if self._stop.is_set():
+                        break
+                    pool.submit(one)
+                    time.sleep(interval)
+        self._thread = threading.Thread(target=loop)
+        self._thread.start()
+
+    @property
+    def running(self):
+        return self._thread.is_alive()
+
+    def stop(self):
+        """Stops starting probes, waits for those under way, and returns the results by start time."""
+        self._stop.set()
+        self._thread.join()
+        return sorted(self.results)
