@@ -60,8 +60,17 @@ public sealed class Orchestrator(
         _layout = _file;
         if (netns)
         {
-            var layout = NetnsLayout.Apply(_file);
-            var run = NetnsRun.For(_run.Root, layout);
+            Topology.Topology layout;
+            try
+            {
+                layout = NetnsLayout.Apply(_file);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return Fail(ex.Message + "; nothing started");
+            }
+
+            var run = NetnsRun.For(_run.Root, _file);
             if (await NetnsNetwork.CheckAsync(run, layout) is { } problem)
             {
                 return Fail(problem + "; nothing started");
@@ -142,6 +151,15 @@ public sealed class Orchestrator(
         if (state is null)
         {
             _run.DeleteAdminToken();
+            // The names are derived from the run folder: namespaces a lost run file no longer lists are found anyway.
+            var orphan = NetnsRun.For(_run.Root, _file);
+            if (await NetnsNetwork.ExistsAsync(orphan))
+            {
+                var left = await NetnsNetwork.DeleteAsync(orphan);
+                output.WriteLine($"not running; removed the network namespaces {orphan.Prefix}-* left by an earlier run");
+                return left.Count == 0 ? 0 : Fail("could not remove: " + string.Join("; ", left));
+            }
+
             output.WriteLine("not running: nothing to stop");
             return 0;
         }

@@ -23,12 +23,12 @@ public sealed record NetnsRun(string Prefix, string Subnet, IReadOnlyDictionary<
     /// <summary>The namespace node <paramref name="node"/> runs in.</summary>
     public string Namespace(string node) => $"{Prefix}-{node}";
 
-    /// <summary>The names for <paramref name="layout"/> run from <paramref name="runRoot"/>.</summary>
-    public static NetnsRun For(string runRoot, Topology.Topology layout)
+    /// <summary>The names for <paramref name="topology"/> run from <paramref name="runRoot"/>.</summary>
+    public static NetnsRun For(string runRoot, Topology.Topology topology)
     {
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(runRoot)).AsSpan(0, 3)).ToLowerInvariant();
-        var ports = layout.AllNodes.Select((node, index) => (node.Name, Port: $"n{index}")).ToDictionary(p => p.Name, p => p.Port);
-        return new NetnsRun($"strata-{hash}", layout.NetnsSubnet.ToString(), ports);
+        var ports = topology.AllNodes.Select((node, index) => (node.Name, Port: $"n{index}")).ToDictionary(p => p.Name, p => p.Port);
+        return new NetnsRun($"strata-{hash}", topology.NetnsSubnet.ToString(), ports);
     }
 }
 
@@ -55,10 +55,9 @@ internal static class NetnsNetwork
 
         try
         {
-            var existing = await IpCommand.CheckedAsync("ip", "netns", "list");
-            if (existing.Split('\n').Select(l => l.Split(' ')[0]).FirstOrDefault(n => n.StartsWith(run.Prefix + "-", StringComparison.Ordinal)) is { } left)
+            if (await ExistsAsync(run))
             {
-                return $"namespace {left} already exists (left by an earlier run of this topology?): 'strata down' removes it";
+                return $"namespaces {run.Prefix}-* already exist (left by an earlier run of this topology?): 'strata down' removes them";
             }
 
             var routes = await IpCommand.CheckedAsync("ip", "-4", "-o", "route", "show");
@@ -77,6 +76,25 @@ internal static class NetnsNetwork
         }
 
         return null;
+    }
+
+    /// <summary>Whether any namespace of <paramref name="run"/> exists (false without root or iproute2).</summary>
+    public static async Task<bool> ExistsAsync(NetnsRun run)
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            return false;
+        }
+
+        try
+        {
+            var (exitCode, list) = await IpCommand.RunAsync("ip", "netns", "list");
+            return exitCode == 0 && list.Split('\n').Any(line => line.StartsWith(run.Prefix + "-", StringComparison.Ordinal));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
     }
 
     /// <summary>Creates the switch, one namespace per node and the host's veth. On failure the caller runs <see cref="DeleteAsync"/>.</summary>

@@ -377,3 +377,36 @@ public sealed class NetnsUpDownTests(ITestOutputHelper output)
         Assert.DoesNotContain(run.Subnet + ".", await Commands.RunCheckedAsync("ip", "-4", "route", "show"), StringComparison.Ordinal);
     }
 }
+
+/// <summary>Namespaces whose run file was lost (a crashed orchestrator, a deleted .strata) are still found by name.</summary>
+public sealed class NetnsLeftoverTests(ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task UpRefusesAndDownRemoves_NamespacesLeftWithoutARunFile()
+    {
+        await using var run = new NetnsTopology();
+        await run.InitializeAsync();
+        if (!NetnsTestNetwork.CheckOrReport(run.Unavailable, output))
+        {
+            return;
+        }
+
+        Assert.True(run.UpFailure is null, run.UpFailure);
+        var status = await run.StatusAsync();
+        var pids = status["nodes"]!.AsArray().Select(n => n!["pid"]!.GetValue<int>()).ToList();
+        var switchNs = status["netns"]!["switchNamespace"]!.GetValue<string>();
+        var stop = await Commands.RunAsync("kill", ["-TERM", .. pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        Assert.True(stop.ExitCode == 0, stop.Output);
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(pids.All(p => !Directory.Exists($"/proc/{p}"))), TimeSpan.FromSeconds(15)), "nodes did not stop on SIGTERM");
+        File.Delete(Path.Combine(Path.GetDirectoryName(run.TopologyPath)!, ".strata", "run.json"));
+
+        var up = await run.CliAsync("up", "--netns", "--detach");
+        Assert.Equal(1, up.ExitCode);
+        Assert.Contains("already exist", up.Error, StringComparison.Ordinal);
+
+        var down = await run.CliAsync("down");
+        Assert.True(down.ExitCode == 0, down.Output + down.Error);
+        Assert.Contains("removed the network namespaces", down.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(switchNs, await Commands.RunCheckedAsync("ip", "netns", "list"), StringComparison.Ordinal);
+    }
+}
