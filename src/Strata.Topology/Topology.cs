@@ -155,6 +155,64 @@ public sealed record BackendSpec
 /// <param name="Records">A records, keyed by fully qualified lower-case name without the trailing dot.</param>
 public sealed record DnsZoneSpec(string Zone, TimeSpan Ttl, ImmutableDictionary<string, IPAddress> Records);
 
+/// <summary>How the web nodes serve static files and what they accept from clients (docs/web.md).</summary>
+public sealed record WebSpec
+{
+    /// <summary>The defaults, as documented on <see cref="StaticOptions"/>, <see cref="ClientLimitOptions"/> and <see cref="AccessLogOptions"/>.</summary>
+    public static readonly WebSpec Default = new();
+
+    /// <summary>Cache-Control of fingerprinted files.</summary>
+    public const string ImmutableCacheControl = "public, max-age=31536000, immutable";
+
+    /// <summary>Cache-Control of other files when no rule matches.</summary>
+    public const string DefaultCacheControl = "public, max-age=60, must-revalidate";
+
+    /// <summary>Prefixes always forwarded to the app tier.</summary>
+    public ImmutableArray<string> AppPrefixes { get; init; } = ["/api/"];
+
+    /// <summary>Prefixes always answered by the web node (404 when missing).</summary>
+    public ImmutableArray<string> StaticPrefixes { get; init; } = ["/static/"];
+
+    /// <summary>File served for a directory.</summary>
+    public string Index { get; init; } = "index.html";
+
+    /// <summary>Whether symbolic links may lead out of the web root.</summary>
+    public bool FollowSymlinksOutOfRoot { get; init; }
+
+    /// <summary>On-the-fly compression threshold.</summary>
+    public int CompressMinBytes { get; init; } = 1024;
+
+    /// <summary>Total size of the hot-file cache; 0: off.</summary>
+    public long MemoryCacheBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Largest file kept in the hot-file cache.</summary>
+    public long MemoryCacheMaxFileBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Cache-Control by path prefix, longest first.</summary>
+    public ImmutableArray<(string Prefix, string Value)> CacheControl { get; init; } = [];
+
+    /// <summary>Largest request body (413 above).</summary>
+    public long MaxBodyBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Largest request line (414 above).</summary>
+    public int MaxRequestLineBytes { get; init; } = 8192;
+
+    /// <summary>Largest request headers in total (431 above).</summary>
+    public int MaxHeaderBytes { get; init; } = 32 * 1024;
+
+    /// <summary>Slowest accepted upload rate.</summary>
+    public int MinBodyBytesPerSecond { get; init; } = 240;
+
+    /// <summary>Error pages by status ("404", "50x" for 500–599, or an exact code), as paths under the web root.</summary>
+    public ImmutableDictionary<string, string> ErrorPages { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>Absolute access log path with {node} in it, or null when off.</summary>
+    public string? AccessLogPath { get; init; }
+
+    /// <summary>"combined" or "json".</summary>
+    public string AccessLogFormat { get; init; } = "combined";
+}
+
 /// <summary>A validated database choice.</summary>
 /// <param name="Engine">"sqlite".</param>
 /// <param name="Path">Absolute path of the database file.</param>
@@ -201,6 +259,9 @@ public sealed record Topology
 
     /// <summary>Absolute path of the static files.</summary>
     public required string WebRoot { get; init; }
+
+    /// <summary>How the web nodes serve them.</summary>
+    public WebSpec Web { get; init; } = WebSpec.Default;
 
     /// <summary>The database.</summary>
     public required DatabaseSpec Database { get; init; }

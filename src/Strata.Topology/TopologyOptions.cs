@@ -237,6 +237,76 @@ public sealed record WebTierOptions : BackendTierOptions
 {
     /// <summary>Directory of static files, relative to the topology file [wwwroot].</summary>
     public string? Root { get; init; }
+
+    /// <summary>How the web nodes serve files and split static from dynamic (docs/web.md: each next to nginx's).</summary>
+    public StaticOptions? Static { get; init; }
+
+    /// <summary>What a web node accepts from its clients (the load balancers).</summary>
+    public ClientLimitOptions? Client { get; init; }
+
+    /// <summary>Pages under the web root answered for errors, e.g. { "404": "/404.html", "50x": "/50x.html" } (nginx error_page).</summary>
+    public IReadOnlyDictionary<string, string>? ErrorPages { get; init; }
+
+    /// <summary>Each web node's access log.</summary>
+    public AccessLogOptions? AccessLog { get; init; }
+}
+
+/// <summary>Static files (nginx: try_files, index, disable_symlinks, gzip_static, gzip, expires, open_file_cache).</summary>
+public sealed record StaticOptions
+{
+    /// <summary>Path prefixes always forwarded to the app tier, even when a file matches [["/api/"]].</summary>
+    public IReadOnlyList<string>? AppPrefixes { get; init; }
+
+    /// <summary>Path prefixes always answered by the web node: a missing file is 404, never forwarded [["/static/"]].</summary>
+    public IReadOnlyList<string>? StaticPrefixes { get; init; }
+
+    /// <summary>File served for a directory [index.html]; directories are never listed.</summary>
+    public string? Index { get; init; }
+
+    /// <summary>Whether symbolic links may lead out of the root [false] (nginx disable_symlinks if_not_owner-like).</summary>
+    public bool? FollowSymlinksOutOfRoot { get; init; }
+
+    /// <summary>Text files at least this large are compressed on the fly when no .br/.gz sibling exists [1024] (gzip_min_length).</summary>
+    public int? CompressMinBytes { get; init; }
+
+    /// <summary>Total bytes of the hot-file memory cache [67108864 = 64 MiB]; 0: off.</summary>
+    public long? MemoryCacheBytes { get; init; }
+
+    /// <summary>Files larger than this are streamed from disk, never cached in memory [1048576 = 1 MiB].</summary>
+    public long? MemoryCacheMaxFileBytes { get; init; }
+
+    /// <summary>
+    /// Cache-Control by path prefix, the longest match wins, e.g. { "/static/": "public, max-age=3600" }. Defaults:
+    /// fingerprinted names (a hash of 8+ hex or base64url characters before the extension) get
+    /// "public, max-age=31536000, immutable"; other files "public, max-age=60, must-revalidate".
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? CacheControl { get; init; }
+}
+
+/// <summary>Limits on what clients send (nginx client_max_body_size, large_client_header_buffers, client_*_timeout).</summary>
+public sealed record ClientLimitOptions
+{
+    /// <summary>Largest request body [1048576 = 1 MiB]; larger: 413.</summary>
+    public long? MaxBodyBytes { get; init; }
+
+    /// <summary>Largest request line [8192]; longer: 414.</summary>
+    public int? MaxRequestLineBytes { get; init; }
+
+    /// <summary>Largest total of request headers [32768]; more: 431.</summary>
+    public int? MaxHeaderBytes { get; init; }
+
+    /// <summary>Slowest body upload accepted, bytes per second after a 5 s grace [240, Kestrel's]; slower: the connection is closed.</summary>
+    public int? MinBodyBytesPerSecond { get; init; }
+}
+
+/// <summary>The access log of each web node.</summary>
+public sealed record AccessLogOptions
+{
+    /// <summary>File, relative to the topology file; {node} is the node's name [.strata/logs/{node}.access.log].</summary>
+    public string? Path { get; init; }
+
+    /// <summary>"combined" (nginx's), "json" (one object per line) or "off" [combined].</summary>
+    public string? Format { get; init; }
 }
 
 /// <summary>One server.</summary>
