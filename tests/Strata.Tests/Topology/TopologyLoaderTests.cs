@@ -66,6 +66,13 @@ public sealed class TopologyLoaderTests : IDisposable
     [InlineData("vip.mode", "'hot-standby' is not a mode; the modes are: active-passive, active-active")]
     [InlineData("admin.token", "must be at least 16 characters (or leave admin out: strata up generates one)")]
     [InlineData("vip.interface", "'eth0; rm -rf /' is not an interface name (1-15 characters: letters, digits, '.', '-', '_')")]
+    [InlineData("web.static.appPrefixes[0]", "'api/' must start with '/'")]
+    [InlineData("web.static.index", "'../index.html' must be a file name (no '/', not hidden)")]
+    [InlineData("web.static.cacheControl.static/", "the path prefix must start with '/'")]
+    [InlineData("web.client.maxBodyBytes", "-1 is out of range (0 to 1099511627776)")]
+    [InlineData("web.errorPages.600", "'600' is not an error status (400-599, or 50x for all of 500-599)")]
+    [InlineData("web.errorPages.404", "'404.html' must be a path under the web root, starting with '/'")]
+    [InlineData("web.accessLog.format", "'apache' is not a format; the formats are: combined, json, off")]
     public void Load_OneBadField_NamesTheFieldAndTheProblem(string field, string problem)
     {
         var path = WriteDefaultWith(field, problem);
@@ -110,6 +117,29 @@ public sealed class TopologyLoaderTests : IDisposable
         Assert.Equal("192.168.40.1", NetnsLayout.HostAddress(layout.NetnsSubnet).ToString());
         Assert.Same(layout, NetnsLayout.Apply(layout));
         Assert.Null(file.Vrrp.Interface);
+    }
+
+    [Fact]
+    public void Load_WebDefaults_AreNginxLike()
+    {
+        var web = TopologyLoader.Load(Write(Default(_ => { }))).Web;
+
+        Assert.Equal(["/api/"], web.AppPrefixes.ToArray());
+        Assert.Equal(["/static/"], web.StaticPrefixes.ToArray());
+        Assert.Equal(1024 * 1024, web.MaxBodyBytes);
+        Assert.Equal(Path.Combine(_dir, ".strata", "logs", "{node}.access.log"), web.AccessLogPath);
+        Assert.Equal("combined", web.AccessLogFormat);
+    }
+
+    [Fact]
+    public void Load_CacheControlRules_LongestPrefixFirst()
+    {
+        var path = Write(Default(root => root["web"]!["static"] = new JsonObject
+        {
+            ["cacheControl"] = new JsonObject { ["/static/"] = "public, max-age=3600", ["/static/img/"] = "public, max-age=86400" },
+        }));
+
+        Assert.Equal(["/static/img/", "/static/"], TopologyLoader.Load(path).Web.CacheControl.Select(r => r.Prefix));
     }
 
     [Fact]
@@ -254,6 +284,27 @@ public sealed class TopologyLoaderTests : IDisposable
                 break;
             case "vip.interface":
                 root["vip"]!["interface"] = "eth0; rm -rf /";
+                break;
+            case "web.static.appPrefixes[0]":
+                root["web"]!["static"] = new JsonObject { ["appPrefixes"] = new JsonArray("api/") };
+                break;
+            case "web.static.index":
+                root["web"]!["static"] = new JsonObject { ["index"] = "../index.html" };
+                break;
+            case "web.static.cacheControl.static/":
+                root["web"]!["static"] = new JsonObject { ["cacheControl"] = new JsonObject { ["static/"] = "no-cache" } };
+                break;
+            case "web.client.maxBodyBytes":
+                root["web"]!["client"] = new JsonObject { ["maxBodyBytes"] = -1 };
+                break;
+            case "web.errorPages.600":
+                root["web"]!["errorPages"] = new JsonObject { ["600"] = "/600.html" };
+                break;
+            case "web.errorPages.404":
+                root["web"]!["errorPages"] = new JsonObject { ["404"] = "404.html" };
+                break;
+            case "web.accessLog.format":
+                root["web"]!["accessLog"] = new JsonObject { ["format"] = "apache" };
                 break;
             case "admin.token":
                 root["admin"] = new JsonObject { ["token"] = "short" };
