@@ -74,6 +74,9 @@ internal sealed class HotFileCache : IDisposable
     /// <summary>How many times a file was resolved and read from disk into an entry (for tests).</summary>
     internal int DiskReads => Volatile.Read(ref _diskReads);
 
+    /// <summary>Entries currently cached.</summary>
+    internal int Count => _files.Count;
+
     /// <summary>Bytes currently charged to the budget.</summary>
     internal long Bytes => Interlocked.Read(ref _bytes);
 
@@ -294,6 +297,9 @@ internal sealed class HotFileCache : IDisposable
             EvictIfOverBudget();
         }
     }
+
+    /// <summary>Drops <paramref name="file"/>'s entry, e.g. when it vanished before it could be sent.</summary>
+    public void Forget(StaticFile file) => Remove(file);
 
     private void Remove(StaticFile file)
     {

@@ -154,10 +154,19 @@ internal sealed class StaticSiteMiddleware
         if (body is not null)
         {
             await response.Body.WriteAsync(body, context.RequestAborted);
+            return;
         }
-        else
+
+        try
         {
             await response.SendFileAsync(representation.PhysicalPath, 0, representation.Length, context.RequestAborted);
+        }
+        catch (IOException) when (!response.HasStarted)
+        {
+            // Deleted or truncated between the stat and the open: forget it and answer as if it were never there.
+            _files.Forget(file);
+            response.Headers.Clear();
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound);
         }
     }
 

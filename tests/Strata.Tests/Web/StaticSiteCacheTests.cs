@@ -1,4 +1,5 @@
 using System.Net;
+using Strata.Tests.Common;
 using Strata.Topology;
 using static Strata.Tests.Web.StaticSiteHost;
 
@@ -57,6 +58,19 @@ public sealed class StaticSiteCacheTests
 
         using var after = await host.Client.SendAsync(request());
         Assert.Equal(changed, Unbrotli(await after.Content.ReadAsByteArrayAsync()));
+    }
+
+    [Fact]
+    public async Task FileChangedOnDisk_WatcherDropsTheEntryWithoutARequest()
+    {
+        await using var host = await StartAsync();
+        using var response = await host.Client.GetAsync("/static/site.css");
+        Assert.Equal(1, host.Files.Count);
+
+        host.Write("static/site.css", "changed");
+
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(host.Files.Count == 0)));
+        Assert.Equal(0, host.Files.Bytes);
     }
 
     [Fact]
