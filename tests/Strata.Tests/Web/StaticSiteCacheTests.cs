@@ -1,0 +1,118 @@
+using System.Net;
+using Strata.Tests.Common;
+using Strata.Topology;
+using static Strata.Tests.Web.StaticSiteHost;
+
+namespace Strata.Tests.Web;
+
+/// <summary>The hot-file cache: served from memory, bounded, and never stale after a file changes on disk.</summary>
+public sealed class StaticSiteCacheTests
+{
+    [Fact]
+    public async Task Get_HotFile_ReadFromDiskOnce()
+    {
+        await using var host = await StartAsync();
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await host.Client.GetAsync("/static/site.css");
+            Assert.Equal("body { color: black; }", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(1, host.Files.DiskReads);
+    }
+
+    [Theory]
+    [InlineData("body { color: white; }")]
+    [InlineData("p{}")]
+    public async Task Get_FileRewritten_NewContentAndETag(string newContent)
+    {
+        await using var host = await StartAsync();
+        using var before = await host.Client.GetAsync("/static/site.css");
+        Assert.Equal("body { color: black; }", await before.Content.ReadAsStringAsync());
+
+        var path = host.Write("static/site.css", newContent);
+        // Same length and a coarse clock must still count as a change.
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(5));
+
+        using var after = await host.Client.GetAsync("/static/site.css");
+        Assert.Equal(newContent, await after.Content.ReadAsStringAsync());
+        Assert.NotEqual(before.Headers.ETag!.Tag, after.Headers.ETag!.Tag);
+    }
+
+    [Fact]
+    public async Task Get_CompressedFileRewritten_RecompressedFromNewContent()
+    {
+        await using var host = await StartAsync();
+        var request = () =>
+        {
+            var message = new HttpRequestMessage(HttpMethod.Get, "/static/app.3f2a9c1b.js");
+            message.Headers.TryAddWithoutValidation("Accept-Encoding", "br");
+            return message;
+        };
+        using var before = await host.Client.SendAsync(request());
+        Assert.Equal(BigScript, Unbrotli(await before.Content.ReadAsByteArrayAsync()));
+
+        var changed = BigScript.Replace("strata", "STRATA", StringComparison.Ordinal);
+        host.Write("static/app.3f2a9c1b.js", changed);
+
+        using var after = await host.Client.SendAsync(request());
+        Assert.Equal(changed, Unbrotli(await after.Content.ReadAsByteArrayAsync()));
+    }
+
+    [Fact]
+    public async Task FileChangedOnDisk_WatcherDropsTheEntryWithoutARequest()
+    {
+        await using var host = await StartAsync();
+        using var response = await host.Client.GetAsync("/static/site.css");
+        Assert.Equal(1, host.Files.Count);
+
+        host.Write("static/site.css", "changed");
+
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(host.Files.Count == 0)));
+        Assert.Equal(0, host.Files.Bytes);
+    }
+
+    [Fact]
+    public async Task Get_FileDeleted_NoLongerServed()
+    {
+        await using var host = await StartAsync();
+        using var before = await host.Client.GetAsync("/static/site.css");
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+
+        File.Delete(Path.Combine(host.Root, "static/site.css"));
+
+        using var after = await host.Client.GetAsync("/static/site.css");
+        Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Get_ManyFiles_CacheStaysWithinItsBudget()
+    {
+        await using var host = await StartAsync(WebSpec.Default with { MemoryCacheBytes = 8 * 1024, MemoryCacheMaxFileBytes = 2 * 1024 });
+        for (var i = 0; i < 20; i++)
+        {
+            host.Write($"static/f{i}.txt", new string((char)('a' + i), 1500));
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await host.Client.GetAsync($"/static/f{i}.txt");
+            Assert.Equal(new string((char)('a' + i), 1500), await response.Content.ReadAsStringAsync());
+            Assert.True(host.Files.Bytes <= 8 * 1024, $"{host.Files.Bytes} bytes cached");
+        }
+    }
+
+    [Fact]
+    public async Task Get_CacheOff_StillServesAndCompresses()
+    {
+        await using var host = await StartAsync(WebSpec.Default with { MemoryCacheBytes = 0 });
+        var request = new HttpRequestMessage(HttpMethod.Get, "/static/app.3f2a9c1b.js");
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+
+        using var response = await host.Client.SendAsync(request);
+
+        Assert.Equal(BigScript, Ungzip(await response.Content.ReadAsByteArrayAsync()));
+        Assert.Equal(0, host.Files.Bytes);
+    }
+}
