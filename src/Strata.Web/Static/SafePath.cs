@@ -125,8 +125,25 @@ internal static class SafePath
             ? string.Equals(path, root, StringComparison.Ordinal)
             : path.StartsWith(root, StringComparison.Ordinal) && (root == "/" || path[root.Length] == '/');
 
-    /// <summary>Whether any segment of the rooted relative <paramref name="path"/> starts with '.'.</summary>
-    public static bool HasHiddenSegment(ReadOnlySpan<char> path) => path.Contains("/.", StringComparison.Ordinal);
+    /// <summary>
+    /// Whether any segment of the rooted relative <paramref name="path"/> starts with '.', other than
+    /// <c>.well-known</c> (RFC 8615: ACME challenges and the like are meant to be served).
+    /// </summary>
+    public static bool HasHiddenSegment(ReadOnlySpan<char> path)
+    {
+        foreach (var range in path.Split('/'))
+        {
+            var segment = path[range];
+            if (segment.Length > 0 && segment[0] == '.' && !segment.SequenceEqual(WellKnown))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private const string WellKnown = ".well-known";
 
     private static void PushSegments(Stack<string> pending, string path)
     {
@@ -203,7 +220,7 @@ internal static class SafePath
                     return PathVerdict.Invalid;
                 }
 
-                hidden = true;
+                hidden |= !segment.SequenceEqual(".well-known"u8);
             }
 
             if (slash < 0)

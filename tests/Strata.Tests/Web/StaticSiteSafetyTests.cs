@@ -66,7 +66,7 @@ public sealed class StaticSiteSafetyTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/.well-known/x")]
+    [InlineData("/.env")]
     [InlineData("/a/.hidden/x")]
     public async Task Post_Hidden_404NotForwarded(string path)
     {
@@ -74,6 +74,18 @@ public sealed class StaticSiteSafetyTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal(0, _host.Forwarded);
+    }
+
+    [Fact]
+    public async Task Get_WellKnown_IsNotHidden()
+    {
+        // RFC 8615: /.well-known/ is meant to be served (ACME http-01 challenges), as nginx's usual /\.(?!well-known) rule.
+        _host.Write(".well-known/acme-challenge/token1", "token1.thumbprint");
+
+        using var response = await _host.Client.GetAsync("/.well-known/acme-challenge/token1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("token1.thumbprint", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
