@@ -17,7 +17,8 @@ public static class ProxyServiceCollectionExtensions
     /// Adds an <see cref="UpstreamPool"/> over the backend <paramref name="select"/> takes from the topology (again on
     /// each reload), its active health checker, an <see cref="UpstreamForwarder"/> that names this proxy
     /// <paramref name="proxyName"/> in Via, and a readiness check "upstreams" (failing with no healthy server only
-    /// when <paramref name="requireHealthyUpstream"/>).
+    /// when <paramref name="requireHealthyUpstream"/>). The forwarder writes its own error answers with the registered
+    /// <see cref="IUpstreamErrorWriter"/>, if any, else as plain text.
     /// </summary>
     /// <param name="isEdge">True for the first proxy a client meets: X-Forwarded-* are set from the connection, trusted only from the topology's trusted proxies.</param>
     public static IServiceCollection AddUpstreamForwarding(
@@ -44,6 +45,7 @@ public static class ProxyServiceCollectionExtensions
             sp.GetRequiredService<IHttpForwarder>(),
             new ForwardingTransformer(proxyName, isEdge, trustedProxies, sp.GetRequiredService<UpstreamPool>()),
             sp.GetService<IProxyObserver>(),
+            sp.GetService<IUpstreamErrorWriter>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UpstreamForwarder>>()));
         services.AddSingleton<IReadinessCheck>(sp => new UpstreamReadinessCheck(sp.GetRequiredService<UpstreamPool>(), requireHealthyUpstream));

@@ -1,27 +1,39 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Strata.Hosting;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
 using Strata.Topology;
+using Strata.Web.AccessLog;
+using Strata.Web.Errors;
+using Strata.Web.Limits;
 
 namespace Strata.Web;
 
 /// <summary>
 /// A web node: serves the files under the web root itself and forwards every other request to the app tier,
-/// like nginx's <c>try_files $uri @app</c>.
+/// like nginx's <c>try_files $uri @app</c>, with nginx's client limits, 50x error pages and access log.
 /// </summary>
 public static class WebNode
 {
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
+        var web = topology.Web;
+
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
         var builder = NodeHost.CreateBuilder(node)
             .AddForwardingTo("app", topology, node, t => new(t.AppNodes, t.AppBackend), isEdge: false, requireHealthyUpstream: false);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
+        builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
+        builder.Services.AddAccessLog(web, node);
 
         var app = builder.Build();
+        app.UseAccessLog();
+        app.UseRequestBodyLimit();
         app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = new PhysicalFileProvider(topology.WebRoot),

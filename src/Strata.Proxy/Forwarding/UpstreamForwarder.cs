@@ -34,7 +34,8 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly bool _isEdge;
     private readonly IProxyObserver _observer;
     private readonly TimeProvider _time;
-    private readonly string _noServerBody;
+    private readonly IUpstreamErrorWriter _errorWriter;
+    private readonly string _noServerDetail;
 
     internal UpstreamForwarder(
         string proxyName,
@@ -43,10 +44,12 @@ public sealed partial class UpstreamForwarder : IDisposable
         IHttpForwarder forwarder,
         ForwardingTransformer transformer,
         IProxyObserver? observer,
+        IUpstreamErrorWriter? errorWriter,
         TimeProvider time,
         ILogger<UpstreamForwarder> logger)
     {
         _observer = observer ?? NullProxyObserver.Instance;
+        _errorWriter = errorWriter ?? PlainTextUpstreamErrorWriter.Instance;
         _time = time;
         _proxyName = proxyName;
         _isEdge = isEdge;
@@ -54,7 +57,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         _forwarder = forwarder;
         _transformer = transformer;
         _logger = logger;
-        _noServerBody = $"503 Service Unavailable: no {pool.TierName} server is available\n";
+        _noServerDetail = $"no {pool.TierName} server is available";
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             // What YARP recommends for a forwarding client: no proxy, redirects, cookies or decompression, and
@@ -92,7 +95,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         {
             // RFC 9112 §6.3: a message with both is a smuggling attempt or a broken client; refuse, never forward.
             // Kestrel keeps such a request, moving Content-Length to X-Content-Length; either form is refused.
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "400 Bad Request: both Content-Length and Transfer-Encoding\n");
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "both Content-Length and Transfer-Encoding");
             return;
         }
 
@@ -123,9 +126,9 @@ public sealed partial class UpstreamForwarder : IDisposable
                 {
                     await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, failure switch
                     {
-                        AcquireFailure.QueueFull => "503 Service Unavailable: every server is busy and the queue is full\n",
-                        AcquireFailure.QueueTimeout => "503 Service Unavailable: every server stayed busy for the queue timeout\n",
-                        _ => _noServerBody,
+                        AcquireFailure.QueueFull => "every server is busy and the queue is full",
+                        AcquireFailure.QueueTimeout => "every server stayed busy for the queue timeout",
+                        _ => _noServerDetail,
                     });
                     return;
                 }
@@ -183,9 +186,9 @@ public sealed partial class UpstreamForwarder : IDisposable
             {
                 await (outcome switch
                 {
-                    Outcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"503 Service Unavailable: no {_pool.TierName} server could be reached\n"),
-                    Outcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"504 Gateway Timeout: the {_pool.TierName} server did not answer in time\n"),
-                    _ => WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"502 Bad Gateway: the {_pool.TierName} server failed to answer\n"),
+                    Outcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
+                    Outcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
+                    _ => WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"the {_pool.TierName} server failed to answer"),
                 });
             }
 
@@ -254,19 +257,13 @@ public sealed partial class UpstreamForwarder : IDisposable
         };
     }
 
-    private Task WriteErrorAsync(HttpContext context, int status, string body)
+    private Task WriteErrorAsync(HttpContext context, int status, string detail)
     {
         var response = context.Response;
         response.Clear();
         response.StatusCode = status;
-        response.ContentType = "text/plain; charset=utf-8";
         response.Headers[ServedByHeader] = _proxyName;
-        if (status == StatusCodes.Status503ServiceUnavailable)
-        {
-            response.Headers.RetryAfter = "1";
-        }
-
-        return response.WriteAsync(body);
+        return _errorWriter.WriteAsync(context, new UpstreamError(status, detail));
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "{Upstream} DOWN after {Count} failed request(s): {Reason}")]

@@ -86,7 +86,7 @@ public sealed class WebNodeTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal(HttpStatusCode.OK, file.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, page.StatusCode);
-        Assert.Equal("1", Header(page, "Retry-After"));
+        Assert.Equal("10", Header(page, "Retry-After"));
         Assert.Equal("web-1", Header(page, "X-Served-By"));
     }
 

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Prometheus;
+using Strata.Proxy;
+using Strata.Topology;
+
+namespace Strata.Web.AccessLog;
+
+/// <summary>The web node's access log: one call to add the writer, one to capture requests.</summary>
+public static class AccessLogExtensions
+{
+    /// <summary>The placeholder in web.accessLog.path replaced by the node's name.</summary>
+    public const string NodePlaceholder = "{node}";
+
+    /// <summary>
+    /// Adds the access log writer for <paramref name="node"/>: <see cref="WebSpec.AccessLogPath"/> with
+    /// <c>{node}</c> replaced by its name, in <see cref="WebSpec.AccessLogFormat"/>. Nothing when the path is null.
+    /// </summary>
+    public static IServiceCollection AddAccessLog(this IServiceCollection services, WebSpec web, NodeSpec node)
+    {
+        if (web.AccessLogPath is not { } path)
+        {
+            return services;
+        }
+
+        services.AddSingleton(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            return new AccessLogWriter(path.Replace(NodePlaceholder, node.Name, StringComparison.Ordinal), AccessLogFormats.Create(web.AccessLogFormat, time), time);
+        });
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AccessLogWriter>());
+        return services;
+    }
+
+    /// <summary>
+    /// Logs every request that reaches the pipeline; call first, so static files, forwarded requests and error
+    /// answers are all logged. Also adds <c>strata_access_log_dropped_total</c> to /metrics. Nothing when
+    /// <see cref="AddAccessLog"/> added no writer.
+    /// </summary>
+    public static WebApplication UseAccessLog(this WebApplication app)
+    {
+        if (app.Services.GetService<AccessLogWriter>() is not { } writer)
+        {
+            return app;
+        }
+
+        var node = app.Services.GetRequiredService<NodeSpec>();
+        var registry = app.Services.MetricsRegistry();
+        var dropped = Metrics.WithCustomRegistry(registry)
+            .CreateCounter("strata_access_log_dropped_total", "Access log lines dropped because the writer could not keep up.", "node")
+            .WithLabels(node.Name);
+        registry.AddBeforeCollectCallback(() => dropped.IncTo(writer.Dropped));
+        app.UseMiddleware<AccessLogMiddleware>(writer, node.Name, app.Services.GetRequiredService<TimeProvider>());
+        return app;
+    }
+}
