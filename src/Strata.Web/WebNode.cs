@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.FileProviders;
 using Strata.Hosting;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
@@ -10,12 +8,13 @@ using Strata.Topology;
 using Strata.Web.AccessLog;
 using Strata.Web.Errors;
 using Strata.Web.Limits;
+using Strata.Web.Static;
 
 namespace Strata.Web;
 
 /// <summary>
 /// A web node: serves the files under the web root itself and forwards every other request to the app tier,
-/// like nginx's <c>try_files $uri @app</c>, with nginx's client limits, 50x error pages and access log.
+/// like nginx's <c>try_files $uri $uri/ @app</c> (docs/web.md), with nginx's client limits, error pages and access log.
 /// </summary>
 public static class WebNode
 {
@@ -34,13 +33,8 @@ public static class WebNode
         var app = builder.Build();
         app.UseAccessLog();
         app.UseRequestBodyLimit();
-        app.UseStaticFiles(new StaticFileOptions
-        {
-            FileProvider = new PhysicalFileProvider(topology.WebRoot),
-            ContentTypeProvider = new FileExtensionContentTypeProvider(),
-            // The web node is the origin of the files it serves; forwarded answers carry the app node's name.
-            OnPrepareResponse = file => file.Context.Response.Headers[UpstreamForwarder.ServedByHeader] = node.Name,
-        });
+        // Files (or 404, 400, 405, 301) answered here; app prefixes and anything not a file go on to the forwarder.
+        app.UseStaticSite(topology.WebRoot, web, node.Name);
 
         // Routing after the files: an endpoint chosen before them would keep the static middleware from serving.
         app.UseRouting();
