@@ -34,7 +34,7 @@ public static class AccessLogExtensions
     }
 
     /// <summary>
-    /// Logs every request that reaches the pipeline; call first, so static files, forwarded requests and error
+    /// Logs every request that reaches the pipeline on the node's serving address; call first, so static files, forwarded requests and error
     /// answers are all logged. Also adds <c>strata_access_log_dropped_total</c> to /metrics. Nothing when
     /// <see cref="AddAccessLog"/> added no writer.
     /// </summary>
@@ -51,7 +51,17 @@ public static class AccessLogExtensions
             .CreateCounter("strata_access_log_dropped_total", "Access log lines dropped because the writer could not keep up.", "node")
             .WithLabels(node.Name);
         registry.AddBeforeCollectCallback(() => dropped.IncTo(writer.Dropped));
-        app.UseMiddleware<AccessLogMiddleware>(writer, node.Name, app.Services.GetRequiredService<TimeProvider>());
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        if (node.Management.Equals(node.Address))
+        {
+            app.UseMiddleware<AccessLogMiddleware>(writer, node.Name, time);
+            return app;
+        }
+
+        // The site's traffic only: health checks, /metrics and /admin on the management address are not logged.
+        app.UseWhen(
+            context => context.Connection.LocalPort != node.Management.Port || !node.Management.Address.Equals(context.Connection.LocalIpAddress),
+            site => site.UseMiddleware<AccessLogMiddleware>(writer, node.Name, time));
         return app;
     }
 }

@@ -22,15 +22,18 @@ internal static partial class CachePolicy
     }
 
     /// <summary>
-    /// Whether a file name carries a content hash, so it can be cached for a year: a segment of 8 to 64 characters
-    /// from <c>[A-Za-z0-9_]</c>, right after a <c>.</c> or <c>-</c> and right before the final extension, holding at
-    /// least one digit and at least two letters. Matches <c>app.3f2a9c1b.js</c>, <c>app-3f2a9c1bde.css</c>,
+    /// Whether a file name carries a content hash, so it can be cached for a year: a segment right after a <c>.</c>
+    /// or <c>-</c> and right before the final extension, of 8 to 64 lower-case hex characters with a digit and a
+    /// letter, or of 8 to 64 <c>[A-Za-z0-9_]</c> mixing upper case, lower case and a digit. Matches <c>app.3f2a9c1b.js</c>, <c>app-3f2a9c1bde.css</c>,
     /// <c>chunk.Ab3dE_9x.js</c>; not <c>jquery-3.7.1.min.js</c>, <c>bootstrap.bundle.js</c>, <c>logo-1024x1024.png</c>
-    /// or <c>build-20240101.js</c>. A miss only costs a revalidation; a false match would pin a mutable file for a
+    /// <c>build-20240101.js</c> or <c>report-2024final.pdf</c>. A miss only costs a revalidation; a false match would pin a mutable file for a
     /// year, so the rule leans strict (a base64url hash with a <c>-</c> inside is not recognised).
     /// </summary>
     public static bool IsFingerprinted(string fileName) => Fingerprint().IsMatch(fileName);
 
-    [GeneratedRegex(@"[.-](?=[A-Za-z_]*[0-9])(?=[0-9_]*[A-Za-z][0-9_]*[A-Za-z])[A-Za-z0-9_]{8,64}\.[A-Za-z0-9]+$", RegexOptions.CultureInvariant)]
+    // After '.' or '-', right before the extension: 8-64 lower-case hex characters with a digit and a letter
+    // (webpack's [contenthash]), or 8-64 of [A-Za-z0-9_] mixing upper case, lower case and a digit (Vite's hashes).
+    // A word with a year ("report-2024final") has no upper case and is not hex: not fingerprinted.
+    [GeneratedRegex(@"[.-](?:(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{8,64}|(?=[A-Za-z_]*[0-9])(?=[0-9A-Z_]*[a-z])(?=[0-9a-z_]*[A-Z])[A-Za-z0-9_]{8,64})\.[A-Za-z0-9]+$", RegexOptions.CultureInvariant)]
     private static partial Regex Fingerprint();
 }

@@ -78,6 +78,8 @@ public sealed class StaticSiteUnitTests
     [InlineData("logo-1024x1024.png", false)]
     [InlineData("build-20240101.js", false)]
     [InlineData("app.3f2a9c1.js", false)]
+    [InlineData("report-2024final.pdf", false)]
+    [InlineData("photo-summer2024.jpg", false)]
     public void IsFingerprinted_Names(string name, bool fingerprinted) => Assert.Equal(fingerprinted, CachePolicy.IsFingerprinted(name));
 
     [Fact]
