@@ -85,8 +85,7 @@ public static class NodeHost
         {
             app.Use((context, next) =>
             {
-                if (context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null
-                    && !(context.Connection.LocalPort == node.Management.Port && node.Management.Address.Equals(context.Connection.LocalIpAddress)))
+                if (context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null && !node.IsManagementConnection(context))
                 {
                     context.Response.StatusCode = StatusCodes.Status404NotFound;
                     return Task.CompletedTask;
@@ -125,6 +124,10 @@ public static class NodeHost
         });
         return management;
     }
+
+    /// <summary>Whether <paramref name="context"/>'s connection arrived on <paramref name="node"/>'s management address.</summary>
+    public static bool IsManagementConnection(this NodeSpec node, HttpContext context) =>
+        context.Connection.LocalPort == node.Management.Port && node.Management.Address.Equals(context.Connection.LocalIpAddress);
 
     /// <summary>Marks the endpoints that answer only on a node's management address, when HTTP listens on two.</summary>
     private sealed record ManagementEndpoint(bool Isolated);

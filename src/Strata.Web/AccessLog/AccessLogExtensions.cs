@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Prometheus;
+using Strata.Hosting;
 using Strata.Proxy;
 using Strata.Topology;
 
@@ -60,7 +61,7 @@ public static class AccessLogExtensions
 
         // The site's traffic only: health checks, /metrics and /admin on the management address are not logged.
         app.UseWhen(
-            context => context.Connection.LocalPort != node.Management.Port || !node.Management.Address.Equals(context.Connection.LocalIpAddress),
+            context => !node.IsManagementConnection(context),
             site => site.UseMiddleware<AccessLogMiddleware>(writer, node.Name, time));
         return app;
     }

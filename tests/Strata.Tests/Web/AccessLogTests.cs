@@ -124,6 +124,26 @@ public sealed partial class AccessLogTests : IAsyncLifetime
         Assert.True(await Eventually.TrueAsync(() => Task.FromResult(File.Exists(LogFile) && ReadShared(LogFile).Contains("site.css")), TimeSpan.FromSeconds(5)));
     }
 
+    [Fact]
+    public async Task ManagementAddress_HealthChecksAndMetrics_NotLogged()
+    {
+        var address = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, TestTopology.FreeTcpPort());
+        var management = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, TestTopology.FreeTcpPort());
+        (_web, _) = await WebTestNode.StartAsync(
+            new NodeSpec("web-1", NodeRole.Web, address, management), _root, WebSpec.Default with { AccessLogPath = Path.Combine(_logs, "nested", "{node}.access.log") }, _app);
+
+        _address = new Uri($"http://{management}/");
+        await SendAsync("/readyz");
+        await SendAsync("/metrics");
+        _address = new Uri($"http://{address}/");
+        await SendAsync("/static/site.css");
+        await WebTestNode.StopAsync(_web);
+        _web = null;
+
+        var line = Assert.Single(await File.ReadAllLinesAsync(LogFile));
+        Assert.Contains("\"GET /static/site.css HTTP/1.1\" 200", line, StringComparison.Ordinal);
+    }
+
     private async Task StartAsync(string format)
     {
         (_web, _address) = await WebTestNode.StartAsync(

@@ -10,9 +10,12 @@ namespace Strata.Tests.Web;
 /// <summary>Starts a real web node "web-1" on loopback port 0 in front of the given app stand-ins, and talks raw HTTP to it.</summary>
 internal static class WebTestNode
 {
-    public static async Task<(WebApplication App, Uri Address)> StartAsync(string webRoot, WebSpec web, params FakeUpstream[] apps)
+    public static Task<(WebApplication App, Uri Address)> StartAsync(string webRoot, WebSpec web, params FakeUpstream[] apps) =>
+        StartAsync(TestTopology.Node("web-1", NodeRole.Web), webRoot, web, apps);
+
+    /// <summary>As above, for a node of the caller's making (e.g. with a management address of its own); the first bound URL is returned.</summary>
+    public static async Task<(WebApplication App, Uri Address)> StartAsync(NodeSpec node, string webRoot, WebSpec web, params FakeUpstream[] apps)
     {
-        var node = TestTopology.Node("web-1", NodeRole.Web);
         var topology = TestTopology.Create(
             webNodes: [node],
             appNodes: apps.Select(a => TestTopology.Node(a.Name, NodeRole.App, a.Url)),
