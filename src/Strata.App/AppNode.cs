@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.App.Database;
 using Strata.App.Diagnostics;
@@ -38,6 +39,12 @@ public static class AppNode
         builder.Services.AddSingleton<IReadinessCheck, DatabaseReadinessCheck>();
         builder.Services.AddHostedService<AppNodeLifecycle>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddAntiforgery();
+        // One key ring for every app node, so a form rendered by app-1 can be posted to app-2: on one machine the run
+        // folder beside strata.json; on several hosts that folder must be shared (documented in docs/own-app.md).
+        builder.Services.AddDataProtection()
+            .SetApplicationName("strata-" + topology.Zone.Zone)
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetDirectoryName(topology.SourcePath) ?? ".", ".strata", "keys")));
         builder.Services.AddExceptionHandler<DatabaseExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GuestbookJsonContext.Default));
 

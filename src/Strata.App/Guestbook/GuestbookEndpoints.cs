@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -57,13 +58,18 @@ internal static class GuestbookEndpoints
             : TypedResults.Ok(message);
     }
 
-    private static async Task<Results<Created<Message>, ValidationProblem, ProblemHttpResult>> AddAsync(
-        HttpContext context, IMessageStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> AddAsync(
+        HttpContext context, IMessageStore store, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
         var request = context.Request;
+        if (request.HasFormContentType)
+        {
+            return await AddFromFormAsync(context, store, antiforgery, cancellationToken);
+        }
+
         if (!request.HasJsonContentType())
         {
-            return Invalid("body", "Content-Type must be application/json");
+            return Invalid("body", "Content-Type must be application/json (or a form from the home page)");
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
@@ -100,6 +106,36 @@ internal static class GuestbookEndpoints
 
         var message = await store.AddAsync(author, text, cancellationToken);
         return TypedResults.Created($"{Path}/{message.Id.ToString(CultureInfo.InvariantCulture)}", message);
+    }
+
+    /// <summary>
+    /// The home page's form without JavaScript: a form post, so it must carry the page's antiforgery token (a
+    /// cross-site form could post otherwise); then Post/Redirect/Get back to the page. A JSON post needs no token:
+    /// browsers send cross-site JSON only after a CORS preflight, which this API never grants.
+    /// </summary>
+    private static async Task<IResult> AddFromFormAsync(HttpContext context, IMessageStore store, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "The form's antiforgery token is missing or invalid",
+                detail: "Reload the home page and sign again.");
+        }
+
+        var form = await context.Request.ReadFormAsync(cancellationToken);
+        if (!new NewMessageRequest(form["author"], form["text"]).TryValidate(out var author, out var text, out var errors))
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        await store.AddAsync(author, text, cancellationToken);
+        context.Response.Headers.Location = "/";
+        return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
     }
 
     private static ValidationProblem Invalid(string field, string error) =>

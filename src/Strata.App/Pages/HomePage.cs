@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -24,16 +25,21 @@ internal static class HomePage
 
     public static IEndpointRouteBuilder MapHomePage(this IEndpointRouteBuilder endpoints, string siteName)
     {
-        endpoints.MapGet("/", async (IMessageStore store, NodeSpec node, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/", async (HttpContext context, IMessageStore store, IAntiforgery antiforgery, NodeSpec node, CancellationToken cancellationToken) =>
         {
             var messages = await store.LatestAsync(MessageCount, cancellationToken);
-            return TypedResults.Content(Render(siteName, node.Name, messages), ContentType);
+            // The form also works without JavaScript, as a form post: that needs the antiforgery token (and cookie).
+            var token = antiforgery.GetAndStoreTokens(context);
+            return TypedResults.Content(Render(siteName, node.Name, messages, (token.FormFieldName, token.RequestToken ?? "")), ContentType);
         });
         return endpoints;
     }
 
-    internal static string Render(string siteName, string nodeName, IReadOnlyList<Message> messages)
+    internal static string Render(string siteName, string nodeName, IReadOnlyList<Message> messages, (string Name, string Value)? antiforgery = null)
     {
+        var hidden = antiforgery is { } field
+            ? $"<input type=\"hidden\" name=\"{Encoder.Encode(field.Name)}\" value=\"{Encoder.Encode(field.Value)}\">\n"
+            : "";
         var site = Encoder.Encode(siteName);
         var html = new StringBuilder(2048 + (messages.Count * 256));
         html.Append(CultureInfo.InvariantCulture, $"""
@@ -55,7 +61,7 @@ internal static class HomePage
             <section class="sign" aria-labelledby="sign-heading">
             <h2 id="sign-heading">Sign the guestbook</h2>
             <form id="guestbook-form" method="post" action="/api/messages">
-            <label for="author">Name</label>
+            {hidden}<label for="author">Name</label>
             <input id="author" name="author" type="text" maxlength="64" required autocomplete="name">
             <label for="text">Message</label>
             <input id="text" name="text" type="text" maxlength="1000" required>

@@ -189,7 +189,6 @@ public sealed class AppNodeTests : IAsyncLifetime
     [InlineData("null", "application/json")]
     [InlineData("[]", "application/json")]
     [InlineData("{ \"author\": \"alice\", \"text\": \"hi\" }", "text/plain")]
-    [InlineData("author=alice&text=hi", "application/x-www-form-urlencoded")]
     public async Task PostMessage_BadBody_Returns400ProblemForBody(string body, string contentType)
     {
         using var content = new StringContent(body, Encoding.UTF8, contentType);
@@ -207,7 +206,39 @@ public sealed class AppNodeTests : IAsyncLifetime
     {
         using var response = await Client.PostAsync("/api/messages", new StringContent("{}", Encoding.UTF8, "text/plain"));
 
-        await AssertValidationProblemAsync(response, "body", "Content-Type must be application/json");
+        await AssertValidationProblemAsync(response, "body", "Content-Type must be application/json (or a form from the home page)");
+    }
+
+    [Fact]
+    public async Task PostForm_WithoutTheHomePagesAntiforgeryToken_400AndNothingStored()
+    {
+        using var content = new FormUrlEncodedContent([new("author", "mallory"), new("text", "cross-site")]);
+
+        using var response = await Client.PostAsync("/api/messages", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("The form's antiforgery token is missing or invalid", (await ReadJsonAsync(response)).GetProperty("title").GetString());
+        Assert.DoesNotContain("mallory", await Client.GetStringAsync("/api/messages"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostForm_WithTheHomePagesToken_StoredAndRedirectedHome()
+    {
+        // A browser without JavaScript: the page sets the cookie and renders the token; the form posts both.
+        using var browser = new HttpClient(new SocketsHttpHandler { UseProxy = false, UseCookies = true, CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = false })
+        {
+            BaseAddress = Client.BaseAddress,
+        };
+        var page = await browser.GetStringAsync("/");
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(token), "no antiforgery field in the form:\n" + page);
+
+        using var content = new FormUrlEncodedContent([new("author", "dora"), new("text", "no js <b>here</b>"), new("__RequestVerificationToken", System.Net.WebUtility.HtmlDecode(token))]);
+        using var response = await browser.PostAsync("/api/messages", content);
+
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+        Assert.Equal("/", response.Headers.Location?.OriginalString);
+        Assert.Contains("no js &lt;b&gt;here&lt;/b&gt;", await browser.GetStringAsync("/"), StringComparison.Ordinal);
     }
 
     [Fact]
