@@ -17,6 +17,7 @@ internal sealed class MySqlMessageStore : IMessageStore
     private readonly string _connectionString;
     private readonly TimeProvider _timeProvider;
 
+    /// <summary>A store on the server and database <paramref name="connectionString"/> names.</summary>
     /// <exception cref="ArgumentException"><paramref name="connectionString"/> is not a MySQL connection string.</exception>
     public MySqlMessageStore(string connectionString, TimeProvider timeProvider)
     {
@@ -32,7 +33,7 @@ internal sealed class MySqlMessageStore : IMessageStore
             throw new ArgumentException($"database.connectionString is not a valid MySQL connection string: {ex.Message}", nameof(connectionString), ex);
         }
 
-        if (!ContainsAny(connectionString, "connect timeout", "connection timeout", "connecttimeout"))
+        if (!builder.ContainsKey("Connection Timeout"))
         {
             builder.ConnectionTimeout = (uint)DefaultConnectTimeout.TotalSeconds;
         }
@@ -41,6 +42,9 @@ internal sealed class MySqlMessageStore : IMessageStore
         _connectionString = builder.ConnectionString;
         _timeProvider = timeProvider;
     }
+
+    /// <summary>The connection string in use, with Strata's defaults applied.</summary>
+    internal string ConnectionString => _connectionString;
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -112,9 +116,6 @@ internal sealed class MySqlMessageStore : IMessageStore
 
         return messages;
     }
-
-    private static bool ContainsAny(string connectionString, params string[] keys) =>
-        connectionString.Split(';').Select(pair => pair.Split('=')[0].Trim()).Any(key => keys.Contains(key, StringComparer.OrdinalIgnoreCase));
 
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
     {

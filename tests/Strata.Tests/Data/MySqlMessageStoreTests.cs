@@ -80,6 +80,37 @@ public sealed class MySqlMessageStoreTests(MariaDbServer server, ITestOutputHelp
         await AssertEachMigrationRecordedOnceAsync(spec);
     }
 
+    [SkippableFact]
+    public async Task PingAsync_PoolExhausted_ThrowsDbExceptionAfterTheConnectTimeout()
+    {
+        // One pooled connection, held by a stuck request: the next caller waits the connect timeout, then fails.
+        var baseSpec = await DatabaseAsync();
+        var spec = Spec(baseSpec.ConnectionString + ";Maximum Pool Size=1;Connection Timeout=1");
+        var store = MessageStores.Create(spec);
+        await store.InitializeAsync(CancellationToken.None);
+        await using var holder = new MySqlConnection(((MySqlMessageStore)store).ConnectionString);
+        await holder.OpenAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        await Assert.ThrowsAnyAsync<DbException>(() => store.PingAsync(CancellationToken.None));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        await holder.CloseAsync();
+        await store.PingAsync(CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData("Server=127.0.0.1", 5u)]
+    [InlineData("Server=127.0.0.1;Connect Timeout=2", 2u)]
+    [InlineData("Server=127.0.0.1;connectiontimeout=20", 20u)]
+    public void Create_ConnectTimeout_DefaultsToFiveSeconds(string connectionString, uint seconds)
+    {
+        var store = (MySqlMessageStore)MessageStores.Create(Spec(connectionString));
+
+        var builder = new MySqlConnectionStringBuilder(store.ConnectionString);
+        Assert.Equal((seconds, true), (builder.ConnectionTimeout, builder.Pooling));
+    }
+
     [Fact]
     public void Create_MalformedConnectionString_SaysSoWithoutTheValue()
     {
