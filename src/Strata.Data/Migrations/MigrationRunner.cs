@@ -64,8 +64,15 @@ internal static class MigrationRunner
         }
         finally
         {
-            // Not with the caller's token: the lock must go back even when the caller gave up.
-            await ExecuteAsync(connection, null, $"DO RELEASE_LOCK('{MySqlLockName}');", CancellationToken.None);
+            // Not with the caller's token: the lock must go back even when the caller gave up. If the connection
+            // itself broke, the server has already released the lock with it; keep the original error.
+            try
+            {
+                await ExecuteAsync(connection, null, $"DO RELEASE_LOCK('{MySqlLockName}');", CancellationToken.None);
+            }
+            catch (DbException) when (connection.State != System.Data.ConnectionState.Open)
+            {
+            }
         }
     }
 
