@@ -214,9 +214,12 @@ public sealed record WebSpec
 }
 
 /// <summary>A validated database choice.</summary>
-/// <param name="Engine">"sqlite".</param>
-/// <param name="Path">Absolute path of the database file.</param>
-public sealed record DatabaseSpec(string Engine, string Path);
+/// <param name="Engine">"sqlite" or "mysql".</param>
+/// <param name="Path">Absolute path of the SQLite database file (unused by "mysql").</param>
+/// <param name="ConnectionString">
+/// The MySQL connection string for "mysql"; null for "sqlite". Checked only for shape here: the provider parses it.
+/// </param>
+public sealed record DatabaseSpec(string Engine, string Path, string? ConnectionString = null);
 
 /// <summary>A loaded and validated topology: the immutable model every role reads its part of.</summary>
 public sealed record Topology

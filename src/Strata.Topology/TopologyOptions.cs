@@ -356,9 +356,15 @@ public sealed record HealthCheckOptions
 /// <summary>The database.</summary>
 public sealed record DatabaseOptions
 {
-    /// <summary>Engine name: "sqlite" (embedded) [sqlite].</summary>
+    /// <summary>Engine name: "sqlite" (embedded) or "mysql" (a MySQL or MariaDB server) [sqlite].</summary>
     public string? Engine { get; init; }
 
     /// <summary>SQLite file, relative to the topology file [.strata/foobar.db].</summary>
     public string? Path { get; init; }
+
+    /// <summary>
+    /// MySQL connection string, e.g. "Server=127.0.0.1;Port=3306;Database=foobar;User ID=strata;Password=...";
+    /// required when the engine is "mysql", ignored otherwise.
+    /// </summary>
+    public string? ConnectionString { get; init; }
 }

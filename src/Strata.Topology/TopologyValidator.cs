@@ -610,9 +610,9 @@ internal sealed partial class TopologyValidator
     private DatabaseSpec? Database(DatabaseOptions? database)
     {
         var engine = database?.Engine ?? "sqlite";
-        if (!string.Equals(engine, "sqlite", StringComparison.Ordinal))
+        if (engine is not ("sqlite" or "mysql"))
         {
-            Error("database.engine", $"'{engine}' is not supported; the engines are: sqlite");
+            Error("database.engine", $"'{engine}' is not supported; the engines are: sqlite, mysql");
             return null;
         }
 
@@ -623,7 +623,25 @@ internal sealed partial class TopologyValidator
             return null;
         }
 
-        return new DatabaseSpec(engine, Path.GetFullPath(Path.Combine(_baseDirectory, path)));
+        string? connectionString = null;
+        if (engine == "mysql")
+        {
+            // Only the shape: the topology does not know MySqlConnector, whose builder reports a bad value clearly.
+            connectionString = database?.ConnectionString;
+            if (string.IsNullOrWhiteSpace(connectionString))
+            {
+                Error("database.connectionString", "is required when the engine is mysql (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")");
+                return null;
+            }
+
+            if (!connectionString.Contains('='))
+            {
+                Error("database.connectionString", "must be a list of key=value pairs separated by ';' (e.g. \"Server=127.0.0.1;Database=foobar\")");
+                return null;
+            }
+        }
+
+        return new DatabaseSpec(engine, Path.GetFullPath(Path.Combine(_baseDirectory, path)), connectionString);
     }
 
     // RFC 9110 §5.6.2 token: methods, header and cookie names.

@@ -8,12 +8,16 @@ public static class MessageStores
     /// <summary>The embedded SQLite engine.</summary>
     public const string Sqlite = "sqlite";
 
+    /// <summary>A MySQL or MariaDB server, reached through the topology's connection string.</summary>
+    public const string MySql = "mysql";
+
     /// <summary>A store for <paramref name="database"/>, stamping messages with the system clock.</summary>
     /// <exception cref="NotSupportedException">The engine is not one this build knows.</exception>
     public static IMessageStore Create(DatabaseSpec database) => Create(database, TimeProvider.System);
 
     /// <summary>A store for <paramref name="database"/>, stamping messages with <paramref name="timeProvider"/>.</summary>
     /// <exception cref="NotSupportedException">The engine is not one this build knows.</exception>
+    /// <exception cref="ArgumentException">The engine is "mysql" and the connection string is missing or malformed.</exception>
     public static IMessageStore Create(DatabaseSpec database, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(database);
@@ -21,7 +25,10 @@ public static class MessageStores
         return database.Engine.ToLowerInvariant() switch
         {
             Sqlite => new SqliteMessageStore(database.Path, timeProvider),
-            _ => throw new NotSupportedException($"Database engine '{database.Engine}' is not supported; the engines are: {Sqlite}."),
+            MySql => new MySqlMessageStore(
+                database.ConnectionString ?? throw new ArgumentException("database.connectionString is required when the engine is mysql.", nameof(database)),
+                timeProvider),
+            _ => throw new NotSupportedException($"Database engine '{database.Engine}' is not supported; the engines are: {Sqlite}, {MySql}."),
         };
     }
 }

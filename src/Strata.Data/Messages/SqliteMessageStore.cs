@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Strata.Data.Migrations;
 
 namespace Strata.Data;
 
@@ -11,15 +12,6 @@ internal sealed class SqliteMessageStore : IMessageStore
 {
     /// <summary>How long a statement waits for another connection's lock before giving up.</summary>
     internal static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
-
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS messages (
-            id         INTEGER PRIMARY KEY AUTOINCREMENT,
-            author     TEXT    NOT NULL,
-            text       TEXT    NOT NULL,
-            created_at INTEGER NOT NULL -- Unix time in milliseconds, UTC
-        );
-        """;
 
     private readonly string _path;
     private readonly string _connectionString;
@@ -67,11 +59,7 @@ internal sealed class SqliteMessageStore : IMessageStore
             }
         }
 
-        await using (var command = connection.CreateCommand())
-        {
-            command.CommandText = Schema;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await MigrationRunner.ApplyAsync(connection, MigrationEngine.Sqlite, SchemaMigrations.All, _timeProvider, cancellationToken);
     }
 
     public async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)

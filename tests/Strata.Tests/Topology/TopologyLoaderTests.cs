@@ -46,7 +46,8 @@ public sealed class TopologyLoaderTests : IDisposable
     [InlineData("web.nodes[0].name", "'Web_1' is not a valid node name (lower-case letters, digits and '-', starting with a letter)")]
     [InlineData("dns.zone", "'foo..com' is not a valid domain name")]
     [InlineData("dns.records.www", "'not-an-ip' is neither an IPv4 address nor \"vip\"")]
-    [InlineData("database.engine", "'postgres' is not supported; the engines are: sqlite")]
+    [InlineData("database.engine", "'postgres' is not supported; the engines are: sqlite, mysql")]
+    [InlineData("database.connectionString", "is required when the engine is mysql (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")")]
     [InlineData("app.healthCheck.fall", "0 is out of range (1 to 100)")]
     [InlineData("app.nodes", "must list at least one node")]
     [InlineData("vip", "is required")]
@@ -96,6 +97,28 @@ public sealed class TopologyLoaderTests : IDisposable
 
         var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(path)).Errors);
         Assert.Equal(("netns.subnet", problem), (error.Field, error.Problem));
+    }
+
+    [Fact]
+    public void Load_MySqlWithConnectionString_KeepsIt()
+    {
+        const string ConnectionString = "Server=127.0.0.1;Port=3306;Database=foobar;User ID=strata;Password=secret";
+        var path = Write(Default(root => root["database"] = new JsonObject { ["engine"] = "mysql", ["connectionString"] = ConnectionString }));
+
+        var database = TopologyLoader.Load(path).Database;
+
+        Assert.Equal(("mysql", ConnectionString), (database.Engine, database.ConnectionString));
+    }
+
+    [Theory]
+    [InlineData("  ", "is required when the engine is mysql (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")")]
+    [InlineData("localhost", "must be a list of key=value pairs separated by ';' (e.g. \"Server=127.0.0.1;Database=foobar\")")]
+    public void Load_MySqlBadConnectionString_SaysWhy(string connectionString, string problem)
+    {
+        var path = Write(Default(root => root["database"] = new JsonObject { ["engine"] = "mysql", ["connectionString"] = connectionString }));
+
+        var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(path)).Errors);
+        Assert.Equal(("database.connectionString", problem), (error.Field, error.Problem));
     }
 
     [Fact]
@@ -230,6 +253,9 @@ public sealed class TopologyLoaderTests : IDisposable
                 break;
             case "database.engine":
                 root["database"]!["engine"] = "postgres";
+                break;
+            case "database.connectionString":
+                root["database"]!["engine"] = "mysql";
                 break;
             case "app.healthCheck.fall":
                 root["app"]!["healthCheck"]!["fall"] = 0;

@@ -7,6 +7,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Strata.Tests.Common;
 using Xunit.Abstractions;
 
 namespace Strata.Tests.Cluster.Wire;
@@ -103,21 +104,8 @@ public sealed class NetnsTestNetwork : IAsyncLifetime
     /// </summary>
     public bool Check(ITestOutputHelper output) => CheckOrReport(Unavailable, output);
 
-    public static bool CheckOrReport(string? unavailable, ITestOutputHelper output)
-    {
-        if (unavailable is null)
-        {
-            return true;
-        }
-
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
-        {
-            Assert.Fail(unavailable);
-        }
-
-        output.WriteLine("Skipped: " + unavailable);
-        throw new SkipException(unavailable);
-    }
+    /// <summary>See <see cref="Requirements.CheckOrReport"/>.</summary>
+    public static bool CheckOrReport(string? unavailable, ITestOutputHelper output) => Requirements.CheckOrReport(unavailable, output);
 
     /// <summary>Runs <paramref name="action"/> on a new thread that has entered network namespace <paramref name="ns"/>.</summary>
     public static Task<T> InNamespaceAsync<T>(string ns, Func<T> action)
