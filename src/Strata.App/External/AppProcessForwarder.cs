@@ -43,18 +43,16 @@ internal sealed class AppProcessForwarder : IDisposable
         }
 
         var error = await _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, HttpTransformer.Empty);
-        if (error == ForwarderError.Request && !context.Response.HasStarted && IsConnectFailure(context.GetForwarderErrorFeature()?.Exception))
+        if (error == ForwarderError.Request && !context.Response.HasStarted)
         {
-            // Started but not listening yet, or it just died: the supervisor is on it.
+            // No response at all: refused (started but not listening yet) or reset (it just died, taking a pooled
+            // connection with it). Either way the supervisor is on it, so "try again shortly" rather than 502.
             context.Response.Clear();
             await UnavailableAsync(context);
         }
     }
 
     public void Dispose() => _client.Dispose();
-
-    private static bool IsConnectFailure(Exception? exception) =>
-        exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError };
 
     private static Task UnavailableAsync(HttpContext context)
     {

@@ -5,11 +5,12 @@ using System.Text.Json;
 using Strata.Tests.Common;
 using Strata.Topology;
 using Strata.Web;
+using Xunit.Abstractions;
 
 namespace Strata.Tests.App;
 
 /// <summary>App nodes in command mode running the Python example (python3) as a supervised child process.</summary>
-public sealed class ExternalAppNodeTests
+public sealed class ExternalAppNodeTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
 
@@ -143,6 +144,8 @@ public sealed class ExternalAppNodeTests
 
                 await Task.Delay(5);
             }
+
+            output.WriteLine($"statuses during the kill: {string.Join(", ", statuses)}");
 
             // The web tier does not retry an answered 503, so a few GETs in the window before its health check
             // takes app-1 out may fail; most must not.
