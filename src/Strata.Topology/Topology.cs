@@ -221,6 +221,17 @@ public sealed record WebSpec
 /// </param>
 public sealed record DatabaseSpec(string Engine, string Path, string? ConnectionString = null);
 
+/// <summary>The user's own application, validated (docs/own-app.md).</summary>
+/// <param name="Run">The program (absolute when it was given with a '/', else a name looked up on PATH at start) and its arguments.</param>
+/// <param name="HealthPath">Requested on the application to decide the node's /readyz; 2xx is ready.</param>
+/// <param name="WorkingDirectory">Absolute directory the program runs in.</param>
+/// <param name="Environment">Extra environment variables.</param>
+public sealed record AppCommandSpec(ImmutableArray<string> Run, string HealthPath, string WorkingDirectory, ImmutableDictionary<string, string> Environment)
+{
+    /// <summary>The variables the app node sets itself; the topology may not set them.</summary>
+    public static readonly IReadOnlyList<string> ReservedVariables = ["PORT", "HOST", "DATABASE_URL", "STRATA_DATABASE"];
+}
+
 /// <summary>A loaded and validated topology: the immutable model every role reads its part of.</summary>
 public sealed record Topology
 {
@@ -268,6 +279,9 @@ public sealed record Topology
 
     /// <summary>The database.</summary>
     public required DatabaseSpec Database { get; init; }
+
+    /// <summary>The user's own application the app nodes run, or null for the built-in one.</summary>
+    public AppCommandSpec? AppCommand { get; init; }
 
     /// <summary>The private subnet of <c>strata up --netns</c> (see <see cref="NetnsLayout"/>).</summary>
     public IPNetwork NetnsSubnet { get; init; } = NetnsLayout.DefaultSubnet;

@@ -20,7 +20,7 @@ public sealed record TopologyOptions
     public WebTierOptions? Web { get; init; }
 
     /// <summary>The application tier.</summary>
-    public BackendTierOptions? App { get; init; }
+    public AppTierOptions? App { get; init; }
 
     /// <summary>Where the application's data lives.</summary>
     public DatabaseOptions? Database { get; init; }
@@ -160,6 +160,35 @@ public record BackendTierOptions : TierOptions
 
     /// <summary>Cookie-based session persistence [off].</summary>
     public PersistenceOptions? Persistence { get; init; }
+}
+
+/// <summary>The application tier: the built-in application, or the user's own (<see cref="Command"/>).</summary>
+public sealed record AppTierOptions : BackendTierOptions
+{
+    /// <summary>Runs the user's own HTTP application on each app node instead of the built-in one [none] (docs/own-app.md).</summary>
+    public AppCommandOptions? Command { get; init; }
+}
+
+/// <summary>
+/// The user's own application: a program each app node runs as a child process and forwards its requests to
+/// (as a Procfile's <c>web:</c> line, or gunicorn behind nginx).
+/// </summary>
+public sealed record AppCommandOptions
+{
+    /// <summary>
+    /// The program and its arguments, e.g. ["python3", "app.py"]; a program with '/' in it is relative to the
+    /// topology file, otherwise looked up on PATH.
+    /// </summary>
+    public IReadOnlyList<string>? Run { get; init; }
+
+    /// <summary>Path the node requests on the application to decide /readyz; 2xx is ready [/].</summary>
+    public string? HealthPath { get; init; }
+
+    /// <summary>Directory the program runs in, relative to the topology file [the topology file's directory].</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Extra environment variables (PORT, HOST, DATABASE_URL and STRATA_DATABASE are set by the node).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }
 
 /// <summary>The load balancer tier.</summary>

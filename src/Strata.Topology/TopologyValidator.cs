@@ -54,6 +54,7 @@ internal sealed partial class TopologyValidator
         var webRoot = WebRoot(o.Web?.Root);
         var web = Web(o.Web);
         var database = Database(o.Database);
+        var appCommand = AppCommand(o.App?.Command);
         var vrrp = Vrrp(o.Vip, loadBalancers);
         var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length);
         var adminToken = o.Admin?.Token;
@@ -84,6 +85,7 @@ internal sealed partial class TopologyValidator
             WebRoot = webRoot!,
             Web = web,
             Database = database!,
+            AppCommand = appCommand,
             NetnsSubnet = netnsSubnet,
         };
     }
@@ -643,6 +645,65 @@ internal sealed partial class TopologyValidator
 
         return new DatabaseSpec(engine, Path.GetFullPath(Path.Combine(_baseDirectory, path)), connectionString);
     }
+
+    private AppCommandSpec? AppCommand(AppCommandOptions? command)
+    {
+        if (command is null)
+        {
+            return null;
+        }
+
+        const string Field = "app.command";
+        if (command.Run is not { Count: > 0 } run || string.IsNullOrWhiteSpace(run[0]))
+        {
+            Error($"{Field}.run", "must name the program and its arguments, e.g. [\"python3\", \"app.py\"]");
+            return null;
+        }
+
+        var program = run[0];
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            program = Path.GetFullPath(Path.Combine(_baseDirectory, program));
+            if (!File.Exists(program))
+            {
+                Error($"{Field}.run[0]", $"'{program}' does not exist");
+            }
+        }
+
+        var healthPath = command.HealthPath ?? "/";
+        if (!healthPath.StartsWith('/'))
+        {
+            Error($"{Field}.healthPath", $"'{healthPath}' must start with '/'");
+        }
+
+        var directory = Path.GetFullPath(Path.Combine(_baseDirectory, command.WorkingDirectory ?? "."));
+        if (!Directory.Exists(directory))
+        {
+            Error($"{Field}.workingDirectory", $"directory '{directory}' does not exist");
+        }
+
+        var environment = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in command.Environment ?? new Dictionary<string, string>())
+        {
+            if (!EnvironmentNameRegex().IsMatch(name))
+            {
+                Error($"{Field}.environment.{name}", $"'{name}' is not an environment variable name (letters, digits and '_', not starting with a digit)");
+            }
+            else if (AppCommandSpec.ReservedVariables.Contains(name, StringComparer.Ordinal))
+            {
+                Error($"{Field}.environment.{name}", "is set by the app node");
+            }
+            else
+            {
+                environment[name] = value ?? "";
+            }
+        }
+
+        return new AppCommandSpec([program, .. run.Skip(1)], healthPath, directory, environment.ToImmutable());
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvironmentNameRegex();
 
     // RFC 9110 §5.6.2 token: methods, header and cookie names.
     [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Strata.App;
+using Strata.App.External;
 using Strata.Dns;
 using Strata.Dns.Server;
 using Strata.LoadBalancer;
@@ -77,6 +78,7 @@ internal static class NodeCommands
         NodeRole.Dns => DnsNode.Build(topology),
         NodeRole.LoadBalancer => LoadBalancerNode.Build(topology, node),
         NodeRole.Web => WebNode.Build(topology, node),
+        NodeRole.App when topology.AppCommand is not null => ExternalAppNode.Build(topology, node),
         NodeRole.App => AppNode.Build(topology, node),
         _ => throw new ArgumentOutOfRangeException(nameof(node), node.Role, null),
     };

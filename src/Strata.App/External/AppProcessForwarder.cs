@@ -1,0 +1,64 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+using TopologyModel = Strata.Topology.Topology;
+
+namespace Strata.App.External;
+
+/// <summary>
+/// Relays a request to the user's application with YARP's forwarder, unchanged (X-Forwarded-* and Host as
+/// received); while the application is down it answers 503 with Retry-After at once.
+/// </summary>
+internal sealed class AppProcessForwarder : IDisposable
+{
+    private readonly IHttpForwarder _forwarder;
+    private readonly AppProcessSupervisor _supervisor;
+    private readonly HttpMessageInvoker _client;
+    private readonly ForwarderRequestConfig _config;
+
+    public AppProcessForwarder(IHttpForwarder forwarder, AppProcessSupervisor supervisor, TopologyModel topology)
+    {
+        _forwarder = forwarder;
+        _supervisor = supervisor;
+        _config = new ForwarderRequestConfig { ActivityTimeout = topology.AppBackend.ServerTimeout };
+        _client = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            // YARP's recommended forwarding client; a loopback connect either succeeds or is refused at once.
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            ActivityHeadersPropagator = null,
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+        });
+    }
+
+    /// <summary>Forwards the request to the application, or answers 503 while it is not running.</summary>
+    public async Task ForwardAsync(HttpContext context)
+    {
+        if (_supervisor.Destination is not { } destination)
+        {
+            await UnavailableAsync(context);
+            return;
+        }
+
+        var error = await _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, HttpTransformer.Empty);
+        if (error == ForwarderError.Request && !context.Response.HasStarted)
+        {
+            // No response at all: refused (started but not listening yet) or reset (it just died, taking a pooled
+            // connection with it). Either way the supervisor is on it, so "try again shortly" rather than 502.
+            context.Response.Clear();
+            await UnavailableAsync(context);
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private static Task UnavailableAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = "1";
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync("503 Service Unavailable: the application is not running; it is being restarted\n", context.RequestAborted);
+    }
+}
