@@ -30,6 +30,7 @@ internal static class GuestbookEndpoints
         messages.MapGet("/", ListAsync);
         messages.MapGet("/{id:long}", FindAsync);
         messages.MapPost("/", AddAsync);
+        messages.MapDelete("/{id:long}", DeleteAsync);
         return endpoints;
     }
 
@@ -46,7 +47,43 @@ internal static class GuestbookEndpoints
             return Invalid("limit", $"limit must be a whole number from 1 to {MaxLimit}");
         }
 
-        return TypedResults.Ok(await store.LatestAsync(limit, cancellationToken));
+        if (!request.Query.TryGetValue("before", out var before))
+        {
+            return TypedResults.Ok(await store.LatestAsync(limit, cancellationToken));
+        }
+
+        if (before.Count != 1 || !long.TryParse(before[0], NumberStyles.None, CultureInfo.InvariantCulture, out var beforeId) || beforeId < 1)
+        {
+            return Invalid("before", "before must be the id of a message (a whole number from 1)");
+        }
+
+        return TypedResults.Ok(await store.OlderAsync(beforeId, limit, cancellationToken));
+    }
+
+    /// <summary>
+    /// DELETE /api/messages/{id}, for the admin token (strata.json's admin.token, else STRATA_ADMIN_TOKEN, as the
+    /// proxies' admin API): 204, 404 when there is no such message, 401 without the token, 403 when none is set.
+    /// </summary>
+    private static async Task<IResult> DeleteAsync(long id, HttpContext context, IMessageStore store, Topology.Topology topology, CancellationToken cancellationToken)
+    {
+        var expected = topology.AdminToken ?? Environment.GetEnvironmentVariable(Topology.AdminOptions.TokenEnvironmentVariable);
+        if (string.IsNullOrEmpty(expected))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Deleting messages needs an admin token", detail: "Set admin.token in strata.json (strata up sets one per run).");
+        }
+
+        var given = context.Request.Headers.Authorization.ToString();
+        if (!given.StartsWith("Bearer ", StringComparison.Ordinal)
+            || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(given[7..]), System.Text.Encoding.UTF8.GetBytes(expected)))
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "The admin token is missing or wrong");
+        }
+
+        return await store.DeleteAsync(id, cancellationToken)
+            ? TypedResults.NoContent()
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such message", detail: $"There is no message {id}.");
     }
 
     private static async Task<Results<Ok<Message>, ProblemHttpResult>> FindAsync(

@@ -23,6 +23,16 @@ public interface IMessageStore
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is less than 1.</exception>
     Task<IReadOnlyList<Message>> LatestAsync(int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The next page after one that ended at <paramref name="before"/>: the newest <paramref name="limit"/> messages
+    /// with a smaller id, newest first (keyset pagination: stable while new messages arrive).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is less than 1.</exception>
+    Task<IReadOnlyList<Message>> OlderAsync(long before, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the message with this id once committed; false when there was none.</summary>
+    Task<bool> DeleteAsync(long id, CancellationToken cancellationToken);
+
     /// <summary>The message with this id, or null.</summary>
     Task<Message?> FindAsync(long id, CancellationToken cancellationToken);
 

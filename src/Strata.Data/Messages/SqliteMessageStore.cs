@@ -96,6 +96,27 @@ internal sealed class SqliteMessageStore : IMessageStore
         return await ReadMessagesAsync(command, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<Message>> OlderAsync(long before, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, author, text, created_at FROM messages WHERE id < $before ORDER BY id DESC LIMIT $limit;";
+        command.Parameters.AddWithValue("$before", before);
+        command.Parameters.AddWithValue("$limit", limit);
+        return await ReadMessagesAsync(command, cancellationToken);
+    }
+
+    public async Task<bool> DeleteAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM messages WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
     public async Task<Message?> FindAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

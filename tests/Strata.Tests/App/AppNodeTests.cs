@@ -210,6 +210,65 @@ public sealed class AppNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetMessages_Before_PagesBackwards()
+    {
+        var ids = new List<long>();
+        for (var i = 1; i <= 5; i++)
+        {
+            using var posted = await Client.PostAsync("/api/messages", Json($$"""{ "author": "a", "text": "m{{i}}" }"""));
+            ids.Add((await ReadJsonAsync(posted)).GetProperty("id").GetInt64());
+        }
+
+        var page = await Client.GetFromJsonAsync<JsonElement>($"/api/messages?before={ids[3]}&limit=2");
+
+        Assert.Equal(["m3", "m2"], page.EnumerateArray().Select(m => m.GetProperty("text").GetString()));
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-4")]
+    public async Task GetMessages_BadBefore_400ForBefore(string before)
+    {
+        using var response = await Client.GetAsync($"/api/messages?before={before}");
+
+        await AssertValidationProblemAsync(response, "before", "before must be the id of a message (a whole number from 1)");
+    }
+
+    [Fact]
+    public async Task DeleteMessage_WithoutAnAdminTokenConfigured_403()
+    {
+        using var response = await Client.DeleteAsync("/api/messages/1");
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task DeleteMessage_TheAdminTokenDeletes_OthersAre401()
+    {
+        const string token = "an-admin-token-of-some-length";
+        var node = TestTopology.Node("app-2", NodeRole.App);
+        await using var host = await AppTestHost.StartAsync(
+            TestTopology.Create(appNodes: [node], webRoot: _database.Directory, databasePath: _database.Path) with { AdminToken = token }, node);
+        using var posted = await host.Client.PostAsync("/api/messages", Json("""{ "author": "mallory", "text": "spam" }"""));
+        var id = (await ReadJsonAsync(posted)).GetProperty("id").GetInt64();
+
+        using var anonymous = await host.Client.DeleteAsync($"/api/messages/{id}");
+        using var wrong = new HttpRequestMessage(HttpMethod.Delete, $"/api/messages/{id}") { Headers = { { "Authorization", "Bearer not-the-token" } } };
+        using var wrongResponse = await host.Client.SendAsync(wrong);
+        using var right = new HttpRequestMessage(HttpMethod.Delete, $"/api/messages/{id}") { Headers = { { "Authorization", "Bearer " + token } } };
+        using var rightResponse = await host.Client.SendAsync(right);
+        using var again = new HttpRequestMessage(HttpMethod.Delete, $"/api/messages/{id}") { Headers = { { "Authorization", "Bearer " + token } } };
+        using var againResponse = await host.Client.SendAsync(again);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, rightResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, againResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Client.GetAsync($"/api/messages/{id}")).StatusCode);
+    }
+
+    [Fact]
     public async Task PostForm_WithoutTheHomePagesAntiforgeryToken_400AndNothingStored()
     {
         using var content = new FormUrlEncodedContent([new("author", "mallory"), new("text", "cross-site")]);

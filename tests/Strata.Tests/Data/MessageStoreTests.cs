@@ -79,6 +79,37 @@ public abstract class MessageStoreTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task OlderAsync_PagesThroughEverythingOnceNewestFirst_EvenWhileNewOnesArrive()
+    {
+        var store = await CreateInitializedAsync();
+        for (var i = 1; i <= 5; i++)
+        {
+            await store.AddAsync("alice", $"message {i}", CancellationToken.None);
+        }
+
+        var first = await store.LatestAsync(2, CancellationToken.None);
+        await store.AddAsync("bob", "arrived meanwhile", CancellationToken.None);
+        var second = await store.OlderAsync(first[^1].Id, 2, CancellationToken.None);
+        var third = await store.OlderAsync(second[^1].Id, 2, CancellationToken.None);
+
+        Assert.Equal(["message 5", "message 4", "message 3", "message 2", "message 1"], first.Concat(second).Concat(third).Select(m => m.Text));
+        Assert.Empty(await store.OlderAsync(third[^1].Id, 2, CancellationToken.None));
+    }
+
+    [SkippableFact]
+    public async Task DeleteAsync_RemovesOnlyThatMessage_AndSaysWhetherThereWasOne()
+    {
+        var store = await CreateInitializedAsync();
+        var keep = await store.AddAsync("alice", "keep", CancellationToken.None);
+        var drop = await store.AddAsync("mallory", "drop", CancellationToken.None);
+
+        Assert.True(await store.DeleteAsync(drop.Id, CancellationToken.None));
+        Assert.False(await store.DeleteAsync(drop.Id, CancellationToken.None));
+        Assert.Null(await store.FindAsync(drop.Id, CancellationToken.None));
+        Assert.Equal([keep], await store.LatestAsync(10, CancellationToken.None));
+    }
+
+    [SkippableFact]
     public async Task LatestAsync_EmptyDatabase_ReturnsEmpty()
     {
         var store = await CreateInitializedAsync();
