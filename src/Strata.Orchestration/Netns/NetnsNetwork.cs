@@ -138,9 +138,11 @@ internal static class NetnsNetwork
             }
         }
 
-        // Normally gone with the switch namespace; removed by name if a half-made run left it alone.
+        // Normally gone with the switch namespace (the kernel finishes that in the background, so it may vanish
+        // between our two commands); removed by name if a half-made run left it alone.
         var (linkCode, _) = await IpCommand.RunAsync("ip", "link", "show", run.HostLink);
-        if (linkCode == 0 && await IpCommand.RunAsync("ip", "link", "del", run.HostLink) is { ExitCode: not 0 } del)
+        if (linkCode == 0 && await IpCommand.RunAsync("ip", "link", "del", run.HostLink) is { ExitCode: not 0 } del
+            && !del.Output.Contains("Cannot find device", StringComparison.Ordinal))
         {
             failed.Add($"{run.HostLink}: {del.Output.Trim()}");
         }
