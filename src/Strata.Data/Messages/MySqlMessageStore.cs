@@ -9,7 +9,7 @@ namespace Strata.Data;
 /// flush settings make it) and any Unicode text round-trips. The connect timeout also bounds the wait for a pooled
 /// connection, so when the server is down a request fails within seconds instead of hanging.
 /// </summary>
-internal sealed class MySqlMessageStore : IMessageStore
+internal sealed class MySqlMessageStore : DbMessageStore
 {
     /// <summary>How long opening a connection (or waiting for a free one in the pool) may take, unless the connection string says.</summary>
     internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
@@ -46,13 +46,13 @@ internal sealed class MySqlMessageStore : IMessageStore
     /// <summary>The connection string in use, with Strata's defaults applied.</summary>
     internal string ConnectionString => _connectionString;
 
-    public async Task InitializeAsync(CancellationToken cancellationToken)
+    public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await MigrationRunner.ApplyAsync(connection, MigrationEngine.MySql, SchemaMigrations.All, _timeProvider, cancellationToken);
     }
 
-    public async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)
+    public override async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(author);
         ArgumentNullException.ThrowIfNull(text);
@@ -61,7 +61,7 @@ internal sealed class MySqlMessageStore : IMessageStore
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(_timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
 
         // One autocommitted INSERT: committed when it returns, and LAST_INSERT_ID is this connection's own.
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO messages (author, text, created_at) VALUES (@author, @text, @createdAt);";
         command.Parameters.AddWithValue("@author", author);
@@ -71,74 +71,9 @@ internal sealed class MySqlMessageStore : IMessageStore
         return new Message(command.LastInsertedId, author, text, createdAt);
     }
 
-    public async Task<IReadOnlyList<Message>> LatestAsync(int limit, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+    protected override async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => await OpenConnectionAsync(cancellationToken);
 
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, author, text, created_at FROM messages ORDER BY id DESC LIMIT @limit;";
-        command.Parameters.AddWithValue("@limit", limit);
-        return await ReadMessagesAsync(command, cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<Message>> OlderAsync(long before, int limit, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, author, text, created_at FROM messages WHERE id < @before ORDER BY id DESC LIMIT @limit;";
-        command.Parameters.AddWithValue("@before", before);
-        command.Parameters.AddWithValue("@limit", limit);
-        return await ReadMessagesAsync(command, cancellationToken);
-    }
-
-    public async Task<bool> DeleteAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM messages WHERE id = @id;";
-        command.Parameters.AddWithValue("@id", id);
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
-    }
-
-    public async Task<Message?> FindAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, author, text, created_at FROM messages WHERE id = @id;";
-        command.Parameters.AddWithValue("@id", id);
-        var messages = await ReadMessagesAsync(command, cancellationToken);
-        return messages.Count == 0 ? null : messages[0];
-    }
-
-    public async Task PingAsync(CancellationToken cancellationToken)
-    {
-        // Touch the table, not just "SELECT 1": a server whose database lost the schema is not ready.
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM messages LIMIT 1;";
-        await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<Message>> ReadMessagesAsync(MySqlCommand command, CancellationToken cancellationToken)
-    {
-        var messages = new List<Message>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            messages.Add(new Message(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
-        }
-
-        return messages;
-    }
-
-    private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<MySqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         var connection = new MySqlConnection(_connectionString);
         try

@@ -8,7 +8,7 @@ namespace Strata.Data;
 /// the single writer; synchronous=FULL makes a commit durable before AddAsync returns; the busy timeout makes a
 /// writer wait for another process's lock instead of failing at once, and bounds that wait so no request hangs.
 /// </summary>
-internal sealed class SqliteMessageStore : IMessageStore
+internal sealed class SqliteMessageStore : DbMessageStore
 {
     /// <summary>How long a statement waits for another connection's lock before giving up.</summary>
     internal static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
@@ -36,7 +36,7 @@ internal sealed class SqliteMessageStore : IMessageStore
         _connectionPragmas = $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL;";
     }
 
-    public async Task InitializeAsync(CancellationToken cancellationToken)
+    public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
         var directory = Path.GetDirectoryName(_path);
         if (!string.IsNullOrEmpty(directory))
@@ -44,7 +44,7 @@ internal sealed class SqliteMessageStore : IMessageStore
             Directory.CreateDirectory(directory);
         }
 
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
 
         // WAL is a property of the file and persists; switching needs a moment of exclusive access, which the
         // busy timeout waits for if another process is initializing too. SQLite answers with the mode in force
@@ -62,7 +62,7 @@ internal sealed class SqliteMessageStore : IMessageStore
         await MigrationRunner.ApplyAsync(connection, MigrationEngine.Sqlite, SchemaMigrations.All, _timeProvider, cancellationToken);
     }
 
-    public async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)
+    public override async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(author);
         ArgumentNullException.ThrowIfNull(text);
@@ -70,7 +70,7 @@ internal sealed class SqliteMessageStore : IMessageStore
         // Stored to the millisecond; return exactly what a later read will return.
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(_timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
 
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
 
         // IMMEDIATE takes the write lock up front (waiting under the busy timeout) rather than failing on upgrade.
         await using var transaction = connection.BeginTransaction(deferred: false);
@@ -85,74 +85,9 @@ internal sealed class SqliteMessageStore : IMessageStore
         return new Message(id, author, text, createdAt);
     }
 
-    public async Task<IReadOnlyList<Message>> LatestAsync(int limit, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+    protected override async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => await OpenConnectionAsync(cancellationToken);
 
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, author, text, created_at FROM messages ORDER BY id DESC LIMIT $limit;";
-        command.Parameters.AddWithValue("$limit", limit);
-        return await ReadMessagesAsync(command, cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<Message>> OlderAsync(long before, int limit, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, author, text, created_at FROM messages WHERE id < $before ORDER BY id DESC LIMIT $limit;";
-        command.Parameters.AddWithValue("$before", before);
-        command.Parameters.AddWithValue("$limit", limit);
-        return await ReadMessagesAsync(command, cancellationToken);
-    }
-
-    public async Task<bool> DeleteAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM messages WHERE id = $id;";
-        command.Parameters.AddWithValue("$id", id);
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
-    }
-
-    public async Task<Message?> FindAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, author, text, created_at FROM messages WHERE id = $id;";
-        command.Parameters.AddWithValue("$id", id);
-        var messages = await ReadMessagesAsync(command, cancellationToken);
-        return messages.Count == 0 ? null : messages[0];
-    }
-
-    public async Task PingAsync(CancellationToken cancellationToken)
-    {
-        // Touch the table, not just "SELECT 1": a file that lost its schema (or was replaced) is not ready.
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM messages LIMIT 1;";
-        await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<Message>> ReadMessagesAsync(SqliteCommand command, CancellationToken cancellationToken)
-    {
-        var messages = new List<Message>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            messages.Add(new Message(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
-        }
-
-        return messages;
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try
