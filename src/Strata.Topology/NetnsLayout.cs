@@ -36,14 +36,14 @@ public static class NetnsLayout
         }
 
         var subnet = topology.NetnsSubnet;
-        var moved = new Dictionary<IPAddress, IPAddress> { [topology.Vip.Address] = Offset(subnet, VipOffset) };
-        var index = FirstNode;
+        var placed = topology.AllNodes.Select((node, i) => (node, Address: Offset(subnet, FirstNode + i))).ToDictionary(p => p.node.Name, p => p.Address);
+        var vip = Offset(subnet, VipOffset);
+        var moved = new Dictionary<IPAddress, IPAddress> { [topology.Vip.Address] = vip };
         foreach (var node in topology.AllNodes)
         {
-            moved.TryAdd(node.Address.Address, Offset(subnet, index++));
+            moved.TryAdd(node.Address.Address, placed[node.Name]);
         }
 
-        index = FirstNode;
         NodeSpec Move(NodeSpec node)
         {
             if (node.Address.Port == node.Management.Port && !node.Address.Address.Equals(node.Management.Address))
@@ -52,7 +52,7 @@ public static class NetnsLayout
                     $"{node.Name}: address and management use the same port {node.Address.Port} on two addresses; under --netns a node has one address, so give management its own port");
             }
 
-            var address = Offset(subnet, index++);
+            var address = placed[node.Name];
             return node with { Address = new IPEndPoint(address, node.Address.Port), Management = new IPEndPoint(address, node.Management.Port) };
         }
 
@@ -62,7 +62,7 @@ public static class NetnsLayout
             LoadBalancers = [.. topology.LoadBalancers.Select(Move)],
             WebNodes = [.. topology.WebNodes.Select(Move)],
             AppNodes = [.. topology.AppNodes.Select(Move)],
-            Vip = new IPEndPoint(moved[topology.Vip.Address], topology.Vip.Port),
+            Vip = new IPEndPoint(vip, topology.Vip.Port),
             Vrrp = topology.Vrrp with { Interface = InterfaceName },
             InNetns = true,
             Zone = topology.Zone with

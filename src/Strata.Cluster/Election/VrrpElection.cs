@@ -317,13 +317,10 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
             // The other load balancers' configured priorities bound what they can advertise; ties go to the
             // greater address (§6.4.3). A router outside the topology (keepalived) still wins by its adverts.
             var outranked = _peerNodes.Any(p => !p.Address.Address.Equals(peer)
-                && (p.Priority > _machine.Priority || (p.Priority == _machine.Priority && Greater(p.Address.Address, _local.Address))));
+                && (p.Priority > _machine.Priority || (p.Priority == _machine.Priority && VrrpAdvertisement.ToUInt32(p.Address.Address) > VrrpAdvertisement.ToUInt32(_local.Address))));
             _machine.OnMasterGone(peer, noBackupOutranksUs: !outranked);
         }
     }
-
-    private static bool Greater(IPAddress a, IPAddress b) =>
-        System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(a.GetAddressBytes()) > System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b.GetAddressBytes());
 
     /// <summary>keepalived's track_script: while this node cannot serve, it advertises a lower priority.</summary>
     private void TrackHealth()
