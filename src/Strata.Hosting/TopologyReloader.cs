@@ -100,6 +100,12 @@ internal sealed partial class TopologyReloader(
         try
         {
             var topology = TopologyLoader.Parse(text, path);
+            if (initial.DatabaseChoice is { } engine)
+            {
+                // Started with --db: the database stays the one chosen then.
+                topology = ManagedDatabase.Choose(topology, engine);
+            }
+
             if (initial.InNetns)
             {
                 // A node of 'strata up --netns' lives at its layout address, not the one written in the file.

@@ -25,25 +25,32 @@ public sealed class Orchestrator(
 
     private readonly RunDirectory _run = new(topology.SourcePath);
 
-    /// <summary>The topology as the nodes run it: the file's addresses, or under --netns those of <see cref="NetnsLayout"/>.</summary>
-    private readonly Topology.Topology _file = topology;
+    /// <summary>The topology as the file says.</summary>
+    private readonly Topology.Topology _written = topology;
+
+    /// <summary>The file's, with the database <c>up --db</c> chose (<see cref="ManagedDatabase.Choose"/>).</summary>
+    private Topology.Topology _file = topology;
 
     private Topology.Topology _layout = topology;
 
     /// <summary>The namespaces of a --netns run, or null.</summary>
     private NetnsRun? _netns;
 
-    /// <summary>Back to front, so each tier finds the one behind it ready: app, web, load balancers, DNS.</summary>
+    /// <summary>Back to front, so each tier finds the one behind it ready: the database server, app, web, load balancers, DNS.</summary>
     private ImmutableArray<ImmutableArray<NodeSpec>> StartOrder =>
-        [_layout.AppNodes, _layout.WebNodes, _layout.LoadBalancers, [_layout.Dns]];
+        _layout.Database.Server is { } database
+            ? [[database], _layout.AppNodes, _layout.WebNodes, _layout.LoadBalancers, [_layout.Dns]]
+            : [_layout.AppNodes, _layout.WebNodes, _layout.LoadBalancers, [_layout.Dns]];
 
     /// <summary>
     /// Starts every node and waits until all are ready; with <paramref name="netns"/> each in a network namespace
-    /// of its own (<see cref="NetnsNetwork"/>). With <paramref name="detach"/> it returns then; otherwise it reports
-    /// nodes that exit and stops everything when <paramref name="stop"/> fires.
+    /// of its own (<see cref="NetnsNetwork"/>); with <paramref name="database"/> ("sqlite" or "mysql") on that
+    /// database whatever the file says (recorded, so every later command and node agrees). With
+    /// <paramref name="detach"/> it returns then; otherwise it reports nodes that exit and stops everything when
+    /// <paramref name="stop"/> fires.
     /// </summary>
     /// <returns>0 when everything became ready (and, in the foreground, was stopped again); 1 otherwise.</returns>
-    public async Task<int> UpAsync(bool detach, CancellationToken stop, bool netns = false)
+    public async Task<int> UpAsync(bool detach, CancellationToken stop, bool netns = false, string? database = null)
     {
         if (RunningNodes() is { Count: > 0 } running)
         {
@@ -57,6 +64,7 @@ public sealed class Orchestrator(
         }
 
         _netns = null;
+        _file = database is null ? _written : ManagedDatabase.Choose(_written, database);
         _layout = _file;
         if (netns)
         {
@@ -87,7 +95,7 @@ public sealed class Orchestrator(
             }
         }
 
-        var state = new RunState(_layout.SourcePath, [], _netns);
+        var state = new RunState(_layout.SourcePath, [], _netns, _file.DatabaseChoice);
         _run.WriteState(state);
         if (_layout.AdminToken is null)
         {
@@ -227,6 +235,13 @@ public sealed class Orchestrator(
         return new StatusReport(_layout.SourcePath, state is not null, new VipReport(_layout.Vip.ToString(), owner, masters), statuses, netns);
     }
 
+    /// <summary>The names of the topology's nodes as it runs: with the database server of 'up --db mysql'.</summary>
+    public IReadOnlyList<string> NodeNames()
+    {
+        ReadRun();
+        return [.. _layout.AllNodes.Select(n => n.Name)];
+    }
+
     /// <summary>SIGKILLs one node, as a crash would. Nothing restarts it: <c>start</c> does.</summary>
     public async Task<int> KillAsync(string name)
     {
@@ -312,9 +327,12 @@ public sealed class Orchestrator(
     private RunNode StartNode(NodeSpec node)
     {
         var log = _run.LogPath(node.Name);
-        IReadOnlyList<string> command = _netns is null
-            ? nodeCommand(node)
-            : ["ip", "netns", "exec", _netns.Namespace(node.Name), .. nodeCommand(node), "--netns"];
+        IReadOnlyList<string> command = _file.DatabaseChoice is { } database ? [.. nodeCommand(node), "--db", database] : nodeCommand(node);
+        if (_netns is not null)
+        {
+            command = ["ip", "netns", "exec", _netns.Namespace(node.Name), .. command, "--netns"];
+        }
+
         var pid = NodeProcess.Start(command, log, NodeEnvironment());
         return new RunNode(node.Name, pid, log);
     }
@@ -325,10 +343,16 @@ public sealed class Orchestrator(
             ? new() { [AdminOptions.TokenEnvironmentVariable] = token }
             : null;
 
-    /// <summary>The recorded run; a --netns run switches this orchestrator to the layout's addresses.</summary>
+    /// <summary>The recorded run; a --netns run switches this orchestrator to the layout's addresses, an 'up --db' to its database.</summary>
     private RunState? ReadRun()
     {
         var state = _run.ReadState();
+        if (state?.Database is { } database && _file.DatabaseChoice != database)
+        {
+            _file = ManagedDatabase.Choose(_file, database);
+            _layout = _file;
+        }
+
         if (state?.Netns is { } netns)
         {
             UseNetns(netns);

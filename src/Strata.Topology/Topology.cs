@@ -17,6 +17,9 @@ public enum NodeRole
 
     /// <summary>The foobar.com application.</summary>
     App,
+
+    /// <summary>The MySQL/MariaDB server Strata runs itself (<c>database.managed</c>).</summary>
+    Database,
 }
 
 /// <summary>One node of a validated topology.</summary>
@@ -215,11 +218,20 @@ public sealed record WebSpec
 
 /// <summary>A validated database choice.</summary>
 /// <param name="Engine">"sqlite" or "mysql".</param>
-/// <param name="Path">Absolute path of the SQLite database file (unused by "mysql").</param>
-/// <param name="ConnectionString">
-/// The MySQL connection string for "mysql"; null for "sqlite". Checked only for shape here: the provider parses it.
+/// <param name="Path">
+/// Absolute path of the SQLite database file; for a managed server, its folder (data directory, socket, the
+/// application account's password; see <see cref="ManagedDatabase"/>); unused for another MySQL server.
 /// </param>
-public sealed record DatabaseSpec(string Engine, string Path, string? ConnectionString = null);
+/// <param name="ConnectionString">
+/// The MySQL connection string of a server Strata does not run; null otherwise. Checked only for shape here: the
+/// provider parses it.
+/// </param>
+/// <param name="Server">The database node Strata runs (engine "mysql", <c>managed</c>), or null.</param>
+public sealed record DatabaseSpec(string Engine, string Path, string? ConnectionString = null, NodeSpec? Server = null)
+{
+    /// <summary>Whether Strata runs the server itself, as the node <see cref="Server"/>.</summary>
+    public bool Managed => Server is not null;
+}
 
 /// <summary>The user's own application, validated (docs/own-app.md).</summary>
 /// <param name="Run">The program (absolute when it was given with a '/', else a name looked up on PATH at start) and its arguments.</param>
@@ -280,6 +292,9 @@ public sealed record Topology
     /// <summary>The database.</summary>
     public required DatabaseSpec Database { get; init; }
 
+    /// <summary>The engine <c>--db</c> chose over the file's (<see cref="ManagedDatabase.Choose"/>), or null.</summary>
+    public string? DatabaseChoice { get; init; }
+
     /// <summary>The user's own application the app nodes run, or null for the built-in one.</summary>
     public AppCommandSpec? AppCommand { get; init; }
 
@@ -289,8 +304,10 @@ public sealed record Topology
     /// <summary>Whether the addresses are those of <see cref="NetnsLayout.Apply"/>, not the file's.</summary>
     public bool InNetns { get; init; }
 
-    /// <summary>Every node, DNS first, then tier by tier from the front.</summary>
-    public IEnumerable<NodeSpec> AllNodes => [Dns, .. LoadBalancers, .. WebNodes, .. AppNodes];
+    /// <summary>Every node, DNS first, then tier by tier from the front, the managed database server last.</summary>
+    public IEnumerable<NodeSpec> AllNodes => Database.Server is { } server
+        ? [Dns, .. LoadBalancers, .. WebNodes, .. AppNodes, server]
+        : [Dns, .. LoadBalancers, .. WebNodes, .. AppNodes];
 
     /// <summary>The node with this name, or null.</summary>
     public NodeSpec? FindNode(string name) => AllNodes.FirstOrDefault(n => string.Equals(n.Name, name, StringComparison.Ordinal));
@@ -299,13 +316,14 @@ public sealed record Topology
 /// <summary>The short names of roles, as used on the command line and in status output.</summary>
 public static class NodeRoles
 {
-    /// <summary>"dns", "lb", "web" or "app".</summary>
+    /// <summary>"dns", "lb", "web", "app" or "db".</summary>
     public static string ShortName(this NodeRole role) => role switch
     {
         NodeRole.Dns => "dns",
         NodeRole.LoadBalancer => "lb",
         NodeRole.Web => "web",
         NodeRole.App => "app",
+        NodeRole.Database => "db",
         _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
     };
 }

@@ -37,7 +37,7 @@ public sealed record NetnsOptions
 {
     /// <summary>
     /// A private IPv4 subnet, /16 to /24 [10.201.0.0/24]: the host gets .1, the nodes .10 on in topology order
-    /// (DNS, load balancers, web, app), the VIP .100; ports stay as written.
+    /// (DNS, load balancers, web, app, the managed database), the VIP .100; ports stay as written.
     /// </summary>
     public string? Subnet { get; init; }
 }
@@ -393,7 +393,19 @@ public sealed record DatabaseOptions
 
     /// <summary>
     /// MySQL connection string, e.g. "Server=127.0.0.1;Port=3306;Database=foobar;User ID=strata;Password=...";
-    /// required when the engine is "mysql", ignored otherwise.
+    /// required when the engine is "mysql" and the server is not managed, refused when it is.
     /// </summary>
     public string? ConnectionString { get; init; }
+
+    /// <summary>
+    /// With engine "mysql": Strata runs the server itself, as the node <see cref="Node"/> — a MariaDB or MySQL
+    /// server found on the machine, its data under the run folder [false]. <c>strata up --db mysql</c> sets it.
+    /// </summary>
+    public bool? Managed { get; init; }
+
+    /// <summary>
+    /// The managed server's node: name [db-1], address (where the server listens) [127.0.4.1:3306] and management
+    /// (its /healthz and /readyz) [127.0.4.1:8081].
+    /// </summary>
+    public NodeOptions? Node { get; init; }
 }

@@ -13,9 +13,11 @@ internal sealed partial class TopologyValidator
     private readonly Dictionary<string, string> _nodeNames = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _endpoints = new(StringComparer.Ordinal);
     private readonly string _baseDirectory;
+    private readonly string _sourcePath;
 
     private TopologyValidator(string sourcePath)
     {
+        _sourcePath = sourcePath;
         _baseDirectory = Path.GetDirectoryName(sourcePath) ?? ".";
     }
 
@@ -56,7 +58,7 @@ internal sealed partial class TopologyValidator
         var database = Database(o.Database);
         var appCommand = AppCommand(o.App?.Command);
         var vrrp = Vrrp(o.Vip, loadBalancers);
-        var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length);
+        var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length + (database?.Managed == true ? 1 : 0));
         var adminToken = o.Admin?.Token;
         if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
         {
@@ -618,6 +620,16 @@ internal sealed partial class TopologyValidator
             return null;
         }
 
+        if (database?.Managed == true)
+        {
+            return ManagedDatabaseServer(database, engine);
+        }
+
+        if (database?.Node is not null)
+        {
+            Error("database.node", "describes the server Strata runs; set \"managed\": true to run one");
+        }
+
         var path = database?.Path ?? Path.Combine(".strata", "foobar.db");
         if (string.IsNullOrWhiteSpace(path))
         {
@@ -632,7 +644,7 @@ internal sealed partial class TopologyValidator
             connectionString = database?.ConnectionString;
             if (string.IsNullOrWhiteSpace(connectionString))
             {
-                Error("database.connectionString", "is required when the engine is mysql (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")");
+                Error("database.connectionString", "is required when the engine is mysql and not managed (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")");
                 return null;
             }
 
@@ -644,6 +656,39 @@ internal sealed partial class TopologyValidator
         }
 
         return new DatabaseSpec(engine, Path.GetFullPath(Path.Combine(_baseDirectory, path)), connectionString);
+    }
+
+    private DatabaseSpec? ManagedDatabaseServer(DatabaseOptions database, string engine)
+    {
+        if (engine != "mysql")
+        {
+            Error("database.managed", "needs \"engine\": \"mysql\" (Strata runs a MySQL or MariaDB server; SQLite is embedded)");
+            return null;
+        }
+
+        if (database.ConnectionString is not null)
+        {
+            Error("database.connectionString", "is Strata's own for a managed server; leave it out (or set \"managed\": false to use your server)");
+        }
+
+        if (database.Path is not null)
+        {
+            Error("database.path", $"is for SQLite; a managed server keeps its data in .strata/{database.Node?.Name ?? ManagedDatabase.DefaultName}/");
+        }
+
+        var node = database.Node ?? new NodeOptions();
+        if (node.Weight is not null || node.Priority is not null)
+        {
+            Error("database.node", "takes only name, address and management");
+        }
+
+        var name = NodeName(node.Name ?? ManagedDatabase.DefaultName, "database.node.name");
+        var address = Endpoint(node.Address ?? ManagedDatabase.DefaultAddress.ToString(), "database.node.address", owner: name ?? "database.node");
+        var management = Endpoint(node.Management ?? ManagedDatabase.DefaultManagement.ToString(), "database.node.management", owner: $"{name ?? "database.node"} management");
+        // The address speaks MySQL, the management address HTTP: Endpoint refuses the two being one.
+        return name is null || address is null || management is null
+            ? null
+            : ManagedDatabase.Spec(_sourcePath, new NodeSpec(name, NodeRole.Database, address, management));
     }
 
     private AppCommandSpec? AppCommand(AppCommandOptions? command)

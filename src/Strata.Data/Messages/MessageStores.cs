@@ -1,3 +1,4 @@
+using Strata.Data.Managed;
 using Strata.Topology;
 
 namespace Strata.Data;
@@ -25,10 +26,16 @@ public static class MessageStores
         return database.Engine.ToLowerInvariant() switch
         {
             Sqlite => new SqliteMessageStore(database.Path, timeProvider),
-            MySql => new MySqlMessageStore(
-                database.ConnectionString ?? throw new ArgumentException("database.connectionString is required when the engine is mysql.", nameof(database)),
-                timeProvider),
+            MySql => new MySqlMessageStore(MySqlConnectionString(database), timeProvider),
             _ => throw new NotSupportedException($"Database engine '{database.Engine}' is not supported; the engines are: {Sqlite}, {MySql}."),
         };
     }
+
+    /// <summary>The connection string of a "mysql" database: the file's, or the managed server's application account.</summary>
+    /// <exception cref="ArgumentException">The connection string is missing.</exception>
+    /// <exception cref="InvalidOperationException">The managed server's password file is missing.</exception>
+    public static string MySqlConnectionString(DatabaseSpec database) =>
+        database.Managed
+            ? ManagedDatabaseAccount.ConnectionString(database)
+            : database.ConnectionString ?? throw new ArgumentException("database.connectionString is required when the engine is mysql.", nameof(database));
 }

@@ -13,7 +13,8 @@ public sealed record RunNode(string Name, int Pid, string LogPath);
 /// <param name="TopologyPath">The topology file it was started from.</param>
 /// <param name="Nodes">Started nodes.</param>
 /// <param name="Netns">The namespaces of an <c>up --netns</c> run, or null.</param>
-public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null)
+/// <param name="Database">The engine of <c>up --db</c>, or null when the file's database runs.</param>
+public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null, string? Database = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

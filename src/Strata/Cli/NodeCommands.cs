@@ -2,6 +2,8 @@ using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Strata.App;
 using Strata.App.External;
+using Strata.Database;
+using Strata.Database.Server;
 using Strata.Dns;
 using Strata.Dns.Server;
 using Strata.LoadBalancer;
@@ -16,6 +18,9 @@ internal static class NodeCommands
     /// <summary>The role commands' flag for the addresses of <c>up --netns</c>.</summary>
     public const string NetnsOption = "--netns";
 
+    /// <summary>The engines <c>--db</c> takes, on <c>up</c> and on the role commands.</summary>
+    public static readonly string[] DatabaseEngines = ["sqlite", "mysql"];
+
     public static Command Create(NodeRole role, Option<FileInfo> fileOption)
     {
         var name = new Argument<string>("name") { Description = $"The {Describe(role)} to run, by its name in the topology" };
@@ -25,12 +30,18 @@ internal static class NodeCommands
         }
 
         var netns = new Option<bool>(NetnsOption) { Description = "Use the addresses of 'strata up --netns' (the orchestrator starts nodes inside their namespaces with it)" };
-        var command = new Command(role.ShortName(), $"Run one {Describe(role)} of the topology") { name, fileOption, netns };
+        var db = DatabaseOption("Use this database whatever the file says, as 'strata up --db' does (mysql: the managed server)");
+        var command = new Command(role.ShortName(), $"Run one {Describe(role)} of the topology") { name, fileOption, netns, db };
         command.SetAction(async parse =>
         {
             if (StrataCommandLine.LoadTopology(parse) is not { } topology)
             {
                 return StrataCommandLine.UsageError;
+            }
+
+            if (parse.GetValue(db) is { } engine)
+            {
+                topology = ManagedDatabase.Choose(topology, engine);
             }
 
             if (parse.GetValue(netns))
@@ -46,13 +57,14 @@ internal static class NodeCommands
                 return StrataCommandLine.Usage($"'{nodeName}' is not a {Describe(role)} of this topology; those are: {string.Join(", ", candidates)}");
             }
 
-            var app = Build(topology, node);
             try
             {
+                await using var app = Build(topology, node);
                 await app.RunAsync();
-                return 0;
+                // A database node whose server exited on its own stops with a non-zero code.
+                return Environment.ExitCode;
             }
-            catch (Exception ex) when (ex is IOException or DnsBindException)
+            catch (Exception ex) when (ex is IOException or DnsBindException or DatabaseServerException)
             {
                 // Bind errors ("address already in use") end here: one line, not a stack trace.
                 Console.Error.WriteLine($"strata: {node.Name}: {ex.Message}");
@@ -60,6 +72,14 @@ internal static class NodeCommands
             }
         });
         return command;
+    }
+
+    /// <summary>A <c>--db sqlite|mysql</c> option, unset unless given.</summary>
+    public static Option<string> DatabaseOption(string description)
+    {
+        var option = new Option<string>("--db") { Description = description };
+        option.AcceptOnlyFromAmong(DatabaseEngines);
+        return option;
     }
 
     /// <summary>The command line that runs <paramref name="node"/> with the executable running now.</summary>
@@ -80,6 +100,7 @@ internal static class NodeCommands
         NodeRole.Web => WebNode.Build(topology, node),
         NodeRole.App when topology.AppCommand is not null => ExternalAppNode.Build(topology, node),
         NodeRole.App => AppNode.Build(topology, node),
+        NodeRole.Database => DatabaseNode.Build(topology, node),
         _ => throw new ArgumentOutOfRangeException(nameof(node), node.Role, null),
     };
 
@@ -88,6 +109,7 @@ internal static class NodeCommands
         NodeRole.Dns => "DNS server",
         NodeRole.LoadBalancer => "load balancer",
         NodeRole.Web => "web node",
+        NodeRole.Database => "database node",
         _ => "app node",
     };
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Strata.Database.Server;
 using Strata.Orchestration;
 using Strata.Orchestration.Status;
 using Strata.Topology;
@@ -41,6 +42,7 @@ internal static class StrataCommandLine
             NodeCommands.Create(NodeRole.LoadBalancer, FileOption),
             NodeCommands.Create(NodeRole.Web, FileOption),
             NodeCommands.Create(NodeRole.App, FileOption),
+            NodeCommands.Create(NodeRole.Database, FileOption),
         };
 
         var parse = root.Parse(args);
@@ -78,26 +80,34 @@ internal static class StrataCommandLine
     private static Command UpCommand()
     {
         var detach = new Option<bool>("--detach", "-d") { Description = "Return once every node is ready, leaving them running" };
-        var db = new Option<string>("--db") { Description = "Database engine", DefaultValueFactory = _ => "sqlite" };
-        db.AcceptOnlyFromAmong("sqlite", "mysql");
+        var db = NodeCommands.DatabaseOption("The database, whatever the file says: sqlite (embedded) or mysql (a MariaDB server Strata runs as db-1)");
         var netns = new Option<bool>("--netns") { Description = "Run each node in its own network namespace (root)" };
         var command = new Command("up", "Start every node of the topology and wait until all are ready") { FileOption, detach, db, netns };
         command.SetAction(async (parse, _) =>
         {
-            if (parse.GetValue(db) == "mysql")
-            {
-                return Usage("--db mysql: the MySQL engine is not in this version yet; the engines are: sqlite");
-            }
-
             if (LoadTopology(parse) is not { } topology)
             {
                 return UsageError;
             }
 
+            var database = parse.GetValue(db);
+            if ((database is null ? topology : ManagedDatabase.Choose(topology, database)).Database.Managed)
+            {
+                try
+                {
+                    MariaDbInstallation.Locate();
+                }
+                catch (DatabaseServerException ex)
+                {
+                    Console.Error.WriteLine($"strata: {ex.Message}; nothing started");
+                    return 1;
+                }
+            }
+
             using var stop = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
-            return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token, parse.GetValue(netns));
+            return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token, parse.GetValue(netns), database);
 
             void Cancel(PosixSignalContext context)
             {
@@ -181,14 +191,16 @@ internal static class StrataCommandLine
         return command;
     }
 
+    /// <summary>The name when it is a node of the topology as it runs (with the database of 'up --db'); else a usage error and null.</summary>
     private static string? KnownNode(Topology.Topology topology, string name)
     {
-        if (topology.FindNode(name) is not null)
+        var nodes = Orchestrator(topology).NodeNames();
+        if (nodes.Contains(name, StringComparer.Ordinal))
         {
             return name;
         }
 
-        Usage($"no node named '{name}'; the nodes are: {string.Join(", ", topology.AllNodes.Select(n => n.Name))}");
+        Usage($"no node named '{name}'; the nodes are: {string.Join(", ", nodes)}");
         return null;
     }
 

@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+using System.Text;
+using MySqlConnector;
+using Strata.Topology;
+
+namespace Strata.Data.Managed;
+
+/// <summary>
+/// The account the app nodes use on the server Strata runs (<see cref="ManagedDatabase"/>): its password lives in a
+/// file in the server's folder, created once by the database node (mode 0600) and read by the app nodes. On several
+/// hosts that file must be copied to the app nodes, as the data-protection key ring is (docs/database.md).
+/// </summary>
+public static class ManagedDatabaseAccount
+{
+    /// <summary>The password file of <paramref name="database"/>.</summary>
+    public static string PasswordFile(DatabaseSpec database) => Path.Combine(database.Path, ManagedDatabase.PasswordFileName);
+
+    /// <summary>The password, creating the file with a random one the first time.</summary>
+    public static string CreateOrReadPassword(DatabaseSpec database)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("the password file needs Unix file modes");
+        }
+
+        var path = PasswordFile(database);
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(database.Path);
+            var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+            try
+            {
+                // Created 0600 from the start, so the password is never readable by others, not even for a moment.
+                using var file = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+                file.Write(Encoding.ASCII.GetBytes(password + "\n"));
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another start made it first: use that one.
+            }
+        }
+
+        return ReadPassword(database);
+    }
+
+    /// <summary>The connection string of the application's account on <paramref name="database"/>'s server.</summary>
+    /// <exception cref="InvalidOperationException">The password file is missing: the database node has not started yet.</exception>
+    public static string ConnectionString(DatabaseSpec database)
+    {
+        var server = database.Server ?? throw new ArgumentException("the database is not managed", nameof(database));
+        return new MySqlConnectionStringBuilder
+        {
+            Server = server.Address.Address.ToString(),
+            Port = (uint)server.Address.Port,
+            Database = ManagedDatabase.DatabaseName,
+            UserID = ManagedDatabase.UserName,
+            Password = ReadPassword(database),
+        }.ConnectionString;
+    }
+
+    private static string ReadPassword(DatabaseSpec database)
+    {
+        var path = PasswordFile(database);
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new InvalidOperationException(
+                $"{path} is missing: the database node {database.Server?.Name} creates it when it first starts ('strata up' starts it before the app nodes; on another host, copy it from there)", ex);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+namespace Strata.Database.Server;
+
+/// <summary>
+/// The MariaDB programs found on this machine: the server and the tool that creates a data directory. Debian ships
+/// MariaDB as its MySQL (package mariadb-server); Oracle's MySQL server initialises differently and is not looked for.
+/// </summary>
+/// <param name="Server">Absolute path of mariadbd (or MariaDB's mysqld).</param>
+/// <param name="InstallDb">Absolute path of mariadb-install-db (or mysql_install_db).</param>
+public sealed record MariaDbInstallation(string Server, string InstallDb)
+{
+    /// <summary>The Debian package that provides both.</summary>
+    public const string Package = "mariadb-server";
+
+    // sbin is not on every user's PATH, and mariadbd lives there.
+    private static readonly string[] ExtraDirectories = ["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin", "/usr/local/bin"];
+
+    /// <summary>Finds the programs on PATH and in the sbin directories.</summary>
+    /// <exception cref="DatabaseServerException">They are not installed; the message names the package.</exception>
+    public static MariaDbInstallation Locate()
+    {
+        var server = Find("mariadbd", "mysqld");
+        var installDb = Find("mariadb-install-db", "mysql_install_db");
+        if (server is null || installDb is null)
+        {
+            throw new DatabaseServerException(
+                $"no MariaDB server on this machine ({(server is null ? "mariadbd" : "mariadb-install-db")} not found on PATH or in /usr/sbin): "
+                + $"install the Debian package {Package} (sudo apt-get install {Package}); its service need not run, Strata starts its own server");
+        }
+
+        return new MariaDbInstallation(server, installDb);
+    }
+
+    private static string? Find(params string[] names)
+    {
+        var directories = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(ExtraDirectories);
+        foreach (var name in names)
+        {
+            foreach (var directory in directories)
+            {
+                var path = Path.Combine(directory, name);
+                if (File.Exists(path))
+                {
+                    return path;
+                }
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>The managed database server could not be set up or started; the message says why and what to do.</summary>
+public sealed class DatabaseServerException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,357 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+using Strata.Data.Managed;
+using Strata.Topology;
+
+namespace Strata.Database.Server;
+
+/// <summary>
+/// Runs the MariaDB server of a managed database as this node's child: on first start it creates the data directory
+/// (mariadb-install-db into a scratch folder, renamed when complete, so a crash half-way leaves nothing half made);
+/// at every start it starts mariadbd on the node's address with durable settings, waits until it answers on its
+/// socket and makes sure the application's schema and account exist. The node lives as long as the server: when
+/// mariadbd exits on its own, the node logs the exit code and stops too, so <c>strata status</c> shows it down; when
+/// the node is killed, the kernel kills mariadbd (parent-death signal), so no server is left without its node. On
+/// stop, mariadbd gets SIGTERM (a clean InnoDB shutdown) and SIGKILL only after <see cref="StopGrace"/>.
+/// </summary>
+internal sealed partial class MariaDbServer(
+    DatabaseSpec database,
+    NodeSpec node,
+    MariaDbInstallation installation,
+    IHostApplicationLifetime lifetime,
+    ILogger<MariaDbServer> logger) : IHostedLifecycleService
+{
+    /// <summary>How long a first start may take to create the data directory and every start to accept connections.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Between SIGTERM and SIGKILL on stop; InnoDB needs a moment to flush.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(8);
+
+    private const int SigTerm = 15;
+
+    /// <summary>sun_path holds 108 bytes; a longer socket path goes to the temporary folder.</summary>
+    private const int MaxSocketPath = 100;
+
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _ready;
+    private volatile bool _stopping;
+    private int _pid;
+
+    /// <summary>The server's data directory.</summary>
+    public string DataDirectory => Path.Combine(database.Path, "data");
+
+    /// <summary>The server's Unix socket, where this node connects as the administrator (never over TCP).</summary>
+    public string SocketPath
+    {
+        get
+        {
+            var path = Path.Combine(database.Path, "mariadbd.sock");
+            if (Encoding.UTF8.GetByteCount(path) <= MaxSocketPath)
+            {
+                return path;
+            }
+
+            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(path)))[..12].ToLowerInvariant();
+            return Path.Combine(Path.GetTempPath(), $"strata-{hash}.sock");
+        }
+    }
+
+    /// <summary>Whether the server runs and the application's account exists.</summary>
+    public bool IsReady => _ready;
+
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(database.Path);
+        var password = ManagedDatabaseAccount.CreateOrReadPassword(database);
+        if (!Directory.Exists(DataDirectory))
+        {
+            await InitializeAsync(cancellationToken);
+        }
+
+        await WaitForEarlierServerAsync(cancellationToken);
+        StartServer();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        await WaitUntilAnsweringAsync(timeout.Token);
+        await EnsureAccountAsync(password, cancellationToken);
+        _ready = true;
+        LogServing(logger, node.Name, node.Address.ToString(), DataDirectory);
+        _ = WatchAsync();
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        _ready = false;
+        if (_pid == 0 || _exited.Task.IsCompleted)
+        {
+            return;
+        }
+
+        _ = Kill(_pid, SigTerm);
+        if (await Task.WhenAny(_exited.Task, Task.Delay(StopGrace, CancellationToken.None)) != _exited.Task)
+        {
+            LogKilled(logger, _pid, StopGrace.TotalSeconds);
+            _ = Kill(_pid, 9);
+            await ((Task)_exited.Task).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Asks the server for <c>SELECT 1</c> over its socket.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAdminAsync(cancellationToken);
+        await using var command = new MySqlCommand("SELECT 1;", connection);
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var scratch = DataDirectory + ".init";
+        if (Directory.Exists(scratch))
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+
+        var started = Stopwatch.StartNew();
+        var start = new ProcessStartInfo(installation.InstallDb)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])
+        [
+            "--no-defaults", $"--datadir={scratch}", "--skip-test-db",
+            // The administrator is whoever runs the node, and only over the socket: no password anywhere.
+            "--auth-root-authentication-method=socket", $"--auth-root-socket-user={Environment.UserName}",
+            .. AsUser(),
+        ])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new DatabaseServerException($"{installation.InstallDb} did not start");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new DatabaseServerException($"{installation.InstallDb} did not finish within {StartTimeout.TotalSeconds:0} s");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new DatabaseServerException($"{installation.InstallDb} failed with exit code {process.ExitCode}: {(await output + await errors).Trim()}");
+        }
+
+        Directory.Move(scratch, DataDirectory);
+        LogInitialized(logger, DataDirectory, started.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// A node killed a moment ago leaves its server dying of the parent-death signal; starting a new one before it
+    /// is gone would find the port and the data files still taken.
+    /// </summary>
+    private async Task WaitForEarlierServerAsync(CancellationToken cancellationToken)
+    {
+        var pidFile = Path.Combine(database.Path, "mariadbd.pid");
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture, out var pid))
+        {
+            return;
+        }
+
+        var deadline = Stopwatch.StartNew();
+        while (IsServerOfThisFolder(pid) && deadline.Elapsed < StopGrace)
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private bool IsServerOfThisFolder(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains($"--datadir={DataDirectory}\0", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private IEnumerable<string> ServerArguments() =>
+    [
+        "--no-defaults",
+        $"--datadir={DataDirectory}",
+        $"--socket={SocketPath}",
+        $"--pid-file={Path.Combine(database.Path, "mariadbd.pid")}",
+        $"--bind-address={node.Address.Address}",
+        $"--port={node.Address.Port.ToString(CultureInfo.InvariantCulture)}",
+        // Durable: every commit is on disk (redo log and binary log both synced) before the client hears of it.
+        "--innodb-flush-log-at-trx-commit=1",
+        "--log-bin=mariadb-bin",
+        "--server-id=1",
+        "--sync-binlog=1",
+        // Two app nodes with MySqlConnector's default pool of 100 each need more than MariaDB's 151.
+        "--max-connections=512",
+        "--skip-name-resolve",
+        "--character-set-server=utf8mb4",
+        "--collation-server=utf8mb4_bin",
+        .. AsUser(),
+    ];
+
+    /// <summary>mariadbd refuses to run as root unless told to; as anyone else it runs as that user.</summary>
+    private static string[] AsUser() => Environment.IsPrivilegedProcess ? ["--user=root"] : [];
+
+    /// <summary>
+    /// Starts mariadbd through util-linux's setpriv with a parent-death signal, on a thread of its own that waits for
+    /// it: the kernel sends that signal when the thread that forked the child ends, and a pool thread may end at any
+    /// time. Its output goes where the node's goes (the node's log under strata up).
+    /// </summary>
+    private void StartServer()
+    {
+        var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var start = new ProcessStartInfo("setpriv") { UseShellExecute = false };
+                foreach (var argument in (string[])["--pdeathsig", "KILL", "--", installation.Server, .. ServerArguments()])
+                {
+                    start.ArgumentList.Add(argument);
+                }
+
+                using var process = Process.Start(start)!;
+                started.SetResult(process.Id);
+                process.WaitForExit();
+                _exited.TrySetResult(process.ExitCode);
+            }
+            catch (Exception ex)
+            {
+                started.TrySetException(new DatabaseServerException($"could not start {installation.Server} through setpriv (util-linux): {ex.Message}", ex));
+                _exited.TrySetResult(-1);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "mariadbd",
+        };
+        thread.Start();
+        _pid = started.Task.GetAwaiter().GetResult();
+    }
+
+    private async Task WaitUntilAnsweringAsync(CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        while (true)
+        {
+            if (_exited.Task.IsCompleted)
+            {
+                throw new DatabaseServerException($"mariadbd exited with code {await _exited.Task} while starting (its messages are above)");
+            }
+
+            try
+            {
+                await PingAsync(cancellationToken);
+                return;
+            }
+            catch (MySqlException ex)
+            {
+                last = ex;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                _ = Kill(_pid, 9);
+                throw new DatabaseServerException($"mariadbd did not accept connections within {StartTimeout.TotalSeconds:0} s ({last?.Message})");
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>The schema and the application's account, made again at every start (so a new password file takes effect).</summary>
+    private async Task EnsureAccountAsync(string password, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAdminAsync(cancellationToken);
+        await using var command = new MySqlCommand(
+            $"""
+            CREATE DATABASE IF NOT EXISTS `{ManagedDatabase.DatabaseName}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+            CREATE USER IF NOT EXISTS '{ManagedDatabase.UserName}'@'%' IDENTIFIED BY @password;
+            ALTER USER '{ManagedDatabase.UserName}'@'%' IDENTIFIED BY @password;
+            GRANT ALL PRIVILEGES ON `{ManagedDatabase.DatabaseName}`.* TO '{ManagedDatabase.UserName}'@'%';
+            """,
+            connection);
+        command.Parameters.AddWithValue("@password", password);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<MySqlConnection> OpenAdminAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
+        {
+            Server = SocketPath,
+            ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
+            UserID = Environment.UserName,
+            Pooling = false,
+            ConnectionTimeout = 2,
+        }.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task WatchAsync()
+    {
+        var code = await _exited.Task;
+        _ready = false;
+        if (!_stopping)
+        {
+            LogExited(logger, code, node.Name);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "created the data directory {Directory} in {Seconds:0.0} s")]
+    private static partial void LogInitialized(ILogger logger, string directory, double seconds);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Node} serving MariaDB on {Address} (data in {Directory}; every commit synced)")]
+    private static partial void LogServing(ILogger logger, string node, string address, string directory);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "mariadbd exited with code {Code}: {Node} stops too ('strata start {Node}' starts both again)")]
+    private static partial void LogExited(ILogger logger, int code, string node);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "mariadbd (pid {Pid}) did not stop within {Seconds:0} s of SIGTERM: killing it")]
+    private static partial void LogKilled(ILogger logger, int pid, double seconds);
+}
