@@ -16,10 +16,15 @@ public sealed record MariaDbInstallation(string Server, string InstallDb)
 
     /// <summary>Finds the programs on PATH and in the sbin directories.</summary>
     /// <exception cref="DatabaseServerException">They are not installed; the message names the package.</exception>
-    public static MariaDbInstallation Locate()
+    public static MariaDbInstallation Locate() =>
+        Locate([.. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries), .. ExtraDirectories]);
+
+    /// <summary>Finds the programs in <paramref name="directories"/>.</summary>
+    /// <exception cref="DatabaseServerException">They are not there; the message names the package.</exception>
+    internal static MariaDbInstallation Locate(IReadOnlyList<string> directories)
     {
-        var server = Find("mariadbd", "mysqld");
-        var installDb = Find("mariadb-install-db", "mysql_install_db");
+        var server = Find(directories, "mariadbd", "mysqld");
+        var installDb = Find(directories, "mariadb-install-db", "mysql_install_db");
         if (server is null || installDb is null)
         {
             throw new DatabaseServerException(
@@ -30,9 +35,8 @@ public sealed record MariaDbInstallation(string Server, string InstallDb)
         return new MariaDbInstallation(server, installDb);
     }
 
-    private static string? Find(params string[] names)
+    private static string? Find(IReadOnlyList<string> directories, params string[] names)
     {
-        var directories = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(ExtraDirectories);
         foreach (var name in names)
         {
             foreach (var directory in directories)
