@@ -26,7 +26,13 @@ internal sealed partial class AppNodeLifecycle(
     public Task StartedAsync(CancellationToken cancellationToken)
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        LogStarted(logger, node.Name, topology.Zone.Zone, string.Join(", ", addresses), topology.Database.Engine, topology.Database.Path);
+        var database = topology.Database switch
+        {
+            { Server: { } server } => $"the MariaDB server {server.Name} at {server.Address}",
+            { Engine: "mysql" } => "a MySQL server",
+            { Path: var path } => $"the SQLite file {path}",
+        };
+        LogStarted(logger, node.Name, topology.Zone.Zone, string.Join(", ", addresses), database);
         return Task.CompletedTask;
     }
 
@@ -36,6 +42,6 @@ internal sealed partial class AppNodeLifecycle(
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Node} serving {Site} on {Addresses} with {Engine} database {Path}")]
-    private static partial void LogStarted(ILogger logger, string node, string site, string addresses, string engine, string path);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Node} serving {Site} on {Addresses} with {Database}")]
+    private static partial void LogStarted(ILogger logger, string node, string site, string addresses, string database);
 }
