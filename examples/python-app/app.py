@@ -11,7 +11,8 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PID = os.getpid()
-DATABASE = os.environ.get("DATABASE_URL", "")
+# Only the kind of database is shown: a MySQL DATABASE_URL carries the account's password.
+DATABASE = os.environ.get("DATABASE_URL", "").split("://", 1)[0]
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -100,6 +100,54 @@ public enum HashKind
     Header,
 }
 
+/// <summary>The failures a request is retried on, on another server (HAProxy's <c>retry-on</c>).</summary>
+[Flags]
+public enum RetryConditions
+{
+    /// <summary>Nothing is retried.</summary>
+    None = 0,
+
+    /// <summary><c>conn-failure</c>: no connection could be made, so nothing was sent; retried for any method.</summary>
+    ConnectionFailure = 1,
+
+    /// <summary><c>empty-response</c>: sent, then closed or reset before any response; retry methods only.</summary>
+    EmptyResponse = 2,
+
+    /// <summary><c>response-timeout</c>: sent, then no response within the server timeout; retry methods only.</summary>
+    ResponseTimeout = 4,
+
+    /// <summary><c>503</c>: the server answered 503; retry methods without a body only, the answer discarded unseen.</summary>
+    Status503 = 8,
+
+    /// <summary>What is retried when <c>retries.on</c> is absent.</summary>
+    Default = ConnectionFailure | EmptyResponse | ResponseTimeout,
+}
+
+/// <summary>The <c>retries.on</c> names accepted in strata.json, as HAProxy's <c>retry-on</c> spells them.</summary>
+public static class RetryConditionNames
+{
+    /// <summary>See <see cref="RetryConditions.ConnectionFailure"/>.</summary>
+    public const string ConnectionFailure = "conn-failure";
+
+    /// <summary>See <see cref="RetryConditions.EmptyResponse"/>.</summary>
+    public const string EmptyResponse = "empty-response";
+
+    /// <summary>See <see cref="RetryConditions.ResponseTimeout"/>.</summary>
+    public const string ResponseTimeout = "response-timeout";
+
+    /// <summary>See <see cref="RetryConditions.Status503"/>.</summary>
+    public const string Status503 = "503";
+
+    /// <summary>Every name with its condition.</summary>
+    public static readonly IReadOnlyList<(string Name, RetryConditions Condition)> All =
+    [
+        (ConnectionFailure, RetryConditions.ConnectionFailure),
+        (EmptyResponse, RetryConditions.EmptyResponse),
+        (ResponseTimeout, RetryConditions.ResponseTimeout),
+        (Status503, RetryConditions.Status503),
+    ];
+}
+
 /// <summary>A validated backend: how a tier in front treats the servers of the tier behind it.</summary>
 public sealed record BackendSpec
 {
@@ -126,6 +174,9 @@ public sealed record BackendSpec
 
     /// <summary>Methods retried after the request was sent (upper case).</summary>
     public ImmutableHashSet<string> RetryMethods { get; init; } = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
+
+    /// <summary>The failures retried on another server.</summary>
+    public RetryConditions RetryOn { get; init; } = RetryConditions.Default;
 
     /// <summary>Ramp-up of a server coming back; zero: off.</summary>
     public TimeSpan SlowStart { get; init; } = TimeSpan.Zero;

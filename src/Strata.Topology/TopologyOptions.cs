@@ -226,6 +226,12 @@ public sealed record RetryOptions
 
     /// <summary>Methods retried after the request was sent [GET, HEAD, OPTIONS, PUT, DELETE]; a connection failure is retried for any method.</summary>
     public IReadOnlyList<string>? Methods { get; init; }
+
+    /// <summary>
+    /// The failures retried, as HAProxy's <c>retry-on</c> [conn-failure, empty-response, response-timeout]; add
+    /// <c>503</c> to retry a 503 answer to a request of <see cref="Methods"/> without a body on another server.
+    /// </summary>
+    public IReadOnlyList<string>? On { get; init; }
 }
 
 /// <summary>Per-server concurrency limit and the queue.</summary>

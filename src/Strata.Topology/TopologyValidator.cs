@@ -303,6 +303,27 @@ internal sealed partial class TopologyValidator
             }
         }
 
+        var retryOn = defaults.RetryOn;
+        if (tier.Retries?.On is { } conditions)
+        {
+            retryOn = RetryConditions.None;
+            if (conditions.Count == 0)
+            {
+                Error($"{field}.retries.on", "names no condition; to turn retries off set retries.count to 0");
+            }
+
+            foreach (var condition in conditions)
+            {
+                var known = RetryConditionNames.All.FirstOrDefault(c => string.Equals(c.Name, condition?.Trim(), StringComparison.OrdinalIgnoreCase));
+                if (known.Name is null)
+                {
+                    Error($"{field}.retries.on", $"'{condition}' is not a retry condition; the conditions are: {string.Join(", ", RetryConditionNames.All.Select(c => c.Name))}");
+                }
+
+                retryOn |= known.Condition;
+            }
+        }
+
         var cookie = tier.Persistence?.Cookie;
         if (tier.Persistence is not null && (string.IsNullOrWhiteSpace(cookie) || !HttpTokenRegex().IsMatch(cookie)))
         {
@@ -320,6 +341,7 @@ internal sealed partial class TopologyValidator
             PassiveFailures = InRange(tier.PassiveHealth?.ConsecutiveFailures ?? defaults.PassiveFailures, $"{field}.passiveHealth.consecutiveFailures", 0, 100),
             Retries = InRange(tier.Retries?.Count ?? defaults.Retries, $"{field}.retries.count", 0, 10),
             RetryMethods = methods,
+            RetryOn = retryOn,
             SlowStart = Milliseconds(tier.SlowStartMs, defaults.SlowStart, $"{field}.slowStartMs", min: 0),
             MaxRequestsPerServer = InRange(limits?.MaxRequestsPerServer ?? defaults.MaxRequestsPerServer, $"{field}.limits.maxRequestsPerServer", 0, 1_000_000),
             MaxQueue = InRange(limits?.MaxQueue ?? defaults.MaxQueue, $"{field}.limits.maxQueue", 0, 1_000_000),

@@ -5,7 +5,9 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Strata.Data;
 using Strata.Hosting;
+using Strata.Hosting.Processes;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
@@ -15,7 +17,8 @@ namespace Strata.App.External;
 /// Runs the user's application as a child process on a free loopback port and keeps it running: when it exits it
 /// is started again after a back-off (1 s, 2 s, 4 s … 30 s; back to 1 s once a run lasted 60 s), each exit logged
 /// once with its code. On stop, after the node has finished its requests, the child gets SIGTERM and, 5 s later,
-/// SIGKILL — always by its own PID.
+/// SIGKILL — always by its own PID. The child is started through <see cref="ChildProcesses"/>, so the kernel kills
+/// it when the node dies without a stop (SIGKILL, a crash) and it is never left running, orphaned, on its port.
 /// </summary>
 internal sealed partial class AppProcessSupervisor(
     AppCommandSpec command,
@@ -76,7 +79,7 @@ internal sealed partial class AppProcessSupervisor(
         while (!stoppingToken.IsCancellationRequested)
         {
             var started = time.GetTimestamp();
-            var process = Start();
+            var process = await StartAsync();
             if (process is not null)
             {
                 try
@@ -176,22 +179,24 @@ internal sealed partial class AppProcessSupervisor(
         base.Dispose();
     }
 
-    private Process? Start()
+    private async Task<Process?> StartAsync()
     {
         var port = FreeLoopbackPort();
-        var startInfo = new ProcessStartInfo(command.Run[0])
+        ProcessStartInfo startInfo;
+        try
         {
-            WorkingDirectory = command.WorkingDirectory,
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in command.Run.Skip(1))
+            startInfo = ChildProcesses.CreateStartInfo(command.Run[0], command.Run.Skip(1));
+        }
+        catch (Win32Exception ex)
         {
-            startInfo.ArgumentList.Add(argument);
+            LogStartFailed(node.Name, command.Run[0], ex.Message);
+            return null;
         }
 
+        startInfo.WorkingDirectory = command.WorkingDirectory;
+        startInfo.RedirectStandardInput = true;
+        startInfo.RedirectStandardOutput = true;
+        startInfo.RedirectStandardError = true;
         foreach (var (name, value) in command.Environment)
         {
             startInfo.Environment[name] = value;
@@ -199,19 +204,18 @@ internal sealed partial class AppProcessSupervisor(
 
         startInfo.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         startInfo.Environment["HOST"] = IPAddress.Loopback.ToString();
-        startInfo.Environment["DATABASE_URL"] = $"{topology.Database.Engine}://{topology.Database.Path}";
-        startInfo.Environment["STRATA_DATABASE"] = topology.Database.Path;
+        (startInfo.Environment["DATABASE_URL"], startInfo.Environment["STRATA_DATABASE"]) = DatabaseEnvironment.For(topology.Database);
 
-        Process process;
+        var process = new Process { StartInfo = startInfo };
+        process.OutputDataReceived += (_, e) => Relay(e.Data);
+        process.ErrorDataReceived += (_, e) => Relay(e.Data);
         try
         {
-            process = new Process { StartInfo = startInfo };
-            process.OutputDataReceived += (_, e) => Relay(e.Data);
-            process.ErrorDataReceived += (_, e) => Relay(e.Data);
-            process.Start();
+            await ChildProcesses.StartAsync(process);
         }
         catch (Win32Exception ex)
         {
+            process.Dispose();
             LogStartFailed(node.Name, command.Run[0], ex.Message);
             return null;
         }

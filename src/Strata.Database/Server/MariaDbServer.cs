@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using Strata.Data.Managed;
+using Strata.Hosting.Processes;
 using Strata.Topology;
 
 namespace Strata.Database.Server;
@@ -17,7 +19,7 @@ namespace Strata.Database.Server;
 /// at every start it starts mariadbd on the node's address with durable settings, waits until it answers on its
 /// socket and makes sure the application's schema and account exist. The node lives as long as the server: when
 /// mariadbd exits on its own, the node logs the exit code and stops too, so <c>strata status</c> shows it down; when
-/// the node is killed, the kernel kills mariadbd (parent-death signal), so no server is left without its node. On
+/// the node is killed, the kernel kills mariadbd (<see cref="ChildProcesses"/>), so no server is left without its node. On
 /// stop, mariadbd gets SIGTERM (a clean InnoDB shutdown) and SIGKILL only after <see cref="StopGrace"/>.
 /// </summary>
 internal sealed partial class MariaDbServer(
@@ -75,7 +77,7 @@ internal sealed partial class MariaDbServer(
         }
 
         await WaitForEarlierServerAsync(cancellationToken);
-        StartServer();
+        await StartServerAsync();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartTimeout);
         await WaitUntilAnsweringAsync(timeout.Token);
@@ -225,40 +227,31 @@ internal sealed partial class MariaDbServer(
     private static string[] AsUser() => Environment.IsPrivilegedProcess ? ["--user=root"] : [];
 
     /// <summary>
-    /// Starts mariadbd through util-linux's setpriv with a parent-death signal, on a thread of its own that waits for
-    /// it: the kernel sends that signal when the thread that forked the child ends, and a pool thread may end at any
-    /// time. Its output goes where the node's goes (the node's log under strata up).
+    /// Starts mariadbd as a child that dies with the node (<see cref="ChildProcesses"/>). Its output goes where the
+    /// node's goes (the node's log under strata up).
     /// </summary>
-    private void StartServer()
+    private async Task StartServerAsync()
     {
-        var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
+        var process = new Process { StartInfo = ChildProcesses.CreateStartInfo(installation.Server, ServerArguments()) };
+        try
         {
-            try
-            {
-                var start = new ProcessStartInfo("setpriv") { UseShellExecute = false };
-                foreach (var argument in (string[])["--pdeathsig", "KILL", "--", installation.Server, .. ServerArguments()])
-                {
-                    start.ArgumentList.Add(argument);
-                }
+            await ChildProcesses.StartAsync(process);
+        }
+        catch (Exception ex) when (ex is Win32Exception or InvalidOperationException)
+        {
+            process.Dispose();
+            throw new DatabaseServerException($"could not start {installation.Server}: {ex.Message}", ex);
+        }
 
-                using var process = Process.Start(start)!;
-                started.SetResult(process.Id);
-                process.WaitForExit();
+        _pid = process.Id;
+        _ = Task.Run(async () =>
+        {
+            using (process)
+            {
+                await process.WaitForExitAsync(CancellationToken.None);
                 _exited.TrySetResult(process.ExitCode);
             }
-            catch (Exception ex)
-            {
-                started.TrySetException(new DatabaseServerException($"could not start {installation.Server} through setpriv (util-linux): {ex.Message}", ex));
-                _exited.TrySetResult(-1);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "mariadbd",
-        };
-        thread.Start();
-        _pid = started.Task.GetAwaiter().GetResult();
+        });
     }
 
     private async Task WaitUntilAnsweringAsync(CancellationToken cancellationToken)

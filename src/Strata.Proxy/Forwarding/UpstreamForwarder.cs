@@ -14,10 +14,12 @@ namespace Strata.Proxy.Forwarding;
 /// persistence and error answers with the right status and a small body.
 /// </summary>
 /// <remarks>
-/// Retries follow HAProxy's <c>retry-on conn-failure empty-response response-timeout</c> with redispatch: a request
-/// whose connection could not be made is retried whatever its method (nothing was sent); one that failed after
-/// being sent only when its method is idempotent and it has no body (the body cannot be sent twice). Nothing is
-/// retried once the response has started.
+/// Retries follow HAProxy's <c>retry-on</c> with redispatch, by default <c>conn-failure empty-response
+/// response-timeout</c>: a request whose connection could not be made is retried whatever its method (nothing was
+/// sent); one that failed after being sent only when its method is idempotent and it has no body (the body cannot
+/// be sent twice). Nothing is retried once the response has started. With <c>503</c> in <c>retries.on</c>, a 503
+/// answer to such a request is discarded unseen (<see cref="Discard503Transformer"/>) and the request redispatched,
+/// as long as retries are left and a server not yet tried could take it; otherwise that 503 is relayed as it is.
 /// </remarks>
 public sealed partial class UpstreamForwarder : IDisposable
 {
@@ -28,6 +30,7 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly UpstreamPool _pool;
     private readonly IHttpForwarder _forwarder;
     private readonly HttpTransformer _transformer;
+    private readonly HttpTransformer _discard503Transformer;
     private readonly ILogger<UpstreamForwarder> _logger;
     private volatile CachedRequestConfig? _requestConfig;
     private readonly HttpMessageInvoker _client;
@@ -56,6 +59,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         _pool = pool;
         _forwarder = forwarder;
         _transformer = transformer;
+        _discard503Transformer = new Discard503Transformer(transformer);
         _logger = logger;
         _noServerDetail = $"no {pool.TierName} server is available";
         _client = new HttpMessageInvoker(new SocketsHttpHandler
@@ -103,6 +107,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         var requestConfig = RequestConfig(backend);
         var hasBody = request.ContentLength > 0 || request.Headers.ContainsKey("Transfer-Encoding");
         var retryAfterSend = !hasBody && backend.RetryMethods.Contains(request.Method);
+        var retry503 = retryAfterSend && (backend.RetryOn & RetryConditions.Status503) != 0;
         var retriesLeft = backend.Retries;
         var pinned = backend.PersistenceCookie is { } cookie && request.Cookies[cookie] is { } name ? _pool.Find(name) : null;
         var feature = backend.PersistenceCookie is null ? null : new UpstreamFeature();
@@ -139,10 +144,12 @@ public sealed partial class UpstreamForwarder : IDisposable
             pinned = null;
             tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
             feature?.Upstream = upstream;
+            // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
+            var transformer = retry503 && retriesLeft > 0 && _pool.HasUntried(tried) ? _discard503Transformer : _transformer;
             ForwarderError error;
             try
             {
-                error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, requestConfig, _transformer);
+                error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, requestConfig, transformer);
             }
             finally
             {
@@ -163,6 +170,16 @@ public sealed partial class UpstreamForwarder : IDisposable
                     upstream.RecordSuccess();
                 }
 
+                if (status == StatusCodes.Status503ServiceUnavailable && ReferenceEquals(transformer, _discard503Transformer)
+                    && !context.Response.HasStarted)
+                {
+                    // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
+                    retriesLeft--;
+                    _observer.Retried(upstream);
+                    context.Response.Clear();
+                    continue;
+                }
+
                 return;
             }
 
@@ -172,7 +189,13 @@ public sealed partial class UpstreamForwarder : IDisposable
             }
 
             CountFailure(upstream, Describe(context, outcome));
-            var canRetry = !context.Response.HasStarted && retriesLeft > 0 && (outcome == Outcome.NotSent || (retryAfterSend && outcome != Outcome.ResponseBroken));
+            var canRetry = !context.Response.HasStarted && retriesLeft > 0 && outcome switch
+            {
+                Outcome.NotSent => (backend.RetryOn & RetryConditions.ConnectionFailure) != 0,
+                Outcome.FailedAfterSend => retryAfterSend && (backend.RetryOn & RetryConditions.EmptyResponse) != 0,
+                Outcome.TimedOut => retryAfterSend && (backend.RetryOn & RetryConditions.ResponseTimeout) != 0,
+                _ => false,
+            };
             if (canRetry)
             {
                 retriesLeft--;

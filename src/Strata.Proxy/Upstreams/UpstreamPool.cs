@@ -207,6 +207,20 @@ public sealed class UpstreamPool
     public bool TryAcquirePinned(Upstream upstream) =>
         upstream.IsUp && upstream.AdminState != AdminState.Maintenance && upstream.TryAcquire(Backend.MaxRequestsPerServer);
 
+    /// <summary>Whether a server outside <paramref name="tried"/> (a bit per server index) takes new requests now.</summary>
+    public bool HasUntried(ulong tried)
+    {
+        foreach (var member in _config.Members)
+        {
+            if (member.TakesNewRequests && (member.Index >= 64 || (tried & (1UL << member.Index)) == 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Gives back a slot and lets one queued request try again.</summary>
     public void Release(Upstream upstream)
     {

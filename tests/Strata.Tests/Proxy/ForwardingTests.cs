@@ -149,6 +149,128 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_Server503WithRetryOn503_RetriedOnAnotherServer()
+    {
+        await StartAsync(Retrying503());
+        _web1.Behavior = Unavailable("7");
+
+        using var response = await _client.GetAsync(new Uri(_address, "/page"));
+
+        // web-1's 503 was discarded unseen: the client gets web-2's answer and nothing of web-1's.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("web-2", Header(response, "X-Served-By"));
+        Assert.Null(response.Headers.RetryAfter);
+        Assert.Equal("web-2 /page", await response.Content.ReadAsStringAsync());
+        Assert.Equal((1, 1), (_web1.Requests, _web2.Requests));
+        Assert.True(Pool.Find("web-1")!.IsUp);
+        Assert.Equal(0, Pool.Find("web-1")!.TotalFailures);
+    }
+
+    [Fact]
+    public async Task Head_Server503WithRetryOn503_RetriedOnAnotherServer()
+    {
+        await StartAsync(Retrying503());
+        _web1.Behavior = Unavailable("7");
+
+        using var response = await SendAsync(HttpMethod.Head, "/page");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("web-2", Header(response, "X-Served-By"));
+    }
+
+    [Fact]
+    public async Task Post_Server503WithRetryOn503_NotRetried()
+    {
+        await StartAsync(Retrying503());
+        _web1.Behavior = Unavailable("7");
+
+        using var response = await _client.PostAsync(new Uri(_address, "/api"), new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("web-1", Header(response, "X-Served-By"));
+        Assert.Equal("7", response.Headers.RetryAfter?.ToString());
+        Assert.Equal(0, _web2.Requests);
+    }
+
+    [Fact]
+    public async Task Delete_WithBodyServer503WithRetryOn503_NotRetried()
+    {
+        await StartAsync(Retrying503());
+        _web1.Behavior = Unavailable("7");
+
+        using var request = new HttpRequestMessage(HttpMethod.Delete, new Uri(_address, "/api/1")) { Content = new StringContent("x") };
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(0, _web2.Requests);
+    }
+
+    [Fact]
+    public async Task Get_EveryServer503WithRetryOn503_LastAnswerRelayedAsItWas()
+    {
+        await StartAsync(Retrying503());
+        _web1.Behavior = Unavailable("7");
+        _web2.Behavior = Unavailable("9");
+
+        using var response = await _client.GetAsync(new Uri(_address, "/page"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("web-2", Header(response, "X-Served-By"));
+        Assert.Equal("9", response.Headers.RetryAfter?.ToString());
+        Assert.Equal("web-2 is busy", await response.Content.ReadAsStringAsync());
+        Assert.Contains("1.1 lb-1", Header(response, "Via"));
+        Assert.Equal((1, 1), (_web1.Requests, _web2.Requests));
+        Assert.True(Pool.Find("web-1")!.IsUp);
+        Assert.True(Pool.Find("web-2")!.IsUp);
+    }
+
+    [Fact]
+    public async Task Get_Server503WithRetryOn503ButNoRetriesLeft_Relayed()
+    {
+        await StartAsync(Retrying503() with { Retries = 0 });
+        _web1.Behavior = Unavailable("7");
+
+        using var response = await _client.GetAsync(new Uri(_address, "/page"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("7", response.Headers.RetryAfter?.ToString());
+        Assert.Equal(0, _web2.Requests);
+    }
+
+    [Fact]
+    public async Task Get_Server503WithoutRetryOn503_Relayed()
+    {
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = SlowChecks });
+        _web1.Behavior = Unavailable("7");
+
+        using var response = await _client.GetAsync(new Uri(_address, "/page"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("web-1", Header(response, "X-Served-By"));
+        Assert.Equal("7", response.Headers.RetryAfter?.ToString());
+        Assert.Equal("web-1 is busy", await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, _web2.Requests);
+    }
+
+    [Fact]
+    public async Task Get_ServerResetsWithoutEmptyResponseInRetryOn_NotRetried502()
+    {
+        await StartAsync(new BackendSpec
+        {
+            Algorithm = BalancingAlgorithms.First,
+            HealthCheck = SlowChecks,
+            PassiveFailures = 0,
+            RetryOn = RetryConditions.ConnectionFailure | RetryConditions.Status503,
+        });
+        _web1.Behavior = Reset;
+
+        using var response = await _client.GetAsync(new Uri(_address, "/page"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal(0, _web2.Requests);
+    }
+
+    [Fact]
     public async Task Persistence_CookiePinsTheClientAndRedispatchesWhenItsServerIsOut()
     {
         await StartAsync(new BackendSpec { HealthCheck = SlowChecks, PersistenceCookie = "SERVERID" });
@@ -316,6 +438,22 @@ public sealed class ForwardingTests : IAsyncLifetime
 
         return await _client.SendAsync(request);
     }
+
+    private static BackendSpec Retrying503() => new()
+    {
+        Algorithm = BalancingAlgorithms.First,
+        HealthCheck = SlowChecks,
+        PassiveFailures = 1,
+        RetryOn = RetryConditions.Default | RetryConditions.Status503,
+    };
+
+    /// <summary>503 with Retry-After and a body naming the server, as an app node whose application is down.</summary>
+    private static Func<HttpContext, Task> Unavailable(string retryAfter) => context =>
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = retryAfter;
+        return context.Response.WriteAsync($"{context.Response.Headers["X-Served-By"]} is busy");
+    };
 
     private static Task Reset(HttpContext context)
     {
