@@ -1,11 +1,13 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
+using Strata.App.Bench;
 using Strata.App.Database;
 using Strata.App.Diagnostics;
 using Strata.App.Guestbook;
 using Strata.App.Pages;
 using Strata.Data;
+using Strata.Data.Bench;
 using Strata.Hosting;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
@@ -36,6 +38,7 @@ public static class AppNode
         var builder = NodeHost.CreateBuilder(node);
         builder.Services.AddSingleton(topology);
         builder.Services.AddSingleton(services => MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(_ => WorldStores.Create(topology.Database));
         builder.Services.AddSingleton<IReadinessCheck, DatabaseReadinessCheck>();
         builder.Services.AddHostedService<AppNodeLifecycle>();
         builder.Services.AddProblemDetails();
@@ -55,6 +58,7 @@ public static class AppNode
         app.MapManagement();
         app.MapHomePage(siteName: topology.Zone.Zone);
         app.MapGuestbookApi();
+        app.MapBenchEndpoints();
         return app;
     }
 }

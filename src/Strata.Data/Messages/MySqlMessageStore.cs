@@ -1,4 +1,5 @@
 using MySqlConnector;
+using Strata.Data.Connections;
 using Strata.Data.Migrations;
 
 namespace Strata.Data;
@@ -12,39 +13,21 @@ namespace Strata.Data;
 internal sealed class MySqlMessageStore : DbMessageStore
 {
     /// <summary>How long opening a connection (or waiting for a free one in the pool) may take, unless the connection string says.</summary>
-    internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan DefaultConnectTimeout = MySqlConnectionFactory.DefaultConnectTimeout;
 
-    private readonly string _connectionString;
+    private readonly MySqlConnectionFactory _connections;
     private readonly TimeProvider _timeProvider;
 
     /// <summary>A store on the server and database <paramref name="connectionString"/> names.</summary>
     /// <exception cref="ArgumentException"><paramref name="connectionString"/> is not a MySQL connection string.</exception>
     public MySqlMessageStore(string connectionString, TimeProvider timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(connectionString);
-        MySqlConnectionStringBuilder builder;
-        try
-        {
-            builder = new MySqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException ex)
-        {
-            // Say which setting is wrong without repeating the value, which may hold a password.
-            throw new ArgumentException($"database.connectionString is not a valid MySQL connection string: {ex.Message}", nameof(connectionString), ex);
-        }
-
-        if (!builder.ContainsKey("Connection Timeout"))
-        {
-            builder.ConnectionTimeout = (uint)DefaultConnectTimeout.TotalSeconds;
-        }
-
-        builder.Pooling = true;
-        _connectionString = builder.ConnectionString;
+        _connections = new MySqlConnectionFactory(connectionString);
         _timeProvider = timeProvider;
     }
 
     /// <summary>The connection string in use, with Strata's defaults applied.</summary>
-    internal string ConnectionString => _connectionString;
+    internal string ConnectionString => _connections.ConnectionString;
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -73,18 +56,5 @@ internal sealed class MySqlMessageStore : DbMessageStore
 
     protected override async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => await OpenConnectionAsync(cancellationToken);
 
-    private async Task<MySqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = new MySqlConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<MySqlConnection> OpenConnectionAsync(CancellationToken cancellationToken) => _connections.OpenAsync(cancellationToken);
 }

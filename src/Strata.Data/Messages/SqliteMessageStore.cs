@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Strata.Data.Connections;
 using Strata.Data.Migrations;
 
 namespace Strata.Data;
@@ -11,29 +12,17 @@ namespace Strata.Data;
 internal sealed class SqliteMessageStore : DbMessageStore
 {
     /// <summary>How long a statement waits for another connection's lock before giving up.</summary>
-    internal static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan BusyTimeout = SqliteConnectionFactory.BusyTimeout;
 
+    private readonly SqliteConnectionFactory _connections;
     private readonly string _path;
-    private readonly string _connectionString;
-    private readonly string _connectionPragmas;
     private readonly TimeProvider _timeProvider;
 
     public SqliteMessageStore(string path, TimeProvider timeProvider)
     {
-        _path = Path.GetFullPath(path);
+        _connections = new SqliteConnectionFactory(path);
+        _path = _connections.Path;
         _timeProvider = timeProvider;
-        var seconds = (int)BusyTimeout.TotalSeconds;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = _path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            // Microsoft.Data.Sqlite retries SQLITE_BUSY itself until this many seconds have passed (default 30).
-            DefaultTimeout = seconds,
-        }.ToString();
-
-        // Both settings belong to the connection, not the file, so every (possibly pooled) connection gets them.
-        _connectionPragmas = $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL;";
     }
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)
@@ -87,21 +76,5 @@ internal sealed class SqliteMessageStore : DbMessageStore
 
     protected override async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => await OpenConnectionAsync(cancellationToken);
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = _connectionPragmas;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken) => _connections.OpenAsync(cancellationToken);
 }

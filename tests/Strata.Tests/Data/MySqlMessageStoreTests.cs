@@ -54,7 +54,9 @@ public sealed class MySqlMessageStoreTests(MariaDbServer server, ITestOutputHelp
             tables.Add($"{reader.GetString(0)} {reader.GetString(1)} {reader.GetString(2)}");
         }
 
-        Assert.Equal(["messages InnoDB utf8mb4_bin", "schema_migrations InnoDB utf8mb4_bin"], tables);
+        Assert.Equal(
+            ["Fortune InnoDB utf8mb4_bin", "messages InnoDB utf8mb4_bin", "schema_migrations InnoDB utf8mb4_bin", "World InnoDB utf8mb4_bin"],
+            tables);
     }
 
     [SkippableFact]

@@ -1,0 +1,31 @@
+namespace Strata.Data.Bench;
+
+/// <summary>
+/// The TechEmpower Framework Benchmarks' tables (World, Fortune), independent of the database engine. The tables and
+/// their rows come from the schema migrations, which <see cref="IMessageStore.InitializeAsync"/> applies when an app
+/// node starts. Every method opens its own connection, so one instance is safe to share across requests.
+/// </summary>
+/// <remarks>Failures of the database itself surface as <see cref="System.Data.Common.DbException"/>.</remarks>
+public interface IWorldStore
+{
+    /// <summary>The World row with this id, read by one query.</summary>
+    /// <exception cref="KeyNotFoundException">There is no such row.</exception>
+    Task<World> GetWorldAsync(int id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The World rows with these ids, in the same order, each read by a query of its own (as the benchmark's
+    /// multiple-queries test requires), over one connection. The caller chooses the ids, so tests can.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">One of the ids has no row.</exception>
+    Task<World[]> GetWorldsAsync(int[] ids, CancellationToken cancellationToken);
+
+    /// <summary>Every Fortune row, in no particular order, in a new list the caller owns.</summary>
+    Task<List<Fortune>> GetFortunesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores each row's <see cref="World.RandomNumber"/> under its <see cref="World.Id"/>, in one UPDATE statement
+    /// (the benchmark's updates test allows batching). The ids should be distinct: if one repeats, its first value
+    /// is stored.
+    /// </summary>
+    Task UpdateWorldsAsync(World[] worlds, CancellationToken cancellationToken);
+}

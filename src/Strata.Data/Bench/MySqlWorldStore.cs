@@ -1,0 +1,12 @@
+using System.Data.Common;
+using Strata.Data.Connections;
+
+namespace Strata.Data.Bench;
+
+/// <summary>The benchmark tables on a MySQL or MariaDB server, from MySqlConnector's pool (InnoDB, so the update is one atomic statement).</summary>
+internal sealed class MySqlWorldStore(string connectionString) : DbWorldStore
+{
+    private readonly MySqlConnectionFactory _connections = new(connectionString);
+
+    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await _connections.OpenAsync(cancellationToken);
+}
