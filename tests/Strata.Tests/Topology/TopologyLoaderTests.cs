@@ -47,7 +47,7 @@ public sealed class TopologyLoaderTests : IDisposable
     [InlineData("dns.zone", "'foo..com' is not a valid domain name")]
     [InlineData("dns.records.www", "'not-an-ip' is neither an IPv4 address nor \"vip\"")]
     [InlineData("database.engine", "'postgres' is not supported; the engines are: sqlite, mysql")]
-    [InlineData("database.connectionString", "is required when the engine is mysql (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")")]
+    [InlineData("database.connectionString", "is required when the engine is mysql and not managed (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")")]
     [InlineData("app.healthCheck.fall", "0 is out of range (1 to 100)")]
     [InlineData("app.nodes", "must list at least one node")]
     [InlineData("vip", "is required")]
@@ -111,7 +111,7 @@ public sealed class TopologyLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("  ", "is required when the engine is mysql (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")")]
+    [InlineData("  ", "is required when the engine is mysql and not managed (e.g. \"Server=127.0.0.1;Database=foobar;User ID=strata;Password=...\")")]
     [InlineData("localhost", "must be a list of key=value pairs separated by ';' (e.g. \"Server=127.0.0.1;Database=foobar\")")]
     public void Load_MySqlBadConnectionString_SaysWhy(string connectionString, string problem)
     {
