@@ -9,22 +9,9 @@ namespace Strata.Tests.Data;
 /// The contract of <see cref="IMessageStore"/>, run against every engine: each engine's subclass only says how
 /// to get a fresh database, how to look inside it, and what a database that is down looks like.
 /// </summary>
-public abstract class MessageStoreTests : IAsyncLifetime
+public abstract class MessageStoreTests : StoreSuite
 {
     private DatabaseSpec? _database;
-
-    /// <summary>A new, empty database of this engine; skips the test (or fails it in CI) when the engine is unavailable.</summary>
-    protected abstract Task<DatabaseSpec> NewDatabaseAsync();
-
-    /// <summary>A connection of the test's own to <paramref name="database"/>, outside any store.</summary>
-    protected abstract Task<DbConnection> OpenConnectionAsync(DatabaseSpec database);
-
-    /// <summary>A database whose server (or file) cannot be reached.</summary>
-    protected abstract Task<DatabaseSpec> UnreachableDatabaseAsync();
-
-    public virtual Task InitializeAsync() => Task.CompletedTask;
-
-    public virtual Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>This test's database, made on first use.</summary>
     protected async Task<DatabaseSpec> DatabaseAsync() => _database ??= await NewDatabaseAsync();

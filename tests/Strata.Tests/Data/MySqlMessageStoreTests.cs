@@ -1,6 +1,4 @@
 using System.Data.Common;
-using System.Net;
-using System.Net.Sockets;
 using MySqlConnector;
 using Strata.Data;
 using Strata.Data.Migrations;
@@ -12,28 +10,7 @@ namespace Strata.Tests.Data;
 /// <summary>The store contract on a real MariaDB (started by <see cref="MariaDbServer"/>), plus what only MySQL has.</summary>
 public sealed class MySqlMessageStoreTests(MariaDbServer server, ITestOutputHelper output) : MessageStoreTests, IClassFixture<MariaDbServer>
 {
-    protected override async Task<DatabaseSpec> NewDatabaseAsync()
-    {
-        server.Check(output);
-        return Spec(server.ConnectionString(await server.CreateDatabaseAsync()));
-    }
-
-    protected override async Task<DbConnection> OpenConnectionAsync(DatabaseSpec database)
-    {
-        var connection = new MySqlConnection(database.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-
-    // A loopback port nobody listens on: the server is "stopped".
-    protected override Task<DatabaseSpec> UnreachableDatabaseAsync()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return Task.FromResult(Spec($"Server=127.0.0.1;Port={port};User ID=strata;Password=x;Database=strata_test"));
-    }
+    protected override TestDatabases Databases { get; } = new MariaDbTestDatabases(server, output);
 
     [SkippableFact]
     public async Task InitializeAsync_Always_CreatesInnoDbTablesInUtf8mb4()
@@ -122,5 +99,5 @@ public sealed class MySqlMessageStoreTests(MariaDbServer server, ITestOutputHelp
         Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
     }
 
-    private static DatabaseSpec Spec(string connectionString) => new(MessageStores.MySql, "", connectionString);
+    private static DatabaseSpec Spec(string connectionString) => MariaDbTestDatabases.Spec(connectionString);
 }

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Strata.Data;
 using Strata.Topology;
@@ -8,37 +7,7 @@ namespace Strata.Tests.Data;
 /// <summary>The store contract on SQLite, plus what only SQLite has: the file, WAL, databases made before migrations.</summary>
 public sealed class SqliteMessageStoreTests : MessageStoreTests
 {
-    private readonly List<TempDatabase> _databases = [];
-
-    protected override Task<DatabaseSpec> NewDatabaseAsync()
-    {
-        var database = new TempDatabase();
-        _databases.Add(database);
-        return Task.FromResult(database.Spec);
-    }
-
-    protected override Task<DbConnection> OpenConnectionAsync(DatabaseSpec database) =>
-        Task.FromResult<DbConnection>(Open(database.Path));
-
-    // A file under a folder that is not there and cannot be created (a regular file is in the way).
-    protected override Task<DatabaseSpec> UnreachableDatabaseAsync()
-    {
-        var database = new TempDatabase();
-        _databases.Add(database);
-        var blocker = Path.Combine(database.Directory, "not-a-folder");
-        File.WriteAllText(blocker, "");
-        return Task.FromResult(new DatabaseSpec("sqlite", Path.Combine(blocker, "foobar.db")));
-    }
-
-    public override Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            database.Dispose();
-        }
-
-        return Task.CompletedTask;
-    }
+    protected override TestDatabases Databases { get; } = new SqliteTestDatabases();
 
     [Fact]
     public async Task InitializeAsync_MissingDirectory_CreatesFileInWalMode()

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Strata.Data.Bench;
 using Strata.Topology;
@@ -8,41 +7,7 @@ namespace Strata.Tests.Data.Bench;
 /// <summary>The benchmark store contract on SQLite.</summary>
 public sealed class SqliteWorldStoreTests : WorldStoreTests
 {
-    private readonly List<TempDatabase> _databases = [];
-
-    protected override Task<DatabaseSpec> NewDatabaseAsync()
-    {
-        var database = new TempDatabase();
-        _databases.Add(database);
-        return Task.FromResult(database.Spec);
-    }
-
-    protected override Task<DbConnection> OpenConnectionAsync(DatabaseSpec database)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database.Path, Pooling = false }.ToString());
-        connection.Open();
-        return Task.FromResult<DbConnection>(connection);
-    }
-
-    // A file under a folder that is not there and cannot be created (a regular file is in the way).
-    protected override Task<DatabaseSpec> UnreachableDatabaseAsync()
-    {
-        var database = new TempDatabase();
-        _databases.Add(database);
-        var blocker = Path.Combine(database.Directory, "not-a-folder");
-        File.WriteAllText(blocker, "");
-        return Task.FromResult(new DatabaseSpec("sqlite", Path.Combine(blocker, "foobar.db")));
-    }
-
-    public override Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            database.Dispose();
-        }
-
-        return Task.CompletedTask;
-    }
+    protected override TestDatabases Databases { get; } = new SqliteTestDatabases();
 
     [Fact]
     public void Create_UnknownEngine_ThrowsNotSupported()

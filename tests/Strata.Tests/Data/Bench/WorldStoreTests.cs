@@ -10,22 +10,9 @@ namespace Strata.Tests.Data.Bench;
 /// The contract of <see cref="IWorldStore"/> and the benchmark tables' migrations, run against every engine: each
 /// engine's subclass only says how to get a fresh database, how to look inside it, and what an unreachable one is.
 /// </summary>
-public abstract class WorldStoreTests : IAsyncLifetime
+public abstract class WorldStoreTests : StoreSuite
 {
     private DatabaseSpec? _database;
-
-    /// <summary>A new, empty database of this engine; skips the test (or fails it in CI) when the engine is unavailable.</summary>
-    protected abstract Task<DatabaseSpec> NewDatabaseAsync();
-
-    /// <summary>A connection of the test's own to <paramref name="database"/>, outside any store.</summary>
-    protected abstract Task<DbConnection> OpenConnectionAsync(DatabaseSpec database);
-
-    /// <summary>A database whose server (or file) cannot be reached.</summary>
-    protected abstract Task<DatabaseSpec> UnreachableDatabaseAsync();
-
-    public virtual Task InitializeAsync() => Task.CompletedTask;
-
-    public virtual Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>This test's database, migrated, made on first use.</summary>
     protected async Task<DatabaseSpec> DatabaseAsync()
