@@ -15,31 +15,15 @@ public sealed class AppNodeTests : IAsyncLifetime
 {
     private const string ServedBy = "X-Served-By";
 
-    private readonly TempDatabase _database = new();
-    private readonly NodeSpec _node = TestTopology.Node("app-1", NodeRole.App);
-    private AppTestHost? _host;
+    private readonly SqliteAppNode _app = new();
 
-    private HttpClient Client => _host!.Client;
+    private TempDatabase Database => _app.Database;
 
-    public async Task InitializeAsync()
-    {
-        _host = await AppTestHost.StartAsync(TestTopology.Create(appNodes: [_node], webRoot: _database.Directory, databasePath: _database.Path), _node);
-    }
+    private HttpClient Client => _app.Client;
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            if (_host is not null)
-            {
-                await _host.DisposeAsync();
-            }
-        }
-        finally
-        {
-            _database.Dispose();
-        }
-    }
+    public Task InitializeAsync() => _app.InitializeAsync();
+
+    public Task DisposeAsync() => _app.DisposeAsync();
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
@@ -249,7 +233,7 @@ public sealed class AppNodeTests : IAsyncLifetime
         const string token = "an-admin-token-of-some-length";
         var node = TestTopology.Node("app-2", NodeRole.App);
         await using var host = await AppTestHost.StartAsync(
-            TestTopology.Create(appNodes: [node], webRoot: _database.Directory, databasePath: _database.Path) with { AdminToken = token }, node);
+            TestTopology.Create(appNodes: [node], webRoot: Database.Directory, databasePath: Database.Path) with { AdminToken = token }, node);
         using var posted = await host.Client.PostAsync("/api/messages", Json("""{ "author": "mallory", "text": "spam" }"""));
         var id = (await ReadJsonAsync(posted)).GetProperty("id").GetInt64();
 
@@ -325,7 +309,7 @@ public sealed class AppNodeTests : IAsyncLifetime
     [Fact]
     public async Task GetMessages_NoLimit_ReturnsLatestFifty()
     {
-        var store = Strata.Data.MessageStores.Create(_database.Spec);
+        var store = Strata.Data.MessageStores.Create(Database.Spec);
         for (var i = 1; i <= 55; i++)
         {
             await store.AddAsync("alice", $"message {i}", CancellationToken.None);
@@ -397,12 +381,12 @@ public sealed class AppNodeTests : IAsyncLifetime
     {
         // Replace the database file with a directory: every new connection now fails to open.
         SqliteConnection.ClearAllPools();
-        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_database.Path)!))
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(Database.Path)!))
         {
             File.Delete(file);
         }
 
-        Directory.CreateDirectory(_database.Path);
+        Directory.CreateDirectory(Database.Path);
 
         foreach (var path in new[] { "/", "/api/messages" })
         {
@@ -426,7 +410,7 @@ public sealed class AppNodeTests : IAsyncLifetime
     public async Task PostMessage_DatabaseLockedByAnotherProcess_Returns503InsteadOfHanging()
     {
         await PostAsync("alice", "before the lock");
-        using var locker = _database.OpenConnection();
+        using var locker = Database.OpenConnection();
         using var transaction = locker.BeginTransaction(deferred: false);
         using (var insert = locker.CreateCommand())
         {
@@ -495,7 +479,7 @@ public sealed class AppNodeTests : IAsyncLifetime
     [Fact]
     public void Build_NodeNotInTopology_ThrowsArgumentException()
     {
-        TopologyModel topology = TestTopology.Create(appNodes: [_node], webRoot: _database.Directory, databasePath: _database.Path);
+        TopologyModel topology = TestTopology.Create(appNodes: [_app.Node], webRoot: Database.Directory, databasePath: Database.Path);
 
         var error = Assert.Throws<ArgumentException>(() => Strata.App.AppNode.Build(topology, TestTopology.Node("app-9", NodeRole.App)));
 

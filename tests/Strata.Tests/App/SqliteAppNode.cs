@@ -2,12 +2,12 @@ using Strata.Tests.Common;
 using Strata.Tests.Data;
 using Strata.Topology;
 
-namespace Strata.Tests.App.Bench;
+namespace Strata.Tests.App;
 
-/// <summary>One real app node on a fresh SQLite database, shared by a test class (its tests run one after another).</summary>
-public sealed class BenchNodeFixture : IAsyncLifetime
+/// <summary>One real app node on a fresh SQLite database: per test (AppNodeTests) or shared by a class as a fixture (BenchEndpointsTests).</summary>
+public sealed class SqliteAppNode : IAsyncLifetime
 {
-    private readonly NodeSpec _node = TestTopology.Node("app-1", NodeRole.App);
+    public NodeSpec Node { get; } = TestTopology.Node("app-1", NodeRole.App);
     private AppTestHost? _host;
 
     public TempDatabase Database { get; } = new();
@@ -16,7 +16,7 @@ public sealed class BenchNodeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await AppTestHost.StartAsync(TestTopology.Create(appNodes: [_node], webRoot: Database.Directory, databasePath: Database.Path), _node);
+        _host = await AppTestHost.StartAsync(TestTopology.Create(appNodes: [Node], webRoot: Database.Directory, databasePath: Database.Path), Node);
     }
 
     public async Task DisposeAsync()
