@@ -35,6 +35,7 @@ internal static class StrataCommandLine
             StartCommand(),
             CutCommand(),
             HealCommand(),
+            ExportCommand.Create(FileOption),
             AdminCommands.Create("drain", "drain", "Stop sending new requests to a web or app node (in-flight ones finish)", FileOption),
             AdminCommands.Create("ready", "ready", "Send requests to a drained or maintained node again", FileOption),
             AdminCommands.Create("maint", "maintenance", "Take a web or app node out entirely, for maintenance", FileOption),

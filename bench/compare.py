@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""Strata side by side with the classic stack (HAProxy 2.6, nginx 1.22) on this machine: docs/benchmarks.md.
+
+Every scenario writes one topology (strata.json, loopback addresses 127.0.9.x on free ports), exports it with
+`strata export haproxy|nginx` and runs both stacks from it, one at a time on the same addresses: Strata's nodes
+(`strata lb|web|app NAME -f FILE`) or HAProxy and nginx in front of the same upstreams. The servers of both stacks
+are pinned to the same cores (--server-cpus) with the same thread budget (HAProxy nbthread, nginx
+worker_processes, .NET's processor count: all from the pinning); wrk runs on the other cores (--client-cpus).
+For each number of connections, rounds alternate A/B (B/A the next round); each run reports requests/s, p50/p99
+latency, errors, and per stack the CPU seconds and peak RSS of its processes. Medians go to a Markdown table of
+Strata/classic ratios, beside the raw JSON, in docs/benchmarks/. Bounded: every run is --duration seconds; only
+loopback addresses; every process is stopped by the PID recorded when it started.
+"""
+import argparse, datetime, json, os, platform, re, signal, socket, statistics, subprocess, sys, tempfile, time
+import urllib.error, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx"}
+TICKS = os.sysconf("SC_CLK_TCK")
+SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic"]
+
+
+def log(message):
+    print(f"compare: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- the machine
+
+def ensure_packages():
+    """Installs wrk, haproxy and nginx from Debian when missing (as root); the services are not started."""
+    missing = [pkg for tool, pkg in PACKAGES.items() if not which(tool)]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"compare: needs the Debian packages {' '.join(missing)} (sudo apt-get install {' '.join(missing)})")
+    log(f"installing {' '.join(missing)}")
+    # policy-rc.d exit 101: apt must not start nginx's or haproxy's own service on the default ports.
+    policy = "/usr/sbin/policy-rc.d"
+    had_policy = os.path.exists(policy)
+    if not had_policy:
+        with open(policy, "w") as f:
+            f.write("#!/bin/sh\nexit 101\n")
+        os.chmod(policy, 0o755)
+    try:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
+    finally:
+        if not had_policy:
+            os.remove(policy)
+
+
+def which(tool):
+    for directory in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin"]:
+        path = os.path.join(directory, tool)
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    memory = next((int(line.split()[1]) // 1024 // 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    def version(*cmd):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout + out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+    return {
+        "cpu": model, "cores": os.cpu_count(), "memoryGiB": memory, "kernel": platform.release(),
+        "dotnet": version("dotnet", "--version"), "haproxy": version(which("haproxy") or "haproxy", "-v"),
+        "nginx": version(which("nginx") or "nginx", "-v"), "wrk": version("wrk", "-v"),
+    }
+
+
+# ---------------------------------------------------------------- processes
+
+class Server:
+    """A server process started in a session of its own, pinned with taskset; measured over its whole session
+    (nginx's workers, for instance), stopped by the PID recorded here (SIGTERM, SIGKILL after 10 s)."""
+
+    def __init__(self, name, command, cpus, log_dir, ready_url=None):
+        self.name, self.ready_url = name, ready_url
+        self.log_path = os.path.join(log_dir, f"{name}.log")
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(["taskset", "-c", cpus, *command], stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid = self.process.pid
+
+    def _session(self):
+        """PIDs of this server's session (it and every process it started)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[3]) == self.pid:  # field 6 of stat: the session id
+                    pids.append(int(entry))
+        return pids
+
+    def cpu_seconds(self):
+        total = 0
+        for pid in self._session():
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except OSError:
+                pass
+        return total / TICKS
+
+    def peak_rss_mib(self):
+        total = 0
+        for pid in self._session():
+            try:
+                total += next(int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmHWM"))
+            except (OSError, StopIteration):
+                pass
+        return total / 1024
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait(5)
+        self._log.close()
+
+
+def wait_ready(url, server, timeout=60, ok_only=False):
+    """Until url answers (with ok_only: 200), or fails when server exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}: see {server.log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200 or not ok_only:
+                    return
+        except urllib.error.HTTPError as error:
+            if not ok_only and error.code < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s: see {server.log_path}")
+
+
+def free_port(address):
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- wrk
+
+def run_wrk(url, connections, duration, cpus):
+    threads = max(1, min(len(cpus.split(",")), connections))
+    out = subprocess.run(["taskset", "-c", cpus, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+                          "--timeout", "5s", "--latency", url], capture_output=True, text=True, timeout=duration + 60)
+    text = out.stdout
+    def latency(percent):
+        match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        if not match:
+            return None
+        return float(match.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[match.group(2)]
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    requests = re.search(r"(\d+) requests in", text)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "requests": int(requests.group(1)) if requests else 0,
+        "p50ms": latency(50), "p99ms": latency(99),
+        "errors": (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non2xx.group(1)) if non2xx else 0),
+        "raw": text if out.returncode == 0 else text + out.stderr,
+    }
+
+
+# ---------------------------------------------------------------- topology and stacks
+
+def strata_command(given):
+    """The command that runs strata: --strata's, else the Release build (./strata builds it when a source is newer)."""
+    if given:
+        return given.split()
+    subprocess.run([os.path.join(ROOT, "strata"), "--help"], check=True, stdout=subprocess.DEVNULL)
+    return [os.path.join(ROOT, ".build", "strata", "Strata")]
+
+
+class Bench:
+    """One scenario's topology, files and exports, in a temporary folder."""
+
+    LB, WEB, APP, VIP, DNS = "127.0.9.1", "127.0.9.11", "127.0.9.21", "127.0.9.100", "127.0.9.53"
+
+    def __init__(self, work, strata):
+        self.work, self.strata = work, strata
+        os.chmod(work, 0o755)  # nginx's workers run as nobody and must read the web root
+        self.root = os.path.join(work, "wwwroot")
+        os.makedirs(os.path.join(self.root, "static"), exist_ok=True)
+        for name, size in [("1k.txt", 1024), ("100k.txt", 100 * 1024)]:
+            with open(os.path.join(self.root, "static", name), "w") as f:
+                f.write(("Strata benchmark file. " * (size // 23 + 1))[:size])
+        port = lambda address: free_port(address)
+        self.ports = {"vip": port(self.VIP), "lb": port(self.LB), "lbm": port(self.LB), "web": port(self.WEB),
+                      "webm": port(self.WEB), "app": port(self.APP), "appm": port(self.APP), "dns": port(self.DNS),
+                      "dnsm": port(self.DNS), "vrrp": port(self.LB)}
+        p = self.ports
+        self.topology = {
+            "dns": {"name": "dns", "address": f"{self.DNS}:{p['dns']}", "management": f"{self.DNS}:{p['dnsm']}",
+                    "zone": "foobar.com", "records": {"@": "vip", "www": "vip"}},
+            "vip": {"address": f"{self.VIP}:{p['vip']}", "port": p["vrrp"]},
+            "loadBalancers": {"nodes": [{"name": "lb-1", "address": f"{self.LB}:{p['lb']}", "management": f"{self.LB}:{p['lbm']}"}]},
+            "web": {"root": self.root,
+                    "nodes": [{"name": "web-1", "address": f"{self.WEB}:{p['web']}", "management": f"{self.WEB}:{p['webm']}"}]},
+            "app": {"nodes": [{"name": "app-1", "address": f"{self.APP}:{p['app']}", "management": f"{self.APP}:{p['appm']}"}]},
+            "database": {"engine": "sqlite", "path": os.path.join(work, "bench.db")},
+        }
+        self.path = os.path.join(work, "strata.json")
+        with open(self.path, "w") as f:
+            json.dump(self.topology, f, indent=2)
+        self.logs = os.path.join(work, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+
+    def export(self, target):
+        out = os.path.join(self.work, "classic")
+        subprocess.run([*self.strata, "export", target, "-f", self.path, "-o", out], check=True, stdout=subprocess.DEVNULL)
+        return out
+
+    def url(self, address_key, path):
+        host = {"vip": self.VIP, "lb": self.LB, "web": self.WEB, "app": self.APP}[address_key]
+        return f"http://{host}:{self.ports[address_key]}{path}"
+
+    def strata_node(self, role, name, cpus):
+        management = {"lb": ("lb", "lbm"), "web": ("web", "webm"), "app": ("app", "appm")}[role]
+        host = self.url(management[0], "").split("//")[1].split(":")[0]
+        # Alive is enough here: readiness (a web node's needs an app node) is the stack's target answering.
+        return Server(f"strata-{name}", [*self.strata, role, name, "-f", self.path], cpus, self.logs,
+                      ready_url=f"http://{host}:{self.ports[management[1]]}/healthz")
+
+    def nginx(self, name, cpus, workers):
+        exported = self.export("nginx")
+        # The thread budget: as many workers as pinned cores (the exported file says auto).
+        config = os.path.join(self.work, f"{name}.conf")
+        with open(os.path.join(exported, "nginx.conf")) as f:
+            text = re.sub(r"^worker_processes .*;$", f"worker_processes {workers};", f.read(), count=1, flags=re.M)
+        with open(config, "w") as f:
+            f.write(text)
+        return Server(name, [which("nginx"), "-c", config, "-g", "daemon off;"], cpus, self.logs)
+
+    def haproxy(self, cpus, threads):
+        config = os.path.join(self.export("haproxy"), "haproxy.cfg")
+        # -db: foreground; the thread budget matches the pinned cores (the exported file leaves nbthread out).
+        with open(config) as f:
+            text = f.read()
+        text = re.sub(r"^global\s*$", f"global\n    nbthread {threads}", text, count=1, flags=re.M)
+        pinned = os.path.join(self.work, "haproxy-bench.cfg")
+        with open(pinned, "w") as f:
+            f.write(text)
+        return Server("haproxy", [which("haproxy"), "-db", "-f", pinned], cpus, self.logs)
+
+
+def scenario_plan(name, bench, cpus, budget):
+    """(url, shared servers to start once, {stack: () -> [servers]}, readiness url per stack) for a scenario."""
+    if name == "lb":
+        # The same upstream for both: the web node's address is served by nginx, as a plain static server.
+        upstream = lambda: [bench.nginx("upstream-nginx", cpus, budget)]
+        return {
+            "url": bench.url("vip", "/static/1k.txt"),
+            "shared": upstream,
+            "stacks": {"strata": lambda: [bench.strata_node("lb", "lb-1", cpus)], "classic": lambda: [bench.haproxy(cpus, budget)]},
+        }
+    if name == "static":
+        return {
+            "urls": [bench.url("web", "/static/1k.txt"), bench.url("web", "/static/100k.txt")],
+            "shared": lambda: [],
+            "stacks": {"strata": lambda: [bench.strata_node("web", "web-1", cpus)], "classic": lambda: [bench.nginx("nginx", cpus, budget)]},
+        }
+    if name in ("chain-static", "chain-dynamic"):
+        paths = ["/static/1k.txt"] if name == "chain-static" else ["/bench/json", "/bench/db", "/bench/fortunes"]
+        return {
+            "urls": [bench.url("vip", p) for p in paths],
+            "shared": lambda: [bench.strata_node("app", "app-1", cpus)],
+            "stacks": {
+                "strata": lambda: [bench.strata_node("web", "web-1", cpus), bench.strata_node("lb", "lb-1", cpus)],
+                "classic": lambda: [bench.nginx("nginx", cpus, budget), bench.haproxy(cpus, budget)],
+            },
+        }
+    raise ValueError(name)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)} (failover: bench/failover-compare.sh)")
+    parser.add_argument("--connections", default="16,64,256")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run [10]")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each stack's first run [3]")
+    parser.add_argument("--rounds", type=int, default=3, help="A/B alternations per row [3]")
+    parser.add_argument("--server-cpus", default="1", help="cores for both stacks' servers [1]")
+    parser.add_argument("--client-cpus", default="0", help="cores for wrk [0]")
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks"), help="where the .json and .md go")
+    parser.add_argument("--strata", help="the command that runs strata, e.g. 'dotnet /path/Strata.dll' [the Release build of ./strata]")
+    parser.add_argument("--tiny", action="store_true", help="wiring check: 16 connections, 1 s runs, 1 round, no warm-up")
+    args = parser.parse_args()
+    if args.tiny:
+        args.connections, args.duration, args.rounds, args.warmup = "16", 1, 1, 0
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}; the scenarios are: {', '.join(SCENARIOS)}")
+
+    ensure_packages()
+    strata = strata_command(args.strata)
+    budget = len(args.server_cpus.split(","))
+    started = datetime.datetime.now(datetime.timezone.utc)
+    report = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
+              "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus")},
+              "runs": []}
+    for scenario in scenarios:
+        with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
+            bench = Bench(work, strata)
+            plan = scenario_plan(scenario, bench, args.server_cpus, budget)
+            urls = plan.get("urls") or [plan["url"]]
+            shared = plan["shared"]()
+            try:
+                for server in shared:
+                    wait_ready(server.ready_url or bench.url("web", "/static/1k.txt"), server)
+                for round_index in range(args.rounds):
+                    order = ["strata", "classic"] if round_index % 2 == 0 else ["classic", "strata"]
+                    for stack in order:
+                        run_stack(report, scenario, stack, plan["stacks"][stack], urls, args, round_index)
+            finally:
+                for server in shared:
+                    server.stop()
+
+    write_report(report, args.out)
+
+
+def run_stack(report, scenario, stack, start, urls, args, round_index):
+    servers = start()
+    try:
+        for server in servers:
+            if server.ready_url:
+                wait_ready(server.ready_url, server)
+        wait_ready(urls[0], servers[-1], ok_only=True)
+        if args.warmup:
+            run_wrk(urls[0], 16, args.warmup, args.client_cpus)
+        for url in urls:
+            for connections in [int(c) for c in args.connections.split(",")]:
+                before = {s.name: s.cpu_seconds() for s in servers}
+                result = run_wrk(url, connections, args.duration, args.client_cpus)
+                result.update({
+                    "scenario": scenario, "stack": stack, "round": round_index, "url": url, "connections": connections,
+                    "cpuSeconds": {s.name: round(s.cpu_seconds() - before[s.name], 2) for s in servers},
+                    "peakRssMiB": {s.name: round(s.peak_rss_mib(), 1) for s in servers},
+                })
+                log(f"{scenario} {stack} {url.split('/', 3)[3]} c={connections}: {result['rps']:.0f} req/s, p99 {result['p99ms']} ms, {result['errors']} errors")
+                report["runs"].append(result)
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
+def write_report(report, out):
+    rows = {}
+    for run in report["runs"]:
+        key = (run["scenario"], run["url"].split("/", 3)[3], run["connections"])
+        rows.setdefault(key, {"strata": [], "classic": []})[run["stack"]].append(run)
+    median = lambda runs, field: statistics.median([r[field] for r in runs if r[field] is not None]) if runs else None
+    lines = [f"# Strata vs HAProxy + nginx, {report['started']}", "",
+             "Machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()), "",
+             "Settings: " + ", ".join(f"{k} {v}" for k, v in report["settings"].items()), "",
+             "| scenario | path | conns | Strata req/s | classic req/s | ratio | Strata p99 ms | classic p99 ms | p99 ratio | errors S/C | CPU s S/C | peak RSS MiB S/C |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
+    summary = []
+    for (scenario, path, conns), stacks in rows.items():
+        s, c = stacks["strata"], stacks["classic"]
+        s_rps, c_rps, s_p99, c_p99 = median(s, "rps"), median(c, "rps"), median(s, "p99ms"), median(c, "p99ms")
+        cpu = lambda runs: statistics.median([sum(r["cpuSeconds"].values()) for r in runs]) if runs else 0
+        rss = lambda runs: max([sum(r["peakRssMiB"].values()) for r in runs], default=0)
+        ratio = s_rps / c_rps if s_rps and c_rps else None
+        p99_ratio = s_p99 / c_p99 if s_p99 and c_p99 else None
+        summary.append({"scenario": scenario, "path": path, "connections": conns, "strataRps": s_rps, "classicRps": c_rps,
+                        "ratio": ratio, "strataP99ms": s_p99, "classicP99ms": c_p99, "p99Ratio": p99_ratio})
+        fmt = lambda v, spec: format(v, spec) if v is not None else "—"
+        lines.append(f"| {scenario} | /{path} | {conns} | {fmt(s_rps, '.0f')} | {fmt(c_rps, '.0f')} | {fmt(ratio, '.2f')} | "
+                     f"{fmt(s_p99, '.2f')} | {fmt(c_p99, '.2f')} | {fmt(p99_ratio, '.2f')} | "
+                     f"{sum(r['errors'] for r in s)}/{sum(r['errors'] for r in c)} | {cpu(s):.1f}/{cpu(c):.1f} | {rss(s):.0f}/{rss(c):.0f} |")
+    report["summary"] = summary
+    os.makedirs(out, exist_ok=True)
+    stamp = report["started"].replace(":", "").replace("+0000", "Z")
+    base = os.path.join(out, f"compare-{stamp}")
+    with open(base + ".json", "w") as f:
+        json.dump(report, f, indent=2)
+    with open(base + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    log(f"wrote {base}.md and {base}.json")
+
+
+if __name__ == "__main__":
+    main()

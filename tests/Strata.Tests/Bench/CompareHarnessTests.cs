@@ -1,0 +1,53 @@
+using System.Text.Json.Nodes;
+using Strata.Tests.Common;
+using Xunit.Abstractions;
+
+namespace Strata.Tests.Bench;
+
+/// <summary>
+/// The benchmark harness's wiring, on a tiny run (<c>bench/compare.py --tiny</c>: 16 connections, 1 s, one round):
+/// every scenario starts both stacks from one topology and measures each. It asserts that the wiring works (both
+/// stacks answered every run, without errors, and were measured), never how fast: speed is the harness's own
+/// business (docs/benchmarks.md).
+/// </summary>
+public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _out = Directory.CreateTempSubdirectory("strata-compare-").FullName;
+
+    public void Dispose() => Directory.Delete(_out, recursive: true);
+
+    [SkippableFact]
+    public async Task TinyRun_EveryScenario_MeasuresBothStacks()
+    {
+        var missing = new[] { "wrk", "haproxy", "nginx", "taskset" }.Where(tool => ChildProcess.FindOnPath(tool) is null && !File.Exists($"/usr/sbin/{tool}")).ToList();
+        Requirements.CheckOrReport(missing.Count == 0 ? null : $"the harness needs {string.Join(", ", missing)} (./run-tests installs them as root)", output);
+
+        var strata = $"{Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? ChildProcess.FindOnPath("dotnet")} {Path.Combine(AppContext.BaseDirectory, "Strata.dll")}";
+        var run = await ChildProcess.RunAsync(
+            "python3",
+            [Path.Combine(TestTopology.RepositoryRoot, "bench", "compare.py"), "--tiny", "--strata", strata, "--out", _out],
+            TimeSpan.FromMinutes(5));
+        output.WriteLine(run.Output);
+        output.WriteLine(run.Error);
+        Assert.True(run.ExitCode == 0, $"compare.py failed ({run.ExitCode}): {run.Error}");
+
+        var report = JsonNode.Parse(File.ReadAllText(Directory.GetFiles(_out, "compare-*.json").Single()))!;
+        var runs = report["runs"]!.AsArray();
+        foreach (var scenario in new[] { "lb", "static", "chain-static", "chain-dynamic" })
+        {
+            foreach (var stack in new[] { "strata", "classic" })
+            {
+                var mine = runs.Where(r => r!["scenario"]!.GetValue<string>() == scenario && r["stack"]!.GetValue<string>() == stack).ToList();
+                Assert.True(mine.Count > 0, $"no {stack} run for {scenario}");
+                Assert.All(mine, r =>
+                {
+                    Assert.True(r!["requests"]!.GetValue<int>() > 0, $"{scenario} {stack} {r["url"]}: no request answered");
+                    Assert.True(r["errors"]!.GetValue<int>() == 0, $"{scenario} {stack} {r["url"]}: {r["errors"]} errors: {r["raw"]}");
+                    Assert.True(r["cpuSeconds"]!.AsObject().Count > 0 && r["peakRssMiB"]!.AsObject().All(p => p.Value!.GetValue<double>() > 0));
+                });
+            }
+        }
+
+        Assert.Contains("| scenario |", File.ReadAllText(Directory.GetFiles(_out, "compare-*.md").Single()), StringComparison.Ordinal);
+    }
+}
