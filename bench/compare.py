@@ -204,7 +204,7 @@ class Bench:
         for name, size in [("1k.txt", 1024), ("100k.txt", 100 * 1024)]:
             with open(os.path.join(self.root, "static", name), "w") as f:
                 f.write(("Strata benchmark file. " * (size // 23 + 1))[:size])
-        port = lambda address: free_port(address)
+        port = free_port
         self.ports = {"vip": port(self.VIP), "lb": port(self.LB), "lbm": port(self.LB), "web": port(self.WEB),
                       "webm": port(self.WEB), "app": port(self.APP), "appm": port(self.APP), "dns": port(self.DNS),
                       "dnsm": port(self.DNS), "vrrp": port(self.LB)}
@@ -264,12 +264,12 @@ class Bench:
 
 
 def scenario_plan(name, bench, cpus, budget):
-    """(url, shared servers to start once, {stack: () -> [servers]}, readiness url per stack) for a scenario."""
+    """The urls measured, the servers both stacks share (started once), and how to start each stack."""
     if name == "lb":
         # The same upstream for both: the web node's address is served by nginx, as a plain static server.
         upstream = lambda: [bench.nginx("upstream-nginx", cpus, budget)]
         return {
-            "url": bench.url("vip", "/static/1k.txt"),
+            "urls": [bench.url("vip", "/static/1k.txt")],
             "shared": upstream,
             "stacks": {"strata": lambda: [bench.strata_node("lb", "lb-1", cpus)], "classic": lambda: [bench.haproxy(cpus, budget)]},
         }
@@ -323,7 +323,7 @@ def main():
         with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
             bench = Bench(work, strata)
             plan = scenario_plan(scenario, bench, args.server_cpus, budget)
-            urls = plan.get("urls") or [plan["url"]]
+            urls = plan["urls"]
             shared = plan["shared"]()
             try:
                 for server in shared:

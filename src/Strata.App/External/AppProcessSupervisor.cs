@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Strata.Data;
@@ -40,7 +39,6 @@ internal sealed partial class AppProcessSupervisor(
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(1);
-    private const int SigTerm = 15;
 
     private readonly HttpClient _health = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { Timeout = HealthTimeout };
     private volatile Running? _running;
@@ -133,21 +131,9 @@ internal sealed partial class AppProcessSupervisor(
         var process = running.Process;
         try
         {
-            if (!process.HasExited)
+            if (await ChildProcesses.StopAsync(process, StopGrace, time))
             {
-                _ = SysKill(process.Id, SigTerm);
-                using var grace = new CancellationTokenSource(StopGrace, time);
-                try
-                {
-                    await process.WaitForExitAsync(grace.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    LogKilled(node.Name, process.Id, StopGrace.TotalSeconds);
-                    // Process.Kill(false) sends SIGKILL to this PID only.
-                    process.Kill(entireProcessTree: false);
-                    await process.WaitForExitAsync(CancellationToken.None);
-                }
+                LogKilled(node.Name, process.Id, StopGrace.TotalSeconds);
             }
 
             LogStopped(node.Name, process.Id, process.ExitCode);
@@ -246,9 +232,6 @@ internal sealed partial class AppProcessSupervisor(
 
     private sealed record Running(Process Process, Uri Url);
 
-    // Process.Kill only sends SIGKILL; a graceful stop needs SIGTERM.
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SysKill(int pid, int signal);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Node} started the application (pid {Pid}): {Command} on 127.0.0.1:{Port}")]
     private partial void LogStarted(string node, int pid, string command, int port);

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Hosting;
@@ -35,34 +34,20 @@ internal sealed partial class MariaDbServer(
     /// <summary>Between SIGTERM and SIGKILL on stop; InnoDB needs a moment to flush.</summary>
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(8);
 
-    private const int SigTerm = 15;
-
     /// <summary>sun_path holds 108 bytes; a longer socket path goes to the temporary folder.</summary>
     private const int MaxSocketPath = 100;
 
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _ready;
     private volatile bool _stopping;
-    private int _pid;
+    private Process? _process;
+    private string? _socketPath;
 
     /// <summary>The server's data directory.</summary>
     public string DataDirectory => Path.Combine(database.Path, "data");
 
     /// <summary>The server's Unix socket, where this node connects as the administrator (never over TCP).</summary>
-    public string SocketPath
-    {
-        get
-        {
-            var path = Path.Combine(database.Path, "mariadbd.sock");
-            if (Encoding.UTF8.GetByteCount(path) <= MaxSocketPath)
-            {
-                return path;
-            }
-
-            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(path)))[..12].ToLowerInvariant();
-            return Path.Combine(Path.GetTempPath(), $"strata-{hash}.sock");
-        }
-    }
+    public string SocketPath => _socketPath ??= ChooseSocketPath();
 
     /// <summary>Whether the server runs and the application's account exists.</summary>
     public bool IsReady => _ready;
@@ -95,17 +80,9 @@ internal sealed partial class MariaDbServer(
     {
         _stopping = true;
         _ready = false;
-        if (_pid == 0 || _exited.Task.IsCompleted)
+        if (_process is { } process && await ChildProcesses.StopAsync(process, StopGrace, TimeProvider.System))
         {
-            return;
-        }
-
-        _ = Kill(_pid, SigTerm);
-        if (await Task.WhenAny(_exited.Task, Task.Delay(StopGrace, CancellationToken.None)) != _exited.Task)
-        {
-            LogKilled(logger, _pid, StopGrace.TotalSeconds);
-            _ = Kill(_pid, 9);
-            await ((Task)_exited.Task).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            LogKilled(logger, process.Id, StopGrace.TotalSeconds);
         }
     }
 
@@ -223,6 +200,18 @@ internal sealed partial class MariaDbServer(
         .. AsUser(),
     ];
 
+    private string ChooseSocketPath()
+    {
+        var path = Path.Combine(database.Path, "mariadbd.sock");
+        if (Encoding.UTF8.GetByteCount(path) <= MaxSocketPath)
+        {
+            return path;
+        }
+
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(path)))[..12].ToLowerInvariant();
+        return Path.Combine(Path.GetTempPath(), $"strata-{hash}.sock");
+    }
+
     /// <summary>mariadbd refuses to run as root unless told to; as anyone else it runs as that user.</summary>
     private static string[] AsUser() => Environment.IsPrivilegedProcess ? ["--user=root"] : [];
 
@@ -243,14 +232,11 @@ internal sealed partial class MariaDbServer(
             throw new DatabaseServerException($"could not start {installation.Server}: {ex.Message}", ex);
         }
 
-        _pid = process.Id;
+        _process = process;
         _ = Task.Run(async () =>
         {
-            using (process)
-            {
-                await process.WaitForExitAsync(CancellationToken.None);
-                _exited.TrySetResult(process.ExitCode);
-            }
+            await process.WaitForExitAsync(CancellationToken.None);
+            _exited.TrySetResult(process.ExitCode);
         });
     }
 
@@ -275,7 +261,7 @@ internal sealed partial class MariaDbServer(
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                _ = Kill(_pid, 9);
+                _process!.Kill(entireProcessTree: false);
                 throw new DatabaseServerException($"mariadbd did not accept connections within {StartTimeout.TotalSeconds:0} s ({last?.Message})");
             }
 
@@ -332,9 +318,6 @@ internal sealed partial class MariaDbServer(
             lifetime.StopApplication();
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "created the data directory {Directory} in {Seconds:0.0} s")]
     private static partial void LogInitialized(ILogger logger, string directory, double seconds);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Strata.Hosting.Processes;
 
@@ -28,8 +29,10 @@ namespace Strata.Hosting.Processes;
 /// (<see cref="DiesWithParent"/> is false), and is only stopped by a graceful stop of the node.
 /// </para>
 /// </remarks>
-public static class ChildProcesses
+public static partial class ChildProcesses
 {
+    private const int SigTerm = 15;
+
     /// <summary>Where setpriv is, or null when it is not installed.</summary>
     private static readonly string? Setpriv = FindOnPath("setpriv");
 
@@ -99,6 +102,32 @@ public static class ChildProcesses
         return started.Task;
     }
 
+    /// <summary>
+    /// Stops <paramref name="process"/> gracefully: SIGTERM to its PID, SIGKILL (that PID only) if it is still there
+    /// after <paramref name="grace"/>. Returns whether it had to be killed.
+    /// </summary>
+    public static async Task<bool> StopAsync(Process process, TimeSpan grace, TimeProvider time)
+    {
+        if (process.HasExited)
+        {
+            return false;
+        }
+
+        _ = SysKill(process.Id, SigTerm);
+        using var timeout = new CancellationTokenSource(grace, time);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: false);
+            await process.WaitForExitAsync(CancellationToken.None);
+            return true;
+        }
+    }
+
     private static void Spawn()
     {
         foreach (var (process, started) in Requests.GetConsumingEnumerable())
@@ -120,4 +149,7 @@ public static class ChildProcesses
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, name))
             .FirstOrDefault(File.Exists);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SysKill(int pid, int signal);
 }
