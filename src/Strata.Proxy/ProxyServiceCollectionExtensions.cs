@@ -43,7 +43,7 @@ public static class ProxyServiceCollectionExtensions
             isEdge,
             sp.GetRequiredService<UpstreamPool>(),
             sp.GetRequiredService<IHttpForwarder>(),
-            new ForwardingTransformer(proxyName, isEdge, trustedProxies, sp.GetRequiredService<UpstreamPool>()),
+            new ProxyHeaders(proxyName, isEdge, trustedProxies, sp.GetRequiredService<UpstreamPool>()),
             sp.GetService<IProxyObserver>(),
             sp.GetService<IUpstreamErrorWriter>(),
             sp.GetRequiredService<TimeProvider>(),

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
@@ -9,9 +11,10 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Strata.Proxy.Forwarding;
 
 /// <summary>
-/// Forwards a request to a server of a backend through YARP's <see cref="IHttpForwarder"/>, adding what YARP
-/// leaves out (yarp#56, #394): retries on another server, passive health, the per-server limit and queue, session
-/// persistence and error answers with the right status and a small body.
+/// Forwards a request to a server of a backend — a request without a body over <see cref="Http1Forwarder"/>, any
+/// other through YARP's <see cref="IHttpForwarder"/> — adding what YARP leaves out (yarp#56, #394): retries on
+/// another server, passive health, the per-server limit and queue, session persistence and error answers with the
+/// right status and a small body.
 /// </summary>
 /// <remarks>
 /// Retries follow HAProxy's <c>retry-on</c> with redispatch, by default <c>conn-failure empty-response
@@ -31,6 +34,7 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly IHttpForwarder _forwarder;
     private readonly HttpTransformer _transformer;
     private readonly HttpTransformer _discard503Transformer;
+    private readonly Http1Forwarder _http1;
     private readonly ILogger<UpstreamForwarder> _logger;
     private volatile CachedRequestConfig? _requestConfig;
     private readonly HttpMessageInvoker _client;
@@ -45,7 +49,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         bool isEdge,
         UpstreamPool pool,
         IHttpForwarder forwarder,
-        ForwardingTransformer transformer,
+        ProxyHeaders proxyHeaders,
         IProxyObserver? observer,
         IUpstreamErrorWriter? errorWriter,
         TimeProvider time,
@@ -58,8 +62,9 @@ public sealed partial class UpstreamForwarder : IDisposable
         _isEdge = isEdge;
         _pool = pool;
         _forwarder = forwarder;
-        _transformer = transformer;
-        _discard503Transformer = new Discard503Transformer(transformer);
+        _transformer = new ForwardingTransformer(proxyHeaders);
+        _discard503Transformer = new Discard503Transformer(_transformer);
+        _http1 = new Http1Forwarder(proxyHeaders);
         _logger = logger;
         _noServerDetail = $"no {pool.TierName} server is available";
         _client = new HttpMessageInvoker(new SocketsHttpHandler
@@ -91,7 +96,8 @@ public sealed partial class UpstreamForwarder : IDisposable
         }
     }
 
-    private async Task ForwardWithRetriesAsync(HttpContext context)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ForwardWithRetriesAsync(HttpContext context)
     {
         var request = context.Request;
         if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding")
@@ -145,19 +151,21 @@ public sealed partial class UpstreamForwarder : IDisposable
             tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
             feature?.Upstream = upstream;
             // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
-            var transformer = retry503 && retriesLeft > 0 && _pool.HasUntried(tried) ? _discard503Transformer : _transformer;
-            ForwarderError error;
+            var discard503 = retry503 && retriesLeft > 0 && _pool.HasUntried(tried);
+            ForwardAttempt attempt;
             try
             {
-                error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, requestConfig, transformer);
+                attempt = Http1Forwarder.CanForward(context)
+                    ? await _http1.ForwardAsync(context, upstream, backend, discard503)
+                    : await ForwardWithYarpAsync(context, upstream, requestConfig, discard503);
             }
             finally
             {
                 _pool.Release(upstream);
             }
 
-            var outcome = Classify(context, error);
-            if (outcome == Outcome.Answered)
+            var outcome = attempt.Outcome;
+            if (outcome == ForwardOutcome.Answered)
             {
                 var status = context.Response.StatusCode;
                 if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
@@ -170,8 +178,7 @@ public sealed partial class UpstreamForwarder : IDisposable
                     upstream.RecordSuccess();
                 }
 
-                if (status == StatusCodes.Status503ServiceUnavailable && ReferenceEquals(transformer, _discard503Transformer)
-                    && !context.Response.HasStarted)
+                if (status == StatusCodes.Status503ServiceUnavailable && discard503 && !context.Response.HasStarted)
                 {
                     // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
                     retriesLeft--;
@@ -183,17 +190,17 @@ public sealed partial class UpstreamForwarder : IDisposable
                 return;
             }
 
-            if (outcome == Outcome.ClientGone)
+            if (outcome == ForwardOutcome.ClientGone)
             {
                 return;
             }
 
-            CountFailure(upstream, Describe(context, outcome));
+            CountFailure(upstream, Describe(attempt));
             var canRetry = !context.Response.HasStarted && retriesLeft > 0 && outcome switch
             {
-                Outcome.NotSent => (backend.RetryOn & RetryConditions.ConnectionFailure) != 0,
-                Outcome.FailedAfterSend => retryAfterSend && (backend.RetryOn & RetryConditions.EmptyResponse) != 0,
-                Outcome.TimedOut => retryAfterSend && (backend.RetryOn & RetryConditions.ResponseTimeout) != 0,
+                ForwardOutcome.NotSent => (backend.RetryOn & RetryConditions.ConnectionFailure) != 0,
+                ForwardOutcome.FailedAfterSend => retryAfterSend && (backend.RetryOn & RetryConditions.EmptyResponse) != 0,
+                ForwardOutcome.TimedOut => retryAfterSend && (backend.RetryOn & RetryConditions.ResponseTimeout) != 0,
                 _ => false,
             };
             if (canRetry)
@@ -201,7 +208,6 @@ public sealed partial class UpstreamForwarder : IDisposable
                 retriesLeft--;
                 _observer.Retried(upstream);
                 context.Response.Clear();
-                context.Features.Set<IForwarderErrorFeature>(null);
                 continue;
             }
 
@@ -209,8 +215,8 @@ public sealed partial class UpstreamForwarder : IDisposable
             {
                 await (outcome switch
                 {
-                    Outcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
-                    Outcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
+                    ForwardOutcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
+                    ForwardOutcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
                     _ => WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"the {_pool.TierName} server failed to answer"),
                 });
             }
@@ -248,18 +254,26 @@ public sealed partial class UpstreamForwarder : IDisposable
         }
     }
 
-    private static Outcome Classify(HttpContext context, ForwarderError error) => error switch
+    /// <summary>One attempt through YARP (requests with a body, upgrades).</summary>
+    private async ValueTask<ForwardAttempt> ForwardWithYarpAsync(HttpContext context, Upstream upstream, ForwarderRequestConfig requestConfig, bool discard503)
     {
-        ForwarderError.None => Outcome.Answered,
-        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
-            or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
-            or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
-            or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => Outcome.ClientGone,
-        _ when IsConnectFailure(context.GetForwarderErrorFeature()?.Exception) => Outcome.NotSent,
-        ForwarderError.RequestTimedOut => Outcome.TimedOut,
-        ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination => Outcome.ResponseBroken,
-        _ => Outcome.FailedAfterSend,
-    };
+        var error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, requestConfig, discard503 ? _discard503Transformer : _transformer);
+        var exception = context.GetForwarderErrorFeature()?.Exception;
+        context.Features.Set<IForwarderErrorFeature>(null);
+        var outcome = error switch
+        {
+            ForwarderError.None => ForwardOutcome.Answered,
+            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+                or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+                or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
+                or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => ForwardOutcome.ClientGone,
+            _ when IsConnectFailure(exception) => ForwardOutcome.NotSent,
+            ForwarderError.RequestTimedOut => ForwardOutcome.TimedOut,
+            ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination => ForwardOutcome.ResponseBroken,
+            _ => ForwardOutcome.FailedAfterSend,
+        };
+        return new ForwardAttempt(outcome, exception);
+    }
 
     private static bool IsConnectFailure(Exception? exception) => exception switch
     {
@@ -268,14 +282,14 @@ public sealed partial class UpstreamForwarder : IDisposable
         _ => false,
     };
 
-    private static string Describe(HttpContext context, Outcome outcome)
+    private static string Describe(ForwardAttempt attempt)
     {
-        var exception = context.GetForwarderErrorFeature()?.Exception;
-        var detail = exception?.InnerException?.Message ?? exception?.Message ?? outcome.ToString();
-        return outcome switch
+        var exception = attempt.Error;
+        var detail = exception?.InnerException?.Message ?? exception?.Message ?? attempt.Outcome.ToString();
+        return attempt.Outcome switch
         {
-            Outcome.NotSent => $"connection failed: {detail}",
-            Outcome.TimedOut => "no answer in time",
+            ForwardOutcome.NotSent => $"connection failed: {detail}",
+            ForwardOutcome.TimedOut => "no answer in time",
             _ => $"request failed: {detail}",
         };
     }
@@ -292,24 +306,4 @@ public sealed partial class UpstreamForwarder : IDisposable
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "{Upstream} DOWN after {Count} failed request(s): {Reason}")]
     private partial void LogPassiveDown(string upstream, int count, string reason);
 
-    private enum Outcome
-    {
-        /// <summary>The server's response was relayed.</summary>
-        Answered,
-
-        /// <summary>The client went away.</summary>
-        ClientGone,
-
-        /// <summary>No connection could be made: nothing was sent.</summary>
-        NotSent,
-
-        /// <summary>Sent, then the connection failed or closed before a response.</summary>
-        FailedAfterSend,
-
-        /// <summary>Sent, then no response within the server timeout.</summary>
-        TimedOut,
-
-        /// <summary>The response started and then broke.</summary>
-        ResponseBroken,
-    }
 }

@@ -1,3 +1,4 @@
+using Strata.Proxy.Forwarding.Http1;
 using Strata.Topology;
 
 namespace Strata.Proxy.Upstreams;
@@ -33,6 +34,7 @@ public sealed class Upstream
         Index = index;
         _weight = node.Weight;
         DestinationPrefix = $"http://{node.Address}/";
+        Connections = new Http1ConnectionPool(node.Address);
     }
 
     /// <summary>The server.</summary>
@@ -46,6 +48,9 @@ public sealed class Upstream
 
     /// <summary>Base address requests are forwarded to, e.g. http://127.0.2.1:8080/.</summary>
     public string DestinationPrefix { get; }
+
+    /// <summary>Its idle kept-alive connections (the forwarding path for requests without a body).</summary>
+    internal Http1ConnectionPool Connections { get; }
 
     /// <summary>Whether checks (active and passive) say it works. A server starts DOWN until its checks pass.</summary>
     public bool IsUp => Volatile.Read(ref _up) == 1;

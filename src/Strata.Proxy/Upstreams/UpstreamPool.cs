@@ -140,6 +140,11 @@ public sealed class UpstreamPool
         }
 
         _config = Configuration.Create(members.ToImmutable(), backend, _random);
+        foreach (var removed in old.Members.Except(members))
+        {
+            removed.Connections.Dispose();
+        }
+
         Changed?.Invoke();
     }
 

@@ -1,0 +1,98 @@
+using System.Collections.Immutable;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+using Strata.Proxy.Upstreams;
+
+namespace Strata.Proxy.Forwarding;
+
+/// <summary>
+/// What every Strata proxy adds to what it forwards, shared by both forwarding paths (YARP's and
+/// <see cref="Http1.Http1Forwarder"/>):
+/// <list type="bullet">
+/// <item>its name appended to <c>Via</c> in both directions (RFC 9110 §7.6.3);</item>
+/// <item>X-Forwarded-For/-Proto/-Host: at the edge set from the real connection, client values kept only from a
+/// trusted proxy; behind the edge the peer's address is appended;</item>
+/// <item>the persistence cookie, when the backend has one and the client does not carry the right value.</item>
+/// </list>
+/// </summary>
+internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray<IPNetwork> trustedProxies, UpstreamPool pool)
+{
+    public const string ForwardedFor = "X-Forwarded-For";
+    public const string ForwardedProto = "X-Forwarded-Proto";
+    public const string ForwardedHost = "X-Forwarded-Host";
+
+    private readonly string _via = $"1.1 {proxyName}";
+
+    // The last peer's address as text: clients keep their address for many requests, so most requests skip the
+    // formatting (one allocation per request otherwise). Racy by design: a stale entry is simply not used.
+    private PeerText? _lastPeer;
+
+    /// <summary>True for the first proxy a client meets.</summary>
+    public bool IsEdge => isEdge;
+
+    /// <summary>The Via value to send on: the client's, then this proxy.</summary>
+    public string RequestVia(HttpRequest request) => Append(request.Headers.Via, _via);
+
+    /// <summary>
+    /// The X-Forwarded-For value to send on; <paramref name="keepClientValues"/> says whether the client's own
+    /// X-Forwarded-* may be kept (always behind the edge; at the edge only from a trusted proxy).
+    /// </summary>
+    public string ForwardedForValue(HttpContext context, out bool keepClientValues)
+    {
+        var peer = context.Connection.RemoteIpAddress;
+        var peerText = PeerAsText(peer);
+        keepClientValues = !isEdge || (peer is not null && IsTrusted(peer));
+        return keepClientValues ? Append(context.Request.Headers[ForwardedFor], peerText) : peerText;
+    }
+
+    /// <summary>Adds Via and, where needed, the persistence cookie to the response going back to the client.</summary>
+    public void OnResponse(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers.Via = Append(headers.Via, _via);
+        if (pool.Backend.PersistenceCookie is { } persistenceCookie
+            && context.Features.Get<UpstreamFeature>()?.Upstream is { } upstream
+            && context.Request.Cookies[persistenceCookie] != upstream.Name)
+        {
+            headers.Append(HeaderNames.SetCookie, $"{persistenceCookie}={upstream.Name}; Path=/; HttpOnly; SameSite=Lax");
+        }
+    }
+
+    private string PeerAsText(IPAddress? peer)
+    {
+        if (peer is null)
+        {
+            return "unknown";
+        }
+
+        var last = _lastPeer;
+        if (last is not null && last.Address.Equals(peer))
+        {
+            return last.Text;
+        }
+
+        var text = peer.ToString();
+        _lastPeer = new PeerText(peer, text);
+        return text;
+    }
+
+    private bool IsTrusted(IPAddress peer)
+    {
+        foreach (var network in trustedProxies)
+        {
+            if (network.Contains(peer))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string Append(StringValues existing, string value) =>
+        StringValues.IsNullOrEmpty(existing) ? value : $"{existing}, {value}";
+
+    private sealed record PeerText(IPAddress Address, string Text);
+}
