@@ -242,6 +242,9 @@ public sealed record WebSpec
     /// <summary>Largest file kept in the hot-file cache.</summary>
     public long MemoryCacheMaxFileBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>How long a cached file is served without a stat (besides the watcher's invalidation); 0: a stat per hit.</summary>
+    public int RevalidateMs { get; init; } = 1000;
+
     /// <summary>Cache-Control by path prefix, longest first.</summary>
     public ImmutableArray<(string Prefix, string Value)> CacheControl { get; init; } = [];
 

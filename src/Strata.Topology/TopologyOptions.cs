@@ -311,6 +311,12 @@ public sealed record StaticOptions
     public long? MemoryCacheMaxFileBytes { get; init; }
 
     /// <summary>
+    /// Longest a cached file is served without checking the disk [1000] (open_file_cache_valid); changes are
+    /// usually seen at once through a file watcher, this bounds a missed one; 0: check on every request.
+    /// </summary>
+    public int? RevalidateMs { get; init; }
+
+    /// <summary>
     /// Cache-Control by path prefix, the longest match wins, e.g. { "/static/": "public, max-age=3600" }. Defaults:
     /// fingerprinted names (a hash of 8+ hex or base64url characters before the extension) get
     /// "public, max-age=31536000, immutable"; other files "public, max-age=60, must-revalidate".

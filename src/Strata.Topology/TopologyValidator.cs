@@ -540,6 +540,7 @@ internal sealed partial class TopologyValidator
             CompressMinBytes = InRange(s?.CompressMinBytes ?? d.CompressMinBytes, "web.static.compressMinBytes", 0, int.MaxValue),
             MemoryCacheBytes = LongInRange(s?.MemoryCacheBytes ?? d.MemoryCacheBytes, "web.static.memoryCacheBytes", 0, 16L << 30),
             MemoryCacheMaxFileBytes = LongInRange(s?.MemoryCacheMaxFileBytes ?? d.MemoryCacheMaxFileBytes, "web.static.memoryCacheMaxFileBytes", 0, 1L << 30),
+            RevalidateMs = InRange(s?.RevalidateMs ?? d.RevalidateMs, "web.static.revalidateMs", 0, 3_600_000),
             CacheControl = [.. (s?.CacheControl ?? new Dictionary<string, string>())
                 .Where(rule => CacheRule(rule.Key, rule.Value))
                 .OrderByDescending(rule => rule.Key.Length)

@@ -24,8 +24,9 @@ internal enum LookupKind
 /// Maps request paths to files under the web root and keeps hot ones in memory. Written by hand because ASP.NET's
 /// StaticFileMiddleware stats and opens the file on every request, has no precompressed siblings and no
 /// containment of symlinks. Entries (metadata, small files' bytes, on-the-fly compressed bytes) are bounded by
-/// <see cref="WebSpec.MemoryCacheBytes"/>, evicted least recently used first, dropped on a FileSystemWatcher event,
-/// and each hit re-checks length and modification time with one stat, so a missed event never serves stale bytes.
+/// <see cref="WebSpec.MemoryCacheBytes"/>, evicted least recently used first and dropped on a FileSystemWatcher event.
+/// A hit re-checks length and modification time with a stat at most every <see cref="WebSpec.RevalidateMs"/> (nginx's
+/// <c>open_file_cache_valid</c>), so a change the watcher misses is served at most that long; 0 stats on every hit.
 /// </summary>
 internal sealed class HotFileCache : IDisposable
 {
@@ -38,17 +39,27 @@ internal sealed class HotFileCache : IDisposable
     private readonly ConcurrentDictionary<string, StaticFile> _files = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly FileSystemWatcher? _watcher;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _revalidate;
     private long _bytes;
     private int _compressions;
     private int _diskReads;
 
     /// <summary>Serves <paramref name="webRoot"/> (absolute) as configured by <paramref name="spec"/>.</summary>
     public HotFileCache(string webRoot, WebSpec spec)
+        : this(webRoot, spec, TimeProvider.System, watch: true)
+    {
+    }
+
+    /// <summary>As the public constructor, on <paramref name="time"/>'s clock; without a watcher when <paramref name="watch"/> is false (tests of the revalidation alone).</summary>
+    internal HotFileCache(string webRoot, WebSpec spec, TimeProvider time, bool watch)
     {
         _spec = spec;
+        _time = time;
+        _revalidate = TimeSpan.FromMilliseconds(spec.RevalidateMs);
         _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(webRoot));
         _realRoot = SafePath.RealPath(_root) ?? _root;
-        if (spec.MemoryCacheBytes > 0 && Directory.Exists(_root))
+        if (watch && spec.MemoryCacheBytes > 0 && Directory.Exists(_root))
         {
             _watcher = new FileSystemWatcher(_root)
             {
@@ -86,7 +97,7 @@ internal sealed class HotFileCache : IDisposable
         var key = path.EndsWith('/') ? path + _spec.Index : path;
         if (_files.TryGetValue(key, out var cached))
         {
-            if (cached.IsCurrent())
+            if (IsCurrent(cached))
             {
                 cached.LastUse = Environment.TickCount64;
                 return (LookupKind.File, cached);
@@ -96,6 +107,27 @@ internal sealed class HotFileCache : IDisposable
         }
 
         return Resolve(path, key);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="file"/> may be served: checked against the disk when it was last checked
+    /// <see cref="WebSpec.RevalidateMs"/> or longer ago, trusted (and kept current by the watcher) in between.
+    /// </summary>
+    private bool IsCurrent(StaticFile file)
+    {
+        var now = _time.GetTimestamp();
+        if (_time.GetElapsedTime(Volatile.Read(ref file.CheckedAt), now) < _revalidate)
+        {
+            return true;
+        }
+
+        if (!file.IsCurrent())
+        {
+            return false;
+        }
+
+        Volatile.Write(ref file.CheckedAt, now);
+        return true;
     }
 
     /// <summary>
@@ -186,6 +218,8 @@ internal sealed class HotFileCache : IDisposable
         }
 
         Interlocked.Increment(ref _diskReads);
+        // Taken before the stats: the entry counts as checked no later than the disk was looked at.
+        var checkedAt = _time.GetTimestamp();
         var identity = Load(real, suffix: null);
         if (identity is null)
         {
@@ -206,6 +240,7 @@ internal sealed class HotFileCache : IDisposable
             Compressible = compressible,
             CacheControl = CachePolicy.For(_spec, key),
             LastUse = Environment.TickCount64,
+            CheckedAt = checkedAt,
         };
         Add(file);
         return (LookupKind.File, file);

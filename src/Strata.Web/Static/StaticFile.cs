@@ -78,6 +78,9 @@ internal sealed class StaticFile
     /// <summary><see cref="Environment.TickCount64"/> of the last use, for eviction.</summary>
     internal long LastUse;
 
+    /// <summary>The cache's <see cref="TimeProvider.GetTimestamp"/> when the disk last confirmed this entry.</summary>
+    internal long CheckedAt;
+
     private EntityTagHeaderValue? _brotliETag;
     private EntityTagHeaderValue? _gzipETag;
 

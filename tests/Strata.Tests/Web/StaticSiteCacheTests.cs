@@ -1,13 +1,21 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Strata.Tests.Common;
 using Strata.Topology;
+using Strata.Web.Static;
 using static Strata.Tests.Web.StaticSiteHost;
 
 namespace Strata.Tests.Web;
 
-/// <summary>The hot-file cache: served from memory, bounded, and never stale after a file changes on disk.</summary>
+/// <summary>
+/// The hot-file cache: served from memory, bounded, and stale after a file changes on disk at most until the watcher
+/// drops the entry or <see cref="WebSpec.RevalidateMs"/> has passed (with 0, never).
+/// </summary>
 public sealed class StaticSiteCacheTests
 {
+    /// <summary>A stat on every hit: a change is seen by the very next request, whether or not the watcher saw it yet.</summary>
+    private static readonly WebSpec StatEveryHit = WebSpec.Default with { RevalidateMs = 0 };
+
     [Fact]
     public async Task Get_HotFile_ReadFromDiskOnce()
     {
@@ -27,7 +35,7 @@ public sealed class StaticSiteCacheTests
     [InlineData("p{}")]
     public async Task Get_FileRewritten_NewContentAndETag(string newContent)
     {
-        await using var host = await StartAsync();
+        await using var host = await StartAsync(StatEveryHit);
         using var before = await host.Client.GetAsync("/static/site.css");
         Assert.Equal("body { color: black; }", await before.Content.ReadAsStringAsync());
 
@@ -43,7 +51,7 @@ public sealed class StaticSiteCacheTests
     [Fact]
     public async Task Get_CompressedFileRewritten_RecompressedFromNewContent()
     {
-        await using var host = await StartAsync();
+        await using var host = await StartAsync(StatEveryHit);
         var request = () =>
         {
             var message = new HttpRequestMessage(HttpMethod.Get, "/static/app.3f2a9c1b.js");
@@ -76,7 +84,7 @@ public sealed class StaticSiteCacheTests
     [Fact]
     public async Task Get_FileDeleted_NoLongerServed()
     {
-        await using var host = await StartAsync();
+        await using var host = await StartAsync(StatEveryHit);
         using var before = await host.Client.GetAsync("/static/site.css");
         Assert.Equal(HttpStatusCode.OK, before.StatusCode);
 
@@ -84,6 +92,50 @@ public sealed class StaticSiteCacheTests
 
         using var after = await host.Client.GetAsync("/static/site.css");
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Get_FileRewrittenDefaultWindow_NewContentSoon()
+    {
+        await using var host = await StartAsync();
+        using var before = await host.Client.GetAsync("/static/site.css");
+
+        host.Write("static/site.css", "p { color: red; }");
+
+        // The watcher drops the entry at once in practice; the window only bounds a missed event.
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            using var after = await host.Client.GetAsync("/static/site.css");
+            return await after.Content.ReadAsStringAsync() == "p { color: red; }";
+        }));
+    }
+
+    [Fact]
+    public void Find_ChangeTheWatcherMissed_ServedUntilTheWindowEndsThenReloaded()
+    {
+        var root = Directory.CreateTempSubdirectory("strata-static-").FullName;
+        try
+        {
+            var path = Path.Combine(root, "site.css");
+            File.WriteAllText(path, "old");
+            var time = new FakeTimeProvider();
+            using var files = new HotFileCache(root, WebSpec.Default with { RevalidateMs = 1000 }, time, watch: false);
+            var (_, first) = files.Find("/site.css");
+
+            File.WriteAllText(path, "newer");
+            time.Advance(TimeSpan.FromMilliseconds(999));
+            var (_, within) = files.Find("/site.css");
+            time.Advance(TimeSpan.FromMilliseconds(1));
+            var (_, after) = files.Find("/site.css");
+
+            Assert.Same(first, within);
+            Assert.Equal("newer"u8.ToArray(), after!.Identity.Content);
+            Assert.Equal(2, files.DiskReads);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]
