@@ -225,9 +225,11 @@ class Bench:
         self.logs = os.path.join(work, "logs")
         os.makedirs(self.logs, exist_ok=True)
 
-    def export(self, target):
+    def export(self, target, workers):
+        """`strata export TARGET --workers N` into classic/: N is the thread budget (nginx worker_processes, HAProxy nbthread)."""
         out = os.path.join(self.work, "classic")
-        subprocess.run([*self.strata, "export", target, "-f", self.path, "-o", out], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*self.strata, "export", target, "-f", self.path, "-o", out, "--workers", str(workers)],
+                       check=True, stdout=subprocess.DEVNULL)
         return out
 
     def url(self, address_key, path):
@@ -242,25 +244,14 @@ class Bench:
                       ready_url=f"http://{host}:{self.ports[management[1]]}/healthz")
 
     def nginx(self, name, cpus, workers):
-        exported = self.export("nginx")
-        # The thread budget: as many workers as pinned cores (the exported file says auto).
-        config = os.path.join(self.work, f"{name}.conf")
-        with open(os.path.join(exported, "nginx.conf")) as f:
-            text = re.sub(r"^worker_processes .*;$", f"worker_processes {workers};", f.read(), count=1, flags=re.M)
-        with open(config, "w") as f:
-            f.write(text)
-        return Server(name, [which("nginx"), "-c", config, "-g", "daemon off;"], cpus, self.logs)
+        exported = self.export("nginx", workers)
+        # As exported; -e: nginx opens its built-in error log before it reads the file, so keep that in the folder too.
+        return Server(name, [which("nginx"), "-c", os.path.join(exported, "nginx.conf"), "-e", os.path.join(exported, "startup.log"),
+                             "-g", "daemon off;"], cpus, self.logs)
 
     def haproxy(self, cpus, threads):
-        config = os.path.join(self.export("haproxy"), "haproxy.cfg")
-        # -db: foreground; the thread budget matches the pinned cores (the exported file leaves nbthread out).
-        with open(config) as f:
-            text = f.read()
-        text = re.sub(r"^global\s*$", f"global\n    nbthread {threads}", text, count=1, flags=re.M)
-        pinned = os.path.join(self.work, "haproxy-bench.cfg")
-        with open(pinned, "w") as f:
-            f.write(text)
-        return Server("haproxy", [which("haproxy"), "-db", "-f", pinned], cpus, self.logs)
+        # -db: foreground.
+        return Server("haproxy", [which("haproxy"), "-db", "-f", os.path.join(self.export("haproxy", threads), "haproxy.cfg")], cpus, self.logs)
 
 
 def scenario_plan(name, bench, cpus, budget):
