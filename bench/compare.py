@@ -10,14 +10,33 @@ For each number of connections, rounds alternate A/B (B/A the next round); each 
 latency, errors, and per stack the CPU seconds and peak RSS of its processes. Medians go to a Markdown table of
 Strata/classic ratios, beside the raw JSON, in docs/benchmarks/. Bounded: every run is --duration seconds; only
 loopback addresses; every process is stopped by the PID recorded when it started.
+
+The failover scenario (not in the default list: it needs root, network namespaces and keepalived; ask for it with
+--scenarios failover, alone or with others) measures the cluster issue's number instead: how long the VIP is without
+service when its load balancer goes away, Strata against keepalived. It runs bench/failover.py against a two-load-
+balancer Strata topology (`strata up`, on loopback: SIGKILL and SIGTERM of lb-1; under `up --netns`: those and lb-1's
+link cut), and bench/keepalived_failover.py (a keepalived pair in namespaces it creates, with the same advert
+interval) for the same events, --drills times each, and adds a table: time without service (median, max) and failed
+probes, with the ratio of the medians. Bounded: every drill stops by itself (failover.py after 3 s, the keepalived one
+after 8 s at most); `strata down` and the keepalived script remove every namespace they made.
 """
-import argparse, datetime, json, os, platform, re, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, platform, re, shlex, signal, socket, statistics, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx"}
 TICKS = os.sysconf("SC_CLK_TCK")
 SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic"]
+# Not in the default list: it needs root, network namespaces and keepalived (and several minutes).
+FAILOVER = "failover"
+FAILOVER_PACKAGES = {"keepalived": "keepalived", "arping": "iputils-arping", "ip": "iproute2"}
+# Events of the failover drills: (name, what happens to the master load balancer, where Strata runs it, whether
+# keepalived's drill is the same outage: a SIGKILLed keepalived leaves the VIP on a host that still serves).
+FAILOVER_EVENTS = [("kill", "killed (SIGKILL)", ["loopback", "netns"], False),
+                   ("term", "graceful stop (SIGTERM)", ["loopback", "netns"], True),
+                   ("cut", "host cut off (link down)", ["netns"], True)]
+# Private subnets of the drills' namespaces (Strata's `up --netns`, the keepalived pair): none is routed from here.
+STRATA_SUBNET, KEEPALIVED_SUBNET = "10.219.0.0/24", "10.218.0.0/24"
 
 
 def log(message):
@@ -26,9 +45,10 @@ def log(message):
 
 # ---------------------------------------------------------------- the machine
 
-def ensure_packages():
-    """Installs wrk, haproxy and nginx from Debian when missing (as root); the services are not started."""
-    missing = [pkg for tool, pkg in PACKAGES.items() if not which(tool)]
+def ensure_packages(packages=PACKAGES):
+    """Installs wrk, haproxy and nginx (and what else is asked) from Debian when missing (as root); the services are
+    not started."""
+    missing = [pkg for tool, pkg in packages.items() if not which(tool)]
     if not missing:
         return
     if os.geteuid() != 0:
@@ -58,15 +78,19 @@ def which(tool):
     return None
 
 
+def machine_version(*cmd):
+    """The first line a program prints about its version."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (out.stdout + out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
 def machine():
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     memory = next((int(line.split()[1]) // 1024 // 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    def version(*cmd):
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-            return (out.stdout + out.stderr).strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.TimeoutExpired):
-            return "?"
+    version = machine_version
     return {
         "cpu": model, "cores": os.cpu_count(), "memoryGiB": memory, "kernel": platform.release(),
         "dotnet": version("dotnet", "--version"), "haproxy": version(which("haproxy") or "haproxy", "-v"),
@@ -225,9 +249,11 @@ class Bench:
         self.logs = os.path.join(work, "logs")
         os.makedirs(self.logs, exist_ok=True)
 
-    def export(self, target):
+    def export(self, target, workers):
+        """`strata export TARGET --workers N` into classic/: N is the thread budget (nginx worker_processes, HAProxy nbthread)."""
         out = os.path.join(self.work, "classic")
-        subprocess.run([*self.strata, "export", target, "-f", self.path, "-o", out], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*self.strata, "export", target, "-f", self.path, "-o", out, "--workers", str(workers)],
+                       check=True, stdout=subprocess.DEVNULL)
         return out
 
     def url(self, address_key, path):
@@ -242,25 +268,14 @@ class Bench:
                       ready_url=f"http://{host}:{self.ports[management[1]]}/healthz")
 
     def nginx(self, name, cpus, workers):
-        exported = self.export("nginx")
-        # The thread budget: as many workers as pinned cores (the exported file says auto).
-        config = os.path.join(self.work, f"{name}.conf")
-        with open(os.path.join(exported, "nginx.conf")) as f:
-            text = re.sub(r"^worker_processes .*;$", f"worker_processes {workers};", f.read(), count=1, flags=re.M)
-        with open(config, "w") as f:
-            f.write(text)
-        return Server(name, [which("nginx"), "-c", config, "-g", "daemon off;"], cpus, self.logs)
+        exported = self.export("nginx", workers)
+        # As exported; -e: nginx opens its built-in error log before it reads the file, so keep that in the folder too.
+        return Server(name, [which("nginx"), "-c", os.path.join(exported, "nginx.conf"), "-e", os.path.join(exported, "startup.log"),
+                             "-g", "daemon off;"], cpus, self.logs)
 
     def haproxy(self, cpus, threads):
-        config = os.path.join(self.export("haproxy"), "haproxy.cfg")
-        # -db: foreground; the thread budget matches the pinned cores (the exported file leaves nbthread out).
-        with open(config) as f:
-            text = f.read()
-        text = re.sub(r"^global\s*$", f"global\n    nbthread {threads}", text, count=1, flags=re.M)
-        pinned = os.path.join(self.work, "haproxy-bench.cfg")
-        with open(pinned, "w") as f:
-            f.write(text)
-        return Server("haproxy", [which("haproxy"), "-db", "-f", pinned], cpus, self.logs)
+        # -db: foreground.
+        return Server("haproxy", [which("haproxy"), "-db", "-f", os.path.join(self.export("haproxy", threads), "haproxy.cfg")], cpus, self.logs)
 
 
 def scenario_plan(name, bench, cpus, budget):
@@ -292,9 +307,156 @@ def scenario_plan(name, bench, cpus, budget):
     raise ValueError(name)
 
 
+# ---------------------------------------------------------------- failover
+
+class FailoverTopology:
+    """Two load balancers (lb-1, priority 200, holds the VIP; lb-2, 100), a web node with static/site.css (what
+    bench/failover.py asks for) and an app node, on 127.0.9.x with free ports; `up --netns` moves them to
+    STRATA_SUBNET (ports stay)."""
+
+    LB1, LB2, WEB, APP, VIP, DNS = "127.0.9.1", "127.0.9.2", "127.0.9.11", "127.0.9.21", "127.0.9.100", "127.0.9.53"
+    ADVERT_CS = 10  # Strata's default advert interval; keepalived gets the same
+
+    def __init__(self, work):
+        self.path = os.path.join(work, "strata.json")
+        root = os.path.join(work, "wwwroot")
+        os.makedirs(os.path.join(root, "static"))
+        with open(os.path.join(root, "static", "site.css"), "w") as f:
+            f.write("body { margin: 0 }\n")
+        def node(name, host, **extra):
+            return {"name": name, "address": f"{host}:{free_port(host)}", "management": f"{host}:{free_port(host)}", **extra}
+        topology = {
+            "dns": {**node("dns", self.DNS), "zone": "foobar.com", "records": {"@": "vip", "www": "vip"}},
+            "vip": {"address": f"{self.VIP}:{free_port(self.VIP)}", "port": vrrp_port(self.LB1, self.LB2),
+                    "advertIntervalCs": self.ADVERT_CS, "preempt": True},
+            "loadBalancers": {"nodes": [node("lb-1", self.LB1, priority=200), node("lb-2", self.LB2, priority=100)]},
+            "web": {"root": root, "static": {"staticPrefixes": ["/static/"]}, "nodes": [node("web-1", self.WEB)]},
+            "app": {"nodes": [node("app-1", self.APP)]},
+            "database": {"engine": "sqlite", "path": os.path.join(work, "failover.db")},
+            "netns": {"subnet": STRATA_SUBNET},
+        }
+        with open(self.path, "w") as f:
+            json.dump(topology, f, indent=2)
+
+
+def vrrp_port(*hosts):
+    """A port free for both UDP (the adverts, on loopback) and TCP (the peers' cluster connection) on every host."""
+    for _ in range(50):
+        port = free_port(hosts[0])
+        try:
+            for host in hosts:
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, kind) as s:
+                        s.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no port free for VRRP on " + ", ".join(hosts))
+
+
+def run_json(command, timeout, env=None):
+    """Runs a drill script and returns the JSON objects it printed, one a line."""
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({out.returncode}): {out.stderr.strip() or out.stdout.strip()}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def strata_status(strata, path):
+    out = subprocess.run([*strata, "status", "--json", "-f", path], capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout) if out.returncode == 0 else None
+
+
+def wait_for_owner(strata, path, owner, timeout=60):
+    """Until every node is ready and `owner` holds the VIP (after a drill lb-1 is started again and preempts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = strata_status(strata, path)
+        if status and status["vip"].get("owner") == owner and all(n["state"] == "ready" for n in status["nodes"]):
+            time.sleep(1)  # a few adverts from the settled master, as keepalived_failover.py waits
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{owner} did not hold the VIP with every node ready within {timeout} s: {strata_status(strata, path)}")
+
+
+def failover_drills(strata, drills):
+    """Strata on loopback and under --netns, then keepalived: every event `drills` times; one dict per drill."""
+    results = []
+    env = dict(os.environ, STRATA=shlex.join(strata), PATH=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    for where in ("loopback", "netns"):
+        events = [name for name, _, wheres, _ in FAILOVER_EVENTS if where in wheres]
+        with tempfile.TemporaryDirectory(prefix=f"strata-bench-failover-{where}-") as work:
+            topology = FailoverTopology(work)
+            up = [*strata, "up", "--detach", "-f", topology.path, *(["--netns"] if where == "netns" else [])]
+            try:
+                out = subprocess.run(up, capture_output=True, text=True, timeout=300, env=env)
+                if out.returncode != 0:
+                    raise RuntimeError(f"strata up ({where}) failed ({out.returncode}): {out.stderr.strip()}")
+                for event in events:
+                    for drill in range(drills):
+                        wait_for_owner(strata, topology.path, "lb-1")
+                        result = run_json([sys.executable, os.path.join(ROOT, "bench", "failover.py"), "lb-1", event,
+                                           "-f", topology.path, "--json"], timeout=120, env=env)[-1]
+                        result.update({"stack": "strata", "where": where, "event": event, "drill": drill})
+                        log(f"failover strata {where} {event} #{drill + 1}: {result['failed']} of {result['probes']} probes failed,"
+                            f" without service {result['withoutServiceMs']} ms")
+                        results.append(result)
+                        if event != "cut":  # failover.py heals a cut itself
+                            subprocess.run([*strata, "start", "lb-1", "-f", topology.path], capture_output=True, timeout=120, check=True, env=env)
+            finally:
+                down = subprocess.run([*strata, "down", "-f", topology.path], capture_output=True, text=True, timeout=120, env=env)
+                if down.returncode != 0:
+                    log(f"strata down ({where}) said ({down.returncode}): {down.stderr.strip()}")
+
+    advert = FailoverTopology.ADVERT_CS / 100
+    for event, _, _, _ in FAILOVER_EVENTS:
+        for drill in range(drills):
+            for result in run_json([sys.executable, os.path.join(ROOT, "bench", "keepalived_failover.py"), "--advert-int", f"{advert:g}",
+                                    "--mode", event, "--subnet", KEEPALIVED_SUBNET, "--json"], timeout=120, env=env):
+                result.update({"stack": "keepalived", "where": f"netns, advert_int {advert:g}", "event": event, "drill": drill})
+                log(f"failover keepalived {event} #{drill + 1}: {result['failed']} of {result['probes']} probes failed,"
+                    f" without service {result['withoutServiceMs']} ms")
+                results.append(result)
+    return results
+
+
+def failover_table(drills):
+    """Markdown rows and their summary: per event and Strata mode, Strata beside keepalived."""
+    lines = ["| failover: lb-1 (the VIP's master) | Strata | Strata ms without service, median / max | keepalived ms, median / max |"
+             " ratio (medians) | failed probes Strata / keepalived (of) |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]
+    summary = []
+    times = lambda runs: [r["withoutServiceMs"] for r in runs]
+    for event, what, wheres, comparable in FAILOVER_EVENTS:
+        ka = [d for d in drills if d["stack"] == "keepalived" and d["event"] == event]
+        for where in wheres:
+            st = [d for d in drills if d["stack"] == "strata" and d["event"] == event and d["where"] == where]
+            if not st and not ka:
+                continue
+            s_med, k_med = (statistics.median(times(st)) if st else None), (statistics.median(times(ka)) if ka else None)
+            ratio = s_med / k_med if s_med is not None and k_med else None
+            row = {"event": event, "strata": where, "strataMedianMs": s_med, "strataMaxMs": max(times(st), default=None),
+                   "keepalivedMedianMs": k_med, "keepalivedMaxMs": max(times(ka), default=None), "ratio": ratio,
+                   "strataFailed": sum(d["failed"] for d in st), "strataProbes": sum(d["probes"] for d in st),
+                   "keepalivedFailed": sum(d["failed"] for d in ka), "keepalivedProbes": sum(d["probes"] for d in ka),
+                   "strataDrills": len(st), "keepalivedDrills": len(ka), "sameOutage": comparable}
+            summary.append(row)
+            fmt = lambda v: "—" if v is None else f"{v:.0f}"
+            lines.append(f"| {what} | {where} | {fmt(s_med)} / {fmt(row['strataMaxMs'])} (n={len(st)}) | "
+                         f"{fmt(k_med)} / {fmt(row['keepalivedMaxMs'])} (n={len(ka)}) | {'—' if ratio is None else f'{ratio:.2f}' if comparable else f'({ratio:.2f})'} | "
+                         f"{row['strataFailed']} / {row['keepalivedFailed']} ({row['strataProbes']} / {row['keepalivedProbes']}) |")
+    lines += ["", "Without service: from the start of the first failed probe (a new connection and GET every 5 ms) to the start of the "
+              "first good one after the last failure. keepalived (advert_int as Strata's) runs in namespaces of its own; a "
+              "SIGKILLed keepalived leaves the VIP on its host, which still answers, so its kill row is not an outage (its ratio "
+              "is in parentheses): the comparable event for a dead load balancer is the cut-off row (docs/failover.md)."]
+    return lines, summary
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)} (failover: bench/failover-compare.sh)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated, of: {', '.join(SCENARIOS + [FAILOVER])} [{','.join(SCENARIOS)}]; "
+                             f"{FAILOVER} needs root, network namespaces and keepalived, and is never in --tiny")
     parser.add_argument("--connections", default="16,64,256")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run [10]")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each stack's first run [3]")
@@ -303,21 +465,30 @@ def main():
     parser.add_argument("--client-cpus", default="0", help="cores for wrk [0]")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks"), help="where the .json and .md go")
     parser.add_argument("--strata", help="the command that runs strata, e.g. 'dotnet /path/Strata.dll' [the Release build of ./strata]")
+    parser.add_argument("--drills", type=int, default=3, help=f"{FAILOVER}: drills per event and stack [3]")
     parser.add_argument("--tiny", action="store_true", help="wiring check: 16 connections, 1 s runs, 1 round, no warm-up")
     args = parser.parse_args()
     if args.tiny:
         args.connections, args.duration, args.rounds, args.warmup = "16", 1, 1, 0
     scenarios = [s for s in args.scenarios.split(",") if s]
-    unknown = [s for s in scenarios if s not in SCENARIOS]
+    unknown = [s for s in scenarios if s not in SCENARIOS + [FAILOVER]]
     if unknown:
-        parser.error(f"unknown scenario {', '.join(unknown)}; the scenarios are: {', '.join(SCENARIOS)}")
+        parser.error(f"unknown scenario {', '.join(unknown)}; the scenarios are: {', '.join(SCENARIOS + [FAILOVER])}")
+    failover = FAILOVER in scenarios
+    if failover and args.tiny:
+        parser.error(f"--tiny is a wiring check of the throughput scenarios; {FAILOVER} has no tiny form (try --drills 1)")
+    if failover and os.geteuid() != 0:
+        parser.error(f"{FAILOVER} needs root (network namespaces, keepalived): sudo bench/compare.py --scenarios {FAILOVER}")
+    if args.drills < 1 or args.drills > 20:
+        parser.error("--drills: 1 to 20")
+    scenarios = [s for s in scenarios if s != FAILOVER]
 
-    ensure_packages()
+    ensure_packages({**PACKAGES, **FAILOVER_PACKAGES} if failover else PACKAGES)
     strata = strata_command(args.strata)
     budget = len(args.server_cpus.split(","))
     started = datetime.datetime.now(datetime.timezone.utc)
     report = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
-              "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus")},
+              "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus") if scenarios},
               "runs": []}
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
@@ -336,6 +507,10 @@ def main():
                 for server in shared:
                     server.stop()
 
+    if failover:
+        report["settings"]["drills"] = args.drills
+        report["machine"]["keepalived"] = machine_version(which("keepalived") or "keepalived", "-v")
+        report["failover"] = {"drills": failover_drills(strata, args.drills)}
     write_report(report, args.out)
 
 
@@ -372,9 +547,10 @@ def write_report(report, out):
     median = lambda runs, field: statistics.median([r[field] for r in runs if r[field] is not None]) if runs else None
     lines = [f"# Strata vs HAProxy + nginx, {report['started']}", "",
              "Machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()), "",
-             "Settings: " + ", ".join(f"{k} {v}" for k, v in report["settings"].items()), "",
-             "| scenario | path | conns | Strata req/s | classic req/s | ratio | Strata p99 ms | classic p99 ms | p99 ratio | errors S/C | CPU s S/C | peak RSS MiB S/C |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
+             "Settings: " + ", ".join(f"{k} {v}" for k, v in report["settings"].items()), ""]
+    if rows:
+        lines += ["| scenario | path | conns | Strata req/s | classic req/s | ratio | Strata p99 ms | classic p99 ms | p99 ratio | errors S/C | CPU s S/C | peak RSS MiB S/C |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
     summary = []
     for (scenario, path, conns), stacks in rows.items():
         s, c = stacks["strata"], stacks["classic"]
@@ -390,6 +566,9 @@ def write_report(report, out):
                      f"{fmt(s_p99, '.2f')} | {fmt(c_p99, '.2f')} | {fmt(p99_ratio, '.2f')} | "
                      f"{sum(r['errors'] for r in s)}/{sum(r['errors'] for r in c)} | {cpu(s):.1f}/{cpu(c):.1f} | {rss(s):.0f}/{rss(c):.0f} |")
     report["summary"] = summary
+    if "failover" in report:
+        table, report["failover"]["summary"] = failover_table(report["failover"]["drills"])
+        lines += ([""] if rows else []) + table
     os.makedirs(out, exist_ok=True)
     stamp = report["started"].replace(":", "").replace("+0000", "Z")
     base = os.path.join(out, f"compare-{stamp}")

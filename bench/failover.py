@@ -2,7 +2,7 @@
 """Measures how long the VIP is without service when a load balancer is killed, stopped or cut off.
 
 Usage (from the repository root, with `./strata up --detach` or `./strata up --netns --detach` running):
-    bench/failover.py [NODE] [kill|term|cut] [-f strata.json]
+    bench/failover.py [NODE] [kill|term|cut] [-f strata.json] [--json]
 
 Starts a new connection with a GET of /static/site.css to the VIP (from `strata status --json`) every 5 ms, each on
 its own worker (so a probe that times out delays none: to a cut-off host a SYN just vanishes), for one second; then
@@ -10,18 +10,24 @@ SIGKILLs NODE (default: the VIP owner), SIGTERMs it (`term`, a graceful stop) or
 down (`cut`, healed again afterwards); probes two more seconds and prints the failed probes and the time without
 service: from the start of the first failed probe to the start of the first good one after the last failure.
 Bounded: 600 probes at most; traffic only to the topology's VIP. bench/keepalived_failover.py measures keepalived
-the same way.
+the same way; bench/compare.py --scenarios failover runs both a few times each and reports them side by side.
+--json: one JSON object instead of the line (mode, node, probes, failed, withoutServiceMs). The environment
+variable STRATA is the command that runs strata [./strata of this repository].
 """
-import json, os, signal, socket, subprocess, sys, time
-from probes import Prober
+import json, os, shlex, signal, socket, subprocess, sys, time
+from probes import Prober, outage
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "-f"]
+    strata = shlex.split(os.environ.get("STRATA", "")) or [os.path.join(ROOT, "strata")]
+    as_json = "--json" in sys.argv
+    args = [a for a in sys.argv[1:] if a not in ("-f", "--json")]
     topology = sys.argv[sys.argv.index("-f") + 1] if "-f" in sys.argv else "strata.json"
     args = [a for a in args if a != topology]
     modes = ("kill", "term", "cut")
     mode = next((a for a in args if a in modes), "kill")
-    status = json.loads(subprocess.run(["./strata", "status", "--json", "-f", topology], capture_output=True, text=True, check=True).stdout)
+    status = json.loads(subprocess.run([*strata, "status", "--json", "-f", topology], capture_output=True, text=True, check=True).stdout)
     node = next((a for a in args if a not in modes), status["vip"]["owner"])
     host, port = status["vip"]["address"].rsplit(":", 1)
     vip = (host, int(port))
@@ -47,11 +53,12 @@ def main():
     time.sleep(2)
     results = prober.stop()
     if mode == "cut":
-        subprocess.run(["./strata", "heal", node, "-f", topology], capture_output=True, check=True)
-    failed = [t for t, ok in results if not ok]
-    back = next((t for t, ok in results if ok and failed and t > failed[-1]), None)
-    outage = ((back or results[-1][0]) - failed[0]) * 1000 if failed else 0
-    print(f"{mode} {node}: {len(results)} probes, {len(failed)} failed, without service {outage:.0f} ms")
+        subprocess.run([*strata, "heal", node, "-f", topology], capture_output=True, check=True)
+    failed, without = outage(results)
+    if as_json:
+        print(json.dumps({"mode": mode, "node": node, "probes": len(results), "failed": failed, "withoutServiceMs": round(without)}))
+    else:
+        print(f"{mode} {node}: {len(results)} probes, {failed} failed, without service {without:.0f} ms")
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@
 """Measures keepalived's VIP failover on a private network of namespaces, to compare with bench/failover.py.
 
 Usage (as root, keepalived installed: apt-get install keepalived):
-    bench/keepalived_failover.py [--advert-int SECONDS] [--mode kill|term|cut] [--subnet 10.203.0.0/24]
+    bench/keepalived_failover.py [--advert-int SECONDS] [--mode kill|term|cut] [--subnet 10.203.0.0/24] [--json]
     bench/keepalived_failover.py --all        # advert_int 1 and 0.1 x kill, term, cut: one line each
 
 Builds namespaces ska-XXXX-br (bridge br0), ska-XXXX-ka-1 and -ka-2 (.11, .12, each with keepalived, VRRPv3,
@@ -12,10 +12,13 @@ VIP:8080 every 5 ms (each on its own worker, so a timed-out probe delays none) f
 kill = SIGKILL of keepalived (parent and VRRP child, a crash), term = SIGTERM (graceful, sends priority 0),
 cut = its eth0 down. After a kill ka-1 keeps the VIP and its HTTP server keeps answering: that is measured as is
 (traffic moves when ka-2's gratuitous ARP reaches the host). Probes until ka-2 has served for 2 s without a failure
-(8 s and 2000 probes at most), prints failed probes, the window from the first to the last failure and when service
-was back, then stops its processes by their PIDs and deletes every namespace (also on Ctrl+C or SIGTERM).
+(8 s and 2000 probes at most), prints failed probes, the time without service as bench/failover.py counts it (first
+failed probe to the first good one after the last failure), the window from the first to the last failure and when
+service was back, then stops its processes by their PIDs and deletes every namespace (also on Ctrl+C or SIGTERM).
+--json: one JSON object per run instead of the lines (bench/compare.py --scenarios failover reads it).
 """
-from probes import Prober
+from probes import Prober, outage
+import json
 import argparse, ipaddress, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, time
 
 KEEPALIVED = "/usr/sbin/keepalived"
@@ -158,7 +161,7 @@ def probe(vip):
     except OSError as e:
         return None, "timeout" if isinstance(e, TimeoutError) else type(e).__name__
 
-def measure(advert, mode, subnet):
+def measure(advert, mode, subnet, as_json=False):
     lab, ok = Lab(subnet, advert), False
     try:
         lab.up()
@@ -197,6 +200,7 @@ def measure(advert, mode, subnet):
             results = prober.stop()
 
         failed = [t for t, who, _ in results if not who]
+        _, without = outage(results)
         window = (max(failed) - min(failed)) * 1000 if failed else 0
         back = next((t for t, who, _ in results if who and failed and t > max(failed)), None)
         after = [r for r in results if r[0] >= event]
@@ -205,8 +209,13 @@ def measure(advert, mode, subnet):
         for _, _, w in results:
             if w:
                 why[w] = why.get(w, 0) + 1
-        print(f"keepalived advert_int={advert:g} {mode}: {len(results)} probes, {len(failed)} failed, window {window:.0f} ms"
-              f" (first failure to last failure), back after "
+        summary = {"advertInt": advert, "mode": mode, "probes": len(results), "failed": len(failed), "withoutServiceMs": round(without),
+                   "windowMs": round(window), "backAfterMs": round((back - event) * 1000) if back else None,
+                   "standbyServedFromMs": round((first_ka2 - event) * 1000) if first_ka2 else None,
+                   "oldMasterServedAfter": sum(who == "ka-1" for _, who, _ in after), "failures": why}
+        if not as_json:
+            print(f"keepalived advert_int={advert:g} {mode}: {len(results)} probes, {len(failed)} failed, without service {without:.0f} ms,"
+              f" window {window:.0f} ms (first failure to last failure), back after "
               + (f"{(back - event) * 1000:.0f} ms" if back else ("- (no failure)" if not failed else "never"))
               + " (event to first success after the last failure); ka-2 served from "
               + (f"{(first_ka2 - event) * 1000:.0f} ms" if first_ka2 else "never")
@@ -218,9 +227,14 @@ def measure(advert, mode, subnet):
             mac = neigh[neigh.index("lladdr") + 1] if "lladdr" in neigh else "none"
             served = [who for _, who, _ in after if who]
             switches = sum(a != b for a, b in zip(served, served[1:]))
-            print(f"  note: after SIGKILL ka-1 {'still holds' if lab.holds_vip(1) else 'no longer holds'} the VIP (stale; its HTTP"
-                  f" server still answers), ka-2 holds it: {lab.holds_vip(2)}; host ARP for the VIP: {mac} ({macs.get(mac, '?')});"
-                  f" answering node changed {switches} times after the event", flush=True)
+            summary.update({"oldMasterHoldsVip": lab.holds_vip(1), "standbyHoldsVip": lab.holds_vip(2), "hostArp": macs.get(mac, "?"),
+                            "answeringNodeChanges": switches})
+            if not as_json:
+                print(f"  note: after SIGKILL ka-1 {'still holds' if lab.holds_vip(1) else 'no longer holds'} the VIP (stale; its HTTP"
+                      f" server still answers), ka-2 holds it: {lab.holds_vip(2)}; host ARP for the VIP: {mac} ({macs.get(mac, '?')});"
+                      f" answering node changed {switches} times after the event", flush=True)
+        if as_json:
+            print(json.dumps(summary), flush=True)
         ok = True
     finally:
         lab.down()
@@ -233,6 +247,7 @@ def main():
     parser.add_argument("--mode", choices=["kill", "term", "cut"], default="kill")
     parser.add_argument("--subnet", default="10.203.0.0/24")
     parser.add_argument("--all", action="store_true", help="advert_int 1 and 0.1 x kill, term, cut")
+    parser.add_argument("--json", action="store_true", help="one JSON object per run instead of the lines")
     args = parser.parse_args()
     if os.geteuid() != 0 or not os.path.exists(KEEPALIVED):
         sys.exit("needs root and keepalived (apt-get install keepalived)")
@@ -242,7 +257,7 @@ def main():
     runs = [(a, m) for a in (1, 0.1) for m in ("kill", "term", "cut")] if args.all else [(args.advert_int, args.mode)]
     try:
         for advert, mode in runs:
-            measure(float(advert), mode, args.subnet)
+            measure(float(advert), mode, args.subnet, args.json)
     except KeyboardInterrupt:
         sys.exit("interrupted; cleaned up")
     except RuntimeError as e:

@@ -1,4 +1,4 @@
-"""Shared by the failover benchmarks: probes started at a fixed pace, each on its own worker."""
+"""Shared by the failover benchmarks: probes started at a fixed pace, each on its own worker, and what they saw."""
 from concurrent.futures import ThreadPoolExecutor
 import threading, time
 
@@ -31,3 +31,14 @@ class Prober:
         self._stop.set()
         self._thread.join()
         return sorted(self.results)
+
+
+def outage(results):
+    """(failed probes, ms without service) of results sorted by start, each (start, good, ...) where good is truthy on
+    success: without service runs from the start of the first failed probe to the start of the first good one after
+    the last failure (to the last probe's start when none came back); 0 ms when no probe failed."""
+    failed = [r[0] for r in results if not r[1]]
+    if not failed:
+        return 0, 0.0
+    back = next((r[0] for r in results if r[1] and r[0] > failed[-1]), results[-1][0])
+    return len(failed), (back - failed[0]) * 1000

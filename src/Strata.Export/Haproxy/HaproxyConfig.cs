@@ -1,115 +1,209 @@
-using System.Globalization;
-using System.Text;
 using Strata.Topology;
+using static Strata.Export.ConfigWriter;
 
 namespace Strata.Export.Haproxy;
 
-/// <summary>The load balancer tier as an HAProxy 2.6 configuration: the VIP's frontend and the web tier's backend.</summary>
-internal static class HaproxyConfig
+/// <summary>
+/// haproxy.cfg for the load balancers: the VIP's frontend, the web tier as backend <c>web</c> with Strata's checks,
+/// balancing, retries, limits and persistence, and a management frontend (/healthz, /readyz, /stats). One file that
+/// both load balancers of the keepalived pair share, as usual with HAProxy.
+/// </summary>
+public static class HaproxyConfig
 {
-    public static string Render(Topology.Topology topology)
+    public const string FileName = "haproxy.cfg";
+
+    /// <summary>The management frontend's address on each node comes from this environment variable.</summary>
+    public const string ManagementVariable = "STRATA_MANAGEMENT";
+
+    public static string Write(Topology.Topology topology, ExportSettings settings)
     {
         var web = topology.WebBackend;
-        var text = new StringBuilder(ClassicExport.Header(topology, "the load balancers as HAProxy 2.6; both hosts of the keepalived pair use this file"));
-        text.Append(CultureInfo.InvariantCulture, $"""
+        var w = new ConfigWriter();
+        w.Header(
+            topology.SourcePath,
+            "strata export haproxy",
+            $"HAProxy for the load balancers ({string.Join(", ", topology.LoadBalancers.Select(n => n.Name))}): one file the keepalived pair shares.",
+            [
+                "balancing round-robin: HAProxy's roundrobin is weighted but not smooth (Strata's is nginx's smooth weighted round robin).",
+                "retries.methods: L7 retries (empty-response, response-timeout, 503) are disabled for other methods and for requests with a body; connection failures are retried for any method, as in Strata.",
+                "passiveHealth.consecutiveFailures: `observe layer7 error-limit N on-error mark-down`; HAProxy counts every 5xx, Strata not 503.",
+                "limits.maxQueue: HAProxy's maxqueue is per server (here each server gets the whole value); Strata's queue is one for the backend.",
+                "Via: `1.1 %[hostname]`, the machine's host name, where Strata writes the node's name (lb-1).",
+                "the management frontend binds ${" + ManagementVariable + "} (each node sets its own; the default is the first load balancer's).",
+            ],
+            [
+                "Strata's per-server READY/DRAIN/MAINT admin API: use HAProxy's runtime API (`set server web/web-1 state drain`).",
+                "/metrics (Prometheus): HAProxy 2.6 has `http-request use-service prometheus-exporter` when built with it; not enabled here.",
+                "the VRRP election itself (vip.*): that is keepalived's job (`strata export keepalived`).",
+            ]);
 
-            global
-                # nbthread is left to HAProxy (one per core); bench/compare.py sets it to the cores it pins.
-                maxconn 8000
-
-            defaults
-                mode http
-                option http-keep-alive
-                option forwardfor
-                timeout connect {ClassicExport.Ms(web.ConnectTimeout)}
-                timeout server {ClassicExport.Ms(web.ServerTimeout)}
-                timeout client {ClassicExport.Ms(web.ClientTimeout)}
-                timeout http-request {ClassicExport.Ms(web.ClientTimeout)}
-                timeout queue {ClassicExport.Ms(web.QueueTimeout)}
-
-            frontend vip
-                # The VIP: on a host that does not hold it, HAProxy needs net.ipv4.ip_nonlocal_bind=1 to start.
-                bind {topology.Vip}
-                http-response add-header Via "1.1 haproxy"
-                default_backend web
-
-            backend web
-                balance {Balance(web)}
-
-            """);
-        if (web.Algorithm == BalancingAlgorithms.Hash)
+        w.Line("global").Indent();
+        if (settings.Workers is { } workers)
         {
-            text.Append("    hash-type consistent\n");
-        }
-
-        if (web.Retries > 0 && web.RetryOn != RetryConditions.None)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"    retries {web.Retries}\n    option redispatch 1\n    retry-on {RetryOn(web.RetryOn)}\n");
+            w.Line(Invariant($"nbthread {workers}"));
         }
         else
         {
-            text.Append("    retries 0\n");
+            w.Comment("nbthread: HAProxy starts one thread per CPU; a benchmark harness sets it with `strata export haproxy --workers N`.");
         }
 
-        var check = web.HealthCheck;
-        text.Append(CultureInfo.InvariantCulture, $"    option httpchk\n    http-check send meth GET uri {check.Path}\n    http-check expect status 200\n");
-        text.Append(CultureInfo.InvariantCulture, $"    timeout check {ClassicExport.Ms(check.Timeout)}\n");
-        if (web.PersistenceCookie is { } cookie)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"    cookie {cookie} insert indirect nocache httponly\n");
-        }
+        w.Comment("Logging is off, as with Strata's load balancers; to log each request to stdout, uncomment both lines:");
+        w.Comment("log stdout format raw local0");
+        w.Comment("(and in defaults) log global + option httplog");
+        w.Outdent().Line();
 
-        var defaults = new StringBuilder().Append(CultureInfo.InvariantCulture, $"    default-server check inter {ClassicExport.Ms(check.Interval)} fastinter {ClassicExport.Ms(check.FastInterval)} fall {check.Fall} rise {check.Rise}");
-        if (web.SlowStart > TimeSpan.Zero)
-        {
-            defaults.Append(" slowstart ").Append(ClassicExport.Ms(web.SlowStart));
-        }
+        w.Line("defaults").Indent();
+        w.Line("mode http");
+        w.Line("option http-keep-alive");
+        w.Line("timeout connect " + Duration(web.ConnectTimeout));
+        w.Line("timeout client " + Duration(web.ClientTimeout));
+        w.Line("timeout http-request " + Duration(web.ClientTimeout));
+        w.Line("timeout http-keep-alive " + Duration(web.ClientTimeout));
+        w.Line("timeout server " + Duration(web.ServerTimeout));
+        w.Line("timeout queue " + Duration(web.QueueTimeout));
+        w.Outdent().Line();
 
-        if (web.MaxRequestsPerServer > 0)
-        {
-            defaults.Append(CultureInfo.InvariantCulture, $" maxconn {web.MaxRequestsPerServer}");
-        }
-
-        if (web.PassiveFailures > 0)
-        {
-            // Strata counts refused, reset, timed-out and 5xx-but-503 answers in a row; HAProxy's layer-7 observer is the nearest.
-            defaults.Append(CultureInfo.InvariantCulture, $" observe layer7 error-limit {web.PassiveFailures} on-error mark-down");
-        }
-
-        text.Append(defaults).Append('\n');
-        foreach (var server in topology.WebNodes)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"    server {server.Name} {server.Address} weight {server.Weight}");
-            if (!server.Management.Equals(server.Address))
-            {
-                text.Append(CultureInfo.InvariantCulture, $" addr {server.Management.Address} port {server.Management.Port}");
-            }
-
-            if (web.PersistenceCookie is not null)
-            {
-                text.Append(" cookie ").Append(server.Name);
-            }
-
-            text.Append('\n');
-        }
-
-        return text.ToString();
+        WriteVipFrontend(w, topology);
+        WriteManagementFrontend(w, topology);
+        WriteWebBackend(w, topology.WebNodes, web);
+        return w.ToString();
     }
 
-    private static string Balance(BackendSpec backend) => backend.Algorithm switch
+    private static void WriteVipFrontend(ConfigWriter w, Topology.Topology topology)
+    {
+        w.Line("frontend vip").Indent();
+        w.Comment("Only the keepalived MASTER holds the VIP. For HAProxy to start on the BACKUP too, set");
+        w.Comment("net.ipv4.ip_nonlocal_bind=1 (sysctl) there, or the bind fails until the address is present.");
+        w.Line("bind " + topology.Vip);
+        var trusted = topology.TrustedProxies.Select(n => n.ToString()).ToList();
+        var unlessTrusted = "";
+        if (trusted.Count > 0)
+        {
+            w.Comment("loadBalancers.trustedProxies: their X-Forwarded-* headers are kept and extended.");
+            w.Line("acl strata_trusted src " + string.Join(' ', trusted));
+            unlessTrusted = " unless strata_trusted";
+        }
+
+        w.Comment("A client's own X-Forwarded-* headers are replaced by what the connection says.");
+        foreach (var header in new[] { "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host" })
+        {
+            w.Line($"http-request del-header {header}{unlessTrusted}");
+        }
+
+        w.Line("option forwardfor");
+        w.Line("http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }");
+        w.Line("http-request set-header X-Forwarded-Host %[req.hdr(host)] unless { req.hdr(x-forwarded-host) -m found }");
+        w.Comment("Via, both ways, as Strata's proxies append it (RFC 9110 section 7.6.3).");
+        w.Line("http-request add-header Via \"1.1 %[hostname]\"");
+        w.Line("http-response add-header Via \"1.1 %[hostname]\"");
+        w.Line("default_backend web");
+        w.Outdent().Line();
+    }
+
+    private static void WriteManagementFrontend(ConfigWriter w, Topology.Topology topology)
+    {
+        var first = topology.LoadBalancers.FirstOrDefault();
+        w.Line("frontend management").Indent();
+        w.Comment("Each load balancer's own management address: "
+            + string.Join(", ", topology.LoadBalancers.Select(n => $"{n.Name} {n.Management}"))
+            + $". Set {ManagementVariable} on each node.");
+        w.Line(first is null ? $"bind \"${{{ManagementVariable}}}\"" : $"bind \"${{{ManagementVariable}-{first.Management}}}\"");
+        w.Comment("/readyz fails while no web server is up, which keepalived's check script turns into trackWeight.");
+        w.Line("monitor-uri /readyz");
+        w.Line("monitor fail if { nbsrv(web) lt 1 }");
+        w.Line("http-request return status 200 content-type text/plain string \"ok\" if { path /healthz }");
+        w.Line("stats enable");
+        w.Line("stats uri /stats");
+        w.Line("stats refresh 5s");
+        w.Outdent().Line();
+    }
+
+    private static void WriteWebBackend(ConfigWriter w, IReadOnlyList<NodeSpec> servers, BackendSpec spec)
+    {
+        w.Line("backend web").Indent();
+        w.Line("balance " + Balance(spec));
+        if (spec.Algorithm == BalancingAlgorithms.Hash)
+        {
+            w.Line("hash-type consistent");
+        }
+
+        var check = spec.HealthCheck;
+        w.Line("option httpchk");
+        w.Line($"http-check send meth GET uri {check.Path}");
+        w.Line("http-check expect status 200-299");
+        w.Line("timeout check " + Duration(check.Timeout));
+
+        if (spec.Retries > 0 && spec.RetryOn != RetryConditions.None)
+        {
+            w.Line(Invariant($"retries {spec.Retries}"));
+            w.Line("retry-on " + string.Join(' ', RetryConditionNames.All.Where(c => spec.RetryOn.HasFlag(c.Condition)).Select(c => c.Name)));
+            w.Line("option redispatch 1");
+            if ((spec.RetryOn & ~RetryConditions.ConnectionFailure) != RetryConditions.None)
+            {
+                w.Comment("retries.methods: a request that was sent is retried only with these methods and without a body.");
+                w.Line("acl strata_retry_method method " + string.Join(' ', spec.RetryMethods.Order(StringComparer.Ordinal)));
+                w.Line("http-request disable-l7-retry if !strata_retry_method || { req.hdr(transfer-encoding) -m found } || { req.hdr_val(content-length) gt 0 }");
+            }
+        }
+        else
+        {
+            w.Line("retries 0");
+            w.Line("retry-on none");
+        }
+
+        if (spec.PersistenceCookie is { } cookie)
+        {
+            w.Line($"cookie {cookie} insert indirect nocache");
+        }
+
+        foreach (var server in servers)
+        {
+            w.Line(Server(server, spec));
+        }
+
+        w.Outdent();
+    }
+
+    private static string Balance(BackendSpec spec) => spec.Algorithm switch
     {
         BalancingAlgorithms.LeastConnections => "leastconn",
-        BalancingAlgorithms.First => "first",
         BalancingAlgorithms.PowerOfTwo => "random(2)",
-        BalancingAlgorithms.Hash => backend.HashOn switch
+        BalancingAlgorithms.First => "first",
+        BalancingAlgorithms.Hash => spec.HashOn switch
         {
             HashKind.Path => "uri",
-            HashKind.Header => $"hdr({backend.HashHeader})",
+            HashKind.Header => $"hdr({spec.HashHeader})",
             _ => "source",
         },
         _ => "roundrobin",
     };
 
-    private static string RetryOn(RetryConditions conditions) =>
-        string.Join(' ', RetryConditionNames.All.Where(n => conditions.HasFlag(n.Condition)).Select(n => n.Name));
+    private static string Server(NodeSpec server, BackendSpec spec)
+    {
+        var check = spec.HealthCheck;
+        var line = Invariant($"server {server.Name} {server.Address} weight {server.Weight} check addr {server.Management.Address} port {server.Management.Port}")
+            + $" inter {Duration(check.Interval)} fastinter {Duration(check.FastInterval)}"
+            + Invariant($" fall {check.Fall} rise {check.Rise}");
+        if (spec.MaxRequestsPerServer > 0)
+        {
+            line += Invariant($" maxconn {spec.MaxRequestsPerServer} maxqueue {spec.MaxQueue}");
+        }
+
+        if (spec.SlowStart > TimeSpan.Zero)
+        {
+            line += " slowstart " + Duration(spec.SlowStart);
+        }
+
+        if (spec.PersistenceCookie is not null)
+        {
+            line += " cookie " + server.Name;
+        }
+
+        if (spec.PassiveFailures > 0)
+        {
+            line += Invariant($" observe layer7 error-limit {spec.PassiveFailures} on-error mark-down");
+        }
+
+        return line;
+    }
 }

@@ -1,242 +1,422 @@
 using System.Globalization;
-using System.Text;
 using Strata.Topology;
+using static Strata.Export.ConfigWriter;
 
 namespace Strata.Export.Nginx;
 
 /// <summary>
-/// The web tier as a complete nginx 1.22 main configuration (<c>nginx -c FILE</c>): a server per web node with
-/// Strata's try_files split, the app tier as an upstream with HTTP/1.1 keep-alive, and the pid, logs and temporary
-/// files in the export folder, so it runs without root and without /etc/nginx.
+/// A complete nginx.conf (for <c>nginx -c</c>) for the web nodes: one <c>server</c> per web node serving the web root
+/// with Strata's split between files and the app tier (<c>UseStaticSite</c>), <c>upstream app</c> with every app node
+/// over HTTP/1.1 keep-alive, and every file nginx writes (pid, logs, temporary bodies) under the output folder.
 /// </summary>
-internal static class NginxConfig
+public static class NginxConfig
 {
-    // Self-contained (no include of /etc/nginx/mime.types): the types Strata's web node knows.
+    public const string FileName = "nginx.conf";
+
+    /// <summary>Idle keep-alive connections each worker keeps to the app tier.</summary>
+    public const int UpstreamKeepalive = 64;
+
+    // Strata.Web's ContentTypes, which Strata.Export cannot reference (arrows point to Topology only).
     private static readonly (string Type, string Extensions)[] Types =
     [
-        ("text/html", "html htm"), ("text/css", "css"), ("text/plain", "txt"), ("text/xml", "xml"),
-        ("application/javascript", "js mjs"), ("application/json", "json map"), ("application/wasm", "wasm"),
-        ("application/pdf", "pdf"), ("image/svg+xml", "svg"), ("image/png", "png"), ("image/jpeg", "jpg jpeg"),
-        ("image/gif", "gif"), ("image/webp", "webp"), ("image/avif", "avif"), ("image/x-icon", "ico"),
-        ("font/woff2", "woff2"), ("font/woff", "woff"), ("video/mp4", "mp4"), ("audio/mpeg", "mp3"),
+        ("text/html", "html htm"),
+        ("text/css", "css"),
+        ("text/javascript", "js mjs"),
+        ("application/json", "json map"),
+        ("image/svg+xml", "svg"),
+        ("text/plain", "txt"),
+        ("application/xml", "xml"),
+        ("application/wasm", "wasm"),
+        ("image/x-icon", "ico"),
+        ("image/png", "png"),
+        ("image/jpeg", "jpg jpeg"),
+        ("image/gif", "gif"),
+        ("image/webp", "webp"),
+        ("image/avif", "avif"),
+        ("font/woff2", "woff2"),
+        ("font/woff", "woff"),
+        ("application/pdf", "pdf"),
     ];
 
-    public static string Render(Topology.Topology topology, string directory)
+    // Strata.Web's CachePolicy fingerprint, on the last path segment (the hash never contains '/').
+    private const string FingerprintRegex =
+        @"[.-](?:(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{8,64}|(?=[A-Za-z_]*[0-9])(?=[0-9A-Z_]*[a-z])(?=[0-9a-z_]*[A-Z])[A-Za-z0-9_]{8,64})\.[A-Za-z0-9]+$";
+
+    public static string Write(Topology.Topology topology, ExportSettings settings)
     {
-        var web = topology.Web;
+        var dir = settings.OutputDirectory.TrimEnd('/');
         var app = topology.AppBackend;
-        var temp = Path.Combine(directory, "tmp");
-        var text = new StringBuilder(ClassicExport.Header(topology, "the web nodes as nginx 1.22, every node's server in one file"));
-        text.Append(CultureInfo.InvariantCulture, $$"""
-            # Run: nginx -c THIS_FILE ('strata export' created {{temp}} and the access logs' folder). worker_processes: bench/compare.py sets it to the cores it pins.
-            worker_processes auto;
-            pid {{Path.Combine(directory, "nginx.pid")}};
-            error_log {{Path.Combine(directory, "error.log")}};
-
-            events {
-                worker_connections 4096;
-            }
-
-            http {
-                types {
-
-            """);
-        foreach (var (type, extensions) in Types)
+        var web = topology.Web;
+        var w = new ConfigWriter();
+        List<string> missing =
+        [
+            "app.slowStartMs, app.limits.maxQueue and app.limits.queueTimeoutMs, app.persistence: nginx Plus only (slow_start, queue, sticky cookie).",
+            "Strata's admin API (drain, maintenance, weight) and /metrics on the management address (it answers /healthz and /readyz only).",
+            "the problem+json error body for clients that prefer JSON, and Retry-After on 503.",
+        ];
+        if (app.Algorithm == BalancingAlgorithms.First)
         {
-            text.Append(CultureInfo.InvariantCulture, $"        {type} {extensions};\n");
+            missing.Add("app.balancing.algorithm first: nginx has no such balancer; round robin is used.");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $$"""
-                }
-                default_type application/octet-stream;
-                server_tokens off;
-                sendfile on;
-                tcp_nopush on;
-                tcp_nodelay on;
-                etag on;
-                keepalive_timeout {{(int)app.ClientTimeout.TotalSeconds}}s;
-                client_header_timeout {{(int)app.ClientTimeout.TotalSeconds}}s;
-                client_max_body_size {{web.MaxBodyBytes}};
-                large_client_header_buffers 4 {{web.MaxRequestLineBytes}};
-                # Strata re-checks a cached file on a watcher event and on every hit; nginx at most once a second.
-                open_file_cache max=10000 inactive=60s;
-                open_file_cache_valid 1s;
-                gzip on;
-                gzip_static on;
-                gzip_vary on;
-                gzip_min_length {{web.CompressMinBytes}};
-                gzip_types text/css text/plain text/xml application/javascript application/json image/svg+xml application/wasm;
-                client_body_temp_path {{temp}}/body;
-                proxy_temp_path {{temp}}/proxy;
-                fastcgi_temp_path {{temp}}/fastcgi;
-                uwsgi_temp_path {{temp}}/uwsgi;
-                scgi_temp_path {{temp}}/scgi;
+        w.Header(
+            topology.SourcePath,
+            "strata export nginx",
+            $"nginx for the web nodes ({string.Join(", ", topology.WebNodes.Select(n => n.Name))}), a server block each; run it with\n"
+                + $"`nginx -c {dir}/{FileName}`. It writes only under {dir} (pid, error.log, logs/, tmp/): no root, no /etc/nginx.",
+            [
+                "app.healthCheck: nginx has no active checks (nginx Plus has); max_fails/fail_timeout take a server out after "
+                    + "passiveHealth.consecutiveFailures failed requests, for fail_timeout = healthCheck.intervalMs x rise; with http_503 retried, nginx counts 503 as a failure, Strata does not.",
+                "app.retries.methods: nginx never retries POST, LOCK or PATCH once sent (no non_idempotent); Strata retries the listed methods.",
+                "static.cacheControl and fingerprinted files: a map on $uri with Strata's prefixes, then its fingerprint regex.",
+                "a directory without its final '/' is served its index file; Strata redirects (301).",
+                "a method other than GET/HEAD on an existing file answers 405 in nginx; Strata forwards it to the app tier (outside staticPrefixes).",
+                "static.followSymlinksOutOfRoot false: `disable_symlinks if_not_owner from=$document_root`, which refuses links (below the root) whose owner differs from the target's; Strata refuses links leading out of the root.",
+                "static.compressMinBytes: gzip on the fly per request (Strata compresses once, with brotli when accepted, and caches it).",
+                "static.memoryCacheBytes: open_file_cache keeps descriptors and metadata, not contents; the page cache and sendfile do the rest. "
+                    + "Strata re-checks a cached file on a watcher event and on every hit; nginx at most once a second (open_file_cache_valid 1s).",
+                "the management address of a web node: a server answering /healthz and /readyz with 200 while nginx runs (what the load balancers' checks ask); "
+                    + "Strata's /readyz also fails while no app node is ready.",
+                "client.maxHeaderBytes: large_client_header_buffers (count x size); nginx answers 400 where Strata answers 431.",
+                "client.minBodyBytesPerSecond: client_body_timeout (time between two reads).",
+                "Via: added to forwarded requests (appended) and to their responses as a header line of its own.",
+                "errorPages 50x: error_page 500 502 503 504 (nginx takes a list of codes, not a range).",
+            ],
+            missing);
 
-                # To the app tier over HTTP/1.1 with pooled connections: without these three nginx speaks HTTP/1.0
-                # and opens a connection per request.
-                proxy_http_version 1.1;
-                proxy_set_header Connection "";
-                proxy_set_header Host $host;
-                proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-                proxy_set_header X-Forwarded-Proto $scheme;
-                proxy_set_header X-Forwarded-Host $host;
-                proxy_connect_timeout {{ClassicExport.Ms(app.ConnectTimeout)}};
-                proxy_read_timeout {{ClassicExport.Ms(app.ServerTimeout)}};
-                proxy_send_timeout {{ClassicExport.Ms(app.ServerTimeout)}};
-                proxy_next_upstream {{NextUpstream(app)}};
-                proxy_next_upstream_tries {{app.Retries + 1}};
-                proxy_buffering on;
+        w.Comment("worker_processes: a benchmark harness sets it with `strata export nginx --workers N`.");
+        w.Line(settings.Workers is { } workers ? Invariant($"worker_processes {workers};") : "worker_processes auto;");
+        w.Line($"pid {dir}/nginx.pid;");
+        w.Line($"error_log {dir}/error.log warn;");
+        w.Line();
+        w.Open("events");
+        w.Line("worker_connections 4096;");
+        w.Close();
+        w.Line();
 
-                upstream app {
-                    {{Balance(app)}}
-
-            """);
-        foreach (var server in topology.AppNodes)
-        {
-            // Strata's passive health: failures in a row; nginx's: failures within fail_timeout.
-            text.Append(CultureInfo.InvariantCulture, $"        server {server.Address} weight={Math.Max(1, server.Weight)}");
-            text.Append(app.PassiveFailures > 0 ? $" max_fails={app.PassiveFailures} fail_timeout=10s" : " max_fails=0");
-            text.Append(server.Weight == 0 ? " down;\n" : ";\n");
-        }
-
-        text.Append("        keepalive 64;\n    }\n");
-        if (web.AccessLogFormat == "json")
-        {
-            text.Append("""    log_format strata_json escape=json '{"time":"$time_iso8601","remote":"$remote_addr","method":"$request_method","target":"$request_uri","protocol":"$server_protocol","status":$status,"bytes":$body_bytes_sent,"referer":"$http_referer","userAgent":"$http_user_agent","ms":$request_time}';""").Append('\n');
-        }
-
+        w.Open("http");
+        WriteTypes(w);
+        w.Line($"client_body_temp_path {dir}/tmp/body;");
+        w.Line($"proxy_temp_path {dir}/tmp/proxy;");
+        w.Line($"fastcgi_temp_path {dir}/tmp/fastcgi;");
+        w.Line($"uwsgi_temp_path {dir}/tmp/uwsgi;");
+        w.Line($"scgi_temp_path {dir}/tmp/scgi;");
+        w.Line();
+        w.Line("server_tokens off;");
+        w.Line("sendfile on;");
+        w.Line("tcp_nopush on;");
+        w.Line("tcp_nodelay on;");
+        w.Line("etag on;");
+        w.Line("if_modified_since exact;");
+        w.Line("merge_slashes on;");
+        w.Line("keepalive_timeout " + Duration(app.ClientTimeout) + ";");
+        w.Comment("Kestrel closes no connection after a number of requests; nginx's default is 1000.");
+        w.Line("keepalive_requests 1000000;");
+        w.Line("client_header_timeout " + Duration(app.ClientTimeout) + ";");
+        w.Line("client_body_timeout 60s;");
+        w.Line(Invariant($"client_max_body_size {web.MaxBodyBytes};"));
+        w.Line(Invariant($"large_client_header_buffers {Math.Max(2, (web.MaxHeaderBytes + web.MaxRequestLineBytes - 1) / web.MaxRequestLineBytes)} {web.MaxRequestLineBytes};"));
+        w.Line(web.FollowSymlinksOutOfRoot ? "disable_symlinks off;" : "disable_symlinks if_not_owner from=$document_root;");
+        w.Line();
+        w.Line("gzip on;");
+        w.Line("gzip_static on;");
+        w.Line("gzip_vary on;");
+        w.Line(Invariant($"gzip_min_length {web.CompressMinBytes};"));
+        w.Line("gzip_types text/css text/javascript text/plain application/json application/xml application/wasm image/svg+xml image/x-icon;");
+        w.Line("open_file_cache max=10000 inactive=60s;");
+        w.Line("open_file_cache_valid 1s;");
+        w.Line("open_file_cache_errors on;");
+        w.Line();
+        WriteLogFormat(w, web);
+        WriteMaps(w, web);
+        WriteUpstream(w, topology.AppNodes, app);
+        WriteProxyDefaults(w, app);
         foreach (var node in topology.WebNodes)
         {
-            Server(text, topology, node);
+            WriteServer(w, topology, node, dir);
         }
 
-        text.Append("}\n");
-        return text.ToString();
+        w.Close();
+        return w.ToString();
     }
 
-    private static void Server(StringBuilder text, Topology.Topology topology, NodeSpec node)
+    private static void WriteTypes(ConfigWriter w)
+    {
+        w.Comment("Strata's content types (nginx's mime.types lives under /etc/nginx, which this file does not use).");
+        w.Open("types");
+        foreach (var (type, extensions) in Types)
+        {
+            w.Line($"{type} {extensions};");
+        }
+
+        w.Close();
+        w.Line("default_type application/octet-stream;");
+        w.Line("charset utf-8;");
+        w.Line("charset_types text/css text/javascript text/plain;");
+        w.Line();
+    }
+
+    private static void WriteLogFormat(ConfigWriter w, WebSpec web)
+    {
+        w.Comment("The remote address of the log is the first X-Forwarded-For entry (set by the load balancer), else the peer.");
+        w.Open("map $http_x_forwarded_for $strata_remote");
+        w.Line("default $remote_addr;");
+        w.Line("\"~^\\s*(?<first>[^,\\s]+)\" $first;");
+        w.Close();
+        if (web.AccessLogPath is null)
+        {
+            return;
+        }
+
+        if (web.AccessLogFormat == "json")
+        {
+            w.Line("log_format strata_json escape=json '{\"time\":\"$time_iso8601\",\"remote\":\"$strata_remote\",\"method\":\"$request_method\","
+                + "\"path\":\"$request_uri\",\"protocol\":\"$server_protocol\",\"status\":$status,\"bytes\":$body_bytes_sent,"
+                + "\"referer\":\"$http_referer\",\"userAgent\":\"$http_user_agent\",\"durationMs\":$request_time,\"upstream\":\"$upstream_addr\"}';");
+        }
+        else
+        {
+            w.Comment("nginx's combined format with the request time in seconds appended, as Strata writes it.");
+            w.Line("log_format strata_combined '$strata_remote - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+                + "\"$http_referer\" \"$http_user_agent\" $request_time';");
+        }
+
+        w.Line();
+    }
+
+    private static void WriteMaps(ConfigWriter w, WebSpec web)
+    {
+        w.Comment("Cache-Control of files: static.cacheControl by prefix (longest first), then fingerprinted names, then the default.");
+        w.Open("map $uri $strata_cache_control");
+        w.Line(Quote(WebSpec.DefaultCacheControl, "default "));
+        foreach (var (prefix, value) in web.CacheControl)
+        {
+            w.Line($"\"~^{EscapeRegex(prefix)}\" {Quote(value)}");
+        }
+
+        w.Line($"\"~{FingerprintRegex}\" {Quote(WebSpec.ImmutableCacheControl)}");
+        w.Close();
+        w.Comment("A request's Via, with this proxy appended in each server block.");
+        w.Open("map $http_via $strata_via");
+        w.Line("default \"$http_via, \";");
+        w.Line("\"\" \"\";");
+        w.Close();
+        w.Line();
+    }
+
+    private static void WriteUpstream(ConfigWriter w, IReadOnlyList<NodeSpec> servers, BackendSpec spec)
+    {
+        w.Open("upstream app");
+        switch (spec.Algorithm)
+        {
+            case BalancingAlgorithms.LeastConnections:
+                w.Line("least_conn;");
+                break;
+            case BalancingAlgorithms.PowerOfTwo:
+                w.Line("random two least_conn;");
+                break;
+            case BalancingAlgorithms.Hash:
+                w.Line(spec.HashOn switch
+                {
+                    HashKind.Path => "hash $uri consistent;",
+                    HashKind.Header => $"hash $http_{spec.HashHeader!.ToLowerInvariant().Replace('-', '_')} consistent;",
+                    _ => "hash $remote_addr consistent;",
+                });
+                break;
+            case BalancingAlgorithms.First:
+                w.Comment("first: no nginx equivalent; round robin.");
+                break;
+            default:
+                w.Comment("round-robin: nginx's default (smooth weighted), as Strata's.");
+                break;
+        }
+
+        var failTimeout = Duration(spec.HealthCheck.Interval * spec.HealthCheck.Rise);
+        foreach (var server in servers)
+        {
+            var line = $"server {server.Address}";
+            line += server.Weight == 0 ? " down" : Invariant($" weight={server.Weight}");
+            line += Invariant($" max_fails={spec.PassiveFailures} fail_timeout={failTimeout}");
+            if (spec.MaxRequestsPerServer > 0)
+            {
+                line += Invariant($" max_conns={spec.MaxRequestsPerServer}");
+            }
+
+            w.Line($"{line}; # {server.Name}{(server.Weight == 0 ? " (weight 0)" : "")}");
+        }
+
+        w.Comment("HTTP/1.1 keep-alive to the app tier, as Strata's forwarder (with proxy_http_version 1.1 and an empty Connection below).");
+        w.Line(Invariant($"keepalive {UpstreamKeepalive};"));
+        w.Close();
+        w.Line();
+    }
+
+    private static void WriteProxyDefaults(ConfigWriter w, BackendSpec spec)
+    {
+        w.Line("proxy_http_version 1.1;");
+        w.Line("proxy_connect_timeout " + Duration(spec.ConnectTimeout) + ";");
+        w.Line("proxy_read_timeout " + Duration(spec.ServerTimeout) + ";");
+        w.Line("proxy_send_timeout " + Duration(spec.ServerTimeout) + ";");
+        var conditions = new List<string>();
+        if ((spec.RetryOn & (RetryConditions.ConnectionFailure | RetryConditions.EmptyResponse)) != 0)
+        {
+            conditions.Add("error");
+        }
+
+        if (spec.RetryOn.HasFlag(RetryConditions.ResponseTimeout))
+        {
+            conditions.Add("timeout");
+        }
+
+        if (spec.RetryOn.HasFlag(RetryConditions.Status503))
+        {
+            conditions.Add("http_503");
+        }
+
+        if (spec.Retries == 0 || conditions.Count == 0)
+        {
+            w.Line("proxy_next_upstream off;");
+        }
+        else
+        {
+            w.Line($"proxy_next_upstream {string.Join(' ', conditions)};");
+            w.Comment("tries count the first attempt: retries.count + 1.");
+            w.Line(Invariant($"proxy_next_upstream_tries {spec.Retries + 1};"));
+        }
+
+        w.Line();
+    }
+
+    private static void WriteServer(ConfigWriter w, Topology.Topology topology, NodeSpec node, string dir)
     {
         var web = topology.Web;
-        var accessLog = web.AccessLogPath is not { } path ? "access_log off;"
-            : $"access_log {path.Replace("{node}", node.Name, StringComparison.Ordinal)} {(web.AccessLogFormat == "json" ? "strata_json" : "combined")} buffer=64k flush=1s;";
-        text.Append(CultureInfo.InvariantCulture, $$"""
+        w.Comment(node.Name);
+        w.Open("server");
+        w.Line($"listen {node.Address};");
+        w.Line("server_name _;");
+        w.Line($"root {topology.WebRoot};");
+        w.Line($"index {web.Index};");
+        w.Line(web.AccessLogPath is null
+            ? "access_log off;"
+            : $"access_log {dir}/logs/{node.Name}.access.log {(web.AccessLogFormat == "json" ? "strata_json" : "strata_combined")} buffer=64k flush=1s;");
+        w.Comment("Every proxy_set_header here: a location that set one would drop them all.");
+        w.Line("proxy_set_header Host $http_host;");
+        w.Line("proxy_set_header Connection \"\";");
+        w.Line("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
+        w.Line("proxy_set_header X-Forwarded-Proto $scheme;");
+        w.Line("proxy_set_header X-Forwarded-Host $host;");
+        w.Line($"proxy_set_header Via \"${{strata_via}}1.1 {node.Name}\";");
+        foreach (var (codes, page) in ErrorPages(web))
+        {
+            w.Line($"error_page {string.Join(' ', codes)} {page};");
+        }
 
-                # {{node.Name}}
-                server {
-                    listen {{node.Address}};
-                    root {{topology.WebRoot}};
-                    index {{web.Index}};
-                    {{accessLog}}
-                    add_header X-Served-By {{node.Name}} always;
-                    add_header X-Content-Type-Options nosniff always;
-                    # Strata refuses symlinks out of the root (unless followSymlinksOutOfRoot); nginx's nearest is the owner check.
-                    disable_symlinks {{(web.FollowSymlinksOutOfRoot ? "off" : "if_not_owner from=$document_root")}};
-
-                    # Hidden files and folders are 404, except /.well-known/ (RFC 8615).
-                    location ~ /\.(?!well-known/) {
-                        return 404;
-                    }
-
-            """);
+        w.Line();
+        var served = $"add_header X-Served-By {node.Name} always;";
+        var cache = "add_header Cache-Control $strata_cache_control;";
+        var via = $"add_header Via \"1.1 {node.Name}\" always;";
         foreach (var prefix in web.AppPrefixes)
         {
-            text.Append(CultureInfo.InvariantCulture, $"        location {prefix} {{\n            proxy_pass http://app;\n        }}\n\n");
+            w.Comment("static.appPrefixes: always forwarded, even when a file matches.");
+            w.Open($"location ^~ {prefix}");
+            w.Line("proxy_pass http://app;");
+            w.Line(via);
+            w.Close();
         }
 
         foreach (var prefix in web.StaticPrefixes)
         {
-            text.Append(CultureInfo.InvariantCulture, $"        location {prefix} {{\n            try_files $uri =404;\n            add_header Cache-Control \"{WebSpec.DefaultCacheControl}\" always;\n            add_header X-Served-By {node.Name} always;\n        }}\n\n");
+            w.Comment("static.staticPrefixes: never forwarded; a missing file is 404.");
+            w.Open($"location {prefix}");
+            w.Line("try_files $uri =404;");
+            w.Line(served);
+            w.Line(cache);
+            w.Close();
         }
 
-        text.Append(CultureInfo.InvariantCulture, $$"""
-                    # Fingerprinted names (hex or base64url with a digit and a letter) are immutable; Strata's rule is stricter.
-                    location ~* "\.[0-9a-z_-]{8,}\.(css|js|mjs|png|jpg|jpeg|gif|svg|webp|avif|woff2?|wasm)$" {
-                        try_files $uri @app;
-                        add_header Cache-Control "{{WebSpec.ImmutableCacheControl}}" always;
-                        add_header X-Served-By {{node.Name}} always;
-                    }
-
-                    # nginx's try_files $uri $uri/ @app, as Strata's web node does it.
-                    location / {
-                        try_files $uri $uri/ @app;
-                        add_header Cache-Control "{{WebSpec.DefaultCacheControl}}" always;
-                        add_header X-Served-By {{node.Name}} always;
-                    }
-
-                    location @app {
-                        proxy_pass http://app;
-                    }
-
-            """);
-        foreach (var (status, page) in web.ErrorPages.OrderBy(p => p.Key, StringComparer.Ordinal))
+        w.Comment("Hidden files (a segment starting with '.') are 404, except /.well-known/ (RFC 8615).");
+        w.Open("location ~ /\\.(?!well-known/)");
+        w.Line("return 404;");
+        w.Close();
+        foreach (var page in web.ErrorPages.Values.Distinct().Order(StringComparer.Ordinal))
         {
-            var codes = status == "50x" ? "500 502 503 504" : status;
-            text.Append(CultureInfo.InvariantCulture, $"        error_page {codes} {(page.StartsWith('/') ? page : "/" + page)};\n");
+            w.Open($"location = {page}");
+            w.Line(served);
+            w.Line("add_header Cache-Control no-store always;");
+            w.Close();
         }
 
-        text.Append(CultureInfo.InvariantCulture, $$"""
-                }
-
-            """);
-        if (!node.Management.Equals(node.Address))
-        {
-            text.Append(CultureInfo.InvariantCulture, $$"""
-                    # {{node.Name}}'s management address: what the load balancers' health checks ask.
-                    server {
-                        listen {{node.Management}};
-                        access_log off;
-                        location = /healthz {
-                            return 200 "alive\n";
-                        }
-                        location = /readyz {
-                            return 200 "ready\n";
-                        }
-                        location / {
-                            return 404;
-                        }
-                    }
-
-                """);
-        }
+        w.Comment("Everything else: the file, or the directory's index file, else the app tier.");
+        w.Open("location /");
+        w.Line($"try_files $uri $uri/{web.Index} @app;");
+        w.Line(served);
+        w.Line(cache);
+        w.Close();
+        w.Open("location @app");
+        w.Line("proxy_pass http://app;");
+        w.Line(via);
+        w.Close();
+        w.Close();
+        w.Line();
+        WriteManagementServer(w, node);
     }
 
-    private static string Balance(BackendSpec backend) => backend.Algorithm switch
+    /// <summary>
+    /// The node's management address, where the load balancers' health checks (haproxy.cfg: <c>check addr ... port</c>)
+    /// ask /healthz and /readyz; nothing else answers there.
+    /// </summary>
+    private static void WriteManagementServer(ConfigWriter w, NodeSpec node)
     {
-        BalancingAlgorithms.LeastConnections => "least_conn;",
-        BalancingAlgorithms.PowerOfTwo => "random two least_conn;",
-        BalancingAlgorithms.Hash => backend.HashOn switch
+        if (node.Management.Equals(node.Address))
         {
-            HashKind.Path => "hash $uri consistent;",
-            HashKind.Header => $"hash $http_{backend.HashHeader!.ToLowerInvariant().Replace('-', '_')} consistent;",
-            _ => "hash $remote_addr consistent;",
-        },
-        // nginx has no "first": round robin is the nearest.
-        _ => "# round robin (nginx's default)",
-    };
-
-    private static string NextUpstream(BackendSpec backend)
-    {
-        var on = new List<string>();
-        if (backend.Retries == 0 || backend.RetryOn == RetryConditions.None)
-        {
-            return "off";
+            return;
         }
 
-        if (backend.RetryOn.HasFlag(RetryConditions.ConnectionFailure) || backend.RetryOn.HasFlag(RetryConditions.EmptyResponse))
-        {
-            on.Add("error");
-        }
-
-        if (backend.RetryOn.HasFlag(RetryConditions.ResponseTimeout))
-        {
-            on.Add("timeout");
-        }
-
-        if (backend.RetryOn.HasFlag(RetryConditions.Status503))
-        {
-            on.Add("http_503");
-        }
-
-        return string.Join(' ', on);
+        w.Comment($"{node.Name}'s management address: what the load balancers' health checks ask.");
+        w.Open("server");
+        w.Line($"listen {node.Management};");
+        w.Line("access_log off;");
+        w.Open("location = /healthz");
+        w.Line("default_type text/plain;");
+        w.Line("return 200 \"alive\\n\";");
+        w.Close();
+        w.Open("location = /readyz");
+        w.Line("default_type text/plain;");
+        w.Line("return 200 \"ready\\n\";");
+        w.Close();
+        w.Open("location /");
+        w.Line("return 404;");
+        w.Close();
+        w.Close();
+        w.Line();
     }
+
+    /// <summary>error_page lines: exact codes win over "50x" (500 502 503 504), grouped by page, in code order.</summary>
+    private static IEnumerable<(IEnumerable<int> Codes, string Page)> ErrorPages(WebSpec web)
+    {
+        var byCode = new SortedDictionary<int, string>();
+        if (web.ErrorPages.TryGetValue("50x", out var serverErrors))
+        {
+            foreach (var code in new[] { 500, 502, 503, 504 })
+            {
+                byCode[code] = serverErrors;
+            }
+        }
+
+        foreach (var (key, page) in web.ErrorPages)
+        {
+            if (int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var code))
+            {
+                byCode[code] = page;
+            }
+        }
+
+        return byCode.GroupBy(p => p.Value, StringComparer.Ordinal)
+            .OrderBy(g => g.Min(p => p.Key))
+            .Select(g => (g.Select(p => p.Key), g.Key));
+    }
+
+    private static string Quote(string value, string prefix = "") => $"{prefix}\"{value.Replace("\"", "\\\"", StringComparison.Ordinal)}\";";
+
+    private static string EscapeRegex(string text) => System.Text.RegularExpressions.Regex.Escape(text);
 }

@@ -3,24 +3,36 @@ using Strata.Export;
 
 namespace Strata.Cli;
 
-/// <summary><c>strata export haproxy|nginx|keepalived [-f FILE] [-o DIR]</c>: the topology as the classic stack's files.</summary>
+/// <summary>
+/// <c>strata export haproxy|nginx|keepalived [-f strata.json] [-o DIR] [--workers N]</c>: the classic stack's
+/// configuration for the same topology, written to DIR (default <c>./export</c>), one line per file on stdout.
+/// An unknown target is a usage error (2) listing the targets.
+/// </summary>
 internal static class ExportCommand
 {
+    public const string DefaultDirectory = "export";
+
     public static Command Create(Option<FileInfo> fileOption)
     {
-        var target = new Argument<string>("target") { Description = $"What to write: {string.Join(", ", ClassicExport.Targets)}" };
+        var target = new Argument<string>("target") { Description = $"What to write: {string.Join(", ", ExportTargets.All)}" };
         var output = new Option<DirectoryInfo>("--output", "-o")
         {
-            Description = "The folder to write into (created if missing)",
-            DefaultValueFactory = _ => new DirectoryInfo("export"),
+            Description = "The folder the files go to (created if missing)",
+            DefaultValueFactory = _ => new DirectoryInfo(DefaultDirectory),
         };
-        var command = new Command("export", "Write the topology as HAProxy, nginx or keepalived configuration (docs/export.md)") { target, fileOption, output };
+        var workers = new Option<int?>("--workers") { Description = "nginx's worker_processes and HAProxy's nbthread (default: one per CPU)" };
+        var command = new Command("export", "Write HAProxy, nginx or keepalived configuration for the same topology") { target, fileOption, output, workers };
         command.SetAction(parse =>
         {
             var name = parse.GetValue(target)!;
-            if (!ClassicExport.Targets.Contains(name))
+            if (!ExportTargets.IsTarget(name))
             {
-                return StrataCommandLine.Usage($"'{name}' is not an export target; the targets are: {string.Join(", ", ClassicExport.Targets)}");
+                return StrataCommandLine.Usage($"unknown export target '{name}'; the targets are: {string.Join(", ", ExportTargets.All)}");
+            }
+
+            if (parse.GetValue(workers) is < 1)
+            {
+                return StrataCommandLine.Usage("--workers: must be at least 1");
             }
 
             if (StrataCommandLine.LoadTopology(parse) is not { } topology)
@@ -29,16 +41,27 @@ internal static class ExportCommand
             }
 
             var directory = parse.GetValue(output)!.FullName;
-            Directory.CreateDirectory(directory);
-            foreach (var folder in ClassicExport.Folders(topology, name, directory))
+            try
             {
-                Directory.CreateDirectory(folder);
+                Directory.CreateDirectory(directory);
+                if (string.Equals(name, ExportTargets.Nginx, StringComparison.OrdinalIgnoreCase))
+                {
+                    // nginx creates neither its log folder nor the parents of its temporary folders.
+                    Directory.CreateDirectory(Path.Combine(directory, "logs"));
+                    Directory.CreateDirectory(Path.Combine(directory, "tmp"));
+                }
+
+                foreach (var file in ExportTargets.Export(name, topology, new ExportSettings(directory, parse.GetValue(workers))))
+                {
+                    var path = Path.Combine(directory, file.Name);
+                    File.WriteAllText(path, file.Content);
+                    Console.WriteLine(path);
+                }
             }
-            foreach (var (file, text) in ClassicExport.Files(topology, name, directory))
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                var path = Path.Combine(directory, file);
-                File.WriteAllText(path, text);
-                Console.WriteLine(path);
+                Console.Error.WriteLine($"strata: cannot write to {directory}: {ex.Message}");
+                return 1;
             }
 
             return 0;

@@ -50,4 +50,18 @@ public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
 
         Assert.Contains("| scenario |", File.ReadAllText(Directory.GetFiles(_out, "compare-*.md").Single()), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Failover_InTinyRun_RefusedAsAUsageError()
+    {
+        // The failover drills need root and minutes: never part of the suite's wiring check.
+        var run = await ChildProcess.RunAsync(
+            "python3",
+            [Path.Combine(TestTopology.RepositoryRoot, "bench", "compare.py"), "--tiny", "--scenarios", "lb,failover", "--out", _out],
+            TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("failover has no tiny form", run.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_out));
+    }
 }

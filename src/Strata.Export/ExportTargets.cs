@@ -1,0 +1,42 @@
+using System.Collections.Frozen;
+using Strata.Export.Haproxy;
+using Strata.Export.Keepalived;
+using Strata.Export.Nginx;
+
+namespace Strata.Export;
+
+/// <summary>
+/// The classic stack's configuration for a topology (<c>strata export TARGET</c>): HAProxy for the load balancers,
+/// nginx for the web nodes, keepalived for the VIP. Each target is a pure function of the topology.
+/// </summary>
+public static class ExportTargets
+{
+    /// <summary>HAProxy: one haproxy.cfg both load balancers share.</summary>
+    public const string Haproxy = "haproxy";
+
+    /// <summary>nginx: one nginx.conf with a server per web node.</summary>
+    public const string Nginx = "nginx";
+
+    /// <summary>keepalived: one keepalived-NODE.conf per load balancer.</summary>
+    public const string Keepalived = "keepalived";
+
+    /// <summary>Every target, in the order the usage lists them.</summary>
+    public static readonly IReadOnlyList<string> All = [Haproxy, Nginx, Keepalived];
+
+    private static readonly FrozenDictionary<string, Func<Topology.Topology, ExportSettings, IReadOnlyList<ExportedFile>>> Exporters =
+        new Dictionary<string, Func<Topology.Topology, ExportSettings, IReadOnlyList<ExportedFile>>>(StringComparer.OrdinalIgnoreCase)
+        {
+            [Haproxy] = (topology, settings) => [new(HaproxyConfig.FileName, HaproxyConfig.Write(topology, settings))],
+            [Nginx] = (topology, settings) => [new(NginxConfig.FileName, NginxConfig.Write(topology, settings))],
+            [Keepalived] = (topology, _) => KeepalivedConfig.Write(topology),
+        }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether <paramref name="target"/> names a target (case-insensitive).</summary>
+    public static bool IsTarget(string target) => Exporters.ContainsKey(target);
+
+    /// <summary>The files of <paramref name="target"/> for <paramref name="topology"/>.</summary>
+    public static IReadOnlyList<ExportedFile> Export(string target, Topology.Topology topology, ExportSettings settings) =>
+        Exporters.TryGetValue(target, out var export)
+            ? export(topology, settings)
+            : throw new ArgumentException($"'{target}' is not an export target; the targets are: {string.Join(", ", All)}", nameof(target));
+}

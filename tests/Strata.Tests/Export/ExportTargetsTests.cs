@@ -1,0 +1,31 @@
+using Strata.Export;
+
+namespace Strata.Tests.Export;
+
+/// <summary>What holds for every target of <see cref="ExportTargets"/>.</summary>
+public sealed class ExportTargetsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("strata-export-targets-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Export_EveryTargetTwice_SameBytes()
+    {
+        foreach (var target in ExportTargets.All)
+        {
+            var first = ExportTargets.Export(target, ExportTools.Load(_dir), new ExportSettings(_dir, Workers: 2));
+            var second = ExportTargets.Export(target, ExportTools.Load(_dir), new ExportSettings(_dir, Workers: 2));
+
+            Assert.Equal(first, second);
+        }
+    }
+
+    [Fact]
+    public void Export_UnknownTarget_ThrowsListingTheTargets()
+    {
+        var error = Assert.Throws<ArgumentException>(() => ExportTargets.Export("apache", ExportTools.Load(_dir), new ExportSettings(_dir)));
+
+        Assert.Contains("the targets are: haproxy, nginx, keepalived", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using Strata.Export;
+using Strata.Tests.Common;
+using Strata.Topology;
+
+namespace Strata.Tests.Export;
+
+/// <summary>The classic stack's programs (Debian's haproxy, nginx, keepalived) and topologies to export.</summary>
+internal static class ExportTools
+{
+    /// <summary>Where a program is: PATH, then sbin (a non-login PATH may lack it).</summary>
+    public static string? Find(string name) =>
+        ChildProcess.FindOnPath(name) ?? new[] { "/usr/sbin", "/sbin" }.Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+
+    /// <summary>Why <paramref name="name"/> cannot run here, or null.</summary>
+    public static string? Unavailable(string name) =>
+        Find(name) is null ? $"{name} is not installed (apt-get install {name}; ./run-tests installs it as root)" : null;
+
+    /// <summary>The repository's strata.json, changed by <paramref name="change"/>, loaded as a user's would be.</summary>
+    public static Strata.Topology.Topology Load(string directory, Action<JsonObject>? change = null)
+    {
+        var json = TestTopology.DefaultJson();
+        change?.Invoke(json);
+        return TopologyLoader.Load(TestTopology.Write(json, directory));
+    }
+
+    /// <summary>The one file of a single-file target.</summary>
+    public static string Export(string target, Strata.Topology.Topology topology, string directory, int? workers = null) =>
+        Assert.Single(ExportTargets.Export(target, topology, new ExportSettings(directory, workers))).Content;
+
+    /// <summary>The lines of a configuration, trimmed, without comments and empty lines.</summary>
+    public static IReadOnlyList<string> Lines(string config) =>
+        [.. config.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))];
+
+    /// <summary>The lines of one block ("backend web", "upstream app {") up to the next top-level line.</summary>
+    public static IReadOnlyList<string> Block(string config, string header)
+    {
+        var blocks = Blocks(config, header);
+        Assert.True(blocks.Count > 0, $"no '{header}' in:\n{config}");
+        return blocks[0];
+    }
+
+    /// <summary>Every block that starts with <paramref name="header"/> ("server {"), in order, as <see cref="Block"/> reads one.</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> Blocks(string config, string header)
+    {
+        var lines = config.Split('\n');
+        var blocks = new List<IReadOnlyList<string>>();
+        for (var start = 0; start < lines.Length; start++)
+        {
+            if (!lines[start].TrimStart().StartsWith(header, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var indent = lines[start].Length - lines[start].TrimStart().Length;
+            blocks.Add([.. lines.Skip(start + 1)
+                .TakeWhile(l => l.Trim().Length == 0 || l.Length - l.TrimStart().Length > indent)
+                .Select(l => l.Trim())
+                .Where(l => l.Length > 0 && !l.StartsWith('#'))]);
+        }
+
+        return blocks;
+    }
+
+    /// <summary>A folder the unprivileged nginx workers (nobody, when the tests run as root) can read.</summary>
+    public static string ReadableTempDirectory(string prefix)
+    {
+        var dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
+        }
+
+        return dir;
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static extern int Kill(int pid, int signal);
+}
+
+/// <summary>A server of the classic stack run in the foreground, its output captured, stopped by its PID.</summary>
+internal sealed class ForegroundServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+
+    private ForegroundServer(Process process) => _process = process;
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public static ForegroundServer Start(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = new Process { StartInfo = start };
+        var server = new ForegroundServer(process);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>SIGTERM to the PID we started (nginx's master stops its workers; HAProxy -db stops); SIGKILL after 5 s.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            const int sigterm = 15;
+            _ = ExportTools.Kill(_process.Id, sigterm);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+}
