@@ -69,6 +69,10 @@ public static class NodeHost
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
         // YARP logs every forwarded request at Information: no per-request logging on the hot path.
         logging.AddFilter("Yarp", LogLevel.Warning);
+        // Hosting opens a log scope and starts an Activity for every request while this category is enabled at any
+        // level, only to log request start and finish at Information, which is filtered out anyway. Unhandled
+        // request errors are Kestrel's to log, under its own category.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Strata.Hosting;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
@@ -28,10 +27,6 @@ public static class WebNode
         var builder = NodeHost.CreateBuilder(node)
             .AddForwardingTo("app", topology, node, t => new(t.AppNodes, t.AppBackend), isEdge: false, requireHealthyUpstream: false);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
-        // Hosting opens a log scope and starts an Activity for every request while this category is enabled at any
-        // level, only to log request start and finish at Information, which is filtered out anyway. Unhandled
-        // request errors are Kestrel's to log, under its own category.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
         builder.Services.AddAccessLog(web, node);
 
