@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Strata.Export;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Topology;
 
@@ -76,9 +76,6 @@ internal static class ExportTools
 
         return dir;
     }
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    public static extern int Kill(int pid, int signal);
 }
 
 /// <summary>A server of the classic stack run in the foreground, its output captured, stopped by its PID.</summary>
@@ -125,21 +122,7 @@ internal sealed class ForegroundServer : IAsyncDisposable
     /// <summary>SIGTERM to the PID we started (nginx's master stops its workers; HAProxy -db stops); SIGKILL after 5 s.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            const int sigterm = 15;
-            _ = ExportTools.Kill(_process.Id, sigterm);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await _process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill();
-                await _process.WaitForExitAsync();
-            }
-        }
+        await ChildProcesses.StopAsync(_process, TimeSpan.FromSeconds(5), TimeProvider.System);
 
         _process.Dispose();
     }

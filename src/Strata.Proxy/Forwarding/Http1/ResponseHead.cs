@@ -143,7 +143,7 @@ internal sealed class ResponseHead
         return ParseResult.Complete;
     }
 
-    /// <summary>Whether the header at <paramref name="header"/> is named in Connection, so not relayed.</summary>
+    /// <summary>Whether the header <paramref name="name"/> is named in Connection, so not relayed.</summary>
     public bool IsConnectionOption(ReadOnlySpan<byte> name)
     {
         foreach (var option in ConnectionOptions!)

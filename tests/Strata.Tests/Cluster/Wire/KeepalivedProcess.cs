@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Strata.Hosting.Processes;
 
 namespace Strata.Tests.Cluster.Wire;
 
@@ -104,21 +105,7 @@ internal sealed class KeepalivedProcess : IAsyncDisposable
     /// <summary>SIGTERM (it stops its VRRP child, which removes the VIP); SIGKILL after 5 s.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            const int sigterm = 15;
-            _ = Kill(_process.Id, sigterm);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await _process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill();
-                await _process.WaitForExitAsync();
-            }
-        }
+        await ChildProcesses.StopAsync(_process, TimeSpan.FromSeconds(5), TimeProvider.System);
 
         _process.Dispose();
         _directory.Delete(recursive: true);
@@ -134,7 +121,4 @@ internal sealed class KeepalivedProcess : IAsyncDisposable
             }
         }
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }
