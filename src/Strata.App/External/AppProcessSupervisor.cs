@@ -167,7 +167,7 @@ internal sealed partial class AppProcessSupervisor(
 
     private async Task<Process?> StartAsync()
     {
-        var port = FreeLoopbackPort();
+        var port = FreePorts.Tcp();
         ProcessStartInfo startInfo;
         try
         {
@@ -221,13 +221,6 @@ internal sealed partial class AppProcessSupervisor(
         {
             Console.Out.WriteLine($"{node.Name} app| {line}");
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
     private sealed record Running(Process Process, Uri Url);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 
 namespace Strata.Tests.App;
@@ -18,8 +19,8 @@ public sealed class ExternalAppNodeProcessTests(Xunit.Abstractions.ITestOutputHe
     [Fact]
     public async Task NodeSigkilled_ItsApplicationDiesWithIt()
     {
-        var port = TestTopology.FreeTcpPort();
-        var management = TestTopology.FreeTcpPort();
+        var port = FreePorts.Tcp();
+        var management = FreePorts.Tcp();
         var path = WriteTopology(port, management);
         using var node = StartNode(path);
         int child = 0;

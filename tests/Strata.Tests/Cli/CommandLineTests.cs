@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 
 namespace Strata.Tests.Cli;
@@ -28,7 +29,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public async Task Up_AddressTaken_Exit1NamingItNothingStarted()
     {
-        var port = TestTopology.FreeTcpPort(IPAddress.Parse("127.0.2.1"));
+        var port = FreePorts.Tcp(IPAddress.Parse("127.0.2.1"));
         var path = WriteTopology(root => root["web"]!["nodes"]![0]!["address"] = $"127.0.2.1:{port}");
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         squatter.Bind(new IPEndPoint(IPAddress.Parse("127.0.2.1"), port));

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Strata.Hosting.Processes;
 using Strata.Topology;
 
 namespace Strata.Tests.Common;
@@ -43,49 +44,17 @@ internal static class TestTopology
             SourcePath = Path.Combine(Path.GetTempPath(), "strata.json"),
             Dns = dns ?? Node("dns", NodeRole.Dns),
             Zone = zone ?? new DnsZoneSpec("foobar.com", TimeSpan.FromSeconds(60), ImmutableDictionary<string, IPAddress>.Empty),
-            Vip = vip ?? new IPEndPoint(IPAddress.Loopback, FreeTcpPort()),
+            Vip = vip ?? new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp()),
             LoadBalancers = [.. loadBalancers ?? []],
             WebNodes = [.. webNodes ?? []],
             AppNodes = [.. appNodes ?? []],
             WebBackend = webBackend ?? FastBackend,
             AppBackend = appBackend ?? FastBackend,
             // Its own VRRP port, so load balancers of tests running side by side never hear each other.
-            Vrrp = VrrpSpec.Default with { Port = FreeUdpAndTcpPort() },
+            Vrrp = VrrpSpec.Default with { Port = FreePorts.TcpAndUdp() },
             WebRoot = webRoot ?? Path.GetTempPath(),
             Database = new DatabaseSpec("sqlite", databasePath ?? Path.Combine(Path.GetTempPath(), $"strata-{Guid.NewGuid():N}.db")),
         };
-
-    /// <summary>A loopback TCP port free right now.</summary>
-    public static int FreeTcpPort(IPAddress? address = null)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(address ?? IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
-    /// <summary>A loopback port that is free for both UDP and TCP right now (for a DNS node).</summary>
-    public static int FreeUdpAndTcpPort()
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
-
-            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-                // Taken on TCP by someone else; try another.
-            }
-        }
-
-        throw new InvalidOperationException("no loopback port free for both UDP and TCP after 50 attempts");
-    }
 
     /// <summary>The repository's strata.json as a JSON tree, with web.root made absolute so a copy works anywhere.</summary>
     public static JsonObject DefaultJson()

@@ -10,6 +10,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using MySqlConnector;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Xunit.Abstractions;
 
@@ -99,7 +100,7 @@ public sealed class MariaDbServer : IAsyncLifetime
                 throw new InvalidOperationException($"mariadb-install-db failed ({install.ExitCode}): {install.Output}{install.Error}");
             }
 
-            Port = FreeLoopbackPort();
+            Port = FreePorts.Tcp();
             _process = Start(mariadbd,
             [
                 "--no-defaults", $"--datadir={DataDirectory}", $"--socket={Socket}", $"--port={Port}",
@@ -145,13 +146,6 @@ public sealed class MariaDbServer : IAsyncLifetime
 
     private static string? Find(string name) =>
         SearchDirectories.Select(directory => Path.Combine(directory, name)).FirstOrDefault(File.Exists);
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private Process Start(string path, IEnumerable<string> arguments)
     {

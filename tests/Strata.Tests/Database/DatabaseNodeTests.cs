@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Strata.Data;
 using Strata.Database;
 using Strata.Database.Server;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Topology;
 using Xunit.Abstractions;
@@ -97,8 +98,8 @@ public sealed class DatabaseNodeTests(ITestOutputHelper output) : IDisposable
         var server = new NodeSpec(
             "db-1",
             NodeRole.Database,
-            new IPEndPoint(IPAddress.Loopback, TestTopology.FreeTcpPort()),
-            new IPEndPoint(IPAddress.Loopback, TestTopology.FreeTcpPort()));
+            new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp()),
+            new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp()));
         var sourcePath = Path.Combine(_dir, "strata.json");
         return TestTopology.Create() with { SourcePath = sourcePath, Database = ManagedDatabase.Spec(sourcePath, server) };
     }

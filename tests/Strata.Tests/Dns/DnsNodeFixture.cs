@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Strata.Dns;
 using Strata.Hosting;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 
 namespace Strata.Tests.Dns;
@@ -17,7 +18,7 @@ public sealed class DnsNodeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Port = TestTopology.FreeUdpAndTcpPort();
+        Port = FreePorts.TcpAndUdp();
         _app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, Port)));
         await _app.StartAsync();
         ManagementUrl = Assert.Single(_app.BoundAddresses());

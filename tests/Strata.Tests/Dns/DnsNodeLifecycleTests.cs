@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Strata.Dns;
 using Strata.Dns.Server;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 
 namespace Strata.Tests.Dns;
@@ -14,7 +15,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StartAsync_UdpPortTaken_ThrowsBindExceptionNamingAddress()
     {
-        var port = TestTopology.FreeUdpAndTcpPort();
+        var port = FreePorts.TcpAndUdp();
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         squatter.Bind(new IPEndPoint(IPAddress.Loopback, port));
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
@@ -34,7 +35,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StartAsync_TcpPortTaken_ThrowsAndReleasesUdp()
     {
-        var port = TestTopology.FreeUdpAndTcpPort();
+        var port = FreePorts.TcpAndUdp();
         using var squatter = new TcpListener(IPAddress.Loopback, port);
         squatter.Start();
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
@@ -57,7 +58,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StopAsync_AfterStart_ReleasesBothPorts()
     {
-        var port = TestTopology.FreeUdpAndTcpPort();
+        var port = FreePorts.TcpAndUdp();
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
         try
         {
@@ -79,7 +80,7 @@ public class DnsNodeLifecycleTests
     [Fact]
     public async Task StartAsync_Always_LogsStartOnceWithZoneAndAddress()
     {
-        var port = TestTopology.FreeUdpAndTcpPort();
+        var port = FreePorts.TcpAndUdp();
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
         var logs = new CollectingLoggerProvider();
         app.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 
 namespace Strata.Tests.EndToEnd;
@@ -40,9 +41,9 @@ internal sealed class EndToEndRun : IAsyncDisposable
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("strata-e2e-").FullName;
         var json = TestTopology.DefaultJson();
-        var dnsPort = TestTopology.FreeUdpAndTcpPort();
+        var dnsPort = FreePorts.TcpAndUdp();
         json["dns"]!["address"] = $"127.0.0.1:{dnsPort}";
-        json["dns"]!["management"] = $"127.0.0.1:{TestTopology.FreeTcpPort()}";
+        json["dns"]!["management"] = $"127.0.0.1:{FreePorts.Tcp()}";
         var httpAddresses = new[] { json["vip"]!["address"]! }
             .Concat(new[] { "loadBalancers", "web", "app" }.SelectMany(tier => json[tier]!["nodes"]!.AsArray().Select(n => n!["address"]!)))
             .Select(a => IPEndPoint.Parse(a.GetValue<string>()).Address)
@@ -50,7 +51,7 @@ internal sealed class EndToEndRun : IAsyncDisposable
         var vipPort = PortFreeOnAll(httpAddresses);
         var managementPort = PortFreeOnAll(httpAddresses, except: vipPort);
         json["vip"]!["address"] = $"127.0.0.100:{vipPort}";
-        json["vip"]!["port"] = TestTopology.FreeUdpAndTcpPort();
+        json["vip"]!["port"] = FreePorts.TcpAndUdp();
         foreach (var tier in new[] { "loadBalancers", "web", "app" })
         {
             foreach (var node in json[tier]!["nodes"]!.AsArray())
@@ -106,7 +107,7 @@ internal sealed class EndToEndRun : IAsyncDisposable
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var port = TestTopology.FreeTcpPort(addresses[0]);
+            var port = FreePorts.Tcp(addresses[0]);
             if (port != except && addresses.All(a => IsFree(a, port)))
             {
                 return port;

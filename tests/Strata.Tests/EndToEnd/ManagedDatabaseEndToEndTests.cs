@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MySqlConnector;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Tests.Database;
 using Xunit.Abstractions;
@@ -20,7 +21,7 @@ public sealed class ManagedDatabaseEndToEndTests(ITestOutputHelper output) : IAs
     private static readonly TimeSpan UpTimeout = TimeSpan.FromSeconds(150);
 
     // The server on its own loopback address, as by default, but on free ports (a developer's run may hold 3306).
-    private static readonly int ServerPort = TestTopology.FreeTcpPort(IPAddress.Parse("127.0.4.1"));
+    private static readonly int ServerPort = FreePorts.Tcp(IPAddress.Parse("127.0.4.1"));
 
     private readonly EndToEndRun _run = EndToEndRun.Create(json => json["database"] = new JsonObject
     {
@@ -29,7 +30,7 @@ public sealed class ManagedDatabaseEndToEndTests(ITestOutputHelper output) : IAs
         ["node"] = new JsonObject
         {
             ["address"] = $"127.0.4.1:{ServerPort}",
-            ["management"] = $"127.0.4.1:{TestTopology.FreeTcpPort(IPAddress.Parse("127.0.4.1"))}",
+            ["management"] = $"127.0.4.1:{FreePorts.Tcp(IPAddress.Parse("127.0.4.1"))}",
         },
     });
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Strata.Export;
 using Strata.Export.Haproxy;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Topology;
 using Xunit.Abstractions;
@@ -27,8 +28,8 @@ public sealed class HaproxyExportFunctionalTests(ITestOutputHelper output) : IDi
         var web2Stopped = false;
         try
         {
-            var vip = new IPEndPoint(IPAddress.Loopback, TestTopology.FreeTcpPort());
-            var management = new IPEndPoint(IPAddress.Loopback, TestTopology.FreeTcpPort());
+            var vip = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+            var management = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
             var topology = TestTopology.Create(
                 loadBalancers: [new NodeSpec("lb-1", NodeRole.LoadBalancer, management, management, Priority: 200)],
                 webNodes: [TestTopology.Node("web-1", NodeRole.Web, web1.Url), TestTopology.Node("web-2", NodeRole.Web, web2.Url)],

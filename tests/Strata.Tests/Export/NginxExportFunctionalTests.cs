@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Strata.Export;
 using Strata.Export.Nginx;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Topology;
 using Xunit.Abstractions;
@@ -40,8 +41,8 @@ public sealed class NginxExportFunctionalTests(ITestOutputHelper output) : IDisp
             seen.Enqueue((context.Request.Protocol, context.Request.Headers.Connection.ToString(), context.Request.Headers.Via.ToString(), context.Connection.Id));
             await context.Response.WriteAsync("from app-1 " + context.Request.Path);
         };
-        var web = new IPEndPoint(IPAddress.Loopback, TestTopology.FreeTcpPort());
-        var management = new IPEndPoint(IPAddress.Loopback, TestTopology.FreeTcpPort());
+        var web = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+        var management = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
         var topology = TestTopology.Create(
             webNodes: [new NodeSpec("web-1", NodeRole.Web, web, management)],
             appNodes: [TestTopology.Node("app-1", NodeRole.App, app.Url)],

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
+using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Topology;
 
@@ -127,8 +128,8 @@ public sealed partial class AccessLogTests : IAsyncLifetime
     [Fact]
     public async Task ManagementAddress_HealthChecksAndMetrics_NotLogged()
     {
-        var address = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, TestTopology.FreeTcpPort());
-        var management = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, TestTopology.FreeTcpPort());
+        var address = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, FreePorts.Tcp());
+        var management = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, FreePorts.Tcp());
         (_web, _) = await WebTestNode.StartAsync(
             new NodeSpec("web-1", NodeRole.Web, address, management), _root, WebSpec.Default with { AccessLogPath = Path.Combine(_logs, "nested", "{node}.access.log") }, _app);
 
