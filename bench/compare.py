@@ -549,22 +549,25 @@ def write_report(report, out):
              "Machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()), "",
              "Settings: " + ", ".join(f"{k} {v}" for k, v in report["settings"].items()), ""]
     if rows:
-        lines += ["| scenario | path | conns | Strata req/s | classic req/s | ratio | Strata p99 ms | classic p99 ms | p99 ratio | errors S/C | CPU s S/C | peak RSS MiB S/C |",
+        lines += ["| scenario | path | conns | Strata req/s | classic req/s | ratio | Strata p99 ms | classic p99 ms | p99 ratio | errors S/C | CPU µs/req S/C | peak RSS MiB S/C |",
                   "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
     summary = []
     for (scenario, path, conns), stacks in rows.items():
         s, c = stacks["strata"], stacks["classic"]
         s_rps, c_rps, s_p99, c_p99 = median(s, "rps"), median(c, "rps"), median(s, "p99ms"), median(c, "p99ms")
-        cpu = lambda runs: statistics.median([sum(r["cpuSeconds"].values()) for r in runs]) if runs else 0
+        # CPU per request (the stack's processes, user + system): its efficiency, whatever share of the servers' cores
+        # the scheduler gave it against the upstream it shares them with.
+        cpu = lambda runs: statistics.median([sum(r["cpuSeconds"].values()) * 1e6 / r["requests"] for r in runs if r["requests"]] or [0])
         rss = lambda runs: max([sum(r["peakRssMiB"].values()) for r in runs], default=0)
         ratio = s_rps / c_rps if s_rps and c_rps else None
         p99_ratio = s_p99 / c_p99 if s_p99 and c_p99 else None
         summary.append({"scenario": scenario, "path": path, "connections": conns, "strataRps": s_rps, "classicRps": c_rps,
-                        "ratio": ratio, "strataP99ms": s_p99, "classicP99ms": c_p99, "p99Ratio": p99_ratio})
+                        "ratio": ratio, "strataP99ms": s_p99, "classicP99ms": c_p99, "p99Ratio": p99_ratio,
+                        "strataCpuUsPerRequest": cpu(s), "classicCpuUsPerRequest": cpu(c)})
         fmt = lambda v, spec: format(v, spec) if v is not None else "—"
         lines.append(f"| {scenario} | /{path} | {conns} | {fmt(s_rps, '.0f')} | {fmt(c_rps, '.0f')} | {fmt(ratio, '.2f')} | "
                      f"{fmt(s_p99, '.2f')} | {fmt(c_p99, '.2f')} | {fmt(p99_ratio, '.2f')} | "
-                     f"{sum(r['errors'] for r in s)}/{sum(r['errors'] for r in c)} | {cpu(s):.1f}/{cpu(c):.1f} | {rss(s):.0f}/{rss(c):.0f} |")
+                     f"{sum(r['errors'] for r in s)}/{sum(r['errors'] for r in c)} | {cpu(s):.0f}/{cpu(c):.0f} | {rss(s):.0f}/{rss(c):.0f} |")
     report["summary"] = summary
     if "failover" in report:
         table, report["failover"]["summary"] = failover_table(report["failover"]["drills"])

@@ -83,145 +83,140 @@ public sealed partial class UpstreamForwarder : IDisposable
     }
 
     /// <summary>Forwards the request, retrying on other servers where that is safe, or answers the error itself.</summary>
+    /// <remarks>One async method for the whole request, retries included: each async method that waits allocates its state machine.</remarks>
     public async Task ForwardAsync(HttpContext context)
     {
         var started = _time.GetTimestamp();
         try
         {
-            await ForwardWithRetriesAsync(context);
-        }
-        finally
-        {
-            _observer.RequestCompleted(context.Response.StatusCode, _time.GetElapsedTime(started));
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ForwardWithRetriesAsync(HttpContext context)
-    {
-        var request = context.Request;
-        if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding")
-            && (request.Headers.ContainsKey("Content-Length") || request.Headers.ContainsKey("X-Content-Length")))
-        {
-            // RFC 9112 §6.3: a message with both is a smuggling attempt or a broken client; refuse, never forward.
-            // Kestrel keeps such a request, moving Content-Length to X-Content-Length; either form is refused.
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "both Content-Length and Transfer-Encoding");
-            return;
-        }
-
-        var backend = _pool.Backend;
-        var requestConfig = RequestConfig(backend);
-        var hasBody = request.ContentLength > 0 || request.Headers.ContainsKey("Transfer-Encoding");
-        var retryAfterSend = !hasBody && backend.RetryMethods.Contains(request.Method);
-        var retry503 = retryAfterSend && (backend.RetryOn & RetryConditions.Status503) != 0;
-        var retriesLeft = backend.Retries;
-        var pinned = backend.PersistenceCookie is { } cookie && request.Cookies[cookie] is { } name ? _pool.Find(name) : null;
-        var feature = backend.PersistenceCookie is null ? null : new UpstreamFeature();
-        if (feature is not null)
-        {
-            context.Features.Set(feature);
-        }
-
-        ulong tried = 0;
-        while (true)
-        {
-            Upstream upstream;
-            if (pinned is not null && _pool.TryAcquirePinned(pinned))
+            var request = context.Request;
+            if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding")
+                && (request.Headers.ContainsKey("Content-Length") || request.Headers.ContainsKey("X-Content-Length")))
             {
-                upstream = pinned;
+                // RFC 9112 §6.3: a message with both is a smuggling attempt or a broken client; refuse, never forward.
+                // Kestrel keeps such a request, moving Content-Length to X-Content-Length; either form is refused.
+                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "both Content-Length and Transfer-Encoding");
+                return;
             }
-            else
+
+            var backend = _pool.Backend;
+            var requestConfig = RequestConfig(backend);
+            var hasBody = request.ContentLength > 0 || request.Headers.ContainsKey("Transfer-Encoding");
+            var retryAfterSend = !hasBody && backend.RetryMethods.Contains(request.Method);
+            var retry503 = retryAfterSend && (backend.RetryOn & RetryConditions.Status503) != 0;
+            var retriesLeft = backend.Retries;
+            var pinned = backend.PersistenceCookie is { } cookie && request.Cookies[cookie] is { } name ? _pool.Find(name) : null;
+            var feature = backend.PersistenceCookie is null ? null : new UpstreamFeature();
+            if (feature is not null)
             {
-                var (acquired, failure) = await _pool.AcquireAsync(context, tried, context.RequestAborted);
-                if (acquired is null)
+                context.Features.Set(feature);
+            }
+
+            ulong tried = 0;
+            while (true)
+            {
+                Upstream upstream;
+                if (pinned is not null && _pool.TryAcquirePinned(pinned))
                 {
-                    await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, failure switch
-                    {
-                        AcquireFailure.QueueFull => "every server is busy and the queue is full",
-                        AcquireFailure.QueueTimeout => "every server stayed busy for the queue timeout",
-                        _ => _noServerDetail,
-                    });
-                    return;
-                }
-
-                upstream = acquired;
-            }
-
-            pinned = null;
-            tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
-            feature?.Upstream = upstream;
-            // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
-            var discard503 = retry503 && retriesLeft > 0 && _pool.HasUntried(tried);
-            ForwardAttempt attempt;
-            try
-            {
-                attempt = Http1Forwarder.CanForward(context)
-                    ? await _http1.ForwardAsync(context, upstream, backend, discard503)
-                    : await ForwardWithYarpAsync(context, upstream, requestConfig, discard503);
-            }
-            finally
-            {
-                _pool.Release(upstream);
-            }
-
-            var outcome = attempt.Outcome;
-            if (outcome == ForwardOutcome.Answered)
-            {
-                var status = context.Response.StatusCode;
-                if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
-                {
-                    // A 503 says "busy or degraded, try later": taking the server out would not help.
-                    CountFailure(upstream, $"HTTP {status}");
+                    upstream = pinned;
                 }
                 else
                 {
-                    upstream.RecordSuccess();
+                    var (acquired, failure) = await _pool.AcquireAsync(context, tried, context.RequestAborted);
+                    if (acquired is null)
+                    {
+                        await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, failure switch
+                        {
+                            AcquireFailure.QueueFull => "every server is busy and the queue is full",
+                            AcquireFailure.QueueTimeout => "every server stayed busy for the queue timeout",
+                            _ => _noServerDetail,
+                        });
+                        return;
+                    }
+
+                    upstream = acquired;
                 }
 
-                if (status == StatusCodes.Status503ServiceUnavailable && discard503 && !context.Response.HasStarted)
+                pinned = null;
+                tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
+                feature?.Upstream = upstream;
+                // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
+                var discard503 = retry503 && retriesLeft > 0 && _pool.HasUntried(tried);
+                ForwardAttempt attempt;
+                try
                 {
-                    // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
+                    attempt = Http1Forwarder.CanForward(context)
+                        ? await _http1.ForwardAsync(context, upstream, backend, discard503)
+                        : await ForwardWithYarpAsync(context, upstream, requestConfig, discard503);
+                }
+                finally
+                {
+                    _pool.Release(upstream);
+                }
+
+                var outcome = attempt.Outcome;
+                if (outcome == ForwardOutcome.Answered)
+                {
+                    var status = context.Response.StatusCode;
+                    if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
+                    {
+                        // A 503 says "busy or degraded, try later": taking the server out would not help.
+                        CountFailure(upstream, $"HTTP {status}");
+                    }
+                    else
+                    {
+                        upstream.RecordSuccess();
+                    }
+
+                    if (status == StatusCodes.Status503ServiceUnavailable && discard503 && !context.Response.HasStarted)
+                    {
+                        // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
+                        retriesLeft--;
+                        _observer.Retried(upstream);
+                        context.Response.Clear();
+                        continue;
+                    }
+
+                    return;
+                }
+
+                if (outcome == ForwardOutcome.ClientGone)
+                {
+                    return;
+                }
+
+                CountFailure(upstream, Describe(attempt));
+                var canRetry = !context.Response.HasStarted && retriesLeft > 0 && outcome switch
+                {
+                    ForwardOutcome.NotSent => (backend.RetryOn & RetryConditions.ConnectionFailure) != 0,
+                    ForwardOutcome.FailedAfterSend => retryAfterSend && (backend.RetryOn & RetryConditions.EmptyResponse) != 0,
+                    ForwardOutcome.TimedOut => retryAfterSend && (backend.RetryOn & RetryConditions.ResponseTimeout) != 0,
+                    _ => false,
+                };
+                if (canRetry)
+                {
                     retriesLeft--;
                     _observer.Retried(upstream);
                     context.Response.Clear();
                     continue;
                 }
 
-                return;
-            }
-
-            if (outcome == ForwardOutcome.ClientGone)
-            {
-                return;
-            }
-
-            CountFailure(upstream, Describe(attempt));
-            var canRetry = !context.Response.HasStarted && retriesLeft > 0 && outcome switch
-            {
-                ForwardOutcome.NotSent => (backend.RetryOn & RetryConditions.ConnectionFailure) != 0,
-                ForwardOutcome.FailedAfterSend => retryAfterSend && (backend.RetryOn & RetryConditions.EmptyResponse) != 0,
-                ForwardOutcome.TimedOut => retryAfterSend && (backend.RetryOn & RetryConditions.ResponseTimeout) != 0,
-                _ => false,
-            };
-            if (canRetry)
-            {
-                retriesLeft--;
-                _observer.Retried(upstream);
-                context.Response.Clear();
-                continue;
-            }
-
-            if (!context.Response.HasStarted)
-            {
-                await (outcome switch
+                if (!context.Response.HasStarted)
                 {
-                    ForwardOutcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
-                    ForwardOutcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
-                    _ => WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"the {_pool.TierName} server failed to answer"),
-                });
-            }
+                    await (outcome switch
+                    {
+                        ForwardOutcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
+                        ForwardOutcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
+                        _ => WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"the {_pool.TierName} server failed to answer"),
+                    });
+                }
 
-            return;
+                return;
+            }
+        }
+        finally
+        {
+            _observer.RequestCompleted(context.Response.StatusCode, _time.GetElapsedTime(started));
         }
     }
 

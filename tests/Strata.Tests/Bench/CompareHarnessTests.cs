@@ -48,6 +48,11 @@ public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
             }
         }
 
+        Assert.All(report["summary"]!.AsArray(), row =>
+        {
+            Assert.True(row!["strataCpuUsPerRequest"]!.GetValue<double>() > 0, $"{row["scenario"]} {row["path"]}: no Strata CPU per request");
+            Assert.True(row["classicCpuUsPerRequest"]!.GetValue<double>() > 0, $"{row["scenario"]} {row["path"]}: no classic CPU per request");
+        });
         Assert.Contains("| scenario |", File.ReadAllText(Directory.GetFiles(_out, "compare-*.md").Single()), StringComparison.Ordinal);
     }
 

@@ -44,16 +44,17 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
     /// Sends the request to <paramref name="upstream"/> and relays its answer. With <paramref name="discard503"/>, a 503
     /// answer is not relayed: only the status is set, so that the caller can try another server.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    /// <remarks>
+    /// One async method for the whole exchange, the resend on a new connection included: each async method that waits
+    /// for the server allocates its state machine, the load balancer's only allocations per request (dotnet-trace).
+    /// </remarks>
     public async ValueTask<ForwardAttempt> ForwardAsync(HttpContext context, Upstream upstream, BackendSpec backend, bool discard503)
     {
         var pool = upstream.Connections;
-        var idempotent = IsIdempotent(context.Request.Method);
-        var fresh = false;
+        var connection = pool.TryTake();
+        var canResend = connection is not null && IsIdempotent(context.Request.Method);
         while (true)
         {
-            var connection = fresh ? null : pool.TryTake();
-            var canResend = connection is not null && idempotent;
             if (connection is null)
             {
                 try
@@ -70,149 +71,148 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
                 }
             }
 
-            var (attempt, keep) = await ExchangeAsync(context, upstream, connection, canResend, backend, discard503);
-            if (keep && connection.Disarm())
+            var keep = false;
+            try
             {
-                pool.Return(connection);
-            }
-            else
-            {
-                connection.Dispose();
-            }
-
-            if (attempt is { } result)
-            {
-                return result;
-            }
-
-            // The server had closed the kept-alive connection before reading the request: again on a new one.
-            fresh = true;
-        }
-    }
-
-    /// <summary>
-    /// One request and response on <paramref name="connection"/>. A null attempt means "the kept-alive connection was
-    /// closed before anything came back: send it again on a new one", only when <paramref name="canResend"/>.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ForwardAttempt? Attempt, bool Keep)> ExchangeAsync(
-        HttpContext context, Upstream upstream, Http1Connection connection, bool canResend, BackendSpec backend, bool discard503)
-    {
-        using var registration = context.RequestAborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection);
-        connection.Arm(backend.ServerTimeout);
-        var stage = Stage.Sending;
-        try
-        {
-            var length = WriteRequestHead(context, upstream, connection);
-            await connection.SendAsync(connection.HeadBuffer.AsMemory(0, length));
-
-            stage = Stage.AwaitingHead;
-            var head = connection.Head;
-            while (true)
-            {
-                var parsed = head.TryParse(connection.Buffered);
-                if (parsed == ParseResult.Invalid)
+                using var registration = context.RequestAborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection);
+                connection.Arm(backend.ServerTimeout);
+                var stage = Stage.Sending;
+                try
                 {
-                    return (new(ForwardOutcome.ResponseBroken, new InvalidDataException(head.Error)), false);
-                }
+                    var length = WriteRequestHead(context, upstream, connection);
+                    await connection.SendAsync(connection.HeadBuffer.AsMemory(0, length));
 
-                if (parsed == ParseResult.Complete)
-                {
-                    if (head.Status >= 200)
+                    stage = Stage.AwaitingHead;
+                    var head = connection.Head;
+                    while (true)
                     {
-                        break;
+                        var parsed = head.TryParse(connection.Buffered);
+                        if (parsed == ParseResult.Invalid)
+                        {
+                            return new(ForwardOutcome.ResponseBroken, new InvalidDataException(head.Error));
+                        }
+
+                        if (parsed == ParseResult.Complete)
+                        {
+                            if (head.Status >= 200)
+                            {
+                                break;
+                            }
+
+                            if (head.Status == StatusCodes.Status101SwitchingProtocols)
+                            {
+                                return new(ForwardOutcome.ResponseBroken, new InvalidDataException("101 Switching Protocols to a request without Upgrade"));
+                            }
+
+                            // 100 Continue, 103 Early Hints...: interim, not relayed (YARP does the same over HTTP/1.1).
+                            connection.Consume(head.Length);
+                            stage = Stage.ReadingHead;
+                            continue;
+                        }
+
+                        if (!connection.Filled(await connection.FillAsync()))
+                        {
+                            // Closed before a whole head; a kept-alive connection closed before any answer is sent again (below).
+                            return Closed(connection, canResend, stage) ?? throw new IOException("the kept-alive connection was closed before any answer");
+                        }
+
+                        stage = Stage.ReadingHead;
                     }
 
-                    if (head.Status == StatusCodes.Status101SwitchingProtocols)
+                    var response = context.Response;
+                    response.StatusCode = head.Status;
+                    if (head.Status == StatusCodes.Status503ServiceUnavailable && discard503)
                     {
-                        return (new(ForwardOutcome.ResponseBroken, new InvalidDataException("101 Switching Protocols to a request without Upgrade")), false);
+                        return ForwardAttempt.Answered;
                     }
 
-                    // 100 Continue, 103 Early Hints...: interim, not relayed (YARP does the same over HTTP/1.1).
+                    CopyResponseHeaders(connection, response);
+                    proxyHeaders.OnResponse(context);
                     connection.Consume(head.Length);
-                    stage = Stage.ReadingHead;
-                    continue;
-                }
 
-                if (!await connection.FillAsync())
+                    stage = Stage.RelayingBody;
+                    var noBody = HttpMethods.IsHead(context.Request.Method) || head.Status is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified;
+                    if (noBody)
+                    {
+                        if (head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified))
+                        {
+                            response.ContentLength = head.ContentLength;
+                        }
+
+                        keep = head.KeepAlive && connection.Buffered.IsEmpty;
+                        return ForwardAttempt.Answered;
+                    }
+
+                    bool relayed;
+                    if (head.Chunked)
+                    {
+                        relayed = await RelayChunkedAsync(connection, response.BodyWriter);
+                    }
+                    else
+                    {
+                        if (head.ContentLength >= 0)
+                        {
+                            response.ContentLength = head.ContentLength;
+                        }
+
+                        relayed = await RelayAsync(connection, response.BodyWriter, head.ContentLength);
+                    }
+
+                    if (!relayed)
+                    {
+                        return ForwardAttempt.ClientGone;
+                    }
+
+                    // A body that ends with the connection leaves nothing to keep.
+                    keep = head.KeepAlive && (head.ContentLength >= 0 || head.Chunked) && connection.Buffered.IsEmpty;
+                        return ForwardAttempt.Answered;
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or InvalidDataException)
                 {
-                    return (Closed(connection, canResend, stage), false);
+                    if (context.RequestAborted.IsCancellationRequested)
+                    {
+                        return ForwardAttempt.ClientGone;
+                    }
+
+                    if (stage == Stage.RelayingBody)
+                    {
+                        // Headers (and maybe part of the body) are on their way: the client must see a broken response.
+                        context.Abort();
+                        return new(ForwardOutcome.ResponseBroken, e);
+                    }
+
+                    if (e is OperationCanceledException or InvalidDataException || stage == Stage.ReadingHead || !canResend)
+                    {
+                        return e switch
+                        {
+                            OperationCanceledException => new(ForwardOutcome.TimedOut, e),
+                            InvalidDataException => new(ForwardOutcome.ResponseBroken, e),
+                            _ => new(ForwardOutcome.FailedAfterSend, e),
+                        };
+                    }
+
+                    // The kept-alive connection was closed as the request went out, before any answer: sent again (below).
                 }
 
-                stage = Stage.ReadingHead;
             }
-
-            var response = context.Response;
-            response.StatusCode = head.Status;
-            if (head.Status == StatusCodes.Status503ServiceUnavailable && discard503)
+            finally
             {
-                return (ForwardAttempt.Answered, false);
-            }
-
-            CopyResponseHeaders(connection, response);
-            proxyHeaders.OnResponse(context);
-            connection.Consume(head.Length);
-
-            stage = Stage.RelayingBody;
-            var noBody = HttpMethods.IsHead(context.Request.Method) || head.Status is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified;
-            if (noBody)
-            {
-                if (head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified))
+                if (keep && connection.Disarm())
                 {
-                    response.ContentLength = head.ContentLength;
+                    pool.Return(connection);
                 }
-
-                return (ForwardAttempt.Answered, head.KeepAlive && connection.Buffered.IsEmpty);
-            }
-
-            bool relayed;
-            if (head.Chunked)
-            {
-                relayed = await RelayChunkedAsync(connection, response.BodyWriter);
-            }
-            else
-            {
-                if (head.ContentLength >= 0)
+                else
                 {
-                    response.ContentLength = head.ContentLength;
+                    connection.Dispose();
                 }
-
-                relayed = await RelayAsync(connection, response.BodyWriter, head.ContentLength);
             }
 
-            if (!relayed)
-            {
-                return (ForwardAttempt.ClientGone, false);
-            }
-
-            // A body that ends with the connection leaves nothing to keep.
-            return (ForwardAttempt.Answered, head.KeepAlive && (head.ContentLength >= 0 || head.Chunked) && connection.Buffered.IsEmpty);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or InvalidDataException)
-        {
-            if (context.RequestAborted.IsCancellationRequested)
-            {
-                return (ForwardAttempt.ClientGone, false);
-            }
-
-            if (stage == Stage.RelayingBody)
-            {
-                // Headers (and maybe part of the body) are on their way: the client must see a broken response.
-                context.Abort();
-                return (new(ForwardOutcome.ResponseBroken, e), false);
-            }
-
-            return e switch
-            {
-                OperationCanceledException => (new(ForwardOutcome.TimedOut, e), false),
-                InvalidDataException => (new(ForwardOutcome.ResponseBroken, e), false),
-                _ when stage != Stage.ReadingHead && canResend => (null, false),
-                _ => (new(ForwardOutcome.FailedAfterSend, e), false),
-            };
+            connection = null;
+            canResend = false;
         }
     }
 
-    /// <summary>The server closed the connection before a whole response head.</summary>
+    /// <summary>The server closed the connection before a whole response head; null when the request can be sent again.</summary>
     private static ForwardAttempt? Closed(Http1Connection connection, bool canResend, Stage stage)
     {
         if (canResend && stage == Stage.AwaitingHead && connection.Buffered.IsEmpty)
@@ -308,7 +308,7 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
 
                     flushed |= pending;
                     pending = false;
-                    if (!await connection.FillAsync())
+                    if (!connection.Filled(await connection.FillAsync()))
                     {
                         throw new IOException("the server closed the connection in the middle of a chunk");
                     }
@@ -378,7 +378,7 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
                 flushed = true;
             }
 
-            if (!await connection.FillAsync())
+            if (!connection.Filled(await connection.FillAsync()))
             {
                 throw new IOException("the server closed the connection in the middle of a chunked body");
             }
