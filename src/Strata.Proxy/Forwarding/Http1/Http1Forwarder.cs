@@ -72,131 +72,128 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             }
 
             var keep = false;
+            var registration = context.RequestAborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection);
+            connection.Arm(backend.ServerTimeout);
+            var stage = Stage.Sending;
             try
             {
-                using var registration = context.RequestAborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection);
-                connection.Arm(backend.ServerTimeout);
-                var stage = Stage.Sending;
-                try
+                var length = WriteRequestHead(context, upstream, connection);
+                await connection.SendAsync(connection.HeadBuffer.AsMemory(0, length));
+
+                stage = Stage.AwaitingHead;
+                var head = connection.Head;
+                while (true)
                 {
-                    var length = WriteRequestHead(context, upstream, connection);
-                    await connection.SendAsync(connection.HeadBuffer.AsMemory(0, length));
-
-                    stage = Stage.AwaitingHead;
-                    var head = connection.Head;
-                    while (true)
+                    var parsed = head.TryParse(connection.Buffered);
+                    if (parsed == ParseResult.Invalid)
                     {
-                        var parsed = head.TryParse(connection.Buffered);
-                        if (parsed == ParseResult.Invalid)
+                        return new(ForwardOutcome.ResponseBroken, new InvalidDataException(head.Error));
+                    }
+
+                    if (parsed == ParseResult.Complete)
+                    {
+                        if (head.Status >= 200)
                         {
-                            return new(ForwardOutcome.ResponseBroken, new InvalidDataException(head.Error));
+                            break;
                         }
 
-                        if (parsed == ParseResult.Complete)
+                        if (head.Status == StatusCodes.Status101SwitchingProtocols)
                         {
-                            if (head.Status >= 200)
-                            {
-                                break;
-                            }
-
-                            if (head.Status == StatusCodes.Status101SwitchingProtocols)
-                            {
-                                return new(ForwardOutcome.ResponseBroken, new InvalidDataException("101 Switching Protocols to a request without Upgrade"));
-                            }
-
-                            // 100 Continue, 103 Early Hints...: interim, not relayed (YARP does the same over HTTP/1.1).
-                            connection.Consume(head.Length);
-                            stage = Stage.ReadingHead;
-                            continue;
+                            return new(ForwardOutcome.ResponseBroken, new InvalidDataException("101 Switching Protocols to a request without Upgrade"));
                         }
 
-                        if (!connection.Filled(await connection.FillAsync()))
-                        {
-                            // Closed before a whole head; a kept-alive connection closed before any answer is sent again (below).
-                            return Closed(connection, canResend, stage) ?? throw new IOException("the kept-alive connection was closed before any answer");
-                        }
-
+                        // 100 Continue, 103 Early Hints...: interim, not relayed (YARP does the same over HTTP/1.1).
+                        connection.Consume(head.Length);
                         stage = Stage.ReadingHead;
+                        continue;
                     }
 
-                    var response = context.Response;
-                    response.StatusCode = head.Status;
-                    if (head.Status == StatusCodes.Status503ServiceUnavailable && discard503)
+                    if (!connection.Filled(await connection.FillAsync()))
                     {
-                        return ForwardAttempt.Answered;
+                        // Closed before a whole head; a kept-alive connection closed before any answer is sent again (below).
+                        return Closed(connection, canResend, stage) ?? throw new IOException("the kept-alive connection was closed before any answer");
                     }
 
-                    CopyResponseHeaders(connection, response);
-                    proxyHeaders.OnResponse(context);
-                    connection.Consume(head.Length);
-
-                    stage = Stage.RelayingBody;
-                    var noBody = HttpMethods.IsHead(context.Request.Method) || head.Status is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified;
-                    if (noBody)
-                    {
-                        if (head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified))
-                        {
-                            response.ContentLength = head.ContentLength;
-                        }
-
-                        keep = head.KeepAlive && connection.Buffered.IsEmpty;
-                        return ForwardAttempt.Answered;
-                    }
-
-                    bool relayed;
-                    if (head.Chunked)
-                    {
-                        relayed = await RelayChunkedAsync(connection, response.BodyWriter);
-                    }
-                    else
-                    {
-                        if (head.ContentLength >= 0)
-                        {
-                            response.ContentLength = head.ContentLength;
-                        }
-
-                        relayed = await RelayAsync(connection, response.BodyWriter, head.ContentLength);
-                    }
-
-                    if (!relayed)
-                    {
-                        return ForwardAttempt.ClientGone;
-                    }
-
-                    // A body that ends with the connection leaves nothing to keep.
-                    keep = head.KeepAlive && (head.ContentLength >= 0 || head.Chunked) && connection.Buffered.IsEmpty;
-                        return ForwardAttempt.Answered;
+                    stage = Stage.ReadingHead;
                 }
-                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or InvalidDataException)
+
+                var response = context.Response;
+                response.StatusCode = head.Status;
+                if (head.Status == StatusCodes.Status503ServiceUnavailable && discard503)
                 {
-                    if (context.RequestAborted.IsCancellationRequested)
-                    {
-                        return ForwardAttempt.ClientGone;
-                    }
-
-                    if (stage == Stage.RelayingBody)
-                    {
-                        // Headers (and maybe part of the body) are on their way: the client must see a broken response.
-                        context.Abort();
-                        return new(ForwardOutcome.ResponseBroken, e);
-                    }
-
-                    if (e is OperationCanceledException or InvalidDataException || stage == Stage.ReadingHead || !canResend)
-                    {
-                        return e switch
-                        {
-                            OperationCanceledException => new(ForwardOutcome.TimedOut, e),
-                            InvalidDataException => new(ForwardOutcome.ResponseBroken, e),
-                            _ => new(ForwardOutcome.FailedAfterSend, e),
-                        };
-                    }
-
-                    // The kept-alive connection was closed as the request went out, before any answer: sent again (below).
+                    return ForwardAttempt.Answered;
                 }
 
+                CopyResponseHeaders(connection, response);
+                proxyHeaders.OnResponse(context);
+                connection.Consume(head.Length);
+
+                stage = Stage.RelayingBody;
+                var noBody = HttpMethods.IsHead(context.Request.Method) || head.Status is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified;
+                if (noBody)
+                {
+                    if (head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified))
+                    {
+                        response.ContentLength = head.ContentLength;
+                    }
+
+                    keep = head.KeepAlive && connection.Buffered.IsEmpty;
+                    return ForwardAttempt.Answered;
+                }
+
+                bool relayed;
+                if (head.Chunked)
+                {
+                    relayed = await RelayChunkedAsync(connection, response.BodyWriter);
+                }
+                else
+                {
+                    if (head.ContentLength >= 0)
+                    {
+                        response.ContentLength = head.ContentLength;
+                    }
+
+                    relayed = await RelayAsync(connection, response.BodyWriter, head.ContentLength);
+                }
+
+                if (!relayed)
+                {
+                    return ForwardAttempt.ClientGone;
+                }
+
+                // A body that ends with the connection leaves nothing to keep.
+                keep = head.KeepAlive && (head.ContentLength >= 0 || head.Chunked) && connection.Buffered.IsEmpty;
+                return ForwardAttempt.Answered;
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or InvalidDataException)
+            {
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    return ForwardAttempt.ClientGone;
+                }
+
+                if (stage == Stage.RelayingBody)
+                {
+                    // Headers (and maybe part of the body) are on their way: the client must see a broken response.
+                    context.Abort();
+                    return new(ForwardOutcome.ResponseBroken, e);
+                }
+
+                if (e is OperationCanceledException or InvalidDataException || stage == Stage.ReadingHead || !canResend)
+                {
+                    return e switch
+                    {
+                        OperationCanceledException => new(ForwardOutcome.TimedOut, e),
+                        InvalidDataException => new(ForwardOutcome.ResponseBroken, e),
+                        _ => new(ForwardOutcome.FailedAfterSend, e),
+                    };
+                }
+
+                // The kept-alive connection was closed as the request went out, before any answer: sent again (below).
             }
             finally
             {
+                registration.Dispose();
                 if (keep && connection.Disarm())
                 {
                     pool.Return(connection);
