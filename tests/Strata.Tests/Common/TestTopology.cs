@@ -20,6 +20,9 @@ internal static class TestTopology
         HealthCheck = new("/readyz", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), 2, 1),
     };
 
+    /// <summary>Checks every 60 s: a server stays as its first check found it while a test drives its answers.</summary>
+    public static readonly HealthCheckSpec SlowChecks = new("/readyz", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(5), 3, 1);
+
     public static NodeSpec Node(string name, NodeRole role, IPEndPoint? address = null, int weight = 1)
     {
         address ??= new IPEndPoint(IPAddress.Loopback, 0);

@@ -17,8 +17,6 @@ namespace Strata.Tests.Proxy;
 /// </summary>
 public sealed class ForwardingTests : IAsyncLifetime
 {
-    private static readonly HealthCheckSpec SlowChecks = new("/readyz", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(5), 3, 1);
-
     private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(15) };
     private FakeUpstream _web1 = null!;
     private FakeUpstream _web2 = null!;
@@ -49,7 +47,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Post_ServerRefusesConnections_RetriedOnAnotherServer()
     {
-        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = SlowChecks, PassiveFailures = 1 });
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = TestTopology.SlowChecks, PassiveFailures = 1 });
         await _web1.DisposeAsync();
 
         using var response = await _client.PostAsync(new Uri(_address, "/api"), new StringContent("{}", Encoding.UTF8, "application/json"));
@@ -62,7 +60,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Get_ServerResetsAfterRequest_RetriedOnAnotherServer()
     {
-        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = SlowChecks, PassiveFailures = 0 });
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = TestTopology.SlowChecks, PassiveFailures = 0 });
         _web1.Behavior = Reset;
 
         using var response = await _client.GetAsync(new Uri(_address, "/page"));
@@ -75,7 +73,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Post_ServerResetsAfterRequest_NotRetried502()
     {
-        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = SlowChecks, PassiveFailures = 0 });
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = TestTopology.SlowChecks, PassiveFailures = 0 });
         _web1.Behavior = Reset;
 
         using var response = await _client.PostAsync(new Uri(_address, "/api"), new StringContent("{}", Encoding.UTF8, "application/json"));
@@ -91,7 +89,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         await StartAsync(new BackendSpec
         {
             Algorithm = BalancingAlgorithms.First,
-            HealthCheck = SlowChecks,
+            HealthCheck = TestTopology.SlowChecks,
             PassiveFailures = 0,
             ServerTimeout = TimeSpan.FromMilliseconds(300),
         });
@@ -109,7 +107,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Get_Server500ThreeTimes_TakenOutPassively()
     {
-        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = SlowChecks, PassiveFailures = 3 });
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = TestTopology.SlowChecks, PassiveFailures = 3 });
         _web1.Behavior = context =>
         {
             context.Response.StatusCode = 500;
@@ -132,7 +130,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Get_Server503_NotCountedAgainstIt()
     {
-        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = SlowChecks, PassiveFailures = 2 });
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = TestTopology.SlowChecks, PassiveFailures = 2 });
         _web1.Behavior = context =>
         {
             context.Response.StatusCode = 503;
@@ -240,7 +238,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Get_Server503WithoutRetryOn503_Relayed()
     {
-        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = SlowChecks });
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = TestTopology.SlowChecks });
         _web1.Behavior = Unavailable("7");
 
         using var response = await _client.GetAsync(new Uri(_address, "/page"));
@@ -258,7 +256,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         await StartAsync(new BackendSpec
         {
             Algorithm = BalancingAlgorithms.First,
-            HealthCheck = SlowChecks,
+            HealthCheck = TestTopology.SlowChecks,
             PassiveFailures = 0,
             RetryOn = RetryConditions.ConnectionFailure | RetryConditions.Status503,
         });
@@ -273,7 +271,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Persistence_CookiePinsTheClientAndRedispatchesWhenItsServerIsOut()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks, PersistenceCookie = "SERVERID" });
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks, PersistenceCookie = "SERVERID" });
 
         using var first = await _client.GetAsync(new Uri(_address, "/"));
         var pinned = Header(first, "X-Served-By");
@@ -296,7 +294,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Drain_NoNewRequestsToThatServer()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks });
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks });
         Pool.Find("web-1")!.AdminState = AdminState.Drain;
 
         for (var i = 0; i < 4; i++)
@@ -311,7 +309,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Limit_ServersBusyAndNoQueue_503WithRetryAfter()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks, MaxRequestsPerServer = 1, MaxQueue = 0 });
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks, MaxRequestsPerServer = 1, MaxQueue = 0 });
         var release = new TaskCompletionSource();
         _web1.Behavior = _ => release.Task;
         _web2.Behavior = _ => release.Task;
@@ -333,7 +331,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Limit_QueuedRequest_ServedWhenASlotFrees()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks, Algorithm = BalancingAlgorithms.First, MaxRequestsPerServer = 1, MaxQueue = 10 });
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks, Algorithm = BalancingAlgorithms.First, MaxRequestsPerServer = 1, MaxQueue = 10 });
         Pool.Find("web-2")!.AdminState = AdminState.Maintenance;
         var release = new TaskCompletionSource();
         _web1.Behavior = context => context.Request.Path == "/slow" ? release.Task : context.Response.WriteAsync("fast");
@@ -353,7 +351,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Headers_NamedInConnection_RemovedBothWays()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks });
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks });
         _web1.Behavior = _web2.Behavior = context =>
         {
             context.Response.Headers["Connection"] = "X-Private";
@@ -371,7 +369,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Request_ContentLengthAndTransferEncoding_RefusedAtTheEdge()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks });
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks });
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(_address.Host, _address.Port);
         await socket.SendAsync(Encoding.ASCII.GetBytes(
@@ -388,7 +386,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Client_SendsHeadersTooSlowly_408AndClosed()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks, ClientTimeout = TimeSpan.FromMilliseconds(500) });
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks, ClientTimeout = TimeSpan.FromMilliseconds(500) });
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(_address.Host, _address.Port);
         await socket.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\n"), SocketFlags.None);
@@ -404,7 +402,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task ForwardedFor_FromTrustedProxy_ClientValueKeptAndExtended()
     {
-        await StartAsync(new BackendSpec { HealthCheck = SlowChecks }, trustLoopback: true);
+        await StartAsync(new BackendSpec { HealthCheck = TestTopology.SlowChecks }, trustLoopback: true);
 
         using var response = await SendAsync(HttpMethod.Get, "/", ("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-Proto", "https"));
 
@@ -442,7 +440,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     private static BackendSpec Retrying503() => new()
     {
         Algorithm = BalancingAlgorithms.First,
-        HealthCheck = SlowChecks,
+        HealthCheck = TestTopology.SlowChecks,
         PassiveFailures = 1,
         RetryOn = RetryConditions.Default | RetryConditions.Status503,
     };

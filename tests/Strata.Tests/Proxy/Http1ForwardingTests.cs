@@ -18,8 +18,6 @@ namespace Strata.Tests.Proxy;
 /// </summary>
 public sealed class Http1ForwardingTests : IAsyncLifetime
 {
-    private static readonly HealthCheckSpec SlowChecks = new("/readyz", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(5), 3, 1);
-
     private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(15) };
     private readonly ScriptedUpstream _web = new();
     private WebApplication? _lb;
@@ -33,7 +31,7 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
         var topology = TestTopology.Create(
             loadBalancers: [lb],
             webNodes: [TestTopology.Node("web-1", NodeRole.Web, _web.EndPoint)],
-            webBackend: new BackendSpec { HealthCheck = SlowChecks, PassiveFailures = 0, ServerTimeout = TimeSpan.FromSeconds(5) });
+            webBackend: new BackendSpec { HealthCheck = TestTopology.SlowChecks, PassiveFailures = 0, ServerTimeout = TimeSpan.FromSeconds(5) });
         _lb = LoadBalancerNode.Build(topology, lb);
         await _lb.StartAsync();
         _address = new Uri(_lb.Urls.First());

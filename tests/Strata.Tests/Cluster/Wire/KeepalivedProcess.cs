@@ -1,6 +1,4 @@
-using System.Diagnostics;
-using System.Text;
-using Strata.Hosting.Processes;
+using Strata.Tests.Common;
 
 namespace Strata.Tests.Cluster.Wire;
 
@@ -11,22 +9,18 @@ namespace Strata.Tests.Cluster.Wire;
 /// </summary>
 internal sealed class KeepalivedProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
+    private readonly ForegroundServer _server;
     private readonly DirectoryInfo _directory;
 
-    private KeepalivedProcess(Process process, DirectoryInfo directory)
+    private KeepalivedProcess(ForegroundServer server, DirectoryInfo directory)
     {
-        _process = process;
+        _server = server;
         _directory = directory;
     }
 
     /// <summary>Why keepalived cannot run here, or null.</summary>
     public static string? Unavailable =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries).Any(dir => File.Exists(Path.Combine(dir, "keepalived")))
-            ? null
-            : "keepalived is not installed (apt-get install keepalived)";
+        ChildProcess.FindOnPath("keepalived") is null ? "keepalived is not installed (apt-get install keepalived)" : null;
 
     /// <summary>The configuration for one VRRPv3 instance (vrrp_version 3 sits in global_defs: keepalived 2.2.7 refuses it in the instance).</summary>
     public static string Config(string iface, int routerId, int priority, string advertInterval, string vip) => $$"""
@@ -57,38 +51,15 @@ internal sealed class KeepalivedProcess : IAsyncDisposable
         var (checkCode, checkOutput) = await Commands.RunAsync("ip", "netns", "exec", ns, "keepalived", "-t", "-f", path);
         Assert.True(checkCode == 0, $"keepalived -t rejected the config ({checkCode}): {checkOutput}");
 
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[]
-        {
-            "netns", "exec", ns, "keepalived", "--dont-fork", "--log-console", "--vrrp", "--use-file", path,
+        var server = ForegroundServer.Start(
+            "ip", "netns", "exec", ns, "keepalived", "--dont-fork", "--log-console", "--vrrp", "--use-file", path,
             "--pid", Path.Combine(directory.FullName, "keepalived.pid"), "--vrrp_pid", Path.Combine(directory.FullName, "vrrp.pid"),
-            "--checkers_pid", Path.Combine(directory.FullName, "checkers.pid"), "--bfd_pid", Path.Combine(directory.FullName, "bfd.pid"),
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = new Process { StartInfo = start };
-        var keepalived = new KeepalivedProcess(process, directory);
-        process.OutputDataReceived += (_, e) => keepalived.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => keepalived.Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return keepalived;
+            "--checkers_pid", Path.Combine(directory.FullName, "checkers.pid"), "--bfd_pid", Path.Combine(directory.FullName, "bfd.pid"));
+        return new KeepalivedProcess(server, directory);
     }
 
     /// <summary>Everything keepalived logged so far.</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
+    public string Log => _server.Log;
 
     /// <summary>The state keepalived entered last ("BACKUP", "MASTER"), from its log, or null before any.</summary>
     public string? LastState
@@ -102,23 +73,10 @@ internal sealed class KeepalivedProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGTERM (it stops its VRRP child, which removes the VIP); SIGKILL after 5 s.</summary>
+    /// <summary>Stops keepalived (<see cref="ForegroundServer.DisposeAsync"/>) and removes its folder.</summary>
     public async ValueTask DisposeAsync()
     {
-        await ChildProcesses.StopAsync(_process, TimeSpan.FromSeconds(5), TimeProvider.System);
-
-        _process.Dispose();
+        await _server.DisposeAsync();
         _directory.Delete(recursive: true);
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_log)
-            {
-                _log.AppendLine(line);
-            }
-        }
     }
 }
