@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Proxy.Forwarding;
@@ -37,5 +38,16 @@ public static class ForwardingNodeExtensions
         management.MapProxyManagement(topology);
         app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
         return app;
+    }
+
+    /// <summary>
+    /// Serves the plain requests of this listener's connections below Kestrel's HTTP layer (GET and HEAD without a
+    /// body, over HTTP/1.1), handing a connection to Kestrel at its first other request. Plain HTTP listeners only.
+    /// </summary>
+    public static ListenOptions UseConnectionForwarding(this ListenOptions listen, UpstreamForwarder forwarder)
+    {
+        var connections = forwarder.Connections;
+        listen.Use(next => context => connections.ServeAsync(context, next));
+        return listen;
     }
 }

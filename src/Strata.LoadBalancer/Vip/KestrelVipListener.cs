@@ -81,7 +81,7 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
         builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = BindSharedListener);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(vip);
+            k.Listen(vip, listen => listen.UseConnectionForwarding(forwarder));
             k.ApplyClientTimeouts(backend);
         });
         var server = builder.Build();

@@ -20,7 +20,7 @@ internal sealed class ConsistentHashBalancingPolicy(IReadOnlyList<Upstream> memb
 
     public string Name => BalancingAlgorithms.Hash;
 
-    public int Pick(HttpContext context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
+    public int Pick(HttpContext? context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
     {
         if (candidates.IsEmpty)
         {
@@ -28,7 +28,8 @@ internal sealed class ConsistentHashBalancingPolicy(IReadOnlyList<Upstream> memb
         }
 
         var ring = CurrentRing();
-        var hash = KeyHash(context);
+        // Without a request (never the case with this policy: see IBalancingPolicy.Pick) every key is the same.
+        var hash = context is null ? 0 : KeyHash(context);
         var start = ring.Points.AsSpan().BinarySearch(hash);
         if (start < 0)
         {

@@ -9,6 +9,6 @@ internal sealed class FirstBalancingPolicy : IBalancingPolicy
 {
     public string Name => BalancingAlgorithms.First;
 
-    public int Pick(HttpContext context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights) =>
+    public int Pick(HttpContext? context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights) =>
         candidates.IsEmpty ? -1 : 0;
 }

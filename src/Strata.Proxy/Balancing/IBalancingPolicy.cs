@@ -12,7 +12,8 @@ public interface IBalancingPolicy
     /// <summary>
     /// The index in <paramref name="candidates"/> of the chosen server, or -1 for none. Candidates are healthy,
     /// ready, have room and a weight above zero, in topology order; <paramref name="weights"/> are their
-    /// effective weights (slow start applied).
+    /// effective weights (slow start applied). <paramref name="context"/> is null for a request served below
+    /// Kestrel's HTTP layer, which is never the case with a policy that reads the request (hash).
     /// </summary>
-    int Pick(HttpContext context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights);
+    int Pick(HttpContext? context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights);
 }

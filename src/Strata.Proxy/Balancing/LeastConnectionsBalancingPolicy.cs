@@ -11,7 +11,7 @@ internal sealed class LeastConnectionsBalancingPolicy : IBalancingPolicy
 
     public string Name => BalancingAlgorithms.LeastConnections;
 
-    public int Pick(HttpContext context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
+    public int Pick(HttpContext? context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
     {
         if (candidates.IsEmpty)
         {

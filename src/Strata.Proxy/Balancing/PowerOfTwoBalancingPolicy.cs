@@ -9,7 +9,7 @@ internal sealed class PowerOfTwoBalancingPolicy(Random random) : IBalancingPolic
 {
     public string Name => BalancingAlgorithms.PowerOfTwo;
 
-    public int Pick(HttpContext context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
+    public int Pick(HttpContext? context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
     {
         if (candidates.Length <= 1)
         {

@@ -15,7 +15,7 @@ internal sealed class RoundRobinBalancingPolicy(int servers) : IBalancingPolicy
 
     public string Name => BalancingAlgorithms.RoundRobin;
 
-    public int Pick(HttpContext context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
+    public int Pick(HttpContext? context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights)
     {
         var best = -1;
         var total = 0.0;

@@ -24,6 +24,7 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     public const string ForwardedHost = "X-Forwarded-Host";
 
     private readonly string _via = $"1.1 {proxyName}";
+    private readonly byte[] _viaBytes = System.Text.Encoding.ASCII.GetBytes($"1.1 {proxyName}");
 
     // The last peer's address as text: clients keep their address for many requests, so most requests skip the
     // formatting (one allocation per request otherwise). Racy by design: a stale entry is simply not used.
@@ -31,6 +32,9 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
 
     /// <summary>True for the first proxy a client meets.</summary>
     public bool IsEdge => isEdge;
+
+    /// <summary>This proxy's Via entry, <c>1.1 NAME</c>, as bytes.</summary>
+    public ReadOnlySpan<byte> Via => _viaBytes;
 
     /// <summary>The Via value to send on: the client's, then this proxy.</summary>
     public string RequestVia(HttpRequest request) => Append(request.Headers.Via, _via);
@@ -43,9 +47,12 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     {
         var peer = context.Connection.RemoteIpAddress;
         var peerText = PeerAsText(peer);
-        keepClientValues = !isEdge || (peer is not null && IsTrusted(peer));
+        keepClientValues = KeepsClientValues(peer);
         return keepClientValues ? Append(context.Request.Headers[ForwardedFor], peerText) : peerText;
     }
+
+    /// <summary>Whether the client's own X-Forwarded-* may be kept: always behind the edge; at the edge only from a trusted proxy.</summary>
+    public bool KeepsClientValues(IPAddress? peer) => !isEdge || (peer is not null && IsTrusted(peer));
 
     /// <summary>Adds Via and, where needed, the persistence cookie to the response going back to the client.</summary>
     public void OnResponse(HttpContext context)
@@ -60,7 +67,8 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         }
     }
 
-    private string PeerAsText(IPAddress? peer)
+    /// <summary>The peer's address as text ("unknown" without one), as X-Forwarded-For carries it.</summary>
+    public string PeerAsText(IPAddress? peer)
     {
         if (peer is null)
         {

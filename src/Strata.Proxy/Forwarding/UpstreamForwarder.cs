@@ -42,6 +42,8 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly TimeProvider _time;
     private readonly IUpstreamErrorWriter _errorWriter;
     private readonly string _noServerDetail;
+    private readonly ProxyHeaders _proxyHeaders;
+    private ConnectionForwarder? _connections;
 
     internal UpstreamForwarder(
         string proxyName,
@@ -64,6 +66,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         _transformer = new ForwardingTransformer(proxyHeaders);
         _discard503Transformer = new Discard503Transformer(_transformer);
         _http1 = new Http1Forwarder(proxyHeaders);
+        _proxyHeaders = proxyHeaders;
         _logger = logger;
         _noServerDetail = $"no {pool.TierName} server is available";
         _client = new HttpMessageInvoker(new SocketsHttpHandler
@@ -124,12 +127,7 @@ public sealed partial class UpstreamForwarder : IDisposable
                     var (acquired, failure) = await _pool.AcquireAsync(context, tried, context.RequestAborted);
                     if (acquired is null)
                     {
-                        await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, failure switch
-                        {
-                            AcquireFailure.QueueFull => "every server is busy and the queue is full",
-                            AcquireFailure.QueueTimeout => "every server stayed busy for the queue timeout",
-                            _ => _noServerDetail,
-                        });
+                        await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, Detail(failure));
                         return;
                     }
 
@@ -157,16 +155,7 @@ public sealed partial class UpstreamForwarder : IDisposable
                 if (outcome == ForwardOutcome.Answered)
                 {
                     var status = context.Response.StatusCode;
-                    if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
-                    {
-                        // A 503 says "busy or degraded, try later": taking the server out would not help.
-                        CountFailure(upstream, $"HTTP {status}");
-                    }
-                    else
-                    {
-                        upstream.RecordSuccess();
-                    }
-
+                    RecordAnswer(upstream, status);
                     if (status == StatusCodes.Status503ServiceUnavailable && discard503 && !context.Response.HasStarted)
                     {
                         // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
@@ -185,14 +174,7 @@ public sealed partial class UpstreamForwarder : IDisposable
                 }
 
                 CountFailure(upstream, Describe(attempt));
-                var canRetry = !context.Response.HasStarted && retriesLeft > 0 && outcome switch
-                {
-                    ForwardOutcome.NotSent => (backend.RetryOn & RetryConditions.ConnectionFailure) != 0,
-                    ForwardOutcome.FailedAfterSend => retryAfterSend && (backend.RetryOn & RetryConditions.EmptyResponse) != 0,
-                    ForwardOutcome.TimedOut => retryAfterSend && (backend.RetryOn & RetryConditions.ResponseTimeout) != 0,
-                    _ => false,
-                };
-                if (canRetry)
+                if (!context.Response.HasStarted && retriesLeft > 0 && CanRetry(outcome, retryAfterSend, backend))
                 {
                     retriesLeft--;
                     _observer.Retried(upstream);
@@ -202,12 +184,8 @@ public sealed partial class UpstreamForwarder : IDisposable
 
                 if (!context.Response.HasStarted)
                 {
-                    await (outcome switch
-                    {
-                        ForwardOutcome.NotSent => WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
-                        ForwardOutcome.TimedOut => WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
-                        _ => WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"the {_pool.TierName} server failed to answer"),
-                    });
+                    var (status, detail) = Answer(outcome);
+                    await WriteErrorAsync(context, status, detail);
                 }
 
                 return;
@@ -219,8 +197,140 @@ public sealed partial class UpstreamForwarder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="ConnectionForwarder"/> may serve requests itself now: not when a request must be seen
+    /// whole to choose its server (hash balancing, a persistence cookie) or errors have their own writer.
+    /// </summary>
+    internal bool TakesConnectionRequests =>
+        _errorWriter is PlainTextUpstreamErrorWriter && _pool.Backend is { PersistenceCookie: null, Algorithm: not BalancingAlgorithms.Hash };
+
+    /// <summary>The client timeout of the backend (Kestrel's keep-alive and request-head timeouts on this node).</summary>
+    internal TimeSpan ClientTimeout => _pool.Backend.ClientTimeout;
+
+    /// <summary>
+    /// <see cref="ForwardAsync(HttpContext)"/> for a request read by <see cref="ConnectionForwarder"/>: GET or HEAD
+    /// without a body, no persistence cookie or hash balancing (<see cref="TakesConnectionRequests"/>), so the same
+    /// decisions without what only those need.
+    /// </summary>
+    internal async ValueTask ForwardAsync(ClientConnection client)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            var backend = _pool.Backend;
+            var retryAfterSend = backend.RetryMethods.Contains(client.Method);
+            var retry503 = retryAfterSend && (backend.RetryOn & RetryConditions.Status503) != 0;
+            var retriesLeft = backend.Retries;
+            ulong tried = 0;
+            while (true)
+            {
+                var (upstream, failure) = await _pool.AcquireAsync(null, tried, CancellationToken.None);
+                if (upstream is null)
+                {
+                    client.WriteError(StatusCodes.Status503ServiceUnavailable, Detail(failure));
+                    return;
+                }
+
+                tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
+                var discard503 = retry503 && retriesLeft > 0 && _pool.HasUntried(tried);
+                ForwardAttempt attempt;
+                try
+                {
+                    attempt = await Http1Forwarder.ForwardAsync(client, upstream, backend, discard503);
+                }
+                finally
+                {
+                    _pool.Release(upstream);
+                }
+
+                var outcome = attempt.Outcome;
+                if (outcome == ForwardOutcome.Answered)
+                {
+                    RecordAnswer(upstream, client.Status);
+                    if (client.Status == StatusCodes.Status503ServiceUnavailable && discard503 && !client.ResponseStarted)
+                    {
+                        retriesLeft--;
+                        _observer.Retried(upstream);
+                        continue;
+                    }
+
+                    return;
+                }
+
+                if (outcome == ForwardOutcome.ClientGone)
+                {
+                    return;
+                }
+
+                CountFailure(upstream, Describe(attempt));
+                if (!client.ResponseStarted && retriesLeft > 0 && CanRetry(outcome, retryAfterSend, backend))
+                {
+                    retriesLeft--;
+                    _observer.Retried(upstream);
+                    continue;
+                }
+
+                if (!client.ResponseStarted)
+                {
+                    var (status, detail) = Answer(outcome);
+                    client.WriteError(status, detail);
+                }
+
+                return;
+            }
+        }
+        finally
+        {
+            _observer.RequestCompleted(client.Status, _time.GetElapsedTime(started));
+        }
+    }
+
+    /// <summary>A server answered: a 5xx other than 503 counts as its failure ("busy or degraded, try later" would not be helped by taking it out).</summary>
+    private void RecordAnswer(Upstream upstream, int status)
+    {
+        if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
+        {
+            CountFailure(upstream, $"HTTP {status}");
+        }
+        else
+        {
+            upstream.RecordSuccess();
+        }
+    }
+
+    /// <summary>Whether a failed attempt may be tried again on another server (retry-on), retries left aside.</summary>
+    private static bool CanRetry(ForwardOutcome outcome, bool retryAfterSend, BackendSpec backend) => outcome switch
+    {
+        ForwardOutcome.NotSent => (backend.RetryOn & RetryConditions.ConnectionFailure) != 0,
+        ForwardOutcome.FailedAfterSend => retryAfterSend && (backend.RetryOn & RetryConditions.EmptyResponse) != 0,
+        ForwardOutcome.TimedOut => retryAfterSend && (backend.RetryOn & RetryConditions.ResponseTimeout) != 0,
+        _ => false,
+    };
+
+    /// <summary>The answer to give when the last attempt failed before its response started.</summary>
+    private (int Status, string Detail) Answer(ForwardOutcome outcome) => outcome switch
+    {
+        ForwardOutcome.NotSent => (StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
+        ForwardOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
+        _ => (StatusCodes.Status502BadGateway, $"the {_pool.TierName} server failed to answer"),
+    };
+
+    private string Detail(AcquireFailure failure) => failure switch
+    {
+        AcquireFailure.QueueFull => "every server is busy and the queue is full",
+        AcquireFailure.QueueTimeout => "every server stayed busy for the queue timeout",
+        _ => _noServerDetail,
+    };
+
+    /// <summary>The connection middleware of <see cref="ForwardingNodeExtensions.UseConnectionForwarding"/>, made at first use.</summary>
+    internal ConnectionForwarder Connections => LazyInitializer.EnsureInitialized(ref _connections, () => new ConnectionForwarder(this, _proxyHeaders, _proxyName));
+
     /// <inheritdoc/>
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _connections?.Dispose();
+    }
 
     /// <summary>YARP's per-request settings for this backend, rebuilt only when a reload changed the backend.</summary>
     private ForwarderRequestConfig RequestConfig(BackendSpec backend)

@@ -151,9 +151,10 @@ public sealed class UpstreamPool
     /// <summary>
     /// Takes a request slot on a server chosen by the policy, skipping those in <paramref name="tried"/> (a bit per
     /// server index). When every candidate is at its limit the request waits in the queue, up to the queue timeout.
-    /// The caller must <see cref="Upstream.Release"/> the slot through <see cref="Release"/>.
+    /// The caller must <see cref="Upstream.Release"/> the slot through <see cref="Release"/>. <paramref name="context"/>
+    /// is what the policy may read; null for a request served below Kestrel's HTTP layer.
     /// </summary>
-    public async ValueTask<(Upstream? Upstream, AcquireFailure Failure)> AcquireAsync(HttpContext context, ulong tried, CancellationToken cancellationToken)
+    public async ValueTask<(Upstream? Upstream, AcquireFailure Failure)> AcquireAsync(HttpContext? context, ulong tried, CancellationToken cancellationToken)
     {
         var (upstream, full) = TryAcquire(context, tried);
         if (upstream is not null || !full)
@@ -240,7 +241,7 @@ public sealed class UpstreamPool
     }
 
     /// <summary>One pick; full is true when some server could take the request but for its limit.</summary>
-    private (Upstream? Upstream, bool Full) TryAcquire(HttpContext context, ulong tried)
+    private (Upstream? Upstream, bool Full) TryAcquire(HttpContext? context, ulong tried)
     {
         var config = _config;
         var members = config.Members;

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Strata.Cluster.Election;
 using Strata.LoadBalancer;
 using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
@@ -12,30 +13,51 @@ using Strata.Topology;
 namespace Strata.Tests.Proxy;
 
 /// <summary>
-/// Requests without a body take the load balancer's own HTTP/1.1 path (Http1Forwarder). A scripted server on a
-/// real socket answers with exact bytes, so that each framing a server may use — and each malformed answer — is
-/// seen through a real load balancer node by a real client.
+/// Requests without a body take the load balancer's own HTTP/1.1 path (Http1Forwarder), here through Kestrel's HTTP
+/// layer on the node's own address (<see cref="ConnectionForwardingTests"/> runs the same tests through the VIP, where
+/// the connection path serves them). A scripted server on a real socket answers with exact bytes, so that each
+/// framing a server may use — and each malformed answer — is seen through a real load balancer node by a real client.
 /// </summary>
-public sealed class Http1ForwardingTests : IAsyncLifetime
+public class Http1ForwardingTests : IAsyncLifetime
 {
     private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(15) };
-    private readonly ScriptedUpstream _web = new();
     private WebApplication? _lb;
     private Uri _address = null!;
 
-    private Upstream Web1 => _lb!.Services.GetRequiredService<UpstreamPool>().Find("web-1")!;
+    protected ScriptedUpstream Web { get; } = new();
+
+    /// <summary>Where the tests send their requests: the node's address, or the VIP.</summary>
+    protected Uri Address => _address;
+
+    protected UpstreamPool Pool => _lb!.Services.GetRequiredService<UpstreamPool>();
+
+    protected Upstream Web1 => Pool.Find("web-1")!;
+
+    /// <summary>Whether requests go to the VIP (the connection path) instead of the node's own address.</summary>
+    protected virtual bool ThroughVip => false;
+
+    /// <summary>The client timeout of the load balancer (its default unless a subclass needs a short one).</summary>
+    protected virtual TimeSpan ClientTimeout => new BackendSpec().ClientTimeout;
 
     public async Task InitializeAsync()
     {
         var lb = TestTopology.Node("lb-1", NodeRole.LoadBalancer);
         var topology = TestTopology.Create(
             loadBalancers: [lb],
-            webNodes: [TestTopology.Node("web-1", NodeRole.Web, _web.EndPoint)],
-            webBackend: new BackendSpec { HealthCheck = TestTopology.SlowChecks, PassiveFailures = 0, ServerTimeout = TimeSpan.FromSeconds(5) });
+            webNodes: [TestTopology.Node("web-1", NodeRole.Web, Web.EndPoint)],
+            webBackend: new BackendSpec { HealthCheck = TestTopology.SlowChecks, PassiveFailures = 0, ServerTimeout = TimeSpan.FromSeconds(5), ClientTimeout = ClientTimeout });
         _lb = LoadBalancerNode.Build(topology, lb);
         await _lb.StartAsync();
-        _address = new Uri(_lb.Urls.First());
         Assert.True(await Eventually.TrueAsync(() => Task.FromResult(Web1.IsUp)), "the scripted server never came up");
+        if (ThroughVip)
+        {
+            _address = new Uri($"http://{topology.Vip}/");
+            Assert.True(await Eventually.TrueAsync(() => Task.FromResult(_lb.Services.GetRequiredService<VipStatus>().HoldsVip)), "the load balancer never took the VIP");
+        }
+        else
+        {
+            _address = new Uri(_lb.Urls.First());
+        }
     }
 
     public async Task DisposeAsync()
@@ -46,7 +68,7 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
             await _lb.DisposeAsync();
         }
 
-        _web.Dispose();
+        Web.Dispose();
         _client.Dispose();
     }
 
@@ -62,11 +84,11 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
             chunks.Append($"{piece.Length:x};ext=1\r\n{piece}\r\n");
         }
 
-        _web.Answer = _ => Response("200 OK", "Content-Type: text/csv\r\nTransfer-Encoding: chunked", chunks + "0\r\nX-Trailer: t\r\n\r\n");
+        Web.Answer = _ => Response("200 OK", "Content-Type: text/csv\r\nTransfer-Encoding: chunked", chunks + "0\r\nX-Trailer: t\r\n\r\n");
 
         for (var i = 0; i < 2; i++)
         {
-            using var response = await _client.GetAsync(new Uri(_address, "/numbers"));
+            using var response = await _client.GetAsync(new Uri(Address, "/numbers"));
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(data, await response.Content.ReadAsStringAsync());
@@ -78,39 +100,39 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Head_LengthKeptWithoutBody_ConnectionKeptForTheNextRequest()
     {
-        _web.Answer = head => head.StartsWith("HEAD")
+        Web.Answer = head => head.StartsWith("HEAD")
             ? Response("200 OK", "Content-Length: 1234", "")
             : Response("200 OK", "Content-Length: 2", "ok");
 
-        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(_address, "/file")));
-        using var get = await _client.GetAsync(new Uri(_address, "/file"));
+        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(Address, "/file")));
+        using var get = await _client.GetAsync(new Uri(Address, "/file"));
 
         Assert.Equal(1234, head.Content.Headers.ContentLength);
         Assert.Equal("ok", await get.Content.ReadAsStringAsync());
-        Assert.Equal(1, _web.Connections);
+        Assert.Equal(1, Web.Connections);
     }
 
     [Fact]
     public async Task NotModified_RelayedWithoutBody()
     {
-        _web.Answer = _ => Response("304 Not Modified", "ETag: \"v1\"", "");
+        Web.Answer = _ => Response("304 Not Modified", "ETag: \"v1\"", "");
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/file"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Address, "/file"));
         request.Headers.TryAddWithoutValidation("If-None-Match", "\"v1\"");
         using var response = await _client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
         Assert.Equal("\"v1\"", response.Headers.ETag!.Tag);
-        Assert.Contains("If-None-Match: \"v1\"", _web.Heads.Last());
+        Assert.Contains("If-None-Match: \"v1\"", Web.Heads.Last());
     }
 
     [Fact]
     public async Task EarlyHints_NotRelayed_FinalAnswerIs()
     {
-        _web.Answer = _ => Encoding.ASCII.GetBytes("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+        Web.Answer = _ => Encoding.ASCII.GetBytes("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
             .Concat(Response("200 OK", "Content-Length: 5", "final")).ToArray();
 
-        using var response = await _client.GetAsync(new Uri(_address, "/"));
+        using var response = await _client.GetAsync(new Uri(Address, "/"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("final", await response.Content.ReadAsStringAsync());
@@ -124,9 +146,9 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
     [InlineData("Content-Length: 5\r\nTransfer-Encoding: gzip")]
     public async Task AmbiguousAnswer_502_NothingOfItRelayed(string headers)
     {
-        _web.Answer = _ => Response("200 OK", headers + "\r\nX-Leak: yes", "0\r\n\r\n");
+        Web.Answer = _ => Response("200 OK", headers + "\r\nX-Leak: yes", "0\r\n\r\n");
 
-        using var response = await _client.GetAsync(new Uri(_address, "/"));
+        using var response = await _client.GetAsync(new Uri(Address, "/"));
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.False(response.Headers.Contains("X-Leak"));
@@ -137,15 +159,15 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
     public async Task BodyUntilClose_RelayedWhole_ConnectionNotReused()
     {
         var body = new string('x', 200_000);
-        _web.Answer = _ => Response("200 OK", "Content-Type: text/plain", body);
-        _web.CloseAfterAnswer = true;
+        Web.Answer = _ => Response("200 OK", "Content-Type: text/plain", body);
+        Web.CloseAfterAnswer = true;
 
-        using var first = await _client.GetAsync(new Uri(_address, "/a"));
-        using var second = await _client.GetAsync(new Uri(_address, "/b"));
+        using var first = await _client.GetAsync(new Uri(Address, "/a"));
+        using var second = await _client.GetAsync(new Uri(Address, "/b"));
 
         Assert.Equal(body, await first.Content.ReadAsStringAsync());
         Assert.Equal(body, await second.Content.ReadAsStringAsync());
-        Assert.Equal(2, _web.Connections);
+        Assert.Equal(2, Web.Connections);
     }
 
     [Fact]
@@ -153,30 +175,30 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
     {
         // The server closes every connection right after its answer without saying so (no Connection: close):
         // the next request finds the kept-alive connection closed, and is sent again.
-        _web.Answer = _ => Response("200 OK", "Content-Length: 2", "ok");
-        _web.CloseAfterAnswer = true;
-        _web.CloseQuietly = true;
+        Web.Answer = _ => Response("200 OK", "Content-Length: 2", "ok");
+        Web.CloseAfterAnswer = true;
+        Web.CloseQuietly = true;
 
         for (var i = 0; i < 5; i++)
         {
-            using var response = await _client.GetAsync(new Uri(_address, $"/{i}"));
+            using var response = await _client.GetAsync(new Uri(Address, $"/{i}"));
             Assert.Equal("ok", await response.Content.ReadAsStringAsync());
         }
 
         Assert.Equal(0, Web1.TotalFailures);
-        Assert.Equal(5, _web.Heads.Count);
+        Assert.Equal(5, Web.Heads.Count);
     }
 
     [Fact]
     public async Task BodyCutShort_ClientSeesABrokenResponse_FailureCounted()
     {
-        _web.Answer = _ => Response("200 OK", "Content-Length: 100000", new string('x', 1000));
-        _web.CloseAfterAnswer = true;
+        Web.Answer = _ => Response("200 OK", "Content-Length: 100000", new string('x', 1000));
+        Web.CloseAfterAnswer = true;
 
         var failed = false;
         try
         {
-            using var response = await _client.GetAsync(new Uri(_address, "/"));
+            using var response = await _client.GetAsync(new Uri(Address, "/"));
             await response.Content.ReadAsByteArrayAsync();
         }
         catch (HttpRequestException)
@@ -191,8 +213,8 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Request_TargetAsSent_HopByHopLeftOut_ViaAndForwardedForAdded()
     {
-        _web.Answer = _ => Response("200 OK", "Content-Length: 2", "ok");
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_address, "/a%2Fb/c%20d?x=%20y&z=%2B"));
+        Web.Answer = _ => Response("200 OK", "Content-Length: 2", "ok");
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Address, "/a%2Fb/c%20d?x=%20y&z=%2B"));
         request.Headers.TryAddWithoutValidation("Keep-Alive", "timeout=5");
         request.Headers.TryAddWithoutValidation("TE", "trailers");
         request.Headers.TryAddWithoutValidation("Proxy-Connection", "keep-alive");
@@ -201,9 +223,9 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
 
         using var response = await _client.SendAsync(request);
 
-        var head = _web.Heads.Last();
+        var head = Web.Heads.Last();
         Assert.StartsWith("GET /a%2Fb/c%20d?x=%20y&z=%2B HTTP/1.1\r\n", head);
-        Assert.Contains($"Host: {_address.Authority}\r\n", head);
+        Assert.Contains($"Host: {Address.Authority}\r\n", head);
         Assert.Contains("X-Custom: kept\r\n", head);
         Assert.Contains("Via: 1.1 client-proxy, 1.1 lb-1\r\n", head);
         Assert.Contains("X-Forwarded-For: 127.0.0.1\r\n", head);
@@ -215,12 +237,12 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Response_RepeatedHeadersKept_HopByHopLeftOut_ViaAdded()
     {
-        _web.Answer = _ => Response(
+        Web.Answer = _ => Response(
             "201 Created",
             "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive, X-Private\r\nX-Private: secret\r\nContent-Length: 2",
             "ok");
 
-        using var response = await _client.GetAsync(new Uri(_address, "/"));
+        using var response = await _client.GetAsync(new Uri(Address, "/"));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal(["a=1", "b=2"], response.Headers.GetValues("Set-Cookie"));
@@ -234,25 +256,25 @@ public sealed class Http1ForwardingTests : IAsyncLifetime
     {
         var body = new byte[3 * 1024 * 1024 + 17];
         new Random(7).NextBytes(body);
-        _web.Answer = _ => Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n").Concat(body).ToArray();
+        Web.Answer = _ => Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n").Concat(body).ToArray();
 
         for (var i = 0; i < 3; i++)
         {
-            using var response = await _client.GetAsync(new Uri(_address, "/big"));
+            using var response = await _client.GetAsync(new Uri(Address, "/big"));
             Assert.Equal(body, await response.Content.ReadAsByteArrayAsync());
         }
 
-        Assert.Equal(1, _web.Connections);
+        Assert.Equal(1, Web.Connections);
     }
 
-    private static byte[] Response(string status, string headers, string body) =>
+    protected static byte[] Response(string status, string headers, string body) =>
         Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\n{headers}\r\n\r\n{body}");
 
     /// <summary>
     /// A server on a real socket that answers each request (read up to its blank line; no bodies) with the bytes
     /// <see cref="Answer"/> gives, and /readyz with 200.
     /// </summary>
-    private sealed class ScriptedUpstream : IDisposable
+    protected sealed class ScriptedUpstream : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly CancellationTokenSource _stop = new();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
@@ -31,6 +32,8 @@ namespace Strata.Proxy.Forwarding.Http1;
 /// </remarks>
 internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
 {
+    private readonly ProxyHeaders _proxyHeaders = proxyHeaders;
+
     private const int RelayChunk = 16 * 1024;
 
     /// <summary>Whether this path can take the request: no body, no upgrade, not CONNECT.</summary>
@@ -47,11 +50,16 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
     /// One async method for the whole exchange, the resend on a new connection included: each async method that waits
     /// for the server allocates its state machine, the load balancer's only allocations per request (dotnet-trace).
     /// </remarks>
-    public async ValueTask<ForwardAttempt> ForwardAsync(HttpContext context, Upstream upstream, BackendSpec backend, bool discard503)
+    public ValueTask<ForwardAttempt> ForwardAsync(HttpContext context, Upstream upstream, BackendSpec backend, bool discard503) =>
+        ForwardAsync(new KestrelClient(context, this), upstream, backend, discard503);
+
+    /// <summary>The exchange for any client side: Kestrel's request and response, or a connection of its own (<see cref="ConnectionForwarder"/>).</summary>
+    public static async ValueTask<ForwardAttempt> ForwardAsync<TClient>(TClient client, Upstream upstream, BackendSpec backend, bool discard503)
+        where TClient : IForwardingClient
     {
         var pool = upstream.Connections;
         var connection = pool.TryTake();
-        var canResend = connection is not null && IsIdempotent(context.Request.Method);
+        var canResend = connection is not null && IsIdempotent(client.Method);
         while (true)
         {
             if (connection is null)
@@ -71,12 +79,12 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             }
 
             var keep = false;
-            var registration = context.RequestAborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection);
+            var registration = client.Aborted.CanBeCanceled ? client.Aborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection) : default;
             connection.Arm(backend.ServerTimeout);
             var stage = Stage.Sending;
             try
             {
-                var length = WriteRequestHead(context, upstream, connection);
+                var length = client.WriteRequestHead(upstream, connection);
                 await connection.SendAsync(connection.HeadBuffer.AsMemory(0, length));
 
                 stage = Stage.AwaitingHead;
@@ -116,44 +124,26 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
                     stage = Stage.ReadingHead;
                 }
 
-                var response = context.Response;
-                response.StatusCode = head.Status;
+                client.SetStatus(head.Status);
                 if (head.Status == StatusCodes.Status503ServiceUnavailable && discard503)
                 {
                     return ForwardAttempt.Answered;
                 }
 
-                CopyResponseHeaders(connection, response);
-                proxyHeaders.OnResponse(context);
+                var noBody = HttpMethods.IsHead(client.Method) || head.Status is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified;
+                client.StartResponse(connection, noBody);
                 connection.Consume(head.Length);
 
                 stage = Stage.RelayingBody;
-                var noBody = HttpMethods.IsHead(context.Request.Method) || head.Status is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified;
                 if (noBody)
                 {
-                    if (head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified))
-                    {
-                        response.ContentLength = head.ContentLength;
-                    }
-
                     keep = head.KeepAlive && connection.Buffered.IsEmpty;
                     return ForwardAttempt.Answered;
                 }
 
-                bool relayed;
-                if (head.Chunked)
-                {
-                    relayed = await RelayChunkedAsync(connection, response.BodyWriter);
-                }
-                else
-                {
-                    if (head.ContentLength >= 0)
-                    {
-                        response.ContentLength = head.ContentLength;
-                    }
-
-                    relayed = await RelayAsync(connection, response.BodyWriter, head.ContentLength);
-                }
+                var relayed = head.Chunked
+                    ? await RelayChunkedAsync(connection, client.Body, client.RelaysChunkFraming)
+                    : await RelayAsync(connection, client.Body, head.ContentLength);
 
                 if (!relayed)
                 {
@@ -166,7 +156,7 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or InvalidDataException)
             {
-                if (context.RequestAborted.IsCancellationRequested)
+                if (client.Aborted.IsCancellationRequested)
                 {
                     return ForwardAttempt.ClientGone;
                 }
@@ -174,7 +164,7 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
                 if (stage == Stage.RelayingBody)
                 {
                     // Headers (and maybe part of the body) are on their way: the client must see a broken response.
-                    context.Abort();
+                    client.Abort();
                     return new(ForwardOutcome.ResponseBroken, e);
                 }
 
@@ -270,8 +260,11 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
         return !flushed || await FlushAsync(writer);
     }
 
-    /// <summary>Relays a chunked body (RFC 9112 §7.1) as data; Kestrel frames it again for its client.</summary>
-    private static async ValueTask<bool> RelayChunkedAsync(Http1Connection connection, PipeWriter writer)
+    /// <summary>
+    /// Relays a chunked body (RFC 9112 §7.1): as data when Kestrel frames it again for its client, or with
+    /// <paramref name="copyFraming"/> chunked again as it came (sizes without extensions, trailers dropped).
+    /// </summary>
+    private static async ValueTask<bool> RelayChunkedAsync(Http1Connection connection, PipeWriter writer, bool copyFraming)
     {
         var pending = false;
         var flushed = false;
@@ -290,6 +283,14 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             if (size == 0)
             {
                 break;
+            }
+
+            if (copyFraming)
+            {
+                var line = writer.GetSpan(18);
+                size.TryFormat(line, out var digits, "x", CultureInfo.InvariantCulture);
+                "\r\n"u8.CopyTo(line[digits..]);
+                writer.Advance(digits + 2);
             }
 
             while (size > 0)
@@ -328,6 +329,10 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             flushed |= didFlush;
             pending = false;
             connection.Consume(2);
+            if (copyFraming)
+            {
+                writer.Write("\r\n"u8);
+            }
         }
 
         // Trailers are dropped (HTTP/1.1 clients rarely read them): up to the blank line.
@@ -342,6 +347,11 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             connection.Consume(end + 2);
             if (end == 0)
             {
+                if (copyFraming)
+                {
+                    writer.Write("0\r\n\r\n"u8);
+                }
+
                 // As in RelayAsync: once flushed, the rest must be flushed here.
                 return !(flushed | didFlush) || await FlushAsync(writer);
             }
@@ -413,10 +423,49 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
         return size;
     }
 
-    private static async ValueTask<bool> FlushAsync(PipeWriter writer)
+    /// <summary>Flushes what was written to the client; false when the client is gone (its connection closed, reset or aborted).</summary>
+    internal static async ValueTask<bool> FlushAsync(PipeWriter writer)
     {
-        var flushed = await writer.FlushAsync();
-        return !flushed.IsCompleted && !flushed.IsCanceled;
+        try
+        {
+            var flushed = await writer.FlushAsync();
+            return !flushed.IsCompleted && !flushed.IsCanceled;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            // A connection pipe completed with the transport's error (ConnectionResetException, ConnectionAbortedException).
+            return false;
+        }
+    }
+
+    /// <summary>The client as Kestrel parsed it: the response's headers are set on Kestrel's response, which frames the body.</summary>
+    private readonly struct KestrelClient(HttpContext context, Http1Forwarder forwarder) : IForwardingClient
+    {
+        public string Method => context.Request.Method;
+
+        public CancellationToken Aborted => context.RequestAborted;
+
+        public PipeWriter Body => context.Response.BodyWriter;
+
+        public bool RelaysChunkFraming => false;
+
+        public int WriteRequestHead(Upstream upstream, Http1Connection connection) => forwarder.WriteRequestHead(context, upstream, connection);
+
+        public void SetStatus(int status) => context.Response.StatusCode = status;
+
+        public void StartResponse(Http1Connection connection, bool noBody)
+        {
+            var response = context.Response;
+            CopyResponseHeaders(connection, response);
+            forwarder._proxyHeaders.OnResponse(context);
+            var head = connection.Head;
+            if (head.ContentLength >= 0 && (noBody ? head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked))
+            {
+                response.ContentLength = head.ContentLength;
+            }
+        }
+
+        public void Abort() => context.Abort();
     }
 
     private static void CopyResponseHeaders(Http1Connection connection, HttpResponse response)
@@ -450,8 +499,8 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
         writer.Append(StringValues.IsNullOrEmpty(host) ? upstream.Node.Address.ToString() : host.ToString());
         writer.Append("\r\n"u8);
 
-        var forwardedFor = proxyHeaders.ForwardedForValue(context, out var keepClientValues);
-        var replaceForwarded = proxyHeaders.IsEdge && !keepClientValues;
+        var forwardedFor = _proxyHeaders.ForwardedForValue(context, out var keepClientValues);
+        var replaceForwarded = _proxyHeaders.IsEdge && !keepClientValues;
         var connectionOptions = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {
@@ -473,9 +522,9 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             }
         }
 
-        writer.Header(HeaderNames.Via, proxyHeaders.RequestVia(request));
+        writer.Header(HeaderNames.Via, _proxyHeaders.RequestVia(request));
         writer.Header(ProxyHeaders.ForwardedFor, forwardedFor);
-        if (proxyHeaders.IsEdge)
+        if (_proxyHeaders.IsEdge)
         {
             if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedProto))
             {
@@ -551,7 +600,7 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
     }
 
     /// <summary>Appends Latin-1 text to the connection's head buffer, refusing characters a header cannot carry.</summary>
-    private ref struct HeadWriter(Http1Connection connection)
+    internal ref struct HeadWriter(Http1Connection connection)
     {
         public int Length { get; private set; }
 

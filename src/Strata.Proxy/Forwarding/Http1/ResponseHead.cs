@@ -199,7 +199,7 @@ internal sealed class ResponseHead
     private static bool IsDigit(byte b) => b is >= (byte)'0' and <= (byte)'9';
 
     // RFC 9110 §5.6.2 tchar.
-    private static bool IsToken(ReadOnlySpan<byte> name) =>
+    internal static bool IsToken(ReadOnlySpan<byte> name) =>
         name.IndexOfAnyExcept(TokenCharacters) < 0;
 
     private static readonly System.Buffers.SearchValues<byte> TokenCharacters =

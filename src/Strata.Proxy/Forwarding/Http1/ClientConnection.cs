@@ -1,0 +1,318 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Strata.Proxy.Upstreams;
+
+namespace Strata.Proxy.Forwarding.Http1;
+
+/// <summary>
+/// One client connection served by <see cref="ConnectionForwarder"/>: reads each request head from Kestrel's
+/// connection pipe, has it forwarded, and writes the answer back (the response head rewritten from the server's, the
+/// body relayed with its framing). Plain HTTP only (the load balancer's VIP); X-Forwarded-Proto is <c>http</c>.
+/// </summary>
+internal sealed class ClientConnection : IForwardingClient
+{
+    private readonly ConnectionForwarder _owner;
+    private readonly ConnectionContext _context;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly RequestHead _request = new();
+    private readonly bool _keepClientValues;
+    private readonly string _peerText;
+    private byte[] _head = new byte[2048];
+    private long _deadline = long.MaxValue;
+    private volatile bool _timedOut;
+    private volatile bool _closing;
+    private bool _close;
+
+    public ClientConnection(ConnectionForwarder owner, ConnectionContext context)
+    {
+        _owner = owner;
+        _context = context;
+        _input = context.Transport.Input;
+        _output = context.Transport.Output;
+        var peer = (context.RemoteEndPoint as IPEndPoint)?.Address;
+        _keepClientValues = owner.ProxyHeaders.KeepsClientValues(peer);
+        _peerText = owner.ProxyHeaders.PeerAsText(peer);
+    }
+
+    public string Method => _request.Method;
+
+    /// <summary>A client that goes away is noticed on the next write (as HAProxy without <c>abortonclose</c>).</summary>
+    public CancellationToken Aborted => CancellationToken.None;
+
+    public PipeWriter Body => _output;
+
+    public bool RelaysChunkFraming => true;
+
+    /// <summary>The status the client got (or gets): the server's, or the error answer's.</summary>
+    public int Status { get; private set; }
+
+    /// <summary>Whether anything of the response has been written.</summary>
+    public bool ResponseStarted { get; private set; }
+
+    /// <summary>Serves requests until the connection ends (false) or one must be left to Kestrel (true: the connection is handed over with that request unread).</summary>
+    public async Task<bool> RunAsync()
+    {
+        using var closing = _context.Features.Get<IConnectionLifetimeNotificationFeature>() is { } lifetime
+            ? lifetime.ConnectionClosedRequested.UnsafeRegister(static state => ((ClientConnection)state!).RequestClose(), this)
+            : default;
+        var forwarder = _owner.Forwarder;
+        while (!_close)
+        {
+            if (!forwarder.TakesConnectionRequests)
+            {
+                return true;
+            }
+
+            // Kestrel's KeepAliveTimeout and RequestHeadersTimeout, both the client timeout on a forwarding node.
+            Volatile.Write(ref _deadline, Environment.TickCount64 + (long)forwarder.ClientTimeout.TotalMilliseconds);
+            ReadOnlySequence<byte> buffer;
+            int length;
+            while (true)
+            {
+                var result = await _input.ReadAsync();
+                buffer = result.Buffer;
+                length = result.IsCanceled ? -1 : HeadLength(buffer);
+                if (length >= 0)
+                {
+                    break;
+                }
+
+                if (result.IsCanceled || result.IsCompleted)
+                {
+                    // Timed out, closing (the server stops), or the client closed: a partial head that timed out gets 408 as from Kestrel.
+                    Volatile.Write(ref _deadline, long.MaxValue);
+                    if (_timedOut && !buffer.IsEmpty && !result.IsCompleted)
+                    {
+                        _output.Write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8);
+                        await Http1Forwarder.FlushAsync(_output);
+                    }
+
+                    _input.AdvanceTo(buffer.End);
+                    return false;
+                }
+
+                if (buffer.Length >= RequestHead.MaxLength)
+                {
+                    return HandOver(buffer);
+                }
+
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (length > _head.Length)
+            {
+                _head = new byte[Math.Max(length, _head.Length * 2)];
+            }
+
+            buffer.Slice(0, length).CopyTo(_head);
+            if (!_request.TryParse(_head.AsSpan(0, length), replaceForwarded: _owner.ProxyHeaders.IsEdge && !_keepClientValues))
+            {
+                return HandOver(buffer);
+            }
+
+            _input.AdvanceTo(buffer.GetPosition(length));
+            Volatile.Write(ref _deadline, long.MaxValue);
+            _close = _request.Close || _closing;
+            Status = StatusCodes.Status200OK;
+            ResponseStarted = false;
+            await forwarder.ForwardAsync(this);
+            if (_output.UnflushedBytes > 0 && !await Http1Forwarder.FlushAsync(_output))
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    public int WriteRequestHead(Upstream upstream, Http1Connection connection)
+    {
+        var head = _head.AsSpan();
+        var request = _request;
+        var writer = new Http1Forwarder.HeadWriter(connection);
+        writer.Append(Slice(head, request.RequestLine));
+        writer.Append(Slice(head, request.HostLine));
+        foreach (var line in request.Copied)
+        {
+            writer.Append(Slice(head, line));
+        }
+
+        writer.Append("Via: "u8);
+        if (request.Via.Length > 0)
+        {
+            writer.Append(Slice(head, request.Via));
+            writer.Append(", "u8);
+        }
+
+        writer.Append(_owner.ProxyHeaders.Via);
+        writer.Append("\r\nX-Forwarded-For: "u8);
+        if (_keepClientValues && request.ForwardedFor.Length > 0)
+        {
+            writer.Append(Slice(head, request.ForwardedFor));
+            writer.Append(", "u8);
+        }
+
+        writer.Append(_peerText);
+        writer.Append("\r\n"u8);
+        if (_owner.ProxyHeaders.IsEdge)
+        {
+            if (!_keepClientValues || !request.HasForwardedProto)
+            {
+                writer.Append("X-Forwarded-Proto: http\r\n"u8);
+            }
+
+            if (!_keepClientValues || !request.HasForwardedHost)
+            {
+                writer.Append("X-Forwarded-Host: "u8);
+                writer.Append(Slice(head, request.Host));
+                writer.Append("\r\n"u8);
+            }
+        }
+
+        writer.Append("\r\n"u8);
+        return writer.Length;
+    }
+
+    public void SetStatus(int status) => Status = status;
+
+    public void StartResponse(Http1Connection connection, bool noBody)
+    {
+        ResponseStarted = true;
+        var head = connection.Head;
+        var bytes = connection.Buffered;
+        var via = _owner.ProxyHeaders.Via;
+
+        // At most the server's head (a space may be added after each colon), Via, the framing headers and Connection.
+        var span = _output.GetSpan(head.Length + via.Length + 80 + head.Headers.Length);
+        var writer = new SpanWriter(span);
+        writer.Append("HTTP/1.1"u8);
+        writer.Append(bytes[8..bytes.IndexOf("\r\n"u8)]);
+        writer.Append("\r\n"u8);
+        foreach (var range in head.Headers)
+        {
+            var name = bytes.Slice(range.NameStart, range.NameLength);
+            if (head.ConnectionOptions is null || !head.IsConnectionOption(name))
+            {
+                writer.Append(name);
+                writer.Append(": "u8);
+                writer.Append(bytes.Slice(range.ValueStart, range.ValueLength));
+                writer.Append("\r\n"u8);
+            }
+        }
+
+        writer.Append("Via: "u8);
+        writer.Append(via);
+        writer.Append("\r\n"u8);
+        if (noBody ? head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked && head.ContentLength >= 0)
+        {
+            writer.Append("Content-Length: "u8);
+            writer.Append(head.ContentLength);
+            writer.Append("\r\n"u8);
+        }
+        else if (!noBody && head.Chunked)
+        {
+            writer.Append("Transfer-Encoding: chunked\r\n"u8);
+        }
+        else if (!noBody)
+        {
+            // Delimited by the server closing: so is the answer to the client.
+            _close = true;
+        }
+
+        if (_close)
+        {
+            writer.Append("Connection: close\r\n"u8);
+        }
+
+        writer.Append("\r\n"u8);
+        _output.Advance(writer.Length);
+    }
+
+    public void Abort()
+    {
+        _close = true;
+        _context.Abort();
+    }
+
+    /// <summary>Writes the forwarder's own answer (as <see cref="PlainTextUpstreamErrorWriter"/>, plus Content-Length).</summary>
+    public void WriteError(int status, string detail)
+    {
+        Status = status;
+        ResponseStarted = true;
+        var body = Encoding.UTF8.GetBytes(new UpstreamError(status, detail).ToPlainText());
+        var head = string.Create(CultureInfo.InvariantCulture,
+            $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n{(status == StatusCodes.Status503ServiceUnavailable ? "Retry-After: 1\r\n" : "")}{UpstreamForwarder.ServedByHeader}: {_owner.ProxyName}\r\nContent-Length: {body.Length}\r\n{(_close ? "Connection: close\r\n" : "")}\r\n");
+        _output.Write(Encoding.ASCII.GetBytes(head));
+        if (!HttpMethods.IsHead(Method))
+        {
+            _output.Write(body);
+        }
+    }
+
+    /// <summary>Called by the heartbeat: a client that has not sent a whole request head in time is closed.</summary>
+    public void CheckDeadline(long now)
+    {
+        if (now > Volatile.Read(ref _deadline))
+        {
+            _timedOut = true;
+            _input.CancelPendingRead();
+        }
+    }
+
+    private void RequestClose()
+    {
+        _closing = true;
+        _input.CancelPendingRead();
+    }
+
+    private bool HandOver(ReadOnlySequence<byte> buffer)
+    {
+        // Nothing consumed or examined: Kestrel's first read returns this request at once.
+        _input.AdvanceTo(buffer.Start);
+        Volatile.Write(ref _deadline, long.MaxValue);
+        return true;
+    }
+
+    /// <summary>The length of the request head at the start of <paramref name="buffer"/>, blank line included; -1 when it is not whole yet.</summary>
+    private static int HeadLength(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            var end = buffer.FirstSpan.IndexOf("\r\n\r\n"u8);
+            return end < 0 || end >= RequestHead.MaxLength ? -1 : end + 4;
+        }
+
+        var reader = new SequenceReader<byte>(buffer);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8) && reader.Consumed <= RequestHead.MaxLength ? (int)reader.Consumed : -1;
+    }
+
+    private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> head, RequestHead.Line line) => head.Slice(line.Start, line.Length);
+
+    /// <summary>Appends to a span sized beforehand.</summary>
+    private ref struct SpanWriter(Span<byte> span)
+    {
+        private readonly Span<byte> _span = span;
+
+        public int Length { get; private set; }
+
+        public void Append(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(_span[Length..]);
+            Length += bytes.Length;
+        }
+
+        public void Append(long value)
+        {
+            value.TryFormat(_span[Length..], out var written, default, CultureInfo.InvariantCulture);
+            Length += written;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Connections;
+
+namespace Strata.Proxy.Forwarding.Http1;
+
+/// <summary>
+/// Serves the plain requests of a client connection below Kestrel's HTTP layer, as a Kestrel connection middleware:
+/// each request head is read from the connection's pipe, sent on by <see cref="Http1Forwarder"/> and the answer
+/// written back to the pipe, with no <c>HttpContext</c> in between. At the first request it does not take (a body,
+/// an upgrade, HTTP/1.0, anything unusual: <see cref="RequestHead"/>), it hands the connection to Kestrel with that
+/// request unread, and Kestrel serves it and the rest of the connection through <see cref="UpstreamForwarder.ForwardAsync(Microsoft.AspNetCore.Http.HttpContext)"/>
+/// as before.
+/// </summary>
+/// <remarks>
+/// Why below Kestrel: on the load balancer at 64 connections, Kestrel's HTTP layer (request parsing into header
+/// dictionaries, the feature collection, the response's own headers and framing) cost about as much CPU per request as
+/// all of HAProxy; a proxy loop on Kestrel's connection pipes measured 35 µs per request where the same requests
+/// through Kestrel's HTTP layer took 60–70 and HAProxy 45–55 (docs/benchmarks.md). The client timeout is kept by a
+/// heartbeat once a second (Kestrel's own is also once a second), not by a timer per request.
+/// </remarks>
+internal sealed class ConnectionForwarder : IDisposable
+{
+    private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
+    private readonly Timer _heartbeat;
+
+    public ConnectionForwarder(UpstreamForwarder forwarder, ProxyHeaders proxyHeaders, string proxyName)
+    {
+        Forwarder = forwarder;
+        ProxyHeaders = proxyHeaders;
+        ProxyName = proxyName;
+        _heartbeat = new Timer(static state => ((ConnectionForwarder)state!).Heartbeat(), this, 1000, 1000);
+    }
+
+    public UpstreamForwarder Forwarder { get; }
+
+    public ProxyHeaders ProxyHeaders { get; }
+
+    public string ProxyName { get; }
+
+    /// <summary>Serves <paramref name="context"/>'s requests until it closes, or hands it to <paramref name="next"/> (Kestrel's HTTP layer).</summary>
+    public async Task ServeAsync(ConnectionContext context, ConnectionDelegate next)
+    {
+        var client = new ClientConnection(this, context);
+        _clients.TryAdd(client, 0);
+        bool handOver;
+        try
+        {
+            handOver = await client.RunAsync();
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            // The client's connection was reset or aborted while it was read: nothing to answer.
+            return;
+        }
+        finally
+        {
+            _clients.TryRemove(client, out _);
+        }
+
+        if (handOver)
+        {
+            await next(context);
+        }
+    }
+
+    public void Dispose() => _heartbeat.Dispose();
+
+    private void Heartbeat()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (client, _) in _clients)
+        {
+            client.CheckDeadline(now);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using System.Buffers;
+
+namespace Strata.Proxy.Forwarding.Http1;
+
+/// <summary>
+/// A client's request head parsed in place for <see cref="ConnectionForwarder"/>, which serves only the plainest
+/// requests itself: <c>GET</c> or <c>HEAD</c> of an origin-form target over HTTP/1.1, one valid Host, no body, no
+/// upgrade or expectation, no Connection option but <c>close</c> or <c>keep-alive</c>, only visible ASCII. Anything else
+/// is not refused here but left to Kestrel (<see cref="TryParse"/> returns false), whose parser answers it as before.
+/// </summary>
+internal sealed class RequestHead
+{
+    /// <summary>Larger heads are left to Kestrel, which applies its own limits.</summary>
+    public const int MaxLength = 16 * 1024;
+
+    // Kestrel's default MaxRequestHeaderCount.
+    private const int MaxHeaders = 100;
+
+    private Line[] _copied = new Line[24];
+    private int _copiedCount;
+
+    /// <summary>"GET" or "HEAD".</summary>
+    public string Method { get; private set; } = "GET";
+
+    /// <summary>The request line, CRLF included.</summary>
+    public Line RequestLine { get; private set; }
+
+    /// <summary>The Host header line, CRLF included.</summary>
+    public Line HostLine { get; private set; }
+
+    /// <summary>The Host header's value.</summary>
+    public Line Host { get; private set; }
+
+    /// <summary>The client's Via value, if any (Length 0 when none).</summary>
+    public Line Via { get; private set; }
+
+    /// <summary>The client's X-Forwarded-For value, if any.</summary>
+    public Line ForwardedFor { get; private set; }
+
+    public bool HasForwardedProto { get; private set; }
+
+    public bool HasForwardedHost { get; private set; }
+
+    /// <summary>Whether the client asked to close the connection after this request.</summary>
+    public bool Close { get; private set; }
+
+    /// <summary>The header lines sent on as they came (CRLF included): all but those this path writes itself or drops.</summary>
+    public ReadOnlySpan<Line> Copied => _copied.AsSpan(0, _copiedCount);
+
+    /// <summary>
+    /// Parses <paramref name="head"/>, from the request line to the blank line inclusive; false when the request is
+    /// not one this path takes (<paramref name="replaceForwarded"/>: whether X-Forwarded-Host/-Proto are dropped).
+    /// </summary>
+    public bool TryParse(ReadOnlySpan<byte> head, bool replaceForwarded)
+    {
+        var lineEnd = head.IndexOf("\r\n"u8);
+        if (!ParseRequestLine(head[..lineEnd]))
+        {
+            return false;
+        }
+
+        RequestLine = new Line(0, lineEnd + 2);
+        HostLine = Host = Via = ForwardedFor = default;
+        HasForwardedProto = HasForwardedHost = Close = false;
+        _copiedCount = 0;
+        var count = 0;
+        var position = lineEnd + 2;
+        while (position < head.Length - 2)
+        {
+            var length = head[position..].IndexOf("\r\n"u8);
+            var line = head.Slice(position, length);
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0 || ++count > MaxHeaders || !ResponseHead.IsToken(line[..colon]) || line[(colon + 1)..].IndexOfAnyExcept(FieldCharacters) >= 0)
+            {
+                return false;
+            }
+
+            var raw = line[(colon + 1)..];
+            var value = raw.Trim(" \t"u8);
+            var valueRange = new Line(position + colon + 1 + (raw.Length - raw.TrimStart(" \t"u8).Length), value.Length);
+            switch (Classify(line[..colon], replaceForwarded))
+            {
+                case Kind.Refused:
+                    return false;
+                case Kind.Host:
+                    if (HostLine.Length != 0 || value.IsEmpty || value.IndexOfAnyExcept(HostCharacters) >= 0)
+                    {
+                        return false;
+                    }
+
+                    HostLine = new Line(position, length + 2);
+                    Host = valueRange;
+                    break;
+                case Kind.Connection:
+                    foreach (var range in value.Split((byte)','))
+                    {
+                        var option = value[range].Trim(" \t"u8);
+                        if (option.EqualsIgnoreCaseAscii("close"u8))
+                        {
+                            Close = true;
+                        }
+                        else if (!option.IsEmpty && !option.EqualsIgnoreCaseAscii("keep-alive"u8))
+                        {
+                            return false;
+                        }
+                    }
+
+                    break;
+                case Kind.Via:
+                    if (Via.Length != 0)
+                    {
+                        return false;
+                    }
+
+                    Via = valueRange;
+                    break;
+                case Kind.ForwardedFor:
+                    if (ForwardedFor.Length != 0)
+                    {
+                        return false;
+                    }
+
+                    ForwardedFor = valueRange;
+                    break;
+                case Kind.ForwardedProto:
+                    HasForwardedProto = true;
+                    goto default;
+                case Kind.ForwardedHost:
+                    HasForwardedHost = true;
+                    goto default;
+                case Kind.Dropped:
+                    break;
+                default:
+                    if (_copiedCount == _copied.Length)
+                    {
+                        Array.Resize(ref _copied, _copiedCount * 2);
+                    }
+
+                    _copied[_copiedCount++] = new Line(position, length + 2);
+                    break;
+            }
+
+            position += length + 2;
+        }
+
+        return HostLine.Length != 0;
+    }
+
+    private bool ParseRequestLine(ReadOnlySpan<byte> line)
+    {
+        if (line.StartsWith("GET "u8))
+        {
+            Method = "GET";
+            line = line[4..];
+        }
+        else if (line.StartsWith("HEAD "u8))
+        {
+            Method = "HEAD";
+            line = line[5..];
+        }
+        else
+        {
+            return false;
+        }
+
+        // origin-form (RFC 9112 §3.2.1), visible ASCII only; absolute-form, asterisk-form and HTTP/1.0 go to Kestrel.
+        return line.Length > " HTTP/1.1"u8.Length && line[0] == '/' && line.EndsWith(" HTTP/1.1"u8)
+            && line[..^" HTTP/1.1"u8.Length].IndexOfAnyExcept(TargetCharacters) < 0;
+    }
+
+    private static Kind Classify(ReadOnlySpan<byte> name, bool replaceForwarded) => name.Length switch
+    {
+        2 when name.EqualsIgnoreCaseAscii("te"u8) => Kind.Dropped,
+        3 when name.EqualsIgnoreCaseAscii("via"u8) => Kind.Via,
+        4 when name.EqualsIgnoreCaseAscii("host"u8) => Kind.Host,
+        6 when name.EqualsIgnoreCaseAscii("expect"u8) => Kind.Refused,
+        7 when name.EqualsIgnoreCaseAscii("upgrade"u8) => Kind.Refused,
+        7 when name.EqualsIgnoreCaseAscii("trailer"u8) => Kind.Dropped,
+        10 when name.EqualsIgnoreCaseAscii("connection"u8) => Kind.Connection,
+        10 when name.EqualsIgnoreCaseAscii("keep-alive"u8) => Kind.Dropped,
+        14 when name.EqualsIgnoreCaseAscii("content-length"u8) => Kind.Refused,
+        15 when name.EqualsIgnoreCaseAscii("x-forwarded-for"u8) => Kind.ForwardedFor,
+        16 when name.EqualsIgnoreCaseAscii("proxy-connection"u8) => Kind.Dropped,
+        16 when name.EqualsIgnoreCaseAscii("x-forwarded-host"u8) => replaceForwarded ? Kind.Dropped : Kind.ForwardedHost,
+        17 when name.EqualsIgnoreCaseAscii("transfer-encoding"u8) => Kind.Refused,
+        17 when name.EqualsIgnoreCaseAscii("x-forwarded-proto"u8) => replaceForwarded ? Kind.Dropped : Kind.ForwardedProto,
+        _ => Kind.EndToEnd,
+    };
+
+    // Visible ASCII (no obs-text, no control characters) and HTAB in a field's value; SP between words.
+    private static readonly SearchValues<byte> FieldCharacters = SearchValues.Create(
+        "\t !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"u8);
+
+    private static readonly SearchValues<byte> TargetCharacters = SearchValues.Create(
+        "!$%&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~"u8);
+
+    // reg-name, IPv4, [IPv6] and a port (RFC 3986 §3.2.2).
+    private static readonly SearchValues<byte> HostCharacters = SearchValues.Create(
+        "-.0123456789:ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~"u8);
+
+    /// <summary>Where a line or value lies in the head.</summary>
+    internal readonly record struct Line(int Start, int Length);
+
+    private enum Kind
+    {
+        EndToEnd,
+        Refused,
+        Dropped,
+        Host,
+        Connection,
+        Via,
+        ForwardedFor,
+        ForwardedProto,
+        ForwardedHost,
+    }
+}
