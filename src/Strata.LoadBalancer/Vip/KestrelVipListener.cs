@@ -78,7 +78,16 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
     {
         var builder = WebApplication.CreateSlimBuilder();
         NodeHost.ConfigureLogging(builder.Logging);
-        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = BindSharedListener);
+        builder.WebHost.UseSockets(sockets =>
+        {
+            sockets.CreateBoundListenSocket = BindSharedListener;
+
+            // Requests run on the thread that completed the socket operation, without a hand-off to a pool thread per
+            // read (HAProxy's event loop): the load balancer does only non-blocking work on them. Kestrel does not take
+            // this from DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS (set by `strata lb`), which only makes .NET's socket
+            // engine complete inline; together, a request is read, forwarded and answered on the event thread.
+            sockets.UnsafePreferInlineScheduling = true;
+        });
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(vip, listen => listen.UseConnectionForwarding(forwarder));
