@@ -490,6 +490,9 @@ def main():
     report = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
               "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus") if scenarios},
               "runs": []}
+    if args.strata:
+        # A run of another build or environment (an A/B) says so in its report.
+        report["settings"]["strata"] = args.strata
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
             bench = Bench(work, strata)
