@@ -28,6 +28,7 @@ public static class NodeHost
     /// </summary>
     public static WebApplicationBuilder CreateBuilder(NodeSpec node, bool serveHttpOnAddress = true)
     {
+        RefuseBareLineFeeds();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ApplicationName = $"strata-{node.Name}",
@@ -50,6 +51,15 @@ public static class NodeHost
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;
     }
+
+    /// <summary>
+    /// Every Kestrel listener of this process answers a request whose lines end in LF alone with 400 at once. Kestrel
+    /// accepts them by default (RFC 9112 §2.2 allows either); HAProxy and nginx do too, but a proxy that reads a line
+    /// ending one way while the server behind reads it another is how requests are smuggled, and Strata's own
+    /// connection path (ConnectionForwarder) reads CRLF only. One rule for every listener of every tier: CRLF.
+    /// </summary>
+    public static void RefuseBareLineFeeds() =>
+        AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
 
     /// <summary>How long a node waits for in-flight requests when asked to stop.</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);

@@ -40,7 +40,6 @@ public static class ProxyServiceCollectionExtensions
             sp.GetRequiredService<UpstreamPool>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ActiveHealthChecker>>()));
         services.AddSingleton(sp => new UpstreamForwarder(
             proxyName,
-            isEdge,
             sp.GetRequiredService<UpstreamPool>(),
             sp.GetRequiredService<IHttpForwarder>(),
             new ProxyHeaders(proxyName, isEdge, trustedProxies, sp.GetRequiredService<UpstreamPool>()),

@@ -9,6 +9,12 @@ internal enum ForwardOutcome
     /// <summary>The client went away.</summary>
     ClientGone,
 
+    /// <summary>
+    /// The request could not be sent as the client sent it (the HTTP client refused a header or value that got past
+    /// <see cref="RequestScreen"/>): the client's fault, answered 400, never counted against the server or retried.
+    /// </summary>
+    Refused,
+
     /// <summary>No connection could be made: nothing was sent.</summary>
     NotSent,
 

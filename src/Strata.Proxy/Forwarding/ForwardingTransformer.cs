@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -31,6 +32,13 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
         {
             SetUnlessKept(headers, ProxyHeaders.ForwardedProto, request.Scheme, keepClientValues);
             SetUnlessKept(headers, ProxyHeaders.ForwardedHost, request.Host.Value ?? "", keepClientValues);
+            if (!keepClientValues)
+            {
+                foreach (var name in ProxyHeaders.ClientAddressHeaders)
+                {
+                    headers.Remove(name);
+                }
+            }
         }
     }
 
@@ -50,17 +58,35 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
         return copied;
     }
 
+    /// <summary>
+    /// Removes the headers named in Connection. RequestScreen has refused options that are not header names or that
+    /// name Content-Length, Transfer-Encoding or Host; the others are removed from the collection HttpClient keeps them
+    /// in (it throws when asked to remove a content header from the request's headers, or the other way round).
+    /// </summary>
     private static void RemoveConnectionOptions(StringValues connection, HttpHeaders headers, HttpContentHeaders? contentHeaders)
     {
         foreach (var value in connection)
         {
             foreach (var option in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                headers.Remove(option);
-                contentHeaders?.Remove(option);
+                if (ContentHeaders.Contains(option))
+                {
+                    contentHeaders?.Remove(option);
+                }
+                else
+                {
+                    headers.Remove(option);
+                }
             }
         }
     }
+
+    // The headers HttpClient keeps on HttpContent (System.Net.Http's known content headers).
+    private static readonly FrozenSet<string> ContentHeaders = FrozenSet.Create(
+        StringComparer.OrdinalIgnoreCase,
+        HeaderNames.Allow, HeaderNames.ContentDisposition, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage,
+        HeaderNames.ContentLength, HeaderNames.ContentLocation, HeaderNames.ContentMD5, HeaderNames.ContentRange,
+        HeaderNames.ContentType, HeaderNames.Expires, HeaderNames.LastModified);
 
     private static void SetUnlessKept(HttpRequestHeaders headers, string name, string value, bool keep)
     {

@@ -14,6 +14,8 @@ namespace Strata.Proxy.Forwarding;
 /// <item>its name appended to <c>Via</c> in both directions (RFC 9110 §7.6.3);</item>
 /// <item>X-Forwarded-For/-Proto/-Host: at the edge set from the real connection, client values kept only from a
 /// trusted proxy; behind the edge the peer's address is appended;</item>
+/// <item>the other headers that tell an application the client's address or how it came in
+/// (<see cref="ClientAddressHeaders"/>): at the edge removed, unless the peer is a trusted proxy;</item>
 /// <item>the persistence cookie, when the backend has one and the client does not carry the right value.</item>
 /// </list>
 /// </summary>
@@ -22,6 +24,19 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
+
+    /// <summary>
+    /// Headers besides X-Forwarded-For/-Proto/-Host that frameworks and applications read as the client's address or
+    /// the way it came in (RFC 7239 <c>Forwarded</c>; nginx's <c>X-Real-IP</c>; CDNs' <c>True-Client-IP</c>,
+    /// <c>CF-Connecting-IP</c>, <c>Fastly-Client-IP</c>; Rails' <c>Client-IP</c>; ASP.NET Core's
+    /// <c>X-Forwarded-Prefix</c>). Strata sets none of them, so at the edge a client's are removed, else the client
+    /// could claim any address to an application behind that trusts them.
+    /// </summary>
+    public static readonly ImmutableArray<string> ClientAddressHeaders =
+    [
+        "Forwarded", "X-Real-IP", "Client-IP", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
+        "X-Cluster-Client-IP", "X-Forwarded-Port", "X-Forwarded-Prefix",
+    ];
 
     private readonly string _via = $"1.1 {proxyName}";
     private readonly byte[] _viaBytes = System.Text.Encoding.ASCII.GetBytes($"1.1 {proxyName}");
@@ -84,6 +99,34 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         var text = peer.ToString();
         _lastPeer = new PeerText(peer, text);
         return text;
+    }
+
+    /// <summary>Whether <paramref name="name"/> is one of <see cref="ClientAddressHeaders"/>.</summary>
+    public static bool IsClientAddressHeader(ReadOnlySpan<char> name)
+    {
+        foreach (var header in ClientAddressHeaders)
+        {
+            if (header.Length == name.Length && name.Equals(header, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <inheritdoc cref="IsClientAddressHeader(ReadOnlySpan{char})"/>
+    public static bool IsClientAddressHeader(ReadOnlySpan<byte> name)
+    {
+        foreach (var header in ClientAddressHeaders)
+        {
+            if (header.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(name, header))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private bool IsTrusted(IPAddress peer)

@@ -37,17 +37,16 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly ILogger<UpstreamForwarder> _logger;
     private volatile CachedRequestConfig? _requestConfig;
     private readonly HttpMessageInvoker _client;
-    private readonly bool _isEdge;
     private readonly IProxyObserver _observer;
     private readonly TimeProvider _time;
     private readonly IUpstreamErrorWriter _errorWriter;
     private readonly string _noServerDetail;
     private readonly ProxyHeaders _proxyHeaders;
+    private readonly RefusalLog _refusals;
     private ConnectionForwarder? _connections;
 
     internal UpstreamForwarder(
         string proxyName,
-        bool isEdge,
         UpstreamPool pool,
         IHttpForwarder forwarder,
         ProxyHeaders proxyHeaders,
@@ -60,7 +59,6 @@ public sealed partial class UpstreamForwarder : IDisposable
         _errorWriter = errorWriter ?? PlainTextUpstreamErrorWriter.Instance;
         _time = time;
         _proxyName = proxyName;
-        _isEdge = isEdge;
         _pool = pool;
         _forwarder = forwarder;
         _transformer = new ForwardingTransformer(proxyHeaders);
@@ -68,6 +66,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         _http1 = new Http1Forwarder(proxyHeaders);
         _proxyHeaders = proxyHeaders;
         _logger = logger;
+        _refusals = new RefusalLog(time, logger);
         _noServerDetail = $"no {pool.TierName} server is available";
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -81,6 +80,9 @@ public sealed partial class UpstreamForwarder : IDisposable
             ConnectTimeout = pool.Backend.ConnectTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             EnableMultipleHttp2Connections = true,
+            // Kestrel decoded non-ASCII header values as UTF-8 (invalid UTF-8 it refused): sent on as the same bytes.
+            // HttpClient would refuse them otherwise, after a server was chosen.
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
         });
     }
 
@@ -92,12 +94,9 @@ public sealed partial class UpstreamForwarder : IDisposable
         try
         {
             var request = context.Request;
-            if (_isEdge && request.Headers.ContainsKey("Transfer-Encoding")
-                && (request.Headers.ContainsKey("Content-Length") || request.Headers.ContainsKey("X-Content-Length")))
+            if (RequestScreen.Check(request) is { } refusal)
             {
-                // RFC 9112 §6.3: a message with both is a smuggling attempt or a broken client; refuse, never forward.
-                // Kestrel keeps such a request, moving Content-Length to X-Content-Length; either form is refused.
-                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "both Content-Length and Transfer-Encoding");
+                await RefuseAsync(context, refusal);
                 return;
             }
 
@@ -170,6 +169,16 @@ public sealed partial class UpstreamForwarder : IDisposable
 
                 if (outcome == ForwardOutcome.ClientGone)
                 {
+                    return;
+                }
+
+                if (outcome == ForwardOutcome.Refused)
+                {
+                    if (!context.Response.HasStarted)
+                    {
+                        await RefuseAsync(context, Refusal(attempt));
+                    }
+
                     return;
                 }
 
@@ -262,6 +271,18 @@ public sealed partial class UpstreamForwarder : IDisposable
                     return;
                 }
 
+                if (outcome == ForwardOutcome.Refused)
+                {
+                    if (!client.ResponseStarted)
+                    {
+                        var refusal = Refusal(attempt);
+                        _refusals.Refused(client.Peer, client.Method, refusal);
+                        client.WriteError(refusal.Status, refusal.Detail, close: true);
+                    }
+
+                    return;
+                }
+
                 CountFailure(upstream, Describe(attempt));
                 if (!client.ResponseStarted && retriesLeft > 0 && CanRetry(outcome, retryAfterSend, backend))
                 {
@@ -285,10 +306,14 @@ public sealed partial class UpstreamForwarder : IDisposable
         }
     }
 
-    /// <summary>A server answered: a 5xx other than 503 counts as its failure ("busy or degraded, try later" would not be helped by taking it out).</summary>
+    /// <summary>
+    /// A server answered: a 5xx counts as its failure, but 503 ("busy or degraded, try later" would not be helped by
+    /// taking it out) and, as in HAProxy's <c>observe layer7</c>, 501 and 505, which say the client asked for what the
+    /// server does not do.
+    /// </summary>
     private void RecordAnswer(Upstream upstream, int status)
     {
-        if (status >= 500 && status != StatusCodes.Status503ServiceUnavailable)
+        if (status >= 500 && status is not (StatusCodes.Status503ServiceUnavailable or StatusCodes.Status501NotImplemented or StatusCodes.Status505HttpVersionNotsupported))
         {
             CountFailure(upstream, $"HTTP {status}");
         }
@@ -367,6 +392,8 @@ public sealed partial class UpstreamForwarder : IDisposable
         var outcome = error switch
         {
             ForwarderError.None => ForwardOutcome.Answered,
+            // YARP could not build the request from what the client sent (e.g. a header HttpClient refuses).
+            ForwarderError.RequestCreation => ForwardOutcome.Refused,
             ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
                 or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
                 or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
@@ -398,12 +425,28 @@ public sealed partial class UpstreamForwarder : IDisposable
         };
     }
 
-    private Task WriteErrorAsync(HttpContext context, int status, string detail)
+    /// <summary>The answer to a request the HTTP client would not send as it was.</summary>
+    private static RequestScreen.Refusal Refusal(ForwardAttempt attempt) =>
+        new(StatusCodes.Status400BadRequest, attempt.Error?.Message is { } message ? $"the request cannot be forwarded as sent ({message.TrimEnd('.')})" : "the request cannot be forwarded as sent");
+
+    /// <summary>Answers a refused request and closes the connection after it (its framing may be in doubt); logged once per client per interval.</summary>
+    private async Task RefuseAsync(HttpContext context, RequestScreen.Refusal refusal)
+    {
+        _refusals.Refused(context.Connection.RemoteIpAddress, context.Request.Method, refusal);
+        await WriteErrorAsync(context, refusal.Status, refusal.Detail, close: true);
+    }
+
+    private Task WriteErrorAsync(HttpContext context, int status, string detail, bool close = false)
     {
         var response = context.Response;
         response.Clear();
         response.StatusCode = status;
         response.Headers[ServedByHeader] = _proxyName;
+        if (close)
+        {
+            response.Headers.Connection = "close";
+        }
+
         return _errorWriter.WriteAsync(context, new UpstreamError(status, detail));
     }
 

@@ -37,12 +37,15 @@ internal sealed class ClientConnection : IForwardingClient
         _context = context;
         _input = context.Transport.Input;
         _output = context.Transport.Output;
-        var peer = (context.RemoteEndPoint as IPEndPoint)?.Address;
-        _keepClientValues = owner.ProxyHeaders.KeepsClientValues(peer);
-        _peerText = owner.ProxyHeaders.PeerAsText(peer);
+        Peer = (context.RemoteEndPoint as IPEndPoint)?.Address;
+        _keepClientValues = owner.ProxyHeaders.KeepsClientValues(Peer);
+        _peerText = owner.ProxyHeaders.PeerAsText(Peer);
     }
 
     public string Method => _request.Method;
+
+    /// <summary>The client's address.</summary>
+    public IPAddress? Peer { get; }
 
     /// <summary>A client that goes away is noticed on the next write (as HAProxy without <c>abortonclose</c>).</summary>
     public CancellationToken Aborted => CancellationToken.None;
@@ -99,8 +102,10 @@ internal sealed class ClientConnection : IForwardingClient
                     return false;
                 }
 
-                if (buffer.Length >= RequestHead.MaxLength)
+                if (buffer.Length >= RequestHead.MaxLength || HasBareLineFeed(buffer))
                 {
+                    // Too long for this path, or lines ended by LF alone, which would never show the blank line this
+                    // path waits for: Kestrel answers either at once (400 for a bare LF, NodeHost).
                     return HandOver(buffer);
                 }
 
@@ -242,9 +247,13 @@ internal sealed class ClientConnection : IForwardingClient
         _context.Abort();
     }
 
-    /// <summary>Writes the forwarder's own answer (as <see cref="PlainTextUpstreamErrorWriter"/>, plus Content-Length).</summary>
-    public void WriteError(int status, string detail)
+    /// <summary>
+    /// Writes the forwarder's own answer (as <see cref="PlainTextUpstreamErrorWriter"/>, plus Content-Length); with
+    /// <paramref name="close"/> the connection is closed after it.
+    /// </summary>
+    public void WriteError(int status, string detail, bool close = false)
     {
+        _close |= close;
         Status = status;
         ResponseStarted = true;
         var body = Encoding.UTF8.GetBytes(new UpstreamError(status, detail).ToPlainText());
@@ -292,6 +301,36 @@ internal sealed class ClientConnection : IForwardingClient
 
         var reader = new SequenceReader<byte>(buffer);
         return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8) && reader.Consumed <= RequestHead.MaxLength ? (int)reader.Consumed : -1;
+    }
+
+    /// <summary>Whether a line of the incomplete head in <paramref name="buffer"/> ends in LF without CR.</summary>
+    private static bool HasBareLineFeed(ReadOnlySequence<byte> buffer)
+    {
+        var previous = (byte)0;
+        foreach (var segment in buffer)
+        {
+            var span = segment.Span;
+            for (var at = span.IndexOf((byte)'\n'); at >= 0; at = NextLineFeed(span, at))
+            {
+                if ((at > 0 ? span[at - 1] : previous) != '\r')
+                {
+                    return true;
+                }
+            }
+
+            if (!span.IsEmpty)
+            {
+                previous = span[^1];
+            }
+        }
+
+        return false;
+
+        static int NextLineFeed(ReadOnlySpan<byte> span, int at)
+        {
+            var next = span[(at + 1)..].IndexOf((byte)'\n');
+            return next < 0 ? -1 : at + 1 + next;
+        }
     }
 
     private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> head, RequestHead.Line line) => head.Slice(line.Start, line.Length);

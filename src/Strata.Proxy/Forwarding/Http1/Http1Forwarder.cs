@@ -78,13 +78,24 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
                 }
             }
 
+            int length;
+            try
+            {
+                length = client.WriteRequestHead(upstream, connection);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A header HTTP/1.1 cannot carry (HeadWriter): the client's; nothing was sent, the connection stays good.
+                pool.Return(connection);
+                return new(ForwardOutcome.Refused, e);
+            }
+
             var keep = false;
             var registration = client.Aborted.CanBeCanceled ? client.Aborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection) : default;
             connection.Arm(backend.ServerTimeout);
             var stage = Stage.Sending;
             try
             {
-                var length = client.WriteRequestHead(upstream, connection);
                 await connection.SendAsync(connection.HeadBuffer.AsMemory(0, length));
 
                 stage = Stage.AwaitingHead;
@@ -554,8 +565,9 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
         return request.PathBase.Add(request.Path).ToUriComponent() + request.QueryString.ToUriComponent();
     }
 
-    // Hop-by-hop (RFC 9110 §7.6.1), those this proxy writes itself, and Expect (nothing to continue: no body).
-    private static bool IsNotForwarded(string name, bool replaceForwarded) => name.Length switch
+    // Hop-by-hop (RFC 9110 §7.6.1), those this proxy writes itself, Expect (nothing to continue: no body), and at the
+    // edge the client's claims of its address (ProxyHeaders.ClientAddressHeaders).
+    private static bool IsNotForwarded(string name, bool replaceForwarded) => (name.Length switch
     {
         2 => name.Equals("TE", StringComparison.OrdinalIgnoreCase),
         3 => name.Equals(HeaderNames.Via, StringComparison.OrdinalIgnoreCase),
@@ -569,7 +581,7 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
         17 => name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase)
             || (replaceForwarded && name.Equals(ProxyHeaders.ForwardedProto, StringComparison.OrdinalIgnoreCase)),
         _ => false,
-    };
+    }) || (replaceForwarded && ProxyHeaders.IsClientAddressHeader(name));
 
     private static bool IsListed(StringValues connection, string name)
     {
@@ -618,22 +630,21 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
             Length += bytes.Length;
         }
 
+        /// <summary>
+        /// Appends <paramref name="text"/>: ASCII as it is, other text as UTF-8 (Kestrel decoded it from UTF-8, so the
+        /// server gets the client's bytes). Control characters but HTAB, and DEL, are refused: RequestScreen refuses
+        /// them before a server is chosen; this is the last line of defence.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">The text holds a character a header cannot carry.</exception>
         public void Append(string text)
         {
-            var destination = Reserve(text.Length);
-            for (var i = 0; i < text.Length; i++)
+            if (text.AsSpan().IndexOfAny(RequestScreen.ForbiddenInValue) >= 0)
             {
-                var c = text[i];
-                if (c > 0xFF || (c < 0x20 && c != '\t') || c == 0x7F)
-                {
-                    // Kestrel refuses such requests before they get here; this is the last line of defence.
-                    throw new InvalidOperationException($"a request header holds the character U+{(int)c:X4}, which HTTP/1.1 cannot carry");
-                }
-
-                destination[i] = (byte)c;
+                throw new InvalidOperationException("a request header holds a control character");
             }
 
-            Length += text.Length;
+            var count = System.Text.Ascii.IsValid(text) ? text.Length : System.Text.Encoding.UTF8.GetByteCount(text);
+            Length += System.Text.Encoding.UTF8.GetBytes(text, Reserve(count));
         }
 
         private Span<byte> Reserve(int count)

@@ -184,6 +184,7 @@ internal sealed class RequestHead
         16 when name.EqualsIgnoreCaseAscii("x-forwarded-host"u8) => replaceForwarded ? Kind.Dropped : Kind.ForwardedHost,
         17 when name.EqualsIgnoreCaseAscii("transfer-encoding"u8) => Kind.Refused,
         17 when name.EqualsIgnoreCaseAscii("x-forwarded-proto"u8) => replaceForwarded ? Kind.Dropped : Kind.ForwardedProto,
+        _ when replaceForwarded && ProxyHeaders.IsClientAddressHeader(name) => Kind.Dropped,
         _ => Kind.EndToEnd,
     };
 

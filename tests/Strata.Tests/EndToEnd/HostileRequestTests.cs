@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Strata.Tests.Common;
+
+namespace Strata.Tests.EndToEnd;
+
+/// <summary>
+/// The regression corpus of issue 15 against a running topology (<c>strata up --detach</c> on a copy of the default
+/// one): requests a client may send that a proxy cannot forward as they are get the listed answer from the VIP, a
+/// load balancer, a web node and an app node, and none of them is counted against a server — no failure, no retry,
+/// no health change, no VIP move — while a normal client served at the same time sees no error.
+/// </summary>
+public sealed class HostileRequestTests(HostileRequestTests.Topology topology) : IClassFixture<HostileRequestTests.Topology>
+{
+    /// <summary>Longer than any answer takes, shorter than the client timeout (30 s) a request waiting for more would meet.</summary>
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task Corpus_EveryTier_AnsweredAsListed_NoServerBlamed_NormalClientUnharmed()
+    {
+        var corpus = HostileRequestCorpus.Load();
+        Assert.True(corpus.Count > 100, $"the corpus has only {corpus.Count} requests");
+        var before = await topology.BlameAsync();
+        var mismatches = new List<string>();
+
+        await using (var normal = NormalLoad.Start(topology.Run))
+        {
+            var targets = new (string Name, IPEndPoint Address, Tier Tier)[]
+            {
+                ("the VIP", IPEndPoint.Parse($"{topology.Run.Site.Host}:{topology.Run.Site.Port}"), Tier.Lb),
+                ("lb-1", topology.Address("lb-1"), Tier.Lb),
+                ("web-1", topology.Address("web-1"), Tier.Web),
+                ("app-1", topology.Address("app-1"), Tier.App),
+            };
+            await Task.WhenAll(targets.Select(async target =>
+            {
+                foreach (var request in corpus)
+                {
+                    var (status, detail) = await HostileRequestCorpus.SendAsync(target.Address, request.Bytes, AnswerTimeout);
+                    if (status != request.Expected[target.Tier])
+                    {
+                        lock (mismatches)
+                        {
+                            mismatches.Add($"{target.Name}, {request.Name}: expected {request.Expected[target.Tier]}, got {detail}");
+                        }
+                    }
+                }
+            }));
+
+            var served = await normal.StopAsync();
+            Assert.True(served.Answered > 0, "the normal client was never answered");
+            Assert.True(served.Failed.Count == 0, $"the normal client saw {served.Failed.Count} errors: {string.Join("; ", served.Failed.Take(5))}");
+        }
+
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {corpus.Count * 4} answers differ:\n{string.Join("\n", mismatches)}");
+        await topology.AssertNoBlameSinceAsync(before);
+    }
+
+    [Fact]
+    public async Task Burst_AtTheVip_UnderNormalLoad_NoErrorNoServerDownNoVipMove()
+    {
+        var corpus = HostileRequestCorpus.Load();
+        var before = await topology.BlameAsync();
+        var owner = (await topology.Run.StatusAsync())["vip"]!["owner"]!.GetValue<string>();
+        var vip = IPEndPoint.Parse($"{topology.Run.Site.Host}:{topology.Run.Site.Port}");
+
+        // 400 hostile requests, 8 at a time (the issue's burst was 8 a second for 12 s), every kind of the corpus in turn.
+        const int Burst = 400;
+        var next = -1;
+        var unanswered = 0;
+        await using (var normal = NormalLoad.Start(topology.Run))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+            {
+                for (var i = Interlocked.Increment(ref next); i < Burst; i = Interlocked.Increment(ref next))
+                {
+                    var (status, _) = await HostileRequestCorpus.SendAsync(vip, corpus[i % corpus.Count].Bytes, AnswerTimeout);
+                    if (status == 0)
+                    {
+                        Interlocked.Increment(ref unanswered);
+                    }
+                }
+            }));
+
+            var served = await normal.StopAsync();
+            Assert.True(served.Answered > 0, "the normal client was never answered");
+            Assert.True(served.Failed.Count == 0, $"the normal client saw {served.Failed.Count} errors: {string.Join("; ", served.Failed.Take(5))}");
+        }
+
+        Assert.Equal(0, unanswered);
+        Assert.Equal(owner, (await topology.Run.StatusAsync())["vip"]!["owner"]!.GetValue<string>());
+        await topology.AssertNoBlameSinceAsync(before);
+    }
+
+    /// <summary>The topology the tests share, started once; its proxies' counters are compared before and after each test.</summary>
+    public sealed class Topology : IAsyncLifetime
+    {
+        // What would move if a server (or a load balancer) were blamed: failures, retries, health and VRRP changes.
+        private static readonly string[] BlameCounters =
+            ["strata_server_failures_total", "strata_retries_total", "strata_health_transitions_total", "strata_vrrp_transitions"];
+
+        private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
+        private JsonArray _nodes = [];
+
+        internal EndToEndRun Run { get; } = EndToEndRun.Create();
+
+        public async Task InitializeAsync()
+        {
+            await Run.StrataAsync(TimeSpan.FromSeconds(120), "up", "--detach");
+            _nodes = (await Run.StatusAsync())["nodes"]!.AsArray();
+        }
+
+        public async Task DisposeAsync()
+        {
+            _client.Dispose();
+            await Run.DisposeAsync();
+        }
+
+        internal IPEndPoint Address(string node) => IPEndPoint.Parse(Node(node)["address"]!.GetValue<string>());
+
+        /// <summary>The blame counters of every load balancer and web node, by node and series.</summary>
+        internal async Task<Dictionary<string, double>> BlameAsync()
+        {
+            var counters = new Dictionary<string, double>();
+            foreach (var node in new[] { "lb-1", "lb-2", "web-1", "web-2" })
+            {
+                var metrics = await _client.GetStringAsync(new Uri(new Uri(Node(node)["managementUrl"]!.GetValue<string>()), "metrics"));
+                foreach (var line in metrics.Split('\n'))
+                {
+                    if (BlameCounters.Any(c => line.StartsWith(c, StringComparison.Ordinal)) || line.StartsWith("strata_server_up", StringComparison.Ordinal))
+                    {
+                        var space = line.LastIndexOf(' ');
+                        counters[$"{node} {line[..space]}"] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+
+            return counters;
+        }
+
+        /// <summary>Every server still up, and no blame counter moved since <paramref name="before"/>.</summary>
+        internal async Task AssertNoBlameSinceAsync(Dictionary<string, double> before)
+        {
+            var after = await BlameAsync();
+            Assert.Contains(after, c => c.Key.Contains("strata_server_failures_total", StringComparison.Ordinal));
+            var down = after.Where(c => c.Key.Contains(" strata_server_up", StringComparison.Ordinal) && c.Value != 1).Select(c => c.Key).ToList();
+            Assert.True(down.Count == 0, $"servers down: {string.Join(", ", down)}");
+            var moved = after.Where(c => !c.Key.Contains(" strata_server_up", StringComparison.Ordinal) && c.Value != before.GetValueOrDefault(c.Key))
+                .Select(c => $"{c.Key}: {before.GetValueOrDefault(c.Key)} -> {c.Value}")
+                .ToList();
+            Assert.True(moved.Count == 0, $"blamed: {string.Join("; ", moved)}");
+        }
+
+        private JsonNode Node(string name) => _nodes.Single(n => n!["name"]!.GetValue<string>() == name)!;
+    }
+
+    /// <summary>
+    /// A normal client beside the hostile ones: two keep-alive connections through the VIP asking for a static file
+    /// and the API in turn, until stopped (at most 60 s or 20,000 requests).
+    /// </summary>
+    private sealed class NormalLoad : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromSeconds(60));
+        private readonly List<string> _failed = [];
+        private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 2 }) { Timeout = TimeSpan.FromSeconds(10) };
+        private Task _clients = Task.CompletedTask;
+        private int _answered;
+
+        public static NormalLoad Start(EndToEndRun run)
+        {
+            var load = new NormalLoad();
+            load._clients = Task.WhenAll(Enumerable.Range(0, 2).Select(c => load.ClientAsync(run, c)));
+            return load;
+        }
+
+        public async Task<(int Answered, List<string> Failed)> StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _clients;
+            return (_answered, _failed);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            _client.Dispose();
+            _stop.Dispose();
+        }
+
+        private async Task ClientAsync(EndToEndRun run, int client)
+        {
+            for (var i = 0; !_stop.IsCancellationRequested && i < 10_000; i++)
+            {
+                var path = (client + i) % 2 == 0 ? "/static/site.css" : "/api/messages?limit=1";
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(run.Site, path));
+                request.Headers.Host = "www.foobar.com";
+                try
+                {
+                    using var response = await _client.SendAsync(request);
+                    await response.Content.ReadAsByteArrayAsync();
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        lock (_failed)
+                        {
+                            _failed.Add($"{path}: {(int)response.StatusCode}");
+                        }
+                    }
+
+                    Interlocked.Increment(ref _answered);
+                }
+                catch (HttpRequestException e)
+                {
+                    lock (_failed)
+                    {
+                        _failed.Add($"{path}: {e.Message}");
+                    }
+                }
+            }
+        }
+    }
+}
