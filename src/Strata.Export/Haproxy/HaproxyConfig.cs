@@ -84,8 +84,9 @@ public static class HaproxyConfig
             unlessTrusted = " unless strata_trusted";
         }
 
-        w.Comment("A client's own X-Forwarded-* headers are replaced by what the connection says.");
-        foreach (var header in new[] { "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host" })
+        w.Comment("A client's own X-Forwarded-* headers are replaced by what the connection says; its other claims of its");
+        w.Comment("address (Forwarded, X-Real-IP...) are removed, as Strata's load balancers do.");
+        foreach (var header in new[] { "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host" }.Concat(EdgeHeaders.ClientAddress))
         {
             w.Line($"http-request del-header {header}{unlessTrusted}");
         }

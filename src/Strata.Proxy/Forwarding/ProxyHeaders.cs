@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Strata.Proxy.Upstreams;
+using Strata.Topology;
 
 namespace Strata.Proxy.Forwarding;
 
@@ -25,18 +26,8 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
 
-    /// <summary>
-    /// Headers besides X-Forwarded-For/-Proto/-Host that frameworks and applications read as the client's address or
-    /// the way it came in (RFC 7239 <c>Forwarded</c>; nginx's <c>X-Real-IP</c>; CDNs' <c>True-Client-IP</c>,
-    /// <c>CF-Connecting-IP</c>, <c>Fastly-Client-IP</c>; Rails' <c>Client-IP</c>; ASP.NET Core's
-    /// <c>X-Forwarded-Prefix</c>). Strata sets none of them, so at the edge a client's are removed, else the client
-    /// could claim any address to an application behind that trusts them.
-    /// </summary>
-    public static readonly ImmutableArray<string> ClientAddressHeaders =
-    [
-        "Forwarded", "X-Real-IP", "Client-IP", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
-        "X-Cluster-Client-IP", "X-Forwarded-Port", "X-Forwarded-Prefix",
-    ];
+    /// <summary>The client-address headers removed at the edge unless the peer is trusted (<see cref="EdgeHeaders.ClientAddress"/>).</summary>
+    public static ImmutableArray<string> ClientAddressHeaders => EdgeHeaders.ClientAddress;
 
     private readonly string _via = $"1.1 {proxyName}";
     private readonly byte[] _viaBytes = System.Text.Encoding.ASCII.GetBytes($"1.1 {proxyName}");

@@ -14,7 +14,7 @@ namespace Strata.Proxy.Forwarding;
 /// <para>Kestrel has already refused what breaks HTTP/1.1's grammar (a header name that is not a token, NUL, a bare
 /// CR, invalid UTF-8, a bare LF line ending: <see cref="Hosting.NodeHost"/>); these are the rules on top of it:</para>
 /// <list type="bullet">
-/// <item><c>CONNECT</c>: 501, Strata is not a forward proxy (HAProxy and nginx answer it 400/405 unless configured).</item>
+/// <item><c>CONNECT</c>: 501, Strata is not a forward proxy (nginx answers it 405).</item>
 /// <item>Both Transfer-Encoding and Content-Length: 400 (RFC 9112 §6.3: a smuggling attempt or a broken client;
 /// Kestrel keeps the request, moving Content-Length to X-Content-Length).</item>
 /// <item>A Connection option that is not a token, or that names Content-Length, Transfer-Encoding or Host: 400.

@@ -90,6 +90,44 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
         Assert.Equal("127.0.0.1", Header(response, "X-Seen-Forwarded-For"));
     }
 
+    [Theory]
+    [InlineData(true, "GET", false)]   // the VIP's connection path
+    [InlineData(false, "GET", false)]  // Kestrel, then Strata's HTTP/1.1 forwarder
+    [InlineData(false, "POST", false)] // Kestrel, then YARP
+    [InlineData(true, "GET", true)]
+    [InlineData(false, "GET", true)]
+    [InlineData(false, "POST", true)]
+    public async Task Forward_ClientAddressHeaders_RemovedAtTheEdgeUnlessThePeerIsTrusted(bool throughVip, string method, bool trusted)
+    {
+        if (trusted)
+        {
+            _topology = _topology with { TrustedProxies = [IPNetwork.Parse("127.0.0.0/8")] };
+        }
+
+        var lb = await StartAsync("lb-1");
+        var address = throughVip ? Vip : Address(lb);
+        Assert.True(await Eventually.TrueAsync(async () => (await TryGetAsync(new Uri(address, "/ready"))) is { IsSuccessStatusCode: true }), "the load balancer never answered");
+
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(address, "/x"));
+        foreach (var name in Strata.Topology.EdgeHeaders.ClientAddress)
+        {
+            request.Headers.TryAddWithoutValidation(name, "6.6.6.6");
+        }
+
+        request.Headers.Add("X-Other", "kept");
+        if (method == "POST")
+        {
+            request.Content = new StringContent("body");
+        }
+
+        using var response = await _client.SendAsync(request);
+        var seen = (Header(response, "X-Served-By") == "web-1" ? _web1 : _web2).LastHeaders!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("kept", seen["X-Other"].ToString());
+        Assert.All(Strata.Topology.EdgeHeaders.ClientAddress, name => Assert.Equal(trusted ? "6.6.6.6" : "", seen[name].ToString()));
+    }
+
     [Fact]
     public async Task Forward_WebNodeFailsChecks_TakenOutOfRotation()
     {

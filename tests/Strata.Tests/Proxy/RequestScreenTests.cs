@@ -1,0 +1,94 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
+using Strata.Proxy.Forwarding;
+using Strata.Tests.Common;
+
+namespace Strata.Tests.Proxy;
+
+/// <summary>
+/// What a forwarding node refuses before choosing a server, as a unit; HostileRequestTests sends the same requests
+/// (and many more) to a running topology.
+/// </summary>
+public sealed class RequestScreenTests
+{
+    [Theory]
+    [InlineData("GET", "Connection", "keep-alive, TE", null)]
+    [InlineData("GET", "Connection", "Content-Type", null)]
+    [InlineData("GET", "Connection", "content-length", 400)]
+    [InlineData("GET", "Connection", "close, Transfer-Encoding", 400)]
+    [InlineData("GET", "Connection", "HOST", 400)]
+    [InlineData("GET", "Connection", "bad name", 400)]
+    [InlineData("GET", "Connection", "a/b", 400)]
+    [InlineData("GET", "X-A", "tab\tis fine", null)]
+    [InlineData("GET", "X-A", "caf\u00e9 \u20ac", null)]
+    [InlineData("GET", "X-A", "a\u0001b", 400)]
+    [InlineData("GET", "X-A", "a\u001fb", 400)]
+    [InlineData("GET", "X-A", "a\u007fb", 400)]
+    [InlineData("CONNECT", "X-A", "b", 501)]
+    [InlineData("PROPFIND", "X-A", "b", null)]
+    public void Check_OneHeader_RefusedOrNot(string method, string name, string value, int? status)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = method;
+        context.Request.Headers[name] = value;
+
+        Assert.Equal(status, RequestScreen.Check(context.Request)?.Status);
+    }
+
+    [Fact]
+    public void Check_ContentLengthAndTransferEncoding_Refused()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Headers.TransferEncoding = "chunked";
+        context.Request.Headers["X-Content-Length"] = "5";
+
+        Assert.Equal(new RequestScreen.Refusal(400, "both Content-Length and Transfer-Encoding"), RequestScreen.Check(context.Request));
+    }
+
+    [Fact]
+    public void RefusalLog_OneLinePerClientPerInterval()
+    {
+        var time = new FakeTimeProvider();
+        var logger = new ListLogger<RequestScreenTests>();
+        var log = new RefusalLog(time, logger);
+        var refusal = new RequestScreen.Refusal(400, "the header X-A holds a control character");
+        var client = IPAddress.Parse("192.0.2.1");
+
+        for (var i = 0; i < 100; i++)
+        {
+            log.Refused(client, "GET", refusal);
+        }
+
+        log.Refused(IPAddress.Parse("192.0.2.2"), "POST", refusal);
+        time.Advance(RefusalLog.Interval);
+        log.Refused(client, "GET", refusal);
+
+        Assert.Equal(3, logger.Lines.Count);
+        Assert.Equal(
+            "Refused a GET request from 192.0.2.1 with 400: the header X-A holds a control character (the client's fault, no server was tried; more from this client are not logged for 60 s)",
+            logger.Lines[0]);
+        Assert.StartsWith("Refused a POST request from 192.0.2.2", logger.Lines[1]);
+    }
+
+    [Fact]
+    public void RefusalLog_FloodOfAddresses_TableStaysBounded()
+    {
+        var time = new FakeTimeProvider();
+        var logger = new ListLogger<RequestScreenTests>();
+        var log = new RefusalLog(time, logger);
+        var refusal = new RequestScreen.Refusal(400, "x");
+
+        for (var i = 0; i < RefusalLog.MaxClients * 3; i++)
+        {
+            log.Refused(new IPAddress(0x0A000000u + (uint)i), "GET", refusal);
+        }
+
+        // Only as many clients as the table holds are logged within an interval; once it has passed, others are again.
+        Assert.Equal(RefusalLog.MaxClients, logger.Lines.Count);
+        time.Advance(RefusalLog.Interval);
+        log.Refused(IPAddress.Parse("192.0.2.9"), "GET", refusal);
+        Assert.Equal(RefusalLog.MaxClients + 1, logger.Lines.Count);
+    }
+}
