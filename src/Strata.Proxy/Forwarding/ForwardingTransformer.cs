@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Strata.Proxy.Forwarding;
@@ -34,7 +35,7 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
             SetUnlessKept(headers, ProxyHeaders.ForwardedHost, request.Host.Value ?? "", keepClientValues);
             if (!keepClientValues)
             {
-                foreach (var name in ProxyHeaders.ClientAddressHeaders)
+                foreach (var name in EdgeHeaders.ClientAddress)
                 {
                     headers.Remove(name);
                 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using Microsoft.AspNetCore.Http;
@@ -16,7 +17,7 @@ namespace Strata.Proxy.Forwarding;
 /// <item>X-Forwarded-For/-Proto/-Host: at the edge set from the real connection, client values kept only from a
 /// trusted proxy; behind the edge the peer's address is appended;</item>
 /// <item>the other headers that tell an application the client's address or how it came in
-/// (<see cref="ClientAddressHeaders"/>): at the edge removed, unless the peer is a trusted proxy;</item>
+/// (<see cref="EdgeHeaders.ClientAddress"/>): at the edge removed, unless the peer is a trusted proxy;</item>
 /// <item>the persistence cookie, when the backend has one and the client does not carry the right value.</item>
 /// </list>
 /// </summary>
@@ -26,8 +27,7 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
 
-    /// <summary>The client-address headers removed at the edge unless the peer is trusted (<see cref="EdgeHeaders.ClientAddress"/>).</summary>
-    public static ImmutableArray<string> ClientAddressHeaders => EdgeHeaders.ClientAddress;
+    private static readonly FrozenSet<string> ClientAddressNames = EdgeHeaders.ClientAddress.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private readonly string _via = $"1.1 {proxyName}";
     private readonly byte[] _viaBytes = System.Text.Encoding.ASCII.GetBytes($"1.1 {proxyName}");
@@ -92,24 +92,13 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         return text;
     }
 
-    /// <summary>Whether <paramref name="name"/> is one of <see cref="ClientAddressHeaders"/>.</summary>
-    public static bool IsClientAddressHeader(ReadOnlySpan<char> name)
-    {
-        foreach (var header in ClientAddressHeaders)
-        {
-            if (header.Length == name.Length && name.Equals(header, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
+    /// <summary>Whether <paramref name="name"/> is one of <see cref="EdgeHeaders.ClientAddress"/>.</summary>
+    public static bool IsClientAddressHeader(string name) => ClientAddressNames.Contains(name);
 
-        return false;
-    }
-
-    /// <inheritdoc cref="IsClientAddressHeader(ReadOnlySpan{char})"/>
+    /// <inheritdoc cref="IsClientAddressHeader(string)"/>
     public static bool IsClientAddressHeader(ReadOnlySpan<byte> name)
     {
-        foreach (var header in ClientAddressHeaders)
+        foreach (var header in EdgeHeaders.ClientAddress)
         {
             if (header.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(name, header))
             {

@@ -14,14 +14,15 @@ namespace Strata.Proxy.Forwarding;
 /// <para>Kestrel has already refused what breaks HTTP/1.1's grammar (a header name that is not a token, NUL, a bare
 /// CR, invalid UTF-8, a bare LF line ending: <see cref="Hosting.NodeHost"/>); these are the rules on top of it:</para>
 /// <list type="bullet">
-/// <item><c>CONNECT</c>: 501, Strata is not a forward proxy (nginx answers it 405).</item>
+/// <item><c>CONNECT</c>: 501, Strata is not a forward proxy (HAProxy 2.6 and nginx 1.22 answer 400).</item>
 /// <item>Both Transfer-Encoding and Content-Length: 400 (RFC 9112 §6.3: a smuggling attempt or a broken client;
 /// Kestrel keeps the request, moving Content-Length to X-Content-Length).</item>
 /// <item>A Connection option that is not a token, or that names Content-Length, Transfer-Encoding or Host: 400.
 /// Naming a framing header "hop-by-hop" asks the proxy to strip the body's length or the target's host on the way,
 /// a known way to make two hops read one request differently. Other named headers are removed (RFC 9110 §7.6.1).</item>
-/// <item>A header value holding a control character other than HTAB, or DEL: 400, as HAProxy does (nginx refuses
-/// only NUL). Non-ASCII text is kept and sent on as the same UTF-8 bytes (HAProxy and nginx pass such bytes too).</item>
+/// <item>A header value holding a control character other than HTAB, or DEL: 400 (HAProxy 2.6 and nginx 1.22 pass
+/// them on; an application behind that is not on Kestrel may read them differently). Non-ASCII text is kept and
+/// sent on as the same UTF-8 bytes (HAProxy and nginx pass such bytes too).</item>
 /// </list>
 /// </remarks>
 internal static class RequestScreen

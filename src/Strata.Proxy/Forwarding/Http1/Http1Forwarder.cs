@@ -566,7 +566,7 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
     }
 
     // Hop-by-hop (RFC 9110 §7.6.1), those this proxy writes itself, Expect (nothing to continue: no body), and at the
-    // edge the client's claims of its address (ProxyHeaders.ClientAddressHeaders).
+    // edge the client's claims of its address (EdgeHeaders.ClientAddress).
     private static bool IsNotForwarded(string name, bool replaceForwarded) => (name.Length switch
     {
         2 => name.Equals("TE", StringComparison.OrdinalIgnoreCase),
