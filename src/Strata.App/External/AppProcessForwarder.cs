@@ -30,6 +30,8 @@ internal sealed class AppProcessForwarder : IDisposable
             UseCookies = false,
             ActivityHeadersPropagator = null,
             ConnectTimeout = TimeSpan.FromSeconds(2),
+            // Kestrel decoded non-ASCII header values as UTF-8: sent on as the same bytes (HttpClient refuses them otherwise).
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
         });
     }
 
@@ -43,7 +45,15 @@ internal sealed class AppProcessForwarder : IDisposable
         }
 
         var error = await _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, HttpTransformer.Empty);
-        if (error == ForwarderError.Request && !context.Response.HasStarted)
+        if (error == ForwarderError.RequestCreation && !context.Response.HasStarted)
+        {
+            // The request could not be built from what the client sent: the client's fault, not the application's.
+            context.Response.Clear();
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            context.Response.Headers.Connection = "close";
+            await context.Response.WriteAsync("400 Bad Request: the request cannot be forwarded as sent\n", context.RequestAborted);
+        }
+        else if (error == ForwarderError.Request && !context.Response.HasStarted)
         {
             // No response at all: refused (started but not listening yet) or reset (it just died, taking a pooled
             // connection with it). Either way the supervisor is on it, so "try again shortly" rather than 502.

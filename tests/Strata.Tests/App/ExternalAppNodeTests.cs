@@ -37,6 +37,24 @@ public sealed class ExternalAppNodeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Get_NonAsciiHeaderValue_ReachesTheApplication()
+    {
+        await using var host = await ExternalAppTestHost.StartAsync("app-1", ExternalAppTestHost.PythonExample());
+        Assert.True(await Eventually.TrueAsync(() => IsReadyAsync(host), Generous));
+        using var client = new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8 })
+        {
+            BaseAddress = host.Client.BaseAddress,
+        };
+
+        // Sent as UTF-8 bytes, as a browser may send a non-ASCII value: the node sends them on, not a 503.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/hello");
+        request.Headers.Add("X-Name", "caf\u00e9");
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task ChildKilled_ReadyzFollowsItsHealth_AndTheNodeRestartsIt()
     {
         await using var host = await ExternalAppTestHost.StartAsync("app-1", ExternalAppTestHost.PythonExample());
