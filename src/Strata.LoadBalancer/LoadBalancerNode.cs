@@ -27,7 +27,7 @@ public static class LoadBalancerNode
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp =>
         {
-            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, sp.GetRequiredService<UpstreamForwarder>());
+            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, sp);
             listener.Prepare();
             return listener;
         });

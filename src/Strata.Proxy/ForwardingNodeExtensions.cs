@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Proxy.Forwarding;
+using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
@@ -44,9 +45,11 @@ public static class ForwardingNodeExtensions
     /// Serves the plain requests of this listener's connections below Kestrel's HTTP layer (GET and HEAD without a
     /// body, over HTTP/1.1), handing a connection to Kestrel at its first other request. Plain HTTP listeners only.
     /// </summary>
-    public static ListenOptions UseConnectionForwarding(this ListenOptions listen, UpstreamForwarder forwarder)
+    /// <param name="listen">The listener.</param>
+    /// <param name="nodeServices">The services of the forwarding node (<see cref="AddForwardingTo"/>) whose forwarder serves them.</param>
+    public static ListenOptions UseConnectionForwarding(this ListenOptions listen, IServiceProvider nodeServices)
     {
-        var connections = forwarder.Connections;
+        var connections = nodeServices.GetRequiredService<ConnectionForwarder>();
         listen.Use(next => context => connections.ServeAsync(context, next));
         return listen;
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
 using Strata.Proxy.Forwarding;
+using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Health;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
@@ -47,6 +48,7 @@ public static class ProxyServiceCollectionExtensions
             sp.GetService<IUpstreamErrorWriter>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UpstreamForwarder>>()));
+        services.AddSingleton(sp => new ConnectionForwarder(sp.GetRequiredService<UpstreamForwarder>()));
         services.AddSingleton<IReadinessCheck>(sp => new UpstreamReadinessCheck(sp.GetRequiredService<UpstreamPool>(), requireHealthyUpstream));
         return services;
     }

@@ -17,7 +17,7 @@ namespace Strata.LoadBalancer.Vip;
 /// The socket is bound with SO_REUSEPORT, so a new master can listen before the old one, stopping gracefully,
 /// lets go: for that moment the kernel spreads new connections over both, and none is refused.
 /// </summary>
-internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, UpstreamForwarder forwarder) : IVipListener, IAsyncDisposable
+internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IServiceProvider nodeServices) : IVipListener, IAsyncDisposable
 {
     private WebApplication? _server;
 
@@ -90,11 +90,11 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, Up
         });
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(vip, listen => listen.UseConnectionForwarding(forwarder));
+            k.Listen(vip, listen => listen.UseConnectionForwarding(nodeServices));
             k.ApplyClientTimeouts(backend);
         });
         var server = builder.Build();
-        server.Run(forwarder.ForwardAsync);
+        server.Run(nodeServices.GetRequiredService<UpstreamForwarder>().ForwardAsync);
         return server;
     }
 

@@ -33,7 +33,6 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly IHttpForwarder _forwarder;
     private readonly HttpTransformer _transformer;
     private readonly HttpTransformer _discard503Transformer;
-    private readonly Http1Forwarder _http1;
     private readonly ILogger<UpstreamForwarder> _logger;
     private volatile CachedRequestConfig? _requestConfig;
     private readonly HttpMessageInvoker _client;
@@ -43,7 +42,6 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly string _noServerDetail;
     private readonly ProxyHeaders _proxyHeaders;
     private readonly RefusalLog _refusals;
-    private ConnectionForwarder? _connections;
 
     internal UpstreamForwarder(
         string proxyName,
@@ -63,7 +61,6 @@ public sealed partial class UpstreamForwarder : IDisposable
         _forwarder = forwarder;
         _transformer = new ForwardingTransformer(proxyHeaders);
         _discard503Transformer = new Discard503Transformer(_transformer);
-        _http1 = new Http1Forwarder(proxyHeaders);
         _proxyHeaders = proxyHeaders;
         _logger = logger;
         _refusals = new RefusalLog(time, logger);
@@ -87,124 +84,7 @@ public sealed partial class UpstreamForwarder : IDisposable
     }
 
     /// <summary>Forwards the request, retrying on other servers where that is safe, or answers the error itself.</summary>
-    /// <remarks>One async method for the whole request, retries included: each async method that waits allocates its state machine.</remarks>
-    public async Task ForwardAsync(HttpContext context)
-    {
-        var started = _time.GetTimestamp();
-        try
-        {
-            var request = context.Request;
-            if (RequestScreen.Check(request) is { } refusal)
-            {
-                await RefuseAsync(context, refusal);
-                return;
-            }
-
-            var backend = _pool.Backend;
-            var requestConfig = RequestConfig(backend);
-            var hasBody = request.ContentLength > 0 || request.Headers.ContainsKey("Transfer-Encoding");
-            var retryAfterSend = !hasBody && backend.RetryMethods.Contains(request.Method);
-            var retry503 = retryAfterSend && (backend.RetryOn & RetryConditions.Status503) != 0;
-            var retriesLeft = backend.Retries;
-            var pinned = backend.PersistenceCookie is { } cookie && request.Cookies[cookie] is { } name ? _pool.Find(name) : null;
-            var feature = backend.PersistenceCookie is null ? null : new UpstreamFeature();
-            if (feature is not null)
-            {
-                context.Features.Set(feature);
-            }
-
-            ulong tried = 0;
-            while (true)
-            {
-                Upstream upstream;
-                if (pinned is not null && _pool.TryAcquirePinned(pinned))
-                {
-                    upstream = pinned;
-                }
-                else
-                {
-                    var (acquired, failure) = await _pool.AcquireAsync(context, tried, context.RequestAborted);
-                    if (acquired is null)
-                    {
-                        await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, Detail(failure));
-                        return;
-                    }
-
-                    upstream = acquired;
-                }
-
-                pinned = null;
-                tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
-                feature?.Upstream = upstream;
-                // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
-                var discard503 = retry503 && retriesLeft > 0 && _pool.HasUntried(tried);
-                ForwardAttempt attempt;
-                try
-                {
-                    attempt = Http1Forwarder.CanForward(context)
-                        ? await _http1.ForwardAsync(context, upstream, backend, discard503)
-                        : await ForwardWithYarpAsync(context, upstream, requestConfig, discard503);
-                }
-                finally
-                {
-                    _pool.Release(upstream);
-                }
-
-                var outcome = attempt.Outcome;
-                if (outcome == ForwardOutcome.Answered)
-                {
-                    var status = context.Response.StatusCode;
-                    RecordAnswer(upstream, status);
-                    if (status == StatusCodes.Status503ServiceUnavailable && discard503 && !context.Response.HasStarted)
-                    {
-                        // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
-                        retriesLeft--;
-                        _observer.Retried(upstream);
-                        context.Response.Clear();
-                        continue;
-                    }
-
-                    return;
-                }
-
-                if (outcome == ForwardOutcome.ClientGone)
-                {
-                    return;
-                }
-
-                if (outcome == ForwardOutcome.Refused)
-                {
-                    if (!context.Response.HasStarted)
-                    {
-                        await RefuseAsync(context, Refusal(attempt));
-                    }
-
-                    return;
-                }
-
-                CountFailure(upstream, Describe(attempt));
-                if (!context.Response.HasStarted && retriesLeft > 0 && CanRetry(outcome, retryAfterSend, backend))
-                {
-                    retriesLeft--;
-                    _observer.Retried(upstream);
-                    context.Response.Clear();
-                    continue;
-                }
-
-                if (!context.Response.HasStarted)
-                {
-                    var (status, detail) = Answer(outcome);
-                    await WriteErrorAsync(context, status, detail);
-                }
-
-                return;
-            }
-        }
-        finally
-        {
-            _observer.RequestCompleted(context.Response.StatusCode, _time.GetElapsedTime(started));
-        }
-    }
+    public Task ForwardAsync(HttpContext context) => ForwardAsync(new KestrelProxyClient(context, this, _proxyHeaders)).AsTask();
 
     /// <summary>
     /// Whether <see cref="ConnectionForwarder"/> may serve requests itself now: not when a request must be seen
@@ -216,36 +96,64 @@ public sealed partial class UpstreamForwarder : IDisposable
     /// <summary>The client timeout of the backend (Kestrel's keep-alive and request-head timeouts on this node).</summary>
     internal TimeSpan ClientTimeout => _pool.Backend.ClientTimeout;
 
+    /// <summary>The forwarded-header policy of this proxy.</summary>
+    internal ProxyHeaders ProxyHeaders => _proxyHeaders;
+
+    /// <summary>This proxy's name, as its own answers carry it in X-Served-By.</summary>
+    internal string ProxyName => _proxyName;
+
     /// <summary>
-    /// <see cref="ForwardAsync(HttpContext)"/> for a request read by <see cref="ConnectionForwarder"/>: GET or HEAD
-    /// without a body, no persistence cookie or hash balancing (<see cref="TakesConnectionRequests"/>), so the same
-    /// decisions without what only those need.
+    /// The one path of every request, whatever its client side: screen it, choose a server (persistence, balancing,
+    /// the per-server limit and queue), forward it, retry or redispatch where that is safe, answer errors, record.
     /// </summary>
-    internal async ValueTask ForwardAsync(ClientConnection client)
+    /// <remarks>One async method for the whole request, retries included: each async method that waits allocates its state machine.</remarks>
+    internal async ValueTask ForwardAsync<TClient>(TClient client)
+        where TClient : IProxyClient
     {
         var started = _time.GetTimestamp();
         try
         {
+            if (client.Screen() is { } refusal)
+            {
+                await RefuseAsync(client, refusal);
+                return;
+            }
+
             var backend = _pool.Backend;
-            var retryAfterSend = backend.RetryMethods.Contains(client.Method);
+            var retryAfterSend = !client.HasBody && backend.RetryMethods.Contains(client.Method);
             var retry503 = retryAfterSend && (backend.RetryOn & RetryConditions.Status503) != 0;
             var retriesLeft = backend.Retries;
+            var pinned = backend.PersistenceCookie is { } cookie && client.Cookie(cookie) is { } name ? _pool.Find(name) : null;
             ulong tried = 0;
             while (true)
             {
-                var (upstream, failure) = await _pool.AcquireAsync(null, tried, CancellationToken.None);
-                if (upstream is null)
+                Upstream upstream;
+                if (pinned is not null && _pool.TryAcquirePinned(pinned))
                 {
-                    client.WriteError(StatusCodes.Status503ServiceUnavailable, Detail(failure));
-                    return;
+                    upstream = pinned;
+                }
+                else
+                {
+                    var (acquired, failure) = await _pool.AcquireAsync(client.Context, tried, client.Aborted);
+                    if (acquired is null)
+                    {
+                        await client.WriteErrorAsync(StatusCodes.Status503ServiceUnavailable, Detail(failure), close: false);
+                        return;
+                    }
+
+                    upstream = acquired;
                 }
 
+                pinned = null;
                 tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
+                client.Chose(upstream, backend);
+
+                // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
                 var discard503 = retry503 && retriesLeft > 0 && _pool.HasUntried(tried);
                 ForwardAttempt attempt;
                 try
                 {
-                    attempt = await Http1Forwarder.ForwardAsync(client, upstream, backend, discard503);
+                    attempt = await client.SendAsync(upstream, backend, discard503);
                 }
                 finally
                 {
@@ -258,8 +166,10 @@ public sealed partial class UpstreamForwarder : IDisposable
                     RecordAnswer(upstream, client.Status);
                     if (client.Status == StatusCodes.Status503ServiceUnavailable && discard503 && !client.ResponseStarted)
                     {
+                        // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
                         retriesLeft--;
                         _observer.Retried(upstream);
+                        client.ResetResponse();
                         continue;
                     }
 
@@ -275,9 +185,7 @@ public sealed partial class UpstreamForwarder : IDisposable
                 {
                     if (!client.ResponseStarted)
                     {
-                        var refusal = Refusal(attempt);
-                        _refusals.Refused(client.Peer, client.Method, refusal);
-                        client.WriteError(refusal.Status, refusal.Detail, close: true);
+                        await RefuseAsync(client, Refusal(attempt));
                     }
 
                     return;
@@ -288,13 +196,14 @@ public sealed partial class UpstreamForwarder : IDisposable
                 {
                     retriesLeft--;
                     _observer.Retried(upstream);
+                    client.ResetResponse();
                     continue;
                 }
 
                 if (!client.ResponseStarted)
                 {
                     var (status, detail) = Answer(outcome);
-                    client.WriteError(status, detail);
+                    await client.WriteErrorAsync(status, detail, close: false);
                 }
 
                 return;
@@ -347,15 +256,8 @@ public sealed partial class UpstreamForwarder : IDisposable
         _ => _noServerDetail,
     };
 
-    /// <summary>The connection middleware of <see cref="ForwardingNodeExtensions.UseConnectionForwarding"/>, made at first use.</summary>
-    internal ConnectionForwarder Connections => LazyInitializer.EnsureInitialized(ref _connections, () => new ConnectionForwarder(this, _proxyHeaders, _proxyName));
-
     /// <inheritdoc/>
-    public void Dispose()
-    {
-        _client.Dispose();
-        _connections?.Dispose();
-    }
+    public void Dispose() => _client.Dispose();
 
     /// <summary>YARP's per-request settings for this backend, rebuilt only when a reload changed the backend.</summary>
     private ForwarderRequestConfig RequestConfig(BackendSpec backend)
@@ -384,9 +286,9 @@ public sealed partial class UpstreamForwarder : IDisposable
     }
 
     /// <summary>One attempt through YARP (requests with a body, upgrades).</summary>
-    private async ValueTask<ForwardAttempt> ForwardWithYarpAsync(HttpContext context, Upstream upstream, ForwarderRequestConfig requestConfig, bool discard503)
+    internal async ValueTask<ForwardAttempt> ForwardWithYarpAsync(HttpContext context, Upstream upstream, BackendSpec backend, bool discard503)
     {
-        var error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, requestConfig, discard503 ? _discard503Transformer : _transformer);
+        var error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, RequestConfig(backend), discard503 ? _discard503Transformer : _transformer);
         var exception = context.GetForwarderErrorFeature()?.Exception;
         context.Features.Set<IForwarderErrorFeature>(null);
         var outcome = error switch
@@ -430,13 +332,15 @@ public sealed partial class UpstreamForwarder : IDisposable
         new(StatusCodes.Status400BadRequest, attempt.Error?.Message is { } message ? $"the request cannot be forwarded as sent ({message.TrimEnd('.')})" : "the request cannot be forwarded as sent");
 
     /// <summary>Answers a refused request and closes the connection after it (its framing may be in doubt); logged once per client per interval.</summary>
-    private async Task RefuseAsync(HttpContext context, RequestScreen.Refusal refusal)
+    private ValueTask RefuseAsync<TClient>(TClient client, RequestScreen.Refusal refusal)
+        where TClient : IProxyClient
     {
-        _refusals.Refused(context.Connection.RemoteIpAddress, context.Request.Method, refusal);
-        await WriteErrorAsync(context, refusal.Status, refusal.Detail, close: true);
+        _refusals.Refused(client.Peer, client.Method, refusal);
+        return client.WriteErrorAsync(refusal.Status, refusal.Detail, close: true);
     }
 
-    private Task WriteErrorAsync(HttpContext context, int status, string detail, bool close = false)
+    /// <summary>The proxy's own answer on Kestrel's response, written by the node's <see cref="IUpstreamErrorWriter"/>.</summary>
+    internal Task WriteErrorAsync(HttpContext context, int status, string detail, bool close)
     {
         var response = context.Response;
         response.Clear();

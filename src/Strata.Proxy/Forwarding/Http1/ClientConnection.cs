@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Strata.Proxy.Upstreams;
+using Strata.Topology;
 
 namespace Strata.Proxy.Forwarding.Http1;
 
@@ -16,7 +17,7 @@ namespace Strata.Proxy.Forwarding.Http1;
 /// connection pipe, has it forwarded, and writes the answer back (the response head rewritten from the server's, the
 /// body relayed with its framing). Plain HTTP only (the load balancer's VIP); X-Forwarded-Proto is <c>http</c>.
 /// </summary>
-internal sealed class ClientConnection : IForwardingClient
+internal sealed class ClientConnection : IProxyClient
 {
     private readonly ConnectionForwarder _owner;
     private readonly ConnectionContext _context;
@@ -59,6 +60,36 @@ internal sealed class ClientConnection : IForwardingClient
 
     /// <summary>Whether anything of the response has been written.</summary>
     public bool ResponseStarted { get; private set; }
+
+    /// <summary>GET or HEAD only (<see cref="RequestHead"/>).</summary>
+    public bool HasBody => false;
+
+    /// <summary>None: this path is off while a policy must read the request (<see cref="UpstreamForwarder.TakesConnectionRequests"/>).</summary>
+    public HttpContext? Context => null;
+
+    /// <summary>Nothing to refuse: <see cref="RequestHead"/> takes only what <see cref="RequestScreen"/> lets through (visible ASCII, no Connection option but close and keep-alive, no body) and leaves the rest to Kestrel, where the screen runs.</summary>
+    public RequestScreen.Refusal? Screen() => null;
+
+    /// <summary>Never asked: this path is off while the backend has a persistence cookie.</summary>
+    public string? Cookie(string name) => null;
+
+    public void Chose(Upstream upstream, BackendSpec backend)
+    {
+    }
+
+    public ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503) =>
+        Http1Forwarder.ForwardAsync(this, upstream, backend, discard503);
+
+    /// <summary>Nothing to forget: a response is written only once it is relayed.</summary>
+    public void ResetResponse()
+    {
+    }
+
+    public ValueTask WriteErrorAsync(int status, string detail, bool close)
+    {
+        WriteError(status, detail, close);
+        return ValueTask.CompletedTask;
+    }
 
     /// <summary>Serves requests until the connection ends (false) or one must be left to Kestrel (true: the connection is handed over with that request unread).</summary>
     public async Task<bool> RunAsync()
@@ -142,7 +173,7 @@ internal sealed class ClientConnection : IForwardingClient
     {
         var head = _head.AsSpan();
         var request = _request;
-        var writer = new Http1Forwarder.HeadWriter(connection);
+        var writer = new HeadWriter(connection);
         writer.Append(Slice(head, request.RequestLine));
         writer.Append(Slice(head, request.HostLine));
         foreach (var line in request.Copied)
@@ -251,7 +282,7 @@ internal sealed class ClientConnection : IForwardingClient
     /// Writes the forwarder's own answer (as <see cref="PlainTextUpstreamErrorWriter"/>, plus Content-Length); with
     /// <paramref name="close"/> the connection is closed after it.
     /// </summary>
-    public void WriteError(int status, string detail, bool close = false)
+    private void WriteError(int status, string detail, bool close)
     {
         _close |= close;
         Status = status;

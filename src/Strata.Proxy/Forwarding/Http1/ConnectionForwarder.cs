@@ -23,11 +23,11 @@ internal sealed class ConnectionForwarder : IDisposable
     private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
     private readonly Timer _heartbeat;
 
-    public ConnectionForwarder(UpstreamForwarder forwarder, ProxyHeaders proxyHeaders, string proxyName)
+    public ConnectionForwarder(UpstreamForwarder forwarder)
     {
         Forwarder = forwarder;
-        ProxyHeaders = proxyHeaders;
-        ProxyName = proxyName;
+        ProxyHeaders = forwarder.ProxyHeaders;
+        ProxyName = forwarder.ProxyName;
         _heartbeat = new Timer(static state => ((ConnectionForwarder)state!).Heartbeat(), this, 1000, 1000);
     }
 

@@ -3,18 +3,15 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Primitives;
-using Microsoft.Net.Http.Headers;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
 namespace Strata.Proxy.Forwarding.Http1;
 
 /// <summary>
-/// Forwards a request without a body over a kept-alive HTTP/1.1 connection of its own: the request head is written
-/// straight from Kestrel's parsed request into one buffer and sent in one call; the response head is parsed in
-/// place and its headers set on Kestrel's response; the body is relayed into Kestrel's pipe.
+/// Forwards a request without a body over a kept-alive HTTP/1.1 connection of its own: the client side
+/// (<see cref="IForwardingClient"/>) writes the request head into one buffer, sent in one call; the response head is
+/// parsed in place and handed to the client side; the body is relayed into the client's pipe.
 /// </summary>
 /// <remarks>
 /// <para>Why by hand: on the load balancer, YARP over HttpClient cost about 170 µs of CPU per request where HAProxy
@@ -30,30 +27,20 @@ namespace Strata.Proxy.Forwarding.Http1;
 /// the request is sent, the request is sent again on a new connection when its method is idempotent and nothing
 /// came back (what HttpClient does too).</para>
 /// </remarks>
-internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
+internal static class Http1Forwarder
 {
-    private readonly ProxyHeaders _proxyHeaders = proxyHeaders;
-
     private const int RelayChunk = 16 * 1024;
 
-    /// <summary>Whether this path can take the request: no body, no upgrade, not CONNECT.</summary>
-    public static bool CanForward(HttpContext context) =>
-        context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false }
-        && !HttpMethods.IsConnect(context.Request.Method)
-        && !context.Request.Headers.ContainsKey(HeaderNames.Upgrade);
-
     /// <summary>
-    /// Sends the request to <paramref name="upstream"/> and relays its answer. With <paramref name="discard503"/>, a 503
-    /// answer is not relayed: only the status is set, so that the caller can try another server.
+    /// Sends the request to <paramref name="upstream"/> and relays its answer, for any client side: Kestrel's request
+    /// and response (<see cref="KestrelProxyClient"/>), or a connection of its own (<see cref="ConnectionForwarder"/>).
+    /// With <paramref name="discard503"/>, a 503 answer is not relayed: only the status is set, so that the caller can
+    /// try another server.
     /// </summary>
     /// <remarks>
     /// One async method for the whole exchange, the resend on a new connection included: each async method that waits
     /// for the server allocates its state machine, the load balancer's only allocations per request (dotnet-trace).
     /// </remarks>
-    public ValueTask<ForwardAttempt> ForwardAsync(HttpContext context, Upstream upstream, BackendSpec backend, bool discard503) =>
-        ForwardAsync(new KestrelClient(context, this), upstream, backend, discard503);
-
-    /// <summary>The exchange for any client side: Kestrel's request and response, or a connection of its own (<see cref="ConnectionForwarder"/>).</summary>
     public static async ValueTask<ForwardAttempt> ForwardAsync<TClient>(TClient client, Upstream upstream, BackendSpec backend, bool discard503)
         where TClient : IForwardingClient
     {
@@ -449,156 +436,6 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
         }
     }
 
-    /// <summary>The client as Kestrel parsed it: the response's headers are set on Kestrel's response, which frames the body.</summary>
-    private readonly struct KestrelClient(HttpContext context, Http1Forwarder forwarder) : IForwardingClient
-    {
-        public string Method => context.Request.Method;
-
-        public CancellationToken Aborted => context.RequestAborted;
-
-        public PipeWriter Body => context.Response.BodyWriter;
-
-        public bool RelaysChunkFraming => false;
-
-        public int WriteRequestHead(Upstream upstream, Http1Connection connection) => forwarder.WriteRequestHead(context, upstream, connection);
-
-        public void SetStatus(int status) => context.Response.StatusCode = status;
-
-        public void StartResponse(Http1Connection connection, bool noBody)
-        {
-            var response = context.Response;
-            CopyResponseHeaders(connection, response);
-            forwarder._proxyHeaders.OnResponse(context);
-            var head = connection.Head;
-            if (head.ContentLength >= 0 && (noBody ? head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked))
-            {
-                response.ContentLength = head.ContentLength;
-            }
-        }
-
-        public void Abort() => context.Abort();
-    }
-
-    private static void CopyResponseHeaders(Http1Connection connection, HttpResponse response)
-    {
-        var head = connection.Head;
-        var bytes = connection.Buffered;
-        var headers = response.Headers;
-        foreach (var range in head.Headers)
-        {
-            var name = bytes.Slice(range.NameStart, range.NameLength);
-            if (head.ConnectionOptions is not null && head.IsConnectionOption(name))
-            {
-                continue;
-            }
-
-            var (nameText, value) = connection.HeaderStrings.Get(name, bytes.Slice(range.ValueStart, range.ValueLength));
-            headers[nameText] = headers.TryGetValue(nameText, out var existing) ? StringValues.Concat(existing, value) : value;
-        }
-    }
-
-    /// <summary>Writes the request line and headers into the connection's head buffer; returns the length.</summary>
-    private int WriteRequestHead(HttpContext context, Upstream upstream, Http1Connection connection)
-    {
-        var request = context.Request;
-        var writer = new HeadWriter(connection);
-        writer.Append(request.Method);
-        writer.Append(" "u8);
-        writer.Append(RequestTarget(context));
-        writer.Append(" HTTP/1.1\r\nHost: "u8);
-        var host = request.Headers.Host;
-        writer.Append(StringValues.IsNullOrEmpty(host) ? upstream.Node.Address.ToString() : host.ToString());
-        writer.Append("\r\n"u8);
-
-        var forwardedFor = _proxyHeaders.ForwardedForValue(context, out var keepClientValues);
-        var replaceForwarded = _proxyHeaders.IsEdge && !keepClientValues;
-        var connectionOptions = request.Headers.Connection;
-        foreach (var (name, values) in request.Headers)
-        {
-            if (IsNotForwarded(name, replaceForwarded) || (connectionOptions.Count > 0 && IsListed(connectionOptions, name)))
-            {
-                continue;
-            }
-
-            if (values.Count > 1 && string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase))
-            {
-                // HTTP/2 clients may split cookies; HTTP/1.1 allows one Cookie line (RFC 9113 §8.2.3).
-                writer.Header(name, string.Join("; ", values.ToArray()));
-                continue;
-            }
-
-            foreach (var value in values)
-            {
-                writer.Header(name, value ?? "");
-            }
-        }
-
-        writer.Header(HeaderNames.Via, _proxyHeaders.RequestVia(request));
-        writer.Header(ProxyHeaders.ForwardedFor, forwardedFor);
-        if (_proxyHeaders.IsEdge)
-        {
-            if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedProto))
-            {
-                writer.Header(ProxyHeaders.ForwardedProto, request.Scheme);
-            }
-
-            if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedHost))
-            {
-                writer.Header(ProxyHeaders.ForwardedHost, request.Host.Value ?? "");
-            }
-        }
-
-        writer.Append("\r\n"u8);
-        return writer.Length;
-    }
-
-    /// <summary>The request-target as the client sent it (origin form), so that its encoding is kept exactly.</summary>
-    private static string RequestTarget(HttpContext context)
-    {
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (raw is { Length: > 0 } && (raw[0] == '/' || raw == "*"))
-        {
-            return raw;
-        }
-
-        var request = context.Request;
-        return request.PathBase.Add(request.Path).ToUriComponent() + request.QueryString.ToUriComponent();
-    }
-
-    // Hop-by-hop (RFC 9110 §7.6.1), those this proxy writes itself, Expect (nothing to continue: no body), and at the
-    // edge the client's claims of its address (EdgeHeaders.ClientAddress).
-    private static bool IsNotForwarded(string name, bool replaceForwarded) => (name.Length switch
-    {
-        2 => name.Equals("TE", StringComparison.OrdinalIgnoreCase),
-        3 => name.Equals(HeaderNames.Via, StringComparison.OrdinalIgnoreCase),
-        4 => name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase),
-        6 => name.Equals(HeaderNames.Expect, StringComparison.OrdinalIgnoreCase),
-        7 => name.Equals(HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase) || name.Equals(HeaderNames.Trailer, StringComparison.OrdinalIgnoreCase),
-        10 => name.Equals(HeaderNames.Connection, StringComparison.OrdinalIgnoreCase) || name.Equals(HeaderNames.KeepAlive, StringComparison.OrdinalIgnoreCase),
-        15 => name.Equals(ProxyHeaders.ForwardedFor, StringComparison.OrdinalIgnoreCase),
-        16 => name.Equals(HeaderNames.ProxyConnection, StringComparison.OrdinalIgnoreCase)
-            || (replaceForwarded && name.Equals(ProxyHeaders.ForwardedHost, StringComparison.OrdinalIgnoreCase)),
-        17 => name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase)
-            || (replaceForwarded && name.Equals(ProxyHeaders.ForwardedProto, StringComparison.OrdinalIgnoreCase)),
-        _ => false,
-    }) || (replaceForwarded && ProxyHeaders.IsClientAddressHeader(name));
-
-    private static bool IsListed(StringValues connection, string name)
-    {
-        foreach (var value in connection)
-        {
-            foreach (var range in value.AsSpan().Split(','))
-            {
-                if (value.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
     private static bool IsIdempotent(string method) =>
         HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)
         || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method) || HttpMethods.IsTrace(method);
@@ -609,52 +446,5 @@ internal sealed class Http1Forwarder(ProxyHeaders proxyHeaders)
         AwaitingHead,
         ReadingHead,
         RelayingBody,
-    }
-
-    /// <summary>Appends Latin-1 text to the connection's head buffer, refusing characters a header cannot carry.</summary>
-    internal ref struct HeadWriter(Http1Connection connection)
-    {
-        public int Length { get; private set; }
-
-        public void Header(string name, string value)
-        {
-            Append(name);
-            Append(": "u8);
-            Append(value);
-            Append("\r\n"u8);
-        }
-
-        public void Append(ReadOnlySpan<byte> bytes)
-        {
-            bytes.CopyTo(Reserve(bytes.Length));
-            Length += bytes.Length;
-        }
-
-        /// <summary>
-        /// Appends <paramref name="text"/>: ASCII as it is, other text as UTF-8 (Kestrel decoded it from UTF-8, so the
-        /// server gets the client's bytes). Control characters but HTAB, and DEL, are refused: RequestScreen refuses
-        /// them before a server is chosen; this is the last line of defence.
-        /// </summary>
-        /// <exception cref="InvalidOperationException">The text holds a character a header cannot carry.</exception>
-        public void Append(string text)
-        {
-            if (text.AsSpan().IndexOfAny(RequestScreen.ForbiddenInValue) >= 0)
-            {
-                throw new InvalidOperationException("a request header holds a control character");
-            }
-
-            var count = System.Text.Ascii.IsValid(text) ? text.Length : System.Text.Encoding.UTF8.GetByteCount(text);
-            Length += System.Text.Encoding.UTF8.GetBytes(text, Reserve(count));
-        }
-
-        private Span<byte> Reserve(int count)
-        {
-            if (Length + count > connection.HeadBuffer.Length)
-            {
-                Array.Resize(ref connection.HeadBuffer, Math.Max(connection.HeadBuffer.Length * 2, Length + count));
-            }
-
-            return connection.HeadBuffer.AsSpan(Length, count);
-        }
     }
 }

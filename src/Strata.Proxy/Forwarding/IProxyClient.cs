@@ -1,0 +1,49 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Strata.Proxy.Forwarding.Http1;
+using Strata.Proxy.Upstreams;
+using Strata.Topology;
+
+namespace Strata.Proxy.Forwarding;
+
+/// <summary>
+/// The client's side of a forwarded request, whatever the way in: Kestrel's parsed request and response
+/// (<see cref="KestrelProxyClient"/>), or a connection read below Kestrel's HTTP layer (<see cref="ClientConnection"/>).
+/// <see cref="UpstreamForwarder"/>'s one loop (screen, choose a server, forward with retries, answer errors, record)
+/// calls it; a transport only reads requests and writes what the loop decided.
+/// </summary>
+internal interface IProxyClient : IForwardingClient
+{
+    /// <summary>The client's address.</summary>
+    IPAddress? Peer { get; }
+
+    /// <summary>Whether the request has a body (which cannot be sent twice, so it is retried only when nothing was sent).</summary>
+    bool HasBody { get; }
+
+    /// <summary>The status the client got or gets: the server's, or the proxy's own answer.</summary>
+    int Status { get; }
+
+    /// <summary>Whether anything of the response has gone to the client (nothing can be retried then).</summary>
+    bool ResponseStarted { get; }
+
+    /// <summary>The request as balancing policies that read it see it (consistent hash), or null when none may.</summary>
+    HttpContext? Context { get; }
+
+    /// <summary>Why the request must not be forwarded (<see cref="RequestScreen"/>), or null.</summary>
+    RequestScreen.Refusal? Screen();
+
+    /// <summary>The value of the request's cookie <paramref name="name"/>, if any.</summary>
+    string? Cookie(string name);
+
+    /// <summary>The server chosen for the next attempt (what a persistence cookie in the response names).</summary>
+    void Chose(Upstream upstream, BackendSpec backend);
+
+    /// <summary>One attempt to forward the request to <paramref name="upstream"/> (see <see cref="Http1Forwarder.ForwardAsync{TClient}"/>).</summary>
+    ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503);
+
+    /// <summary>Forgets a response that was not relayed (a discarded 503, a failed attempt) before the next attempt.</summary>
+    void ResetResponse();
+
+    /// <summary>Writes the proxy's own answer; with <paramref name="close"/> the connection is closed after it.</summary>
+    ValueTask WriteErrorAsync(int status, string detail, bool close);
+}

@@ -1,0 +1,204 @@
+using System.IO.Pipelines;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+using Strata.Proxy.Forwarding.Http1;
+using Strata.Proxy.Upstreams;
+using Strata.Topology;
+
+namespace Strata.Proxy.Forwarding;
+
+/// <summary>
+/// The client as Kestrel parsed it: a request without a body goes over <see cref="Http1Forwarder"/>, whose answer's
+/// headers are set on Kestrel's response (Kestrel frames the body); any other through YARP.
+/// </summary>
+internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForwarder forwarder, ProxyHeaders proxyHeaders) : IProxyClient
+{
+    public string Method => context.Request.Method;
+
+    public CancellationToken Aborted => context.RequestAborted;
+
+    public PipeWriter Body => context.Response.BodyWriter;
+
+    public bool RelaysChunkFraming => false;
+
+    public IPAddress? Peer => context.Connection.RemoteIpAddress;
+
+    public bool HasBody => context.Request.ContentLength > 0 || context.Request.Headers.ContainsKey(HeaderNames.TransferEncoding);
+
+    public int Status => context.Response.StatusCode;
+
+    public bool ResponseStarted => context.Response.HasStarted;
+
+    public HttpContext Context => context;
+
+    public RequestScreen.Refusal? Screen() => RequestScreen.Check(context.Request);
+
+    public string? Cookie(string name) => context.Request.Cookies[name];
+
+    public void Chose(Upstream upstream, BackendSpec backend)
+    {
+        if (backend.PersistenceCookie is null)
+        {
+            return;
+        }
+
+        if (context.Features.Get<UpstreamFeature>() is not { } feature)
+        {
+            feature = new UpstreamFeature();
+            context.Features.Set(feature);
+        }
+
+        feature.Upstream = upstream;
+    }
+
+    /// <summary>Strata's own HTTP/1.1 path for a request without a body, upgrade or CONNECT; YARP for the rest.</summary>
+    public ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503) =>
+        context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false } && !context.Request.Headers.ContainsKey(HeaderNames.Upgrade)
+            ? Http1Forwarder.ForwardAsync(this, upstream, backend, discard503)
+            : forwarder.ForwardWithYarpAsync(context, upstream, backend, discard503);
+
+    public void ResetResponse() => context.Response.Clear();
+
+    public ValueTask WriteErrorAsync(int status, string detail, bool close) => new(forwarder.WriteErrorAsync(context, status, detail, close));
+
+    public int WriteRequestHead(Upstream upstream, Http1Connection connection) => WriteRequestHead(context, proxyHeaders, upstream, connection);
+
+    public void SetStatus(int status) => context.Response.StatusCode = status;
+
+    public void StartResponse(Http1Connection connection, bool noBody)
+    {
+        var response = context.Response;
+        CopyResponseHeaders(connection, response);
+        proxyHeaders.OnResponse(context);
+        var head = connection.Head;
+        if (head.ContentLength >= 0 && (noBody ? head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked))
+        {
+            response.ContentLength = head.ContentLength;
+        }
+    }
+
+    public void Abort() => context.Abort();
+
+    private static void CopyResponseHeaders(Http1Connection connection, HttpResponse response)
+    {
+        var head = connection.Head;
+        var bytes = connection.Buffered;
+        var headers = response.Headers;
+        foreach (var range in head.Headers)
+        {
+            var name = bytes.Slice(range.NameStart, range.NameLength);
+            if (head.ConnectionOptions is not null && head.IsConnectionOption(name))
+            {
+                continue;
+            }
+
+            var (nameText, value) = connection.HeaderStrings.Get(name, bytes.Slice(range.ValueStart, range.ValueLength));
+            headers[nameText] = headers.TryGetValue(nameText, out var existing) ? StringValues.Concat(existing, value) : value;
+        }
+    }
+
+    /// <summary>Writes the request line and headers into the connection's head buffer; returns the length.</summary>
+    private static int WriteRequestHead(HttpContext context, ProxyHeaders proxyHeaders, Upstream upstream, Http1Connection connection)
+    {
+        var request = context.Request;
+        var writer = new HeadWriter(connection);
+        writer.Append(request.Method);
+        writer.Append(" "u8);
+        writer.Append(RequestTarget(context));
+        writer.Append(" HTTP/1.1\r\nHost: "u8);
+        var host = request.Headers.Host;
+        writer.Append(StringValues.IsNullOrEmpty(host) ? upstream.Node.Address.ToString() : host.ToString());
+        writer.Append("\r\n"u8);
+
+        var forwardedFor = proxyHeaders.ForwardedForValue(context, out var keepClientValues);
+        var replaceForwarded = proxyHeaders.IsEdge && !keepClientValues;
+        var connectionOptions = request.Headers.Connection;
+        foreach (var (name, values) in request.Headers)
+        {
+            if (IsNotForwarded(name, replaceForwarded) || (connectionOptions.Count > 0 && IsListed(connectionOptions, name)))
+            {
+                continue;
+            }
+
+            if (values.Count > 1 && string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase))
+            {
+                // HTTP/2 clients may split cookies; HTTP/1.1 allows one Cookie line (RFC 9113 §8.2.3).
+                writer.Header(name, string.Join("; ", values.ToArray()));
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                writer.Header(name, value ?? "");
+            }
+        }
+
+        writer.Header(HeaderNames.Via, proxyHeaders.RequestVia(request));
+        writer.Header(ProxyHeaders.ForwardedFor, forwardedFor);
+        if (proxyHeaders.IsEdge)
+        {
+            if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedProto))
+            {
+                writer.Header(ProxyHeaders.ForwardedProto, request.Scheme);
+            }
+
+            if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedHost))
+            {
+                writer.Header(ProxyHeaders.ForwardedHost, request.Host.Value ?? "");
+            }
+        }
+
+        writer.Append("\r\n"u8);
+        return writer.Length;
+    }
+
+    /// <summary>The request-target as the client sent it (origin form), so that its encoding is kept exactly.</summary>
+    private static string RequestTarget(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (raw is { Length: > 0 } && (raw[0] == '/' || raw == "*"))
+        {
+            return raw;
+        }
+
+        var request = context.Request;
+        return request.PathBase.Add(request.Path).ToUriComponent() + request.QueryString.ToUriComponent();
+    }
+
+    // Hop-by-hop (RFC 9110 §7.6.1), those this proxy writes itself, Expect (nothing to continue: no body), and at the
+    // edge the client's claims of its address (EdgeHeaders.ClientAddress).
+    private static bool IsNotForwarded(string name, bool replaceForwarded) => (name.Length switch
+    {
+        2 => name.Equals("TE", StringComparison.OrdinalIgnoreCase),
+        3 => name.Equals(HeaderNames.Via, StringComparison.OrdinalIgnoreCase),
+        4 => name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase),
+        6 => name.Equals(HeaderNames.Expect, StringComparison.OrdinalIgnoreCase),
+        7 => name.Equals(HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase) || name.Equals(HeaderNames.Trailer, StringComparison.OrdinalIgnoreCase),
+        10 => name.Equals(HeaderNames.Connection, StringComparison.OrdinalIgnoreCase) || name.Equals(HeaderNames.KeepAlive, StringComparison.OrdinalIgnoreCase),
+        15 => name.Equals(ProxyHeaders.ForwardedFor, StringComparison.OrdinalIgnoreCase),
+        16 => name.Equals(HeaderNames.ProxyConnection, StringComparison.OrdinalIgnoreCase)
+            || (replaceForwarded && name.Equals(ProxyHeaders.ForwardedHost, StringComparison.OrdinalIgnoreCase)),
+        17 => name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase)
+            || (replaceForwarded && name.Equals(ProxyHeaders.ForwardedProto, StringComparison.OrdinalIgnoreCase)),
+        _ => false,
+    }) || (replaceForwarded && ProxyHeaders.IsClientAddressHeader(name));
+
+    private static bool IsListed(StringValues connection, string name)
+    {
+        foreach (var value in connection)
+        {
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                if (value.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}
