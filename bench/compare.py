@@ -240,7 +240,8 @@ class Bench:
             "loadBalancers": {"nodes": [{"name": "lb-1", "address": f"{self.LB}:{p['lb']}", "management": f"{self.LB}:{p['lbm']}"}]},
             "web": {"root": self.root,
                     "nodes": [{"name": "web-1", "address": f"{self.WEB}:{p['web']}", "management": f"{self.WEB}:{p['webm']}"}]},
-            "app": {"nodes": [{"name": "app-1", "address": f"{self.APP}:{p['app']}", "management": f"{self.APP}:{p['appm']}"}]},
+            "app": {"nodes": [{"name": "app-1", "address": f"{self.APP}:{p['app']}", "management": f"{self.APP}:{p['appm']}"}],
+                    "benchmarkEndpoints": True},
             "database": {"engine": "sqlite", "path": os.path.join(work, "bench.db")},
         }
         self.path = os.path.join(work, "strata.json")
@@ -331,7 +332,7 @@ class FailoverTopology:
                     "advertIntervalCs": self.ADVERT_CS, "preempt": True},
             "loadBalancers": {"nodes": [node("lb-1", self.LB1, priority=200), node("lb-2", self.LB2, priority=100)]},
             "web": {"root": root, "static": {"staticPrefixes": ["/static/"]}, "nodes": [node("web-1", self.WEB)]},
-            "app": {"nodes": [node("app-1", self.APP)]},
+            "app": {"nodes": [node("app-1", self.APP)], "benchmarkEndpoints": True},
             "database": {"engine": "sqlite", "path": os.path.join(work, "failover.db")},
             "netns": {"subnet": STRATA_SUBNET},
         }

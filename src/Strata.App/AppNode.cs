@@ -38,7 +38,11 @@ public static class AppNode
         var builder = NodeHost.CreateBuilder(node);
         builder.Services.AddSingleton(topology);
         builder.Services.AddSingleton(services => MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton(_ => WorldStores.Create(topology.Database));
+        if (topology.BenchmarkEndpoints)
+        {
+            builder.Services.AddSingleton(_ => WorldStores.Create(topology.Database));
+        }
+
         builder.Services.AddSingleton<IReadinessCheck, DatabaseReadinessCheck>();
         builder.Services.AddHostedService<AppNodeLifecycle>();
         builder.Services.AddProblemDetails();
@@ -58,7 +62,11 @@ public static class AppNode
         app.MapManagement();
         app.MapHomePage(siteName: topology.Zone.Zone);
         app.MapGuestbookApi();
-        app.MapBenchEndpoints();
+        if (topology.BenchmarkEndpoints)
+        {
+            app.MapBenchEndpoints();
+        }
+
         return app;
     }
 }

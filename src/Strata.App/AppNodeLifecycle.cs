@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Strata.Data;
+using Strata.Data.Bench;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
@@ -10,16 +11,25 @@ namespace Strata.App;
 
 /// <summary>
 /// Initializes the database in <see cref="StartingAsync"/>, which the host runs before any service starts
-/// (Kestrel included), so the node never serves a request against a missing schema; logs once when serving.
+/// (Kestrel included), so the node never serves a request against a missing schema — the guestbook's, then the
+/// benchmark tables where the benchmark endpoints are on; logs once when serving.
 /// </summary>
 internal sealed partial class AppNodeLifecycle(
     IMessageStore store,
+    IEnumerable<IWorldStore> worlds,
     NodeSpec node,
     TopologyModel topology,
     IServer server,
     ILogger<AppNodeLifecycle> logger) : IHostedLifecycleService
 {
-    public Task StartingAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        await store.InitializeAsync(cancellationToken);
+        foreach (var world in worlds)
+        {
+            await world.InitializeAsync(cancellationToken);
+        }
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

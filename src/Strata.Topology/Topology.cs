@@ -352,6 +352,9 @@ public sealed record Topology
     /// <summary>The user's own application the app nodes run, or null for the built-in one.</summary>
     public AppCommandSpec? AppCommand { get; init; }
 
+    /// <summary>Whether the built-in application serves the TechEmpower benchmarks (/bench/) and keeps their tables.</summary>
+    public bool BenchmarkEndpoints { get; init; }
+
     /// <summary>The private subnet of <c>strata up --netns</c> (see <see cref="NetnsLayout"/>).</summary>
     public IPNetwork NetnsSubnet { get; init; } = NetnsLayout.DefaultSubnet;
 

@@ -167,6 +167,12 @@ public sealed record AppTierOptions : BackendTierOptions
 {
     /// <summary>Runs the user's own HTTP application on each app node instead of the built-in one [none] (docs/own-app.md).</summary>
     public AppCommandOptions? Command { get; init; }
+
+    /// <summary>
+    /// The built-in application also serves the TechEmpower benchmarks under /bench/ and keeps their World and Fortune
+    /// tables in the database [false]; the benchmark harness turns it on.
+    /// </summary>
+    public bool? BenchmarkEndpoints { get; init; }
 }
 
 /// <summary>

@@ -88,6 +88,7 @@ internal sealed partial class TopologyValidator
             Web = web,
             Database = database!,
             AppCommand = appCommand,
+            BenchmarkEndpoints = BenchmarkEndpoints(o.App, appCommand),
             NetnsSubnet = netnsSubnet,
         };
     }
@@ -712,6 +713,21 @@ internal sealed partial class TopologyValidator
         return name is null || address is null || management is null
             ? null
             : ManagedDatabase.Spec(_sourcePath, new NodeSpec(name, NodeRole.Database, address, management));
+    }
+
+    private bool BenchmarkEndpoints(AppTierOptions? app, AppCommandSpec? command)
+    {
+        if (app?.BenchmarkEndpoints is not true)
+        {
+            return false;
+        }
+
+        if (command is not null)
+        {
+            Error("app.benchmarkEndpoints", "the benchmark endpoints are the built-in application's; they cannot be on with app.command");
+        }
+
+        return true;
     }
 
     private AppCommandSpec? AppCommand(AppCommandOptions? command)

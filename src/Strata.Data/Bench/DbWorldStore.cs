@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using Strata.Data.Migrations;
 
 namespace Strata.Data.Bench;
 
@@ -19,6 +20,15 @@ internal abstract class DbWorldStore : IWorldStore
 
     // UPDATE statements by row count, built on first use. Strings are immutable, so a race only builds one twice.
     private static readonly string?[] s_updateSql = new string?[CachedBatches + 1];
+
+    /// <summary>The engine, for the migrations' SQL.</summary>
+    protected abstract MigrationEngine Engine { get; }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await MigrationRunner.ApplyAsync(connection, Engine, SchemaMigrations.Benchmarks, TimeProvider.System, cancellationToken);
+    }
 
     public async Task<World> GetWorldAsync(int id, CancellationToken cancellationToken)
     {

@@ -2,12 +2,16 @@ namespace Strata.Data.Bench;
 
 /// <summary>
 /// The TechEmpower Framework Benchmarks' tables (World, Fortune), independent of the database engine. The tables and
-/// their rows come from the schema migrations, which <see cref="IMessageStore.InitializeAsync"/> applies when an app
-/// node starts. Every method opens its own connection, so one instance is safe to share across requests.
+/// their rows come from their schema migrations, which <see cref="InitializeAsync"/> applies when an app node with the
+/// benchmark endpoints starts (after the guestbook's). Every method opens its own connection, so one instance is safe
+/// to share across requests.
 /// </summary>
 /// <remarks>Failures of the database itself surface as <see cref="System.Data.Common.DbException"/>.</remarks>
 public interface IWorldStore
 {
+    /// <summary>Creates and seeds the tables if they are missing (once, whoever else is trying: the migration history).</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
     /// <summary>The World row with this id, read by one query.</summary>
     /// <exception cref="KeyNotFoundException">There is no such row.</exception>
     Task<World> GetWorldAsync(int id, CancellationToken cancellationToken);

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Strata.Data.Connections;
+using Strata.Data.Migrations;
 
 namespace Strata.Data.Bench;
 
@@ -7,6 +8,8 @@ namespace Strata.Data.Bench;
 internal sealed class MySqlWorldStore(string connectionString) : DbWorldStore
 {
     private readonly MySqlConnectionFactory _connections = new(connectionString);
+
+    protected override MigrationEngine Engine => MigrationEngine.MySql;
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await _connections.OpenAsync(cancellationToken);
 }

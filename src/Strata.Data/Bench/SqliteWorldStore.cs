@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Strata.Data.Connections;
+using Strata.Data.Migrations;
 
 namespace Strata.Data.Bench;
 
@@ -7,6 +8,8 @@ namespace Strata.Data.Bench;
 internal sealed class SqliteWorldStore(string path) : DbWorldStore
 {
     private readonly SqliteConnectionFactory _connections = new(path);
+
+    protected override MigrationEngine Engine => MigrationEngine.Sqlite;
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await _connections.OpenAsync(cancellationToken);
 }

@@ -32,7 +32,7 @@ internal sealed class MySqlMessageStore : DbMessageStore
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
-        await MigrationRunner.ApplyAsync(connection, MigrationEngine.MySql, SchemaMigrations.All, _timeProvider, cancellationToken);
+        await MigrationRunner.ApplyAsync(connection, MigrationEngine.MySql, SchemaMigrations.Guestbook, _timeProvider, cancellationToken);
     }
 
     public override async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)

@@ -48,7 +48,7 @@ internal sealed class SqliteMessageStore : DbMessageStore
             }
         }
 
-        await MigrationRunner.ApplyAsync(connection, MigrationEngine.Sqlite, SchemaMigrations.All, _timeProvider, cancellationToken);
+        await MigrationRunner.ApplyAsync(connection, MigrationEngine.Sqlite, SchemaMigrations.Guestbook, _timeProvider, cancellationToken);
     }
 
     public override async Task<Message> AddAsync(string author, string text, CancellationToken cancellationToken)

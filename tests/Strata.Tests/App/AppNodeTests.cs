@@ -48,6 +48,26 @@ public sealed class AppNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BenchmarkEndpointsOff_ByDefault_NoBenchRoutesAndNoBenchmarkTables()
+    {
+        using var json = await Client.GetAsync("/bench/json");
+        Assert.Equal(HttpStatusCode.NotFound, json.StatusCode);
+
+        await using var connection = new SqliteConnection($"Data Source={Database.Path}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;";
+        var tables = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            tables.Add(reader.GetString(0));
+        }
+
+        Assert.Equal(["messages", "schema_migrations"], tables.Where(t => !t.StartsWith("sqlite_", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task GetHome_Always_ServesHtmlPageWithAssetsAndForm()
     {
         using var response = await Client.GetAsync("/");

@@ -17,6 +17,7 @@ public sealed class MySqlMessageStoreTests(MariaDbServer server, ITestOutputHelp
     {
         var spec = await DatabaseAsync();
         await MessageStores.Create(spec).InitializeAsync(CancellationToken.None);
+        await Strata.Data.Bench.WorldStores.Create(spec).InitializeAsync(CancellationToken.None);
 
         await using var connection = await OpenConnectionAsync(spec);
         await using var command = connection.CreateCommand();

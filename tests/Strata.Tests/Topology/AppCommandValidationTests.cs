@@ -93,6 +93,30 @@ public sealed class AppCommandValidationTests : IDisposable
     }
 
     [Fact]
+    public void Load_BenchmarkEndpoints_OffUnlessTurnedOn()
+    {
+        Assert.False(TopologyLoader.Load(Write(_ => { })).BenchmarkEndpoints);
+
+        var root = TestTopology.DefaultJson();
+        root["app"]!["benchmarkEndpoints"] = true;
+
+        Assert.True(TopologyLoader.Load(TestTopology.Write(root, _dir)).BenchmarkEndpoints);
+    }
+
+    [Fact]
+    public void Load_BenchmarkEndpointsWithOwnApp_Refused()
+    {
+        var root = TestTopology.DefaultJson();
+        root["app"]!["benchmarkEndpoints"] = true;
+        root["app"]!["command"] = new JsonObject { ["run"] = new JsonArray("python3", "app.py") };
+
+        var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(TestTopology.Write(root, _dir))).Errors);
+        Assert.Equal(
+            ("app.benchmarkEndpoints", "the benchmark endpoints are the built-in application's; they cannot be on with app.command"),
+            (error.Field, error.Problem));
+    }
+
+    [Fact]
     public void Load_PythonExample_RunsAppPyInItsFolder()
     {
         var example = Path.Combine(TestTopology.RepositoryRoot, "examples", "python-app");

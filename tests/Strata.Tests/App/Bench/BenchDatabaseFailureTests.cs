@@ -17,7 +17,7 @@ public sealed class BenchDatabaseFailureTests
     {
         using var database = new TempDatabase();
         var node = TestTopology.Node("app-1", NodeRole.App);
-        await using var host = await AppTestHost.StartAsync(TestTopology.Create(appNodes: [node], webRoot: database.Directory, databasePath: database.Path), node);
+        await using var host = await AppTestHost.StartAsync(TestTopology.Create(appNodes: [node], webRoot: database.Directory, databasePath: database.Path) with { BenchmarkEndpoints = true }, node);
         using (var connection = database.OpenConnection())
         using (var command = connection.CreateCommand())
         {

@@ -12,7 +12,7 @@ namespace Strata.Tests.App.Bench;
 /// exact bodies and content types, Server and Date headers, a Content-Length, the queries count's clamping, the
 /// fortunes page, and updates that really reach the database.
 /// </summary>
-public sealed class BenchEndpointsTests(SqliteAppNode node) : IClassFixture<SqliteAppNode>
+public sealed class BenchEndpointsTests(SqliteBenchAppNode node) : IClassFixture<SqliteBenchAppNode>
 {
     private const string ExpectedFortunes =
         "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>"
