@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Strata.Hosting.Admin;
 using Strata.Proxy.Admin;
 using Strata.Proxy.Metrics;
 using Strata.Proxy.Stats;

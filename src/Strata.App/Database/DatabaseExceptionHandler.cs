@@ -61,6 +61,6 @@ internal sealed partial class DatabaseExceptionHandler(
         }
     }
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Answering 503: the database failed: {Reason} ({Suppressed} further failures went unlogged since the last report)")]
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Answering 503: the database failed: {Reason} ({Suppressed} further failures went unlogged since the last report)")]
     private static partial void LogDatabaseFailed(ILogger logger, int suppressed, string reason);
 }

@@ -226,21 +226,21 @@ internal sealed partial class AppProcessSupervisor(
     private sealed record Running(Process Process, Uri Url);
 
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Node} started the application (pid {Pid}): {Command} on 127.0.0.1:{Port}")]
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "{Node} started the application (pid {Pid}): {Command} on 127.0.0.1:{Port}")]
     private partial void LogStarted(string node, int pid, string command, int port);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Node} application (pid {Pid}) exited with code {ExitCode} after {Seconds:0.0} s")]
+    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "{Node} application (pid {Pid}) exited with code {ExitCode} after {Seconds:0.0} s")]
     private partial void LogExited(string node, int pid, int exitCode, double seconds);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "{Node} restarting the application in {Seconds} s")]
+    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "{Node} restarting the application in {Seconds} s")]
     private partial void LogRestarting(string node, double seconds);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "{Node} cannot start the application '{Program}': {Reason}")]
+    [LoggerMessage(EventId = 23, Level = LogLevel.Error, Message = "{Node} cannot start the application '{Program}': {Reason}")]
     private partial void LogStartFailed(string node, string program, string reason);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "{Node} application (pid {Pid}) still running {Seconds} s after SIGTERM: SIGKILL")]
+    [LoggerMessage(EventId = 24, Level = LogLevel.Warning, Message = "{Node} application (pid {Pid}) still running {Seconds} s after SIGTERM: SIGKILL")]
     private partial void LogKilled(string node, int pid, double seconds);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "{Node} application (pid {Pid}) stopped with code {ExitCode}")]
+    [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "{Node} application (pid {Pid}) stopped with code {ExitCode}")]
     private partial void LogStopped(string node, int pid, int exitCode);
 }

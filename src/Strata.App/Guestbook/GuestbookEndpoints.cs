@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Strata.Data;
+using Strata.Hosting.Admin;
 
 namespace Strata.App.Guestbook;
 
@@ -66,16 +67,12 @@ internal static class GuestbookEndpoints
     /// </summary>
     private static async Task<IResult> DeleteAsync(long id, HttpContext context, IMessageStore store, Topology.Topology topology, CancellationToken cancellationToken)
     {
-        var expected = topology.AdminToken ?? Environment.GetEnvironmentVariable(Topology.AdminOptions.TokenEnvironmentVariable);
-        if (string.IsNullOrEmpty(expected))
+        if (AdminToken.Resolve(topology.AdminToken) is not { } token)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Deleting messages needs an admin token", detail: "Set admin.token in strata.json (strata up sets one per run).");
         }
 
-        var given = context.Request.Headers.Authorization.ToString();
-        if (!given.StartsWith("Bearer ", StringComparison.Ordinal)
-            || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.UTF8.GetBytes(given[7..]), System.Text.Encoding.UTF8.GetBytes(expected)))
+        if (!token.Matches(context.Request.Headers.Authorization))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "The admin token is missing or wrong");

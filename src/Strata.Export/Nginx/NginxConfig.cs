@@ -16,32 +16,6 @@ public static class NginxConfig
     /// <summary>Idle keep-alive connections each worker keeps to the app tier.</summary>
     public const int UpstreamKeepalive = 64;
 
-    // Strata.Web's ContentTypes, which Strata.Export cannot reference (arrows point to Topology only).
-    private static readonly (string Type, string Extensions)[] Types =
-    [
-        ("text/html", "html htm"),
-        ("text/css", "css"),
-        ("text/javascript", "js mjs"),
-        ("application/json", "json map"),
-        ("image/svg+xml", "svg"),
-        ("text/plain", "txt"),
-        ("application/xml", "xml"),
-        ("application/wasm", "wasm"),
-        ("image/x-icon", "ico"),
-        ("image/png", "png"),
-        ("image/jpeg", "jpg jpeg"),
-        ("image/gif", "gif"),
-        ("image/webp", "webp"),
-        ("image/avif", "avif"),
-        ("font/woff2", "woff2"),
-        ("font/woff", "woff"),
-        ("application/pdf", "pdf"),
-    ];
-
-    // Strata.Web's CachePolicy fingerprint, on the last path segment (the hash never contains '/').
-    private const string FingerprintRegex =
-        @"[.-](?:(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{8,64}|(?=[A-Za-z_]*[0-9])(?=[0-9A-Z_]*[a-z])(?=[0-9a-z_]*[A-Z])[A-Za-z0-9_]{8,64})\.[A-Za-z0-9]+$";
-
     public static string Write(Topology.Topology topology, ExportSettings settings)
     {
         var dir = settings.OutputDirectory.TrimEnd('/');
@@ -144,13 +118,14 @@ public static class NginxConfig
     {
         w.Comment("Strata's content types (nginx's mime.types lives under /etc/nginx, which this file does not use).");
         w.Open("types");
-        foreach (var (type, extensions) in Types)
+        // nginx's types map a type to its extensions; the charset of text types is nginx's `charset` below.
+        foreach (var group in WebContent.Types.GroupBy(t => t.Type.Split(';')[0]))
         {
-            w.Line($"{type} {extensions};");
+            w.Line($"{group.Key} {string.Join(' ', group.Select(t => t.Extension.TrimStart('.')))};");
         }
 
         w.Close();
-        w.Line("default_type application/octet-stream;");
+        w.Line($"default_type {WebContent.DefaultType};");
         w.Line("charset utf-8;");
         w.Line("charset_types text/css text/javascript text/plain;");
         w.Line();
@@ -194,7 +169,7 @@ public static class NginxConfig
             w.Line($"\"~^{EscapeRegex(prefix)}\" {Quote(value)}");
         }
 
-        w.Line($"\"~{FingerprintRegex}\" {Quote(WebSpec.ImmutableCacheControl)}");
+        w.Line($"\"~{WebContent.FingerprintPattern}\" {Quote(WebSpec.ImmutableCacheControl)}");
         w.Close();
         w.Comment("A request's Via, with this proxy appended in each server block.");
         w.Open("map $http_via $strata_via");

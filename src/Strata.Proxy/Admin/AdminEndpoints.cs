@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Strata.Hosting.Admin;
 using Strata.Proxy.Upstreams;
 
 namespace Strata.Proxy.Admin;

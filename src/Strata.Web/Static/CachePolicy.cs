@@ -31,9 +31,6 @@ internal static partial class CachePolicy
     /// </summary>
     public static bool IsFingerprinted(string fileName) => Fingerprint().IsMatch(fileName);
 
-    // After '.' or '-', right before the extension: 8-64 lower-case hex characters with a digit and a letter
-    // (webpack's [contenthash]), or 8-64 of [A-Za-z0-9_] mixing upper case, lower case and a digit (Vite's hashes).
-    // A word with a year ("report-2024final") has no upper case and is not hex: not fingerprinted.
-    [GeneratedRegex(@"[.-](?:(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{8,64}|(?=[A-Za-z_]*[0-9])(?=[0-9A-Z_]*[a-z])(?=[0-9a-z_]*[A-Z])[A-Za-z0-9_]{8,64})\.[A-Za-z0-9]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(WebContent.FingerprintPattern, RegexOptions.CultureInvariant)]
     private static partial Regex Fingerprint();
 }

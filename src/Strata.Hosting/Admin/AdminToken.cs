@@ -2,10 +2,13 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Primitives;
 
-namespace Strata.Proxy.Admin;
+namespace Strata.Hosting.Admin;
 
-/// <summary>The admin API's bearer token, compared in constant time.</summary>
-internal sealed class AdminToken
+/// <summary>
+/// The admin token (the proxies' admin API, the guestbook's DELETE) as a bearer token, compared in constant time:
+/// one check for every node that takes it.
+/// </summary>
+public sealed class AdminToken
 {
     private const string Scheme = "Bearer ";
 
