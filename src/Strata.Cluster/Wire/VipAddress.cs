@@ -3,8 +3,8 @@
 // (`ip addr add|del VIP/32 dev IFACE`) in the current network namespace, started as a process with an
 // argument list (no shell). Gratuitous ARP uses `arping -U` from iputils-arping when it is installed; when it
 // is not, ARP is skipped (neighbours learn the new MAC on their next ARP request) and the result says so.
-using System.Diagnostics;
 using System.Net;
+using Strata.Hosting.Processes;
 
 namespace Strata.Cluster.Wire;
 
@@ -51,7 +51,7 @@ internal static class VipAddress
     /// </summary>
     public static async Task<bool> SendGratuitousArpAsync(IPAddress vip, string interfaceName, CancellationToken cancellationToken = default)
     {
-        if (!CommandExists("arping"))
+        if (Programs.Find("arping") is null)
         {
             return false;
         }
@@ -65,43 +65,10 @@ internal static class VipAddress
         return true;
     }
 
-    private static bool CommandExists(string name)
-    {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
-        return path.Split(':', StringSplitOptions.RemoveEmptyEntries).Any(dir => File.Exists(Path.Combine(dir, name)));
-    }
-
     /// <summary>Runs the command; returns its exit code and its standard error (or, with <paramref name="stdout"/>, its output).</summary>
     private static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, CancellationToken cancellationToken, bool stdout = false)
     {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(CommandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in {CommandTimeout.TotalSeconds} s.");
-        }
-
-        var text = await output.ConfigureAwait(false);
-        var errorText = await error.ConfigureAwait(false);
-        return (process.ExitCode, stdout && process.ExitCode == 0 ? text : errorText);
+        var result = await Programs.RunAsync(fileName, arguments, CommandTimeout, cancellationToken).ConfigureAwait(false);
+        return (result.ExitCode, stdout && result.ExitCode == 0 ? result.Output : result.Error);
     }
 }

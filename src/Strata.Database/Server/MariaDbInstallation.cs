@@ -1,3 +1,5 @@
+using Strata.Hosting.Processes;
+
 namespace Strata.Database.Server;
 
 /// <summary>
@@ -17,7 +19,7 @@ public sealed record MariaDbInstallation(string Server, string InstallDb)
     /// <summary>Finds the programs on PATH and in the sbin directories.</summary>
     /// <exception cref="DatabaseServerException">They are not installed; the message names the package.</exception>
     public static MariaDbInstallation Locate() =>
-        Locate([.. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries), .. ExtraDirectories]);
+        Locate([.. Programs.SearchPath, .. ExtraDirectories]);
 
     /// <summary>Finds the programs in <paramref name="directories"/>.</summary>
     /// <exception cref="DatabaseServerException">They are not there; the message names the package.</exception>

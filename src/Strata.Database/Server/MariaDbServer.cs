@@ -107,41 +107,28 @@ internal sealed partial class MariaDbServer(
         }
 
         var started = Stopwatch.StartNew();
-        var start = new ProcessStartInfo(installation.InstallDb)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])
-        [
-            "--no-defaults", $"--datadir={scratch}", "--skip-test-db",
-            // The administrator is whoever runs the node, and only over the socket: no password anywhere.
-            "--auth-root-authentication-method=socket", $"--auth-root-socket-user={Environment.UserName}",
-            .. AsUser(),
-        ])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new DatabaseServerException($"{installation.InstallDb} did not start");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(StartTimeout);
+        ProgramResult result;
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            result = await Programs.RunAsync(
+                installation.InstallDb,
+                [
+                    "--no-defaults", $"--datadir={scratch}", "--skip-test-db",
+                    // The administrator is whoever runs the node, and only over the socket: no password anywhere.
+                    "--auth-root-authentication-method=socket", $"--auth-root-socket-user={Environment.UserName}",
+                    .. AsUser(),
+                ],
+                StartTimeout,
+                cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException)
         {
-            process.Kill();
             throw new DatabaseServerException($"{installation.InstallDb} did not finish within {StartTimeout.TotalSeconds:0} s");
         }
 
-        if (process.ExitCode != 0)
+        if (result.ExitCode != 0)
         {
-            throw new DatabaseServerException($"{installation.InstallDb} failed with exit code {process.ExitCode}: {(await output + await errors).Trim()}");
+            throw new DatabaseServerException($"{installation.InstallDb} failed with exit code {result.ExitCode}: {(result.Output + result.Error).Trim()}");
         }
 
         Directory.Move(scratch, DataDirectory);

@@ -34,7 +34,7 @@ public static partial class ChildProcesses
     private const int SigTerm = 15;
 
     /// <summary>Where setpriv is, or null when it is not installed.</summary>
-    private static readonly string? Setpriv = FindOnPath("setpriv");
+    private static readonly string? Setpriv = Programs.Find("setpriv");
 
     private static readonly BlockingCollection<(Process Process, TaskCompletionSource Started)> Requests = [];
 
@@ -71,7 +71,7 @@ public static partial class ChildProcesses
         // (the node's PATH and directory) and its error for a missing program, instead of setpriv's exit code 127.
         var resolved = program.Contains('/', StringComparison.Ordinal)
             ? Path.GetFullPath(program)
-            : FindOnPath(program);
+            : Programs.Find(program);
         if (resolved is null || !File.Exists(resolved))
         {
             throw new Win32Exception(2, $"'{program}' was not found (No such file or directory)");
@@ -143,12 +143,6 @@ public static partial class ChildProcesses
             }
         }
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Strata.Hosting.Processes;
 
 namespace Strata.Orchestration.Netns;
 
@@ -10,27 +10,8 @@ internal static class IpCommand
     /// <summary>Runs the command; its exit code and its output (stdout, then stderr).</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(params string[] command)
     {
-        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in command.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {command[0]}");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw new TimeoutException($"'{string.Join(' ', command)}' did not finish in {Timeout.TotalSeconds:0} s");
-        }
-
-        return (process.ExitCode, (await output) + (await error));
+        var result = await Programs.RunAsync(command[0], command.Skip(1), Timeout);
+        return (result.ExitCode, result.Output + result.Error);
     }
 
     /// <summary>Runs the command; throws with its output when it fails.</summary>

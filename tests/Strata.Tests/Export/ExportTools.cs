@@ -10,7 +10,7 @@ internal static class ExportTools
 {
     /// <summary>Where a program is: PATH, then sbin (a non-login PATH may lack it).</summary>
     public static string? Find(string name) =>
-        ChildProcess.FindOnPath(name) ?? new[] { "/usr/sbin", "/sbin" }.Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+        Strata.Hosting.Processes.Programs.Find(name, "/usr/sbin", "/sbin");
 
     /// <summary>Why <paramref name="name"/> cannot run here, or null.</summary>
     public static string? Unavailable(string name) =>
