@@ -84,7 +84,7 @@ internal sealed class AccessLogWriter(string path, IAccessLogFormat format, Time
         var lastFlush = time.GetTimestamp();
         var buffered = false;
         // Drained on a tick, not woken per entry: waking the writer for every request cost the web node a thread
-        // pool hop per request (measured: 18-20k req/s with the log on at 64 connections, 23-30k with it off).
+        // pool hop per request (docs/benchmarks.md, "Performance work").
         using var tick = new PeriodicTimer(DrainInterval, time);
         var completed = false;
         while (!completed)

@@ -107,10 +107,9 @@ internal static class NodeCommands
     /// <summary>
     /// A load balancer's process does only non-blocking socket work, so its socket completions run inline on the
     /// event thread, as in HAProxy's event loop, instead of each being handed to a pool thread (this variable sets
-    /// .NET's socket engine; the VIP's Kestrel sets its own inline scheduling, KestrelVipListener). Measured with bench/compare.py, lb vs HAProxy at 16 / 64
-    /// / 256 connections, two runs each: 0.72–0.50 / 0.81–0.63 / 0.82–0.99 without, 0.83–0.82 / 0.83–0.75 /
-    /// 1.04–1.05 with. Not for the web and app nodes: their requests do file and database work (Kestrel's inline
-    /// scheduling cost the web node 40 %). Process-wide, and read when the first socket is made: set here, before
+    /// .NET's socket engine; the VIP's Kestrel sets its own inline scheduling, KestrelVipListener; measured in
+    /// docs/benchmarks.md). Not for the web and app nodes: their requests do file and database work, which would
+    /// hold the event thread. Process-wide, and read when the first socket is made: set here, before
     /// the node builds anything, never in a process hosting more than this node (tests build nodes in-process).
     /// </summary>
     private static WebApplication BuildLoadBalancer(Topology.Topology topology, NodeSpec node)

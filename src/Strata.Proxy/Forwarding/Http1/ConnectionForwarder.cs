@@ -12,11 +12,10 @@ namespace Strata.Proxy.Forwarding.Http1;
 /// as before.
 /// </summary>
 /// <remarks>
-/// Why below Kestrel: on the load balancer at 64 connections, Kestrel's HTTP layer (request parsing into header
-/// dictionaries, the feature collection, the response's own headers and framing) cost about as much CPU per request as
-/// all of HAProxy; a proxy loop on Kestrel's connection pipes measured 35 µs per request where the same requests
-/// through Kestrel's HTTP layer took 60–70 and HAProxy 45–55 (docs/benchmarks.md). The client timeout is kept by a
-/// heartbeat once a second (Kestrel's own is also once a second), not by a timer per request.
+/// Why below Kestrel: on the load balancer, Kestrel's HTTP layer (request parsing into header dictionaries, the
+/// feature collection, the response's own headers and framing) cost about as much CPU per request as all of HAProxy
+/// (measured: docs/benchmarks.md). The client timeout is kept by a heartbeat once a second (Kestrel's own is also
+/// once a second), not by a timer per request.
 /// </remarks>
 internal sealed class ConnectionForwarder : IDisposable
 {

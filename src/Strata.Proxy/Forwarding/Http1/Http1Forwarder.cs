@@ -14,8 +14,8 @@ namespace Strata.Proxy.Forwarding.Http1;
 /// parsed in place and handed to the client side; the body is relayed into the client's pipe.
 /// </summary>
 /// <remarks>
-/// <para>Why by hand: on the load balancer, YARP over HttpClient cost about 170 µs of CPU per request where HAProxy
-/// spends 55 (perf: a third of all samples under HttpForwarder.SendAsync building HttpRequestMessage and
+/// <para>Why by hand: on the load balancer, YARP over HttpClient cost about three times HAProxy's CPU per request
+/// (docs/benchmarks.md; perf put a third of all samples under HttpForwarder.SendAsync building HttpRequestMessage and
 /// HttpResponseMessage, validating and copying every header twice, and the pool's bookkeeping). The requests that
 /// make up nearly all traffic through a load balancer — GET and HEAD, no body, no upgrade — need none of that. Every
 /// other request (a body, an upgrade, CONNECT) goes to YARP, which does those well.</para>
