@@ -6,6 +6,7 @@ using Strata.App.Database;
 using Strata.App.Diagnostics;
 using Strata.App.Guestbook;
 using Strata.App.Pages;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Data.Bench;
 using Strata.Hosting;

@@ -1,5 +1,6 @@
 using MySqlConnector;
 using Strata.Topology;
+using Strata.Data.Messages;
 
 namespace Strata.Data;
 

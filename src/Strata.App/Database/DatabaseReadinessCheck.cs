@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Hosting;
 

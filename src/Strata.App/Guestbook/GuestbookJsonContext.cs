@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Strata.Data.Messages;
 using Strata.Data;
 
 namespace Strata.App.Guestbook;

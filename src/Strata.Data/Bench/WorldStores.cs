@@ -1,4 +1,5 @@
 using Strata.Topology;
+using Strata.Data.Messages;
 
 namespace Strata.Data.Bench;
 

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Strata.Data;
+namespace Strata.Data.Messages;
 
 /// <summary>
 /// What the engines share: the reads, the delete and the ping, in plain ADO.NET with '@' parameters (which both

@@ -1,4 +1,4 @@
-namespace Strata.Data;
+namespace Strata.Data.Messages;
 
 /// <summary>
 /// The guestbook's storage, independent of the database engine. Every method opens its own connection, so one

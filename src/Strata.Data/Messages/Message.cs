@@ -1,4 +1,4 @@
-namespace Strata.Data;
+namespace Strata.Data.Messages;
 
 /// <summary>One guestbook message as stored.</summary>
 /// <param name="Id">Identifier assigned by the database; higher is newer.</param>

@@ -1,7 +1,7 @@
 using Strata.Data.Managed;
 using Strata.Topology;
 
-namespace Strata.Data;
+namespace Strata.Data.Messages;
 
 /// <summary>Creates the <see cref="IMessageStore"/> for a topology's database.</summary>
 public static class MessageStores

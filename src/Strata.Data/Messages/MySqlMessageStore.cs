@@ -2,7 +2,7 @@ using MySqlConnector;
 using Strata.Data.Connections;
 using Strata.Data.Migrations;
 
-namespace Strata.Data;
+namespace Strata.Data.Messages;
 
 /// <summary>
 /// The guestbook on a MySQL or MariaDB server, shared by every app node. Connections come from MySqlConnector's

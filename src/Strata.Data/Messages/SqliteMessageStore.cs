@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 using Strata.Data.Connections;
 using Strata.Data.Migrations;
 
-namespace Strata.Data;
+namespace Strata.Data.Messages;
 
 /// <summary>
 /// The guestbook in one SQLite file, shared by every app process on the machine. WAL lets readers run beside

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Strata.Data.Messages;
 using Strata.Tests.Common;
 using Strata.Tests.Data;
 using Strata.Topology;
@@ -329,7 +330,7 @@ public sealed class AppNodeTests : IAsyncLifetime
     [Fact]
     public async Task GetMessages_NoLimit_ReturnsLatestFifty()
     {
-        var store = Strata.Data.MessageStores.Create(Database.Spec);
+        var store = MessageStores.Create(Database.Spec);
         for (var i = 1; i <= 55; i++)
         {
             await store.AddAsync("alice", $"message {i}", CancellationToken.None);

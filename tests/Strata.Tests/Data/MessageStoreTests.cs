@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Data.Migrations;
 using Strata.Topology;

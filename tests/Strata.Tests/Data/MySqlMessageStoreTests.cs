@@ -1,5 +1,6 @@
 using System.Data.Common;
 using MySqlConnector;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Data.Migrations;
 using Strata.Topology;

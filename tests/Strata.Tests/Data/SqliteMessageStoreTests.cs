@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Topology;
 

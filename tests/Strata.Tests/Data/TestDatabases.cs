@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
 using MySqlConnector;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Topology;
 using Xunit.Abstractions;

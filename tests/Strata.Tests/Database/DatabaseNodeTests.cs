@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Database;
 using Strata.Database.Server;

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Data.Bench;
 using Strata.Data.Migrations;

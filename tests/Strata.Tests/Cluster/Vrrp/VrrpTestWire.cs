@@ -3,7 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Strata.Cluster.Vrrp;
 
-namespace Strata.Tests.Cluster;
+namespace Strata.Tests.Cluster.Vrrp;
 
 /// <summary>
 /// A VRRP router under test: the state machine plus a record of what it asked its host to do. When attached

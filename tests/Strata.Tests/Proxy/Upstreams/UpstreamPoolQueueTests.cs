@@ -5,7 +5,7 @@ using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Proxy;
+namespace Strata.Tests.Proxy.Upstreams;
 
 /// <summary>Per-server limits and the backend queue (HAProxy maxconn and timeout queue), with virtual time.</summary>
 public sealed class UpstreamPoolQueueTests

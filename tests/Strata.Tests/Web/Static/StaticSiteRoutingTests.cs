@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Net;
 using Strata.Topology;
-using static Strata.Tests.Web.StaticSiteHost;
+using static Strata.Tests.Web.Static.StaticSiteHost;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Static;
 
 /// <summary>What the web node answers itself and what it forwards: try_files $uri $uri/ @app.</summary>
 public sealed class StaticSiteRoutingTests : IAsyncLifetime

@@ -1,7 +1,7 @@
 using System.Net;
 using Strata.Cluster.Vrrp;
 
-namespace Strata.Tests.Cluster;
+namespace Strata.Tests.Cluster.Vrrp;
 
 public class VrrpAdvertisementTests
 {

@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Strata.Cluster.Vrrp;
 
-namespace Strata.Tests.Cluster;
+namespace Strata.Tests.Cluster.Vrrp;
 
 public class VrrpStateMachineTests
 {

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Limits;
 
 /// <summary>The web node's client limits (web.client), checked with raw TCP requests against what Kestrel answers.</summary>
 public sealed class WebLimitsTests : IAsyncLifetime

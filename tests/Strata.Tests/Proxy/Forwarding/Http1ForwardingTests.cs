@@ -10,7 +10,7 @@ using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Proxy;
+namespace Strata.Tests.Proxy.Forwarding;
 
 /// <summary>
 /// Requests without a body take the load balancer's own HTTP/1.1 path (Http1Forwarder), here through Kestrel's HTTP

@@ -1,8 +1,8 @@
 using System.Net;
 using Strata.Topology;
-using static Strata.Tests.Web.StaticSiteHost;
+using static Strata.Tests.Web.Static.StaticSiteHost;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Static;
 
 /// <summary>Accept-Encoding negotiation: precompressed siblings, on-the-fly compression above the threshold, cached.</summary>
 public sealed class StaticSiteCompressionTests : IAsyncLifetime

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Errors;
 
 /// <summary>The web node's answers when the app tier cannot answer: 503/502 with an error page or a problem document.</summary>
 public sealed class WebDegradationTests : IAsyncLifetime

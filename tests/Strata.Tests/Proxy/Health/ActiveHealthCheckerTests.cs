@@ -4,7 +4,7 @@ using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Proxy;
+namespace Strata.Tests.Proxy.Health;
 
 /// <summary>Active checks against a real server, with virtual time deciding when each check runs.</summary>
 public sealed class ActiveHealthCheckerTests : IAsyncLifetime

@@ -1,8 +1,8 @@
 using System.Net;
 using Strata.Topology;
-using static Strata.Tests.Web.StaticSiteHost;
+using static Strata.Tests.Web.Static.StaticSiteHost;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Static;
 
 /// <summary>
 /// Traversal, encoded separators, hidden files and symlinks: answered 400 or 404 by the web node, never forwarded

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Strata.Topology;
-using static Strata.Tests.Web.StaticSiteHost;
+using static Strata.Tests.Web.Static.StaticSiteHost;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Static;
 
 /// <summary>Validators, conditional requests, ranges, HEAD, content types and Cache-Control of served files.</summary>
 public sealed class StaticSiteHttpTests : IAsyncLifetime

@@ -9,7 +9,7 @@ using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Proxy;
+namespace Strata.Tests.Proxy.Forwarding;
 
 /// <summary>
 /// What clients see through a real load balancer node when web servers fail in the ways HAProxy users care about:

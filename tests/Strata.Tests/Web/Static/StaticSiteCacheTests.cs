@@ -3,9 +3,9 @@ using Microsoft.Extensions.Time.Testing;
 using Strata.Tests.Common;
 using Strata.Topology;
 using Strata.Web.Static;
-using static Strata.Tests.Web.StaticSiteHost;
+using static Strata.Tests.Web.Static.StaticSiteHost;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Static;
 
 /// <summary>
 /// The hot-file cache: served from memory, bounded, and stale after a file changes on disk at most until the watcher

@@ -5,7 +5,7 @@ using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Proxy;
+namespace Strata.Tests.Proxy.Balancing;
 
 /// <summary>The balancing algorithms through a real <see cref="UpstreamPool"/>: which server each request gets.</summary>
 public sealed class BalancingPolicyTests

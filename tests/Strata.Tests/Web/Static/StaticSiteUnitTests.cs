@@ -2,7 +2,7 @@ using Microsoft.Extensions.Primitives;
 using Strata.Topology;
 using Strata.Web.Static;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Static;
 
 /// <summary>The pure parts of the static site: path checks, fingerprints, Accept-Encoding, Range parsing.</summary>
 public sealed class StaticSiteUnitTests

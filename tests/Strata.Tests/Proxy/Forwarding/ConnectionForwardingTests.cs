@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Strata.Tests.Common;
 
-namespace Strata.Tests.Proxy;
+namespace Strata.Tests.Proxy.Forwarding;
 
 /// <summary>
 /// The load balancer's VIP serves plain requests below Kestrel's HTTP layer (ConnectionForwarder) and hands a

@@ -5,7 +5,7 @@ using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Topology;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.AccessLog;
 
 /// <summary>The web node's access log: combined and JSON lines for static, forwarded and error answers, all there after a stop.</summary>
 public sealed partial class AccessLogTests : IAsyncLifetime

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 using Strata.Topology;
 using Strata.Web.Static;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.Static;
 
 /// <summary>
 /// A real Kestrel server on 127.0.0.1:0 running the static site over a temporary web root, followed by a terminal

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Strata.Proxy.Forwarding;
 using Strata.Tests.Common;
 
-namespace Strata.Tests.Proxy;
+namespace Strata.Tests.Proxy.Forwarding;
 
 /// <summary>
 /// What a forwarding node refuses before choosing a server, as a unit; HostileRequestTests sends the same requests

@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Strata.Web.AccessLog;
 
-namespace Strata.Tests.Web;
+namespace Strata.Tests.Web.AccessLog;
 
 /// <summary>The combined format's line, byte for byte: escaping of non-ASCII and lone surrogates, the cached local time.</summary>
 public sealed class AccessLogFormatTests
