@@ -54,7 +54,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
         feature.Upstream = upstream;
     }
 
-    /// <summary>Strata's own HTTP/1.1 path for a request without a body, upgrade or CONNECT; YARP for the rest.</summary>
+    /// <summary>Strata's own HTTP/1.1 path for a request without a body or upgrade (CONNECT never gets here: RequestScreen); YARP for the rest.</summary>
     public ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false } && !context.Request.Headers.ContainsKey(HeaderNames.Upgrade)
             ? Http1Forwarder.ForwardAsync(this, upstream, backend, discard503)

@@ -337,13 +337,15 @@ internal sealed class ClientConnection : IProxyClient
     /// <summary>Whether a line of the incomplete head in <paramref name="buffer"/> ends in LF without CR.</summary>
     private static bool HasBareLineFeed(ReadOnlySequence<byte> buffer)
     {
+        // Vectorized IndexOf, as HeadLength's search: a client sending its head a byte at a time has each read rescan it.
         var previous = (byte)0;
         foreach (var segment in buffer)
         {
             var span = segment.Span;
-            for (var at = span.IndexOf((byte)'\n'); at >= 0; at = NextLineFeed(span, at))
+            for (int start = 0, at; (at = span[start..].IndexOf((byte)'\n')) >= 0; start += at + 1)
             {
-                if ((at > 0 ? span[at - 1] : previous) != '\r')
+                var lineFeed = start + at;
+                if ((lineFeed > 0 ? span[lineFeed - 1] : previous) != '\r')
                 {
                     return true;
                 }
@@ -356,12 +358,6 @@ internal sealed class ClientConnection : IProxyClient
         }
 
         return false;
-
-        static int NextLineFeed(ReadOnlySpan<byte> span, int at)
-        {
-            var next = span[(at + 1)..].IndexOf((byte)'\n');
-            return next < 0 ? -1 : at + 1 + next;
-        }
     }
 
     private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> head, RequestHead.Line line) => head.Slice(line.Start, line.Length);
