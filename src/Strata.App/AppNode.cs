@@ -31,7 +31,7 @@ public static class AppNode
     {
         ArgumentNullException.ThrowIfNull(topology);
         ArgumentNullException.ThrowIfNull(node);
-        if (node.Role != NodeRole.App || !topology.AppNodes.Contains(node))
+        if (node.Role != NodeRole.App || !topology.AllAppNodes.Contains(node))
         {
             throw new ArgumentException($"Node '{node.Name}' is not an app node of this topology.", nameof(node));
         }

@@ -23,7 +23,7 @@ public static class LoadBalancerNode
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
         var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo("web", topology, node, t => new(t.WebNodes, t.WebBackend), isEdge: true, requireHealthyUpstream: true);
+            .AddForwardingTo(topology, node, t => t.AllWebPools, t => t.LoadBalancerRoutes, isEdge: true, requireHealthyUpstream: true);
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp =>
         {

@@ -39,8 +39,8 @@ public sealed class Orchestrator(
     /// <summary>Back to front, so each tier finds the one behind it ready: the database server, app, web, load balancers, DNS.</summary>
     private ImmutableArray<ImmutableArray<NodeSpec>> StartOrder =>
         _layout.Database.Server is { } database
-            ? [[database], _layout.AppNodes, _layout.WebNodes, _layout.LoadBalancers, [_layout.Dns]]
-            : [_layout.AppNodes, _layout.WebNodes, _layout.LoadBalancers, [_layout.Dns]];
+            ? [[database], [.. _layout.AllAppNodes], [.. _layout.AllWebNodes], _layout.LoadBalancers, [_layout.Dns]]
+            : [[.. _layout.AllAppNodes], [.. _layout.AllWebNodes], _layout.LoadBalancers, [_layout.Dns]];
 
     /// <summary>
     /// Starts every node and waits until all are ready; with <paramref name="netns"/> each in a network namespace

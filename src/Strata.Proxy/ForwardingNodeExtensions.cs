@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -14,21 +15,22 @@ namespace Strata.Proxy;
 public static class ForwardingNodeExtensions
 {
     /// <summary>
-    /// Forwarding to the backend <paramref name="select"/> takes from the topology, with its client timeouts on this
-    /// node's listener, and metrics, stats and the admin API (see <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/>).
+    /// Forwarding to the pools <paramref name="pools"/> takes from the topology by the routes <paramref name="routes"/>
+    /// takes, with the default pool's client timeouts on this node's listener, and metrics, stats and the admin API
+    /// (see <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/>).
     /// </summary>
     public static WebApplicationBuilder AddForwardingTo(
         this WebApplicationBuilder builder,
-        string tierName,
         Topology.Topology topology,
         NodeSpec node,
-        Func<Topology.Topology, BackendSelection> select,
+        Func<Topology.Topology, ImmutableArray<PoolSpec>> pools,
+        Func<Topology.Topology, ImmutableArray<RouteSpec>> routes,
         bool isEdge,
         bool requireHealthyUpstream)
     {
-        var backend = select(topology).Backend;
+        var backend = pools(topology)[0].Backend;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(backend));
-        builder.Services.AddUpstreamForwarding(tierName, topology, select, node.Name, isEdge, requireHealthyUpstream);
+        builder.Services.AddUpstreamForwarding(topology, pools, routes, node.Name, isEdge, requireHealthyUpstream);
         builder.Services.AddProxyManagement();
         return builder;
     }
@@ -38,6 +40,18 @@ public static class ForwardingNodeExtensions
     {
         management.MapProxyManagement(topology);
         app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
+        return app;
+    }
+
+    /// <summary>
+    /// Routes requests ahead of the node's own content (<paramref name="app"/>'s next middleware, e.g. static files):
+    /// answers what a route's rules answer, forwards what a route sends to a named pool, and lets the rest through
+    /// with their route (see <see cref="UpstreamForwarder.RouteAsync"/>).
+    /// </summary>
+    public static WebApplication UseRoutes(this WebApplication app)
+    {
+        var forwarder = app.Services.GetRequiredService<UpstreamForwarder>();
+        app.Use(next => context => forwarder.RouteAsync(context, next));
         return app;
     }
 

@@ -5,7 +5,7 @@ using Strata.Hosting.Admin;
 using Strata.Proxy.Admin;
 using Strata.Proxy.Metrics;
 using Strata.Proxy.Stats;
-using Strata.Proxy.Upstreams;
+using Strata.Proxy.Routing;
 using Strata.Topology;
 
 namespace Strata.Proxy;
@@ -22,7 +22,7 @@ public static class ProxyManagementExtensions
     {
         services.AddProxyMetrics();
         services.AddSingleton(sp => new StatsReporter(
-            sp.GetRequiredService<NodeSpec>(), sp.GetRequiredService<UpstreamPool>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<NodeSpec>(), sp.GetRequiredService<Backends>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AdminApi>();
         return services;
     }

@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using System.Collections.Immutable;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
 using Strata.Proxy.Forwarding;
 using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Health;
+using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
@@ -15,35 +18,41 @@ namespace Strata.Proxy;
 public static class ProxyServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds an <see cref="UpstreamPool"/> over the backend <paramref name="select"/> takes from the topology (again on
-    /// each reload), its active health checker, an <see cref="UpstreamForwarder"/> that names this proxy
-    /// <paramref name="proxyName"/> in Via, and a readiness check "upstreams" (failing with no healthy server only
-    /// when <paramref name="requireHealthyUpstream"/>). The forwarder writes its own error answers with the registered
-    /// <see cref="IUpstreamErrorWriter"/>, if any, else as plain text.
+    /// Adds the pools <paramref name="pools"/> takes from the topology (the default one first; again on each reload) as
+    /// <see cref="Backends"/> with the routes <paramref name="routes"/> takes, an active health checker per pool, an
+    /// <see cref="UpstreamForwarder"/> that names this proxy <paramref name="proxyName"/> in Via, and a readiness check
+    /// "upstreams" on the default pool (failing with no healthy server only when <paramref name="requireHealthyUpstream"/>).
+    /// The forwarder writes its own error answers with the registered <see cref="IUpstreamErrorWriter"/>, if any, else
+    /// as plain text.
     /// </summary>
     /// <param name="isEdge">True for the first proxy a client meets: X-Forwarded-* are set from the connection, trusted only from the topology's trusted proxies.</param>
     public static IServiceCollection AddUpstreamForwarding(
         this IServiceCollection services,
-        string tierName,
         Topology.Topology topology,
-        Func<Topology.Topology, BackendSelection> select,
+        Func<Topology.Topology, ImmutableArray<PoolSpec>> pools,
+        Func<Topology.Topology, ImmutableArray<RouteSpec>> routes,
         string proxyName,
         bool isEdge,
         bool requireHealthyUpstream)
     {
-        var (upstreams, backend) = select(topology);
         services.AddHttpForwarder();
-        services.AddSingleton(sp => new UpstreamPool(tierName, upstreams, backend, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ITopologyReloadTarget>(sp => new BackendReloadTarget(sp.GetRequiredService<UpstreamPool>(), select));
+        services.AddSingleton(sp => new Backends(topology, pools, routes, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Backends>>()));
+        services.AddSingleton(sp => sp.GetRequiredService<Backends>().Default);
+        services.AddSingleton<ITopologyReloadTarget>(sp => sp.GetRequiredService<Backends>());
         services.AddTopologyReload(topology);
         var trustedProxies = isEdge ? topology.TrustedProxies : [];
-        services.AddHostedService(sp => new ActiveHealthChecker(
-            sp.GetRequiredService<UpstreamPool>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ActiveHealthChecker>>()));
+        for (var i = 0; i < pools(topology).Length; i++)
+        {
+            var index = i;
+            services.AddSingleton<IHostedService>(sp => new ActiveHealthChecker(
+                sp.GetRequiredService<Backends>().All[index], sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ActiveHealthChecker>>()));
+        }
+
         services.AddSingleton(sp => new UpstreamForwarder(
             proxyName,
-            sp.GetRequiredService<UpstreamPool>(),
+            sp.GetRequiredService<Backends>(),
             sp.GetRequiredService<IHttpForwarder>(),
-            new ProxyHeaders(proxyName, isEdge, trustedProxies, sp.GetRequiredService<UpstreamPool>()),
+            new ProxyHeaders(proxyName, isEdge, trustedProxies),
             sp.GetService<IProxyObserver>(),
             sp.GetService<IUpstreamErrorWriter>(),
             sp.GetRequiredService<TimeProvider>(),

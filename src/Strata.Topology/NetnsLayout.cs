@@ -62,6 +62,8 @@ public static class NetnsLayout
             LoadBalancers = [.. topology.LoadBalancers.Select(Move)],
             WebNodes = [.. topology.WebNodes.Select(Move)],
             AppNodes = [.. topology.AppNodes.Select(Move)],
+            WebPools = [.. topology.WebPools.Select(p => p with { Nodes = [.. p.Nodes.Select(Move)] })],
+            AppPools = [.. topology.AppPools.Select(p => p with { Nodes = [.. p.Nodes.Select(Move)] })],
             Database = topology.Database.Server is { } server ? topology.Database with { Server = Move(server) } : topology.Database,
             Vip = new IPEndPoint(vip, topology.Vip.Port),
             Vrrp = topology.Vrrp with { Interface = InterfaceName },

@@ -331,6 +331,30 @@ public sealed record Topology
     /// <summary>How the web nodes treat the app nodes.</summary>
     public required BackendSpec AppBackend { get; init; }
 
+    /// <summary>Named pools of web nodes beside the default one (<see cref="WebNodes"/>).</summary>
+    public ImmutableArray<PoolSpec> WebPools { get; init; } = [];
+
+    /// <summary>Named pools of app nodes beside the default one (<see cref="AppNodes"/>).</summary>
+    public ImmutableArray<PoolSpec> AppPools { get; init; } = [];
+
+    /// <summary>How the load balancers route to the web pools, in order.</summary>
+    public ImmutableArray<RouteSpec> LoadBalancerRoutes { get; init; } = [];
+
+    /// <summary>How the web nodes route to the app pools, in order.</summary>
+    public ImmutableArray<RouteSpec> WebRoutes { get; init; } = [];
+
+    /// <summary>Every web node: the default pool's, then the named pools'.</summary>
+    public IEnumerable<NodeSpec> AllWebNodes => WebPools.IsEmpty ? WebNodes : [.. WebNodes, .. WebPools.SelectMany(p => p.Nodes)];
+
+    /// <summary>Every app node: the default pool's, then the named pools'.</summary>
+    public IEnumerable<NodeSpec> AllAppNodes => AppPools.IsEmpty ? AppNodes : [.. AppNodes, .. AppPools.SelectMany(p => p.Nodes)];
+
+    /// <summary>The web tier's pools, the default one ("web") first.</summary>
+    public ImmutableArray<PoolSpec> AllWebPools => [new PoolSpec("web", WebNodes, WebBackend), .. WebPools];
+
+    /// <summary>The app tier's pools, the default one ("app") first.</summary>
+    public ImmutableArray<PoolSpec> AllAppPools => [new PoolSpec("app", AppNodes, AppBackend), .. AppPools];
+
     /// <summary>The admin API's bearer token from the file, or null (then STRATA_ADMIN_TOKEN, or the API is off).</summary>
     public string? AdminToken { get; init; }
 
@@ -363,8 +387,8 @@ public sealed record Topology
 
     /// <summary>Every node, DNS first, then tier by tier from the front, the managed database server last.</summary>
     public IEnumerable<NodeSpec> AllNodes => Database.Server is { } server
-        ? [Dns, .. LoadBalancers, .. WebNodes, .. AppNodes, server]
-        : [Dns, .. LoadBalancers, .. WebNodes, .. AppNodes];
+        ? [Dns, .. LoadBalancers, .. AllWebNodes, .. AllAppNodes, server]
+        : [Dns, .. LoadBalancers, .. AllWebNodes, .. AllAppNodes];
 
     /// <summary>The node with this name, or null.</summary>
     public NodeSpec? FindNode(string name) => AllNodes.FirstOrDefault(n => string.Equals(n.Name, name, StringComparison.Ordinal));

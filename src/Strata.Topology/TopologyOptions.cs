@@ -173,6 +173,9 @@ public sealed record AppTierOptions : BackendTierOptions
     /// tables in the database [false]; the benchmark harness turns it on.
     /// </summary>
     public bool? BenchmarkEndpoints { get; init; }
+
+    /// <summary>Named pools of app nodes beside the default one, e.g. { "api": { "nodes": [...] } }, for the web tier's routes [none].</summary>
+    public IReadOnlyDictionary<string, PoolOptions>? Pools { get; init; }
 }
 
 /// <summary>
@@ -205,6 +208,9 @@ public sealed record LoadBalancerTierOptions : TierOptions
     /// else they are replaced [none].
     /// </summary>
     public IReadOnlyList<string>? TrustedProxies { get; init; }
+
+    /// <summary>How the load balancers route requests to the web tier's pools, first match first (docs/routing.md) [none: all to "web"].</summary>
+    public IReadOnlyList<RouteOptions>? Routes { get; init; }
 }
 
 /// <summary>How a server is chosen.</summary>
@@ -290,6 +296,12 @@ public sealed record WebTierOptions : BackendTierOptions
 
     /// <summary>Each web node's access log.</summary>
     public AccessLogOptions? AccessLog { get; init; }
+
+    /// <summary>Named pools of web nodes beside the default one, for the load balancers' routes [none].</summary>
+    public IReadOnlyDictionary<string, PoolOptions>? Pools { get; init; }
+
+    /// <summary>How the web nodes route requests to the app tier's pools, first match first (docs/routing.md) [none: all to "app"].</summary>
+    public IReadOnlyList<RouteOptions>? Routes { get; init; }
 }
 
 /// <summary>Static files (nginx: try_files, index, disable_symlinks, gzip_static, gzip, expires, open_file_cache).</summary>

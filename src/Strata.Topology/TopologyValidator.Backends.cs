@@ -123,13 +123,21 @@ internal sealed partial class TopologyValidator
             InRange(check.Rise ?? defaults.Rise, $"{field}.rise", 1, 100));
     }
 
-    private ImmutableArray<IPNetwork> TrustedProxies(IReadOnlyList<string>? given)
+    private ImmutableArray<IPNetwork> TrustedProxies(IReadOnlyList<string>? given) => Networks(given, "loadBalancers.trustedProxies", allowAll: false);
+
+    /// <summary>Addresses and CIDR ranges; with <paramref name="allowAll"/>, "all" for every IPv4 and IPv6 address.</summary>
+    private ImmutableArray<IPNetwork> Networks(IReadOnlyList<string>? given, string field, bool allowAll)
     {
         var networks = ImmutableArray.CreateBuilder<IPNetwork>();
         for (var i = 0; i < (given?.Count ?? 0); i++)
         {
-            var text = given![i];
-            if (IPNetwork.TryParse(text, out var network))
+            var text = given![i]?.Trim() ?? "";
+            if (allowAll && text == "all")
+            {
+                networks.Add(IPNetwork.Parse("0.0.0.0/0"));
+                networks.Add(IPNetwork.Parse("::/0"));
+            }
+            else if (IPNetwork.TryParse(text, out var network))
             {
                 networks.Add(network);
             }
@@ -139,7 +147,7 @@ internal sealed partial class TopologyValidator
             }
             else
             {
-                Error($"loadBalancers.trustedProxies[{i}]", $"'{text}' is neither an IP address nor a CIDR range");
+                Error($"{field}[{i}]", $"'{text}' is neither an IP address nor a CIDR range{(allowAll ? " nor \"all\"" : "")}");
             }
         }
 

@@ -9,7 +9,7 @@ namespace Strata.Topology;
 /// <summary>
 /// Checks <see cref="TopologyOptions"/> field by field, collecting every error, and builds the runtime model. This file
 /// holds the whole and what every section uses (nodes, names, addresses, numbers in range); each section's own checks
-/// are in <c>TopologyValidator.SECTION.cs</c> beside it (Dns, Vip, Backends, Web, App, Database, Netns).
+/// are in <c>TopologyValidator.SECTION.cs</c> beside it (Dns, Vip, Backends, Web, App, Routes, Database, Netns).
 /// </summary>
 internal sealed partial class TopologyValidator
 {
@@ -56,13 +56,17 @@ internal sealed partial class TopologyValidator
         var appNodes = Nodes(o.App, "app", NodeRole.App);
         var webBackend = Backend(o.Web, "web");
         var appBackend = Backend(o.App, "app");
+        var webPools = Pools(o.Web?.Pools, "web", NodeRole.Web);
+        var appPools = Pools(o.App?.Pools, "app", NodeRole.App);
+        var loadBalancerRoutes = Routes(o.LoadBalancers?.Routes, "loadBalancers", "web", webPools);
+        var webRoutes = Routes(o.Web?.Routes, "web", "app", appPools);
         var trustedProxies = TrustedProxies(o.LoadBalancers?.TrustedProxies);
         var webRoot = WebRoot(o.Web?.Root);
         var web = Web(o.Web);
         var database = Database(o.Database);
         var appCommand = AppCommand(o.App?.Command);
         var vrrp = Vrrp(o.Vip, loadBalancers);
-        var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length + (database?.Managed == true ? 1 : 0));
+        var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length + webPools.Sum(p => p.Nodes.Length) + appPools.Sum(p => p.Nodes.Length) + (database?.Managed == true ? 1 : 0));
         var adminToken = o.Admin?.Token;
         if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
         {
@@ -85,6 +89,10 @@ internal sealed partial class TopologyValidator
             AppNodes = appNodes,
             WebBackend = webBackend,
             AppBackend = appBackend,
+            WebPools = webPools,
+            AppPools = appPools,
+            LoadBalancerRoutes = loadBalancerRoutes,
+            WebRoutes = webRoutes,
             TrustedProxies = trustedProxies,
             AdminToken = adminToken,
             Vrrp = vrrp,

@@ -25,7 +25,7 @@ public static class WebNode
 
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
         var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo("app", topology, node, t => new(t.AppNodes, t.AppBackend), isEdge: false, requireHealthyUpstream: false);
+            .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, isEdge: false, requireHealthyUpstream: false);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
         builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
         builder.Services.AddAccessLog(web, node);
@@ -33,6 +33,8 @@ public static class WebNode
         var app = builder.Build();
         app.UseAccessLog();
         app.UseRequestBodyLimit();
+        // Routes first: a rule's answer, or a route to another app pool, comes before the files.
+        app.UseRoutes();
         // Files (or 404, 400, 405, 301) answered here; app prefixes and anything not a file go on to the forwarder.
         app.UseStaticSite(topology.WebRoot, web, node.Name);
 

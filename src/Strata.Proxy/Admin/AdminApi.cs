@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Strata.Proxy.Routing;
 using Strata.Proxy.Stats;
 using Strata.Proxy.Upstreams;
 
@@ -10,7 +11,7 @@ namespace Strata.Proxy.Admin;
 /// What the admin routes do: list the servers, set a server's weight or admin state (HAProxy's
 /// <c>set server ... weight|state</c> on the runtime API). Each change is logged once.
 /// </summary>
-internal sealed partial class AdminApi(UpstreamPool pool, StatsReporter stats, TimeProvider time, ILogger<AdminApi> logger)
+internal sealed partial class AdminApi(Backends backends, StatsReporter stats, TimeProvider time, ILogger<AdminApi> logger)
 {
     public const int MaxWeight = 256;
 
@@ -18,7 +19,7 @@ internal sealed partial class AdminApi(UpstreamPool pool, StatsReporter stats, T
 
     public async Task<IResult> SetWeightAsync(string name, HttpRequest request)
     {
-        if (pool.Find(name) is not { } upstream)
+        if (Find(name) is not { } upstream)
         {
             return UnknownServer(name);
         }
@@ -49,7 +50,7 @@ internal sealed partial class AdminApi(UpstreamPool pool, StatsReporter stats, T
 
     public IResult SetState(string name, AdminState state)
     {
-        if (pool.Find(name) is not { } upstream)
+        if (Find(name) is not { } upstream)
         {
             return UnknownServer(name);
         }
@@ -64,13 +65,27 @@ internal sealed partial class AdminApi(UpstreamPool pool, StatsReporter stats, T
         return Server(upstream);
     }
 
+    /// <summary>The server named <paramref name="name"/> in any of the node's pools.</summary>
+    private Upstream? Find(string name)
+    {
+        foreach (var pool in backends.All)
+        {
+            if (pool.Find(name) is { } upstream)
+            {
+                return upstream;
+            }
+        }
+
+        return null;
+    }
+
     private IResult Server(Upstream upstream) =>
         Results.Json(StatsReporter.Server(upstream, time.GetUtcNow()), ProxyJsonContext.Default.ServerStats);
 
     private IResult UnknownServer(string name) => Results.Problem(
         statusCode: StatusCodes.Status404NotFound,
         title: "Unknown server",
-        detail: $"no server named '{name}' in backend {pool.TierName}; the servers are: {string.Join(", ", pool.Members.Select(m => m.Name))}");
+        detail: $"no server named '{name}' in backend {backends.Default.TierName}; the servers are: {string.Join(", ", backends.All.SelectMany(p => p.Members).Select(m => m.Name))}");
 
     private static IResult BadRequest(string detail) =>
         Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: detail);

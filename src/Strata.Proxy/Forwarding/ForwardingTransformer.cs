@@ -1,8 +1,8 @@
-using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Strata.Proxy.Routing;
 using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -22,6 +22,7 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
         var request = httpContext.Request;
         var headers = proxyRequest.Headers;
         RemoveConnectionOptions(request.Headers.Connection, headers, proxyRequest.Content?.Headers);
+        httpContext.Features.Get<UpstreamFeature>()?.Route?.RequestEdits.ApplyTo(proxyRequest);
 
         headers.Remove(HeaderNames.Via);
         headers.TryAddWithoutValidation(HeaderNames.Via, proxyHeaders.RequestVia(request));
@@ -70,7 +71,7 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
         {
             foreach (var option in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (ContentHeaders.Contains(option))
+                if (HeaderEdits.IsContentHeader(option))
                 {
                     contentHeaders?.Remove(option);
                 }
@@ -81,13 +82,6 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
             }
         }
     }
-
-    // The headers HttpClient keeps on HttpContent (System.Net.Http's known content headers).
-    private static readonly FrozenSet<string> ContentHeaders = FrozenSet.Create(
-        StringComparer.OrdinalIgnoreCase,
-        HeaderNames.Allow, HeaderNames.ContentDisposition, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage,
-        HeaderNames.ContentLength, HeaderNames.ContentLocation, HeaderNames.ContentMD5, HeaderNames.ContentRange,
-        HeaderNames.ContentType, HeaderNames.Expires, HeaderNames.LastModified);
 
     private static void SetUnlessKept(HttpRequestHeaders headers, string name, string value, bool keep)
     {

@@ -1,6 +1,6 @@
-using System.Net;
 using Microsoft.AspNetCore.Http;
 using Strata.Proxy.Forwarding.Http1;
+using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
@@ -12,10 +12,19 @@ namespace Strata.Proxy.Forwarding;
 /// <see cref="UpstreamForwarder"/>'s one loop (screen, choose a server, forward with retries, answer errors, record)
 /// calls it; a transport only reads requests and writes what the loop decided.
 /// </summary>
-internal interface IProxyClient : IForwardingClient
+internal interface IProxyClient : IForwardingClient, IRoutedRequest
 {
-    /// <summary>The client's address.</summary>
-    IPAddress? Peer { get; }
+    /// <summary>The request's method.</summary>
+    new string Method { get; }
+
+    /// <summary>The route chosen before the pipeline ran (a web node routes before its static files), or null.</summary>
+    Route? Route { get; }
+
+    /// <summary>The route the request takes: its pool's server gets the request with the route's header edits, and the client the answer with them.</summary>
+    void Routed(Route route);
+
+    /// <summary>Writes what a route's rule answered (a redirect or a fixed answer).</summary>
+    ValueTask WriteAnswerAsync(RuleAnswer answer);
 
     /// <summary>Whether the request has a body (which cannot be sent twice, so it is retried only when nothing was sent).</summary>
     bool HasBody { get; }

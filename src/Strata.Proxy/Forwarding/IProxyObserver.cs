@@ -8,11 +8,11 @@ namespace Strata.Proxy.Forwarding;
 /// </summary>
 public interface IProxyObserver
 {
-    /// <summary>A request has finished; <paramref name="status"/> is what the client got.</summary>
-    void RequestCompleted(int status, TimeSpan elapsed);
+    /// <summary>A request routed to <paramref name="pool"/> has finished; <paramref name="status"/> is what the client got.</summary>
+    void RequestCompleted(UpstreamPool pool, int status, TimeSpan elapsed);
 
-    /// <summary>A request is tried again on another server after <paramref name="failed"/> failed it.</summary>
-    void Retried(Upstream failed);
+    /// <summary>A request is tried again on another server after <paramref name="failed"/> of <paramref name="pool"/> failed it.</summary>
+    void Retried(UpstreamPool pool, Upstream failed);
 }
 
 /// <summary>Observes nothing: the default when no metrics are registered.</summary>
@@ -20,11 +20,11 @@ internal sealed class NullProxyObserver : IProxyObserver
 {
     public static readonly NullProxyObserver Instance = new();
 
-    public void RequestCompleted(int status, TimeSpan elapsed)
+    public void RequestCompleted(UpstreamPool pool, int status, TimeSpan elapsed)
     {
     }
 
-    public void Retried(Upstream failed)
+    public void Retried(UpstreamPool pool, Upstream failed)
     {
     }
 }

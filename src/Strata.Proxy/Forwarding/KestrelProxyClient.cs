@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Strata.Proxy.Forwarding.Http1;
+using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
@@ -26,6 +27,18 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
 
     public IPAddress? Peer => context.Connection.RemoteIpAddress;
 
+    public string Scheme => context.Request.Scheme;
+
+    public string Host => context.Request.Headers.Host.ToString();
+
+    public string Path => context.Request.PathBase.Add(context.Request.Path).Value ?? "/";
+
+    public string RequestUri => RequestTarget(context);
+
+    public string? Header(string name) => context.Request.Headers.TryGetValue(name, out var values) ? values.ToString() : null;
+
+    public Route? Route => context.Features.Get<UpstreamFeature>()?.Route;
+
     public bool HasBody => context.Request.ContentLength > 0 || context.Request.Headers.ContainsKey(HeaderNames.TransferEncoding);
 
     public int Status => context.Response.StatusCode;
@@ -38,20 +51,40 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
 
     public string? Cookie(string name) => context.Request.Cookies[name];
 
+    public void Routed(Route route) => Routed(context, route);
+
+    /// <summary>
+    /// Keeps <paramref name="route"/> on the request for the stages after routing when it edits headers or may be
+    /// needed later, and has its response edits applied to whatever answer starts (forwarded, an error, a file).
+    /// </summary>
+    public static void Routed(HttpContext context, Route route, bool keep = false)
+    {
+        if (keep || !route.RequestEdits.IsEmpty)
+        {
+            UpstreamFeature.Of(context).Route = route;
+        }
+
+        if (!route.ResponseEdits.IsEmpty)
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var (edits, response) = ((HeaderEdits, HttpResponse))state;
+                edits.ApplyTo(response.Headers);
+                return Task.CompletedTask;
+            }, (route.ResponseEdits, context.Response));
+        }
+    }
+
     public void Chose(Upstream upstream, BackendSpec backend)
     {
-        if (backend.PersistenceCookie is null)
+        if (backend.PersistenceCookie is not { } cookie)
         {
             return;
         }
 
-        if (context.Features.Get<UpstreamFeature>() is not { } feature)
-        {
-            feature = new UpstreamFeature();
-            context.Features.Set(feature);
-        }
-
+        var feature = UpstreamFeature.Of(context);
         feature.Upstream = upstream;
+        feature.Cookie = cookie;
     }
 
     /// <summary>Strata's own HTTP/1.1 path for a request without a body or upgrade (CONNECT never gets here: RequestScreen); YARP for the rest.</summary>
@@ -63,6 +96,8 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
     public void ResetResponse() => context.Response.Clear();
 
     public ValueTask WriteErrorAsync(int status, string detail, bool close) => new(forwarder.WriteErrorAsync(context, status, detail, close));
+
+    public ValueTask WriteAnswerAsync(RuleAnswer answer) => new(forwarder.WriteAnswerAsync(context, answer));
 
     public int WriteRequestHead(Upstream upstream, Http1Connection connection) => WriteRequestHead(context, proxyHeaders, upstream, connection);
 
@@ -116,9 +151,10 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
         var forwardedFor = proxyHeaders.ForwardedForValue(context, out var keepClientValues);
         var replaceForwarded = proxyHeaders.IsEdge && !keepClientValues;
         var connectionOptions = request.Headers.Connection;
+        var edits = context.Features.Get<UpstreamFeature>()?.Route?.RequestEdits ?? HeaderEdits.None;
         foreach (var (name, values) in request.Headers)
         {
-            if (IsNotForwarded(name, replaceForwarded) || (connectionOptions.Count > 0 && IsListed(connectionOptions, name)))
+            if (IsNotForwarded(name, replaceForwarded) || (connectionOptions.Count > 0 && IsListed(connectionOptions, name)) || edits.Drops(name))
             {
                 continue;
             }
@@ -151,6 +187,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
             }
         }
 
+        writer.Append(edits.Lines);
         writer.Append("\r\n"u8);
         return writer.Length;
     }

@@ -4,7 +4,6 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
-using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
 namespace Strata.Proxy.Forwarding;
@@ -21,7 +20,7 @@ namespace Strata.Proxy.Forwarding;
 /// <item>the persistence cookie, when the backend has one and the client does not carry the right value.</item>
 /// </list>
 /// </summary>
-internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray<IPNetwork> trustedProxies, UpstreamPool pool)
+internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray<IPNetwork> trustedProxies)
 {
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
@@ -65,8 +64,7 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     {
         var headers = context.Response.Headers;
         headers.Via = Append(headers.Via, _via);
-        if (pool.Backend.PersistenceCookie is { } persistenceCookie
-            && context.Features.Get<UpstreamFeature>()?.Upstream is { } upstream
+        if (context.Features.Get<UpstreamFeature>() is { Upstream: { } upstream, Cookie: { } persistenceCookie }
             && context.Request.Cookies[persistenceCookie] != upstream.Name)
         {
             headers.Append(HeaderNames.SetCookie, $"{persistenceCookie}={upstream.Name}; Path=/; HttpOnly; SameSite=Lax");

@@ -1,9 +1,31 @@
+using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 
 namespace Strata.Proxy.Forwarding;
 
-/// <summary>The server the current attempt of a request went to, for the response transform (persistence cookie).</summary>
+/// <summary>
+/// What the Kestrel path keeps on a request between the pipeline's stages: its route when a stage after routing
+/// needs it (a web node's static files, YARP's transform with header edits), and the server the current attempt went
+/// to with the persistence cookie naming it. Set only when needed, so a plain request allocates none.
+/// </summary>
 internal sealed class UpstreamFeature
 {
+    public Route? Route { get; set; }
+
     public Upstream? Upstream { get; set; }
+
+    /// <summary>The persistence cookie's name for <see cref="Upstream"/>'s pool, or null.</summary>
+    public string? Cookie { get; set; }
+
+    /// <summary>The request's feature, added if it has none yet.</summary>
+    public static UpstreamFeature Of(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        if (context.Features.Get<UpstreamFeature>() is not { } feature)
+        {
+            feature = new UpstreamFeature();
+            context.Features.Set(feature);
+        }
+
+        return feature;
+    }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Strata.Proxy.Forwarding.Http1;
+using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
@@ -29,7 +30,8 @@ public sealed partial class UpstreamForwarder : IDisposable
     public const string ServedByHeader = "X-Served-By";
 
     private readonly string _proxyName;
-    private readonly UpstreamPool _pool;
+    private readonly Backends _backends;
+    private readonly Router _router;
     private readonly IHttpForwarder _forwarder;
     private readonly HttpTransformer _transformer;
     private readonly HttpTransformer _discard503Transformer;
@@ -39,13 +41,12 @@ public sealed partial class UpstreamForwarder : IDisposable
     private readonly IProxyObserver _observer;
     private readonly TimeProvider _time;
     private readonly IUpstreamErrorWriter _errorWriter;
-    private readonly string _noServerDetail;
     private readonly ProxyHeaders _proxyHeaders;
     private readonly RefusalLog _refusals;
 
     internal UpstreamForwarder(
         string proxyName,
-        UpstreamPool pool,
+        Backends backends,
         IHttpForwarder forwarder,
         ProxyHeaders proxyHeaders,
         IProxyObserver? observer,
@@ -57,14 +58,14 @@ public sealed partial class UpstreamForwarder : IDisposable
         _errorWriter = errorWriter ?? PlainTextUpstreamErrorWriter.Instance;
         _time = time;
         _proxyName = proxyName;
-        _pool = pool;
+        _backends = backends;
+        _router = backends.Router;
         _forwarder = forwarder;
         _transformer = new ForwardingTransformer(proxyHeaders);
         _discard503Transformer = new Discard503Transformer(_transformer);
         _proxyHeaders = proxyHeaders;
         _logger = logger;
         _refusals = new RefusalLog(time, logger);
-        _noServerDetail = $"no {pool.TierName} server is available";
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             // What YARP recommends for a forwarding client: no proxy, redirects, cookies or decompression, and
@@ -74,7 +75,7 @@ public sealed partial class UpstreamForwarder : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
             ActivityHeadersPropagator = null,
-            ConnectTimeout = pool.Backend.ConnectTimeout,
+            ConnectTimeout = backends.Default.Backend.ConnectTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             EnableMultipleHttp2Connections = true,
             // Kestrel decoded non-ASCII header values as UTF-8 (invalid UTF-8 it refused): sent on as the same bytes.
@@ -90,11 +91,13 @@ public sealed partial class UpstreamForwarder : IDisposable
     /// Whether <see cref="ConnectionForwarder"/> may serve requests itself now: not when a request must be seen
     /// whole to choose its server (hash balancing, a persistence cookie) or errors have their own writer.
     /// </summary>
-    internal bool TakesConnectionRequests =>
-        _errorWriter is PlainTextUpstreamErrorWriter && _pool.Backend is { PersistenceCookie: null, Algorithm: not BalancingAlgorithms.Hash };
+    internal bool TakesConnectionRequests => _errorWriter is PlainTextUpstreamErrorWriter && _backends.NoPoolReadsRequests;
 
-    /// <summary>The client timeout of the backend (Kestrel's keep-alive and request-head timeouts on this node).</summary>
-    internal TimeSpan ClientTimeout => _pool.Backend.ClientTimeout;
+    /// <summary>Whether a route matches on paths: the connection path then leaves a path it would have to decode to Kestrel.</summary>
+    internal bool RoutesByPath => _router.MatchesPaths;
+
+    /// <summary>The client timeout of the default pool (Kestrel's keep-alive and request-head timeouts on this node).</summary>
+    internal TimeSpan ClientTimeout => _backends.Default.Backend.ClientTimeout;
 
     /// <summary>The forwarded-header policy of this proxy.</summary>
     internal ProxyHeaders ProxyHeaders => _proxyHeaders;
@@ -103,14 +106,17 @@ public sealed partial class UpstreamForwarder : IDisposable
     internal string ProxyName => _proxyName;
 
     /// <summary>
-    /// The one path of every request, whatever its client side: screen it, choose a server (persistence, balancing,
-    /// the per-server limit and queue), forward it, retry or redispatch where that is safe, answer errors, record.
+    /// The one path of every request, whatever its client side: screen it, match a route, apply its request rules
+    /// (answer, redirect or deny here; header edits), choose a server of the route's pool (persistence, balancing, the
+    /// per-server limit and queue), forward it (the transport applies the header edits of both directions), retry or
+    /// redispatch where that is safe, answer errors, record.
     /// </summary>
     /// <remarks>One async method for the whole request, retries included: each async method that waits allocates its state machine.</remarks>
     internal async ValueTask ForwardAsync<TClient>(TClient client)
         where TClient : IProxyClient
     {
         var started = _time.GetTimestamp();
+        var pool = _backends.Default;
         try
         {
             if (client.Screen() is { } refusal)
@@ -119,25 +125,41 @@ public sealed partial class UpstreamForwarder : IDisposable
                 return;
             }
 
-            var backend = _pool.Backend;
+            // A web node routes before its static files (RouteAsync); the route then comes with the request.
+            var route = client.Route;
+            if (route is null)
+            {
+                route = _router.Match(client);
+                if (route.AnswersOrDenies && route.Decide(client) is { Forwards: false } answer)
+                {
+                    pool = route.Pool;
+                    await AnswerAsync(client, answer);
+                    return;
+                }
+
+                client.Routed(route);
+            }
+
+            pool = route.Pool;
+            var backend = pool.Backend;
             var retryAfterSend = !client.HasBody && backend.RetryMethods.Contains(client.Method);
             var retry503 = retryAfterSend && (backend.RetryOn & RetryConditions.Status503) != 0;
             var retriesLeft = backend.Retries;
-            var pinned = backend.PersistenceCookie is { } cookie && client.Cookie(cookie) is { } name ? _pool.Find(name) : null;
+            var pinned = backend.PersistenceCookie is { } cookie && client.Cookie(cookie) is { } name ? pool.Find(name) : null;
             ulong tried = 0;
             while (true)
             {
                 Upstream upstream;
-                if (pinned is not null && _pool.TryAcquirePinned(pinned))
+                if (pinned is not null && pool.TryAcquirePinned(pinned))
                 {
                     upstream = pinned;
                 }
                 else
                 {
-                    var (acquired, failure) = await _pool.AcquireAsync(client.Context, tried, client.Aborted);
+                    var (acquired, failure) = await pool.AcquireAsync(client.Context, tried, client.Aborted);
                     if (acquired is null)
                     {
-                        await client.WriteErrorAsync(StatusCodes.Status503ServiceUnavailable, Detail(failure), close: false);
+                        await client.WriteErrorAsync(StatusCodes.Status503ServiceUnavailable, Detail(pool, failure), close: false);
                         return;
                     }
 
@@ -149,7 +171,7 @@ public sealed partial class UpstreamForwarder : IDisposable
                 client.Chose(upstream, backend);
 
                 // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
-                var discard503 = retry503 && retriesLeft > 0 && _pool.HasUntried(tried);
+                var discard503 = retry503 && retriesLeft > 0 && pool.HasUntried(tried);
                 ForwardAttempt attempt;
                 try
                 {
@@ -157,18 +179,18 @@ public sealed partial class UpstreamForwarder : IDisposable
                 }
                 finally
                 {
-                    _pool.Release(upstream);
+                    pool.Release(upstream);
                 }
 
                 var outcome = attempt.Outcome;
                 if (outcome == ForwardOutcome.Answered)
                 {
-                    RecordAnswer(upstream, client.Status);
+                    RecordAnswer(pool, upstream, client.Status);
                     if (client.Status == StatusCodes.Status503ServiceUnavailable && discard503 && !client.ResponseStarted)
                     {
                         // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
                         retriesLeft--;
-                        _observer.Retried(upstream);
+                        _observer.Retried(pool, upstream);
                         client.ResetResponse();
                         continue;
                     }
@@ -191,18 +213,18 @@ public sealed partial class UpstreamForwarder : IDisposable
                     return;
                 }
 
-                CountFailure(upstream, Describe(attempt));
+                CountFailure(pool, upstream, Describe(attempt));
                 if (!client.ResponseStarted && retriesLeft > 0 && CanRetry(outcome, retryAfterSend, backend))
                 {
                     retriesLeft--;
-                    _observer.Retried(upstream);
+                    _observer.Retried(pool, upstream);
                     client.ResetResponse();
                     continue;
                 }
 
                 if (!client.ResponseStarted)
                 {
-                    var (status, detail) = Answer(outcome);
+                    var (status, detail) = Answer(pool, outcome);
                     await client.WriteErrorAsync(status, detail, close: false);
                 }
 
@@ -211,7 +233,7 @@ public sealed partial class UpstreamForwarder : IDisposable
         }
         finally
         {
-            _observer.RequestCompleted(client.Status, _time.GetElapsedTime(started));
+            _observer.RequestCompleted(pool, client.Status, _time.GetElapsedTime(started));
         }
     }
 
@@ -220,11 +242,11 @@ public sealed partial class UpstreamForwarder : IDisposable
     /// taking it out) and, as in HAProxy's <c>observe layer7</c>, 501 and 505, which say the client asked for what the
     /// server does not do.
     /// </summary>
-    private void RecordAnswer(Upstream upstream, int status)
+    private void RecordAnswer(UpstreamPool pool, Upstream upstream, int status)
     {
         if (status >= 500 && status is not (StatusCodes.Status503ServiceUnavailable or StatusCodes.Status501NotImplemented or StatusCodes.Status505HttpVersionNotsupported))
         {
-            CountFailure(upstream, $"HTTP {status}");
+            CountFailure(pool, upstream, $"HTTP {status}");
         }
         else
         {
@@ -242,19 +264,26 @@ public sealed partial class UpstreamForwarder : IDisposable
     };
 
     /// <summary>The answer to give when the last attempt failed before its response started.</summary>
-    private (int Status, string Detail) Answer(ForwardOutcome outcome) => outcome switch
+    private static (int Status, string Detail) Answer(UpstreamPool pool, ForwardOutcome outcome) => outcome switch
     {
-        ForwardOutcome.NotSent => (StatusCodes.Status503ServiceUnavailable, $"no {_pool.TierName} server could be reached"),
-        ForwardOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, $"the {_pool.TierName} server did not answer in time"),
-        _ => (StatusCodes.Status502BadGateway, $"the {_pool.TierName} server failed to answer"),
+        ForwardOutcome.NotSent => (StatusCodes.Status503ServiceUnavailable, $"no {pool.TierName} server could be reached"),
+        ForwardOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, $"the {pool.TierName} server did not answer in time"),
+        _ => (StatusCodes.Status502BadGateway, $"the {pool.TierName} server failed to answer"),
     };
 
-    private string Detail(AcquireFailure failure) => failure switch
+    private static string Detail(UpstreamPool pool, AcquireFailure failure) => failure switch
     {
         AcquireFailure.QueueFull => "every server is busy and the queue is full",
         AcquireFailure.QueueTimeout => "every server stayed busy for the queue timeout",
-        _ => _noServerDetail,
+        _ => pool.NoServerDetail,
     };
+
+    /// <summary>Answers what a route's rules decided: 403 through the node's error writer, a redirect or a fixed answer as written.</summary>
+    private static ValueTask AnswerAsync<TClient>(TClient client, RuleAnswer answer)
+        where TClient : IProxyClient =>
+        answer.Status == StatusCodes.Status403Forbidden && answer.ContentType is null
+            ? client.WriteErrorAsync(answer.Status, answer.Body, close: false)
+            : client.WriteAnswerAsync(answer);
 
     /// <inheritdoc/>
     public void Dispose() => _client.Dispose();
@@ -275,11 +304,11 @@ public sealed partial class UpstreamForwarder : IDisposable
 
     private sealed record CachedRequestConfig(BackendSpec Backend, ForwarderRequestConfig Config);
 
-    private void CountFailure(Upstream upstream, string reason)
+    private void CountFailure(UpstreamPool pool, Upstream upstream, string reason)
     {
         var inRow = upstream.RecordFailure();
-        var limit = _pool.Backend.PassiveFailures;
-        if (limit > 0 && inRow >= limit && upstream.IsUp && _pool.SetHealth(upstream, up: false))
+        var limit = pool.Backend.PassiveFailures;
+        if (limit > 0 && inRow >= limit && upstream.IsUp && pool.SetHealth(upstream, up: false))
         {
             LogPassiveDown(upstream.Name, inRow, reason);
         }
@@ -337,6 +366,53 @@ public sealed partial class UpstreamForwarder : IDisposable
     {
         _refusals.Refused(client.Peer, client.Method, refusal);
         return client.WriteErrorAsync(refusal.Status, refusal.Detail, close: true);
+    }
+
+    /// <summary>
+    /// The pipeline's routing stage ahead of a node's own content (a web node's static files): a request a rule answers
+    /// is answered here, one whose route names another pool than the default is forwarded at once (nginx's
+    /// <c>location</c> with <c>proxy_pass</c>), and the rest go on to <paramref name="next"/> with their route kept.
+    /// </summary>
+    internal async Task RouteAsync(HttpContext context, RequestDelegate next)
+    {
+        var client = new KestrelProxyClient(context, this, _proxyHeaders);
+        var route = _router.Match(client);
+        if (route.AnswersOrDenies && route.Decide(client) is { Forwards: false } answer)
+        {
+            var started = _time.GetTimestamp();
+            await AnswerAsync(client, answer);
+            _observer.RequestCompleted(route.Pool, client.Status, _time.GetElapsedTime(started));
+            return;
+        }
+
+        KestrelProxyClient.Routed(context, route, keep: !_router.IsDefault(route));
+        if (route.Pool != _backends.Default)
+        {
+            await ForwardAsync(client);
+            return;
+        }
+
+        await next(context);
+    }
+
+    /// <summary>A route rule's own answer on Kestrel's response: a redirect (no body) or a fixed status and body.</summary>
+    internal Task WriteAnswerAsync(HttpContext context, RuleAnswer answer)
+    {
+        var response = context.Response;
+        response.Clear();
+        response.StatusCode = answer.Status;
+        response.Headers[ServedByHeader] = _proxyName;
+        if (answer.Location is { } location)
+        {
+            response.Headers.Location = location;
+            response.ContentLength = 0;
+            return Task.CompletedTask;
+        }
+
+        var body = System.Text.Encoding.UTF8.GetBytes(answer.Body);
+        response.ContentType = answer.ContentType;
+        response.ContentLength = body.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body).AsTask();
     }
 
     /// <summary>The proxy's own answer on Kestrel's response, written by the node's <see cref="IUpstreamErrorWriter"/>.</summary>

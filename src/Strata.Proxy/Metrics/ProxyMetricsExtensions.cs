@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using Strata.Proxy.Forwarding;
-using Strata.Proxy.Upstreams;
+using Strata.Proxy.Routing;
 
 namespace Strata.Proxy.Metrics;
 
@@ -14,12 +14,12 @@ public static class ProxyMetricsExtensions
     public const string Path = "/metrics";
 
     /// <summary>
-    /// Adds the node's metrics as its <see cref="IProxyObserver"/>, over the <see cref="UpstreamPool"/> that
+    /// Adds the node's metrics as its <see cref="IProxyObserver"/>, over the pools (<see cref="Backends"/>) that
     /// <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/> registers.
     /// </summary>
     public static IServiceCollection AddProxyMetrics(this IServiceCollection services)
     {
-        services.AddSingleton(sp => new ProxyMetrics(sp.GetRequiredService<UpstreamPool>()));
+        services.AddSingleton(sp => new ProxyMetrics(sp.GetRequiredService<Backends>()));
         services.AddSingleton<IProxyObserver>(sp => sp.GetRequiredService<ProxyMetrics>());
         return services;
     }

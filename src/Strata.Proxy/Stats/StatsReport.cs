@@ -3,11 +3,11 @@ namespace Strata.Proxy.Stats;
 /// <summary>What a forwarding node reports about its backend: the body of <c>/stats?format=json</c> and <c>GET /admin/servers</c>.</summary>
 /// <param name="Node">The proxy's own name, e.g. lb-1.</param>
 /// <param name="At">When the report was taken.</param>
-/// <param name="Backends">Its backends (one per node today: the tier behind it).</param>
+/// <param name="Backends">Its pools: the tier behind it, then the named pools.</param>
 public sealed record StatsReport(string Node, DateTimeOffset At, IReadOnlyList<BackendStats> Backends);
 
 /// <summary>One backend: the tier a proxy forwards to.</summary>
-/// <param name="Name">The tier, e.g. web.</param>
+/// <param name="Name">The pool: the tier's (web, app) or a named pool.</param>
 /// <param name="Algorithm">The balancing algorithm.</param>
 /// <param name="QueueLength">Requests waiting for a server with room.</param>
 /// <param name="Healthy">Servers whose checks pass.</param>

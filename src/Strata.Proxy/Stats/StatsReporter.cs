@@ -1,15 +1,16 @@
+using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
 namespace Strata.Proxy.Stats;
 
-/// <summary>Takes a <see cref="StatsReport"/> of a node's pool: one consistent read of each server's counters.</summary>
-internal sealed class StatsReporter(NodeSpec node, UpstreamPool pool, TimeProvider time)
+/// <summary>Takes a <see cref="StatsReport"/> of a node's pools, the default first: one consistent read of each server's counters.</summary>
+internal sealed class StatsReporter(NodeSpec node, Backends backends, TimeProvider time)
 {
     public StatsReport Report()
     {
         var now = time.GetUtcNow();
-        return new StatsReport(node.Name, now, [Backend(pool, now)]);
+        return new StatsReport(node.Name, now, [.. backends.All.Select(pool => Backend(pool, now))]);
     }
 
     public static ServerStats Server(Upstream upstream, DateTimeOffset now) => new(

@@ -40,6 +40,7 @@ public sealed class UpstreamPool
     public UpstreamPool(string tierName, IEnumerable<NodeSpec> nodes, BackendSpec backend, TimeProvider time, Random? random = null)
     {
         TierName = tierName;
+        NoServerDetail = $"no {tierName} server is available";
         _time = time;
         _random = random ?? Random.Shared;
         _config = Configuration.Create([.. nodes.Select((n, i) => new Upstream(n, i))], backend, _random);
@@ -48,8 +49,14 @@ public sealed class UpstreamPool
     /// <summary>Raised after <see cref="Apply"/> changed the servers or the settings.</summary>
     public event Action? Changed;
 
-    /// <summary>What the servers are called in logs, e.g. "web".</summary>
+    /// <summary>The pool's name, as logs, /stats and /metrics show it: the tier's ("web", "app") or a named pool's.</summary>
     public string TierName { get; }
+
+    /// <summary>Its place among the node's pools (0: the default pool).</summary>
+    public int Index { get; init; }
+
+    /// <summary>The detail of a 503 when no server of the pool can take a request.</summary>
+    internal string NoServerDetail { get; }
 
     /// <summary>The backend's settings.</summary>
     public BackendSpec Backend => _config.Backend;

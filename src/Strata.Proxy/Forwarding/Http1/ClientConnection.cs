@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
+using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
@@ -31,6 +32,9 @@ internal sealed class ClientConnection : IProxyClient
     private volatile bool _timedOut;
     private volatile bool _closing;
     private bool _close;
+    private Route? _route;
+    private string? _host;
+    private string? _target;
 
     public ClientConnection(ConnectionForwarder owner, ConnectionContext context)
     {
@@ -44,6 +48,39 @@ internal sealed class ClientConnection : IProxyClient
     }
 
     public string Method => _request.Method;
+
+    public string Scheme => "http";
+
+    public string Host => _host ??= Encoding.ASCII.GetString(Slice(_head, _request.Host));
+
+    public string RequestUri => _target ??= Encoding.ASCII.GetString(Slice(_head, _request.Target));
+
+    /// <summary>The path as sent: requests whose path would need decoding go to Kestrel while routes match paths (<see cref="UpstreamForwarder.RoutesByPath"/>).</summary>
+    public string Path => RequestUri.IndexOf('?') is var query and >= 0 ? RequestUri[..query] : RequestUri;
+
+    /// <summary>None: this path does not route ahead of the pipeline.</summary>
+    public Route? Route => null;
+
+    public void Routed(Route route) => _route = route;
+
+    public string? Header(string name)
+    {
+        // Rare (a route matching a header): the head is read again, every line of it.
+        var lines = _head.AsSpan(_request.RequestLine.Length, _request.Length - _request.RequestLine.Length);
+        string? found = null;
+        foreach (var range in lines.Split("\r\n"u8))
+        {
+            var line = lines[range];
+            var colon = line.IndexOf((byte)':');
+            if (colon > 0 && Ascii.EqualsIgnoreCase(line[..colon], name))
+            {
+                var value = Encoding.ASCII.GetString(line[(colon + 1)..].Trim(" \t"u8));
+                found = found is null ? value : $"{found}, {value}";
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>The client's address.</summary>
     public IPAddress? Peer { get; }
@@ -87,7 +124,15 @@ internal sealed class ClientConnection : IProxyClient
 
     public ValueTask WriteErrorAsync(int status, string detail, bool close)
     {
-        WriteError(status, detail, close);
+        var body = Encoding.UTF8.GetBytes(new UpstreamError(status, detail).ToPlainText());
+        WriteAnswer(status, "Content-Type: text/plain; charset=utf-8\r\n" + (status == StatusCodes.Status503ServiceUnavailable ? "Retry-After: 1\r\n" : ""), body, close);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask WriteAnswerAsync(RuleAnswer answer)
+    {
+        var headers = answer.Location is { } location ? $"Location: {location}\r\n" : $"Content-Type: {answer.ContentType}\r\n";
+        WriteAnswer(answer.Status, headers, Encoding.UTF8.GetBytes(answer.Body), close: false);
         return ValueTask.CompletedTask;
     }
 
@@ -149,10 +194,15 @@ internal sealed class ClientConnection : IProxyClient
             }
 
             buffer.Slice(0, length).CopyTo(_head);
-            if (!_request.TryParse(_head.AsSpan(0, length), replaceForwarded: _owner.ProxyHeaders.IsEdge && !_keepClientValues))
+            if (!_request.TryParse(_head.AsSpan(0, length), replaceForwarded: _owner.ProxyHeaders.IsEdge && !_keepClientValues)
+                || (!_request.PlainPath && forwarder.RoutesByPath))
             {
+                // Not a request this path takes, or a path Kestrel must decode before a route can match it.
                 return HandOver(buffer);
             }
+
+            _route = null;
+            _host = _target = null;
 
             _input.AdvanceTo(buffer.GetPosition(length));
             Volatile.Write(ref _deadline, long.MaxValue);
@@ -176,10 +226,17 @@ internal sealed class ClientConnection : IProxyClient
         var writer = new HeadWriter(connection);
         writer.Append(Slice(head, request.RequestLine));
         writer.Append(Slice(head, request.HostLine));
+        var edits = _route?.RequestEdits ?? HeaderEdits.None;
         foreach (var line in request.Copied)
         {
-            writer.Append(Slice(head, line));
+            var bytes = Slice(head, line);
+            if (edits.IsEmpty || !edits.Drops(bytes[..bytes.IndexOf((byte)':')]))
+            {
+                writer.Append(bytes);
+            }
         }
+
+        writer.Append(edits.Lines);
 
         writer.Append("Via: "u8);
         if (request.Via.Length > 0)
@@ -225,9 +282,10 @@ internal sealed class ClientConnection : IProxyClient
         var head = connection.Head;
         var bytes = connection.Buffered;
         var via = _owner.ProxyHeaders.Via;
+        var edits = _route?.ResponseEdits ?? HeaderEdits.None;
 
-        // At most the server's head (a space may be added after each colon), Via, the framing headers and Connection.
-        var span = _output.GetSpan(head.Length + via.Length + 80 + head.Headers.Length);
+        // At most the server's head (a space may be added after each colon), Via, the edits, the framing headers and Connection.
+        var span = _output.GetSpan(head.Length + via.Length + edits.Lines.Length + 80 + head.Headers.Length);
         var writer = new SpanWriter(span);
         writer.Append("HTTP/1.1"u8);
         writer.Append(bytes[8..bytes.IndexOf("\r\n"u8)]);
@@ -235,7 +293,7 @@ internal sealed class ClientConnection : IProxyClient
         foreach (var range in head.Headers)
         {
             var name = bytes.Slice(range.NameStart, range.NameLength);
-            if (head.ConnectionOptions is null || !head.IsConnectionOption(name))
+            if ((head.ConnectionOptions is null || !head.IsConnectionOption(name)) && (edits.IsEmpty || !edits.Drops(name)))
             {
                 writer.Append(name);
                 writer.Append(": "u8);
@@ -247,6 +305,7 @@ internal sealed class ClientConnection : IProxyClient
         writer.Append("Via: "u8);
         writer.Append(via);
         writer.Append("\r\n"u8);
+        writer.Append(edits.Lines);
         if (noBody ? head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked && head.ContentLength >= 0)
         {
             writer.Append("Content-Length: "u8);
@@ -279,18 +338,20 @@ internal sealed class ClientConnection : IProxyClient
     }
 
     /// <summary>
-    /// Writes the forwarder's own answer (as <see cref="PlainTextUpstreamErrorWriter"/>, plus Content-Length); with
-    /// <paramref name="close"/> the connection is closed after it.
+    /// Writes the forwarder's own answer (an error as <see cref="PlainTextUpstreamErrorWriter"/>'s, or a rule's) with
+    /// <paramref name="headers"/> (lines, CRLF after each), X-Served-By, the route's response edits and Content-Length;
+    /// with <paramref name="close"/> the connection is closed after it.
     /// </summary>
-    private void WriteError(int status, string detail, bool close)
+    private void WriteAnswer(int status, string headers, byte[] body, bool close)
     {
         _close |= close;
         Status = status;
         ResponseStarted = true;
-        var body = Encoding.UTF8.GetBytes(new UpstreamError(status, detail).ToPlainText());
         var head = string.Create(CultureInfo.InvariantCulture,
-            $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n{(status == StatusCodes.Status503ServiceUnavailable ? "Retry-After: 1\r\n" : "")}{UpstreamForwarder.ServedByHeader}: {_owner.ProxyName}\r\nContent-Length: {body.Length}\r\n{(_close ? "Connection: close\r\n" : "")}\r\n");
-        _output.Write(Encoding.ASCII.GetBytes(head));
+            $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n{headers}{UpstreamForwarder.ServedByHeader}: {_owner.ProxyName}\r\nContent-Length: {body.Length}\r\n{(_close ? "Connection: close\r\n" : "")}");
+        _output.Write(Encoding.Latin1.GetBytes(head));
+        _output.Write(_route?.ResponseEdits.Lines ?? []);
+        _output.Write("\r\n"u8);
         if (!HttpMethods.IsHead(Method))
         {
             _output.Write(body);

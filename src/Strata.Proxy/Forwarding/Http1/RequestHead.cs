@@ -25,6 +25,15 @@ internal sealed class RequestHead
     /// <summary>The request line, CRLF included.</summary>
     public Line RequestLine { get; private set; }
 
+    /// <summary>The head's length, blank line included.</summary>
+    public int Length { get; private set; }
+
+    /// <summary>The request-target (origin form: path and query).</summary>
+    public Line Target { get; private set; }
+
+    /// <summary>Whether the target's path needs no decoding to be matched: no '%' and no dot segment.</summary>
+    public bool PlainPath { get; private set; }
+
     /// <summary>The Host header line, CRLF included.</summary>
     public Line HostLine { get; private set; }
 
@@ -60,6 +69,7 @@ internal sealed class RequestHead
         }
 
         RequestLine = new Line(0, lineEnd + 2);
+        Length = head.Length;
         HostLine = Host = Via = ForwardedFor = default;
         HasForwardedProto = HasForwardedHost = Close = false;
         _copiedCount = 0;
@@ -148,15 +158,16 @@ internal sealed class RequestHead
 
     private bool ParseRequestLine(ReadOnlySpan<byte> line)
     {
+        int start;
         if (line.StartsWith("GET "u8))
         {
             Method = "GET";
-            line = line[4..];
+            start = 4;
         }
         else if (line.StartsWith("HEAD "u8))
         {
             Method = "HEAD";
-            line = line[5..];
+            start = 5;
         }
         else
         {
@@ -164,8 +175,18 @@ internal sealed class RequestHead
         }
 
         // origin-form (RFC 9112 §3.2.1), visible ASCII only; absolute-form, asterisk-form and HTTP/1.0 go to Kestrel.
-        return line.Length > " HTTP/1.1"u8.Length && line[0] == '/' && line.EndsWith(" HTTP/1.1"u8)
-            && line[..^" HTTP/1.1"u8.Length].IndexOfAnyExcept(TargetCharacters) < 0;
+        var target = line[start..];
+        if (!(target.Length > " HTTP/1.1"u8.Length && target[0] == '/' && target.EndsWith(" HTTP/1.1"u8)))
+        {
+            return false;
+        }
+
+        target = target[..^" HTTP/1.1"u8.Length];
+        Target = new Line(start, target.Length);
+        var query = target.IndexOf((byte)'?');
+        var path = query < 0 ? target : target[..query];
+        PlainPath = path.IndexOf((byte)'%') < 0 && path.IndexOf("/."u8) < 0;
+        return target.IndexOfAnyExcept(TargetCharacters) < 0;
     }
 
     private static Kind Classify(ReadOnlySpan<byte> name, bool replaceForwarded) => name.Length switch
