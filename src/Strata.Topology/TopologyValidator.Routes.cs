@@ -161,7 +161,7 @@ internal sealed partial class TopologyValidator
                 var allow = rule.Allow is not null;
                 var listField = $"{ruleField}.{(allow ? "allow" : "deny")}";
                 var clients = Networks(rule.Allow ?? rule.Deny, listField, allowAll: true);
-                if (clients.IsEmpty)
+                if ((rule.Allow ?? rule.Deny)!.Count == 0)
                 {
                     Error(listField, "must list at least one address, CIDR range or \"all\"");
                 }
