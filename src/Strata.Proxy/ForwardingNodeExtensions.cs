@@ -5,7 +5,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Proxy.Forwarding;
-using Strata.Proxy.Forwarding.Http1;
+using Strata.Proxy.Clients.Connections;
+using Strata.Proxy.Clients.Kestrel;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
@@ -39,18 +40,18 @@ public static class ForwardingNodeExtensions
     public static WebApplication MapForwarding(this WebApplication app, RouteGroupBuilder management, Topology.Topology topology)
     {
         management.MapProxyManagement(topology);
-        app.MapFallback("{**path}", app.Services.GetRequiredService<UpstreamForwarder>().ForwardAsync);
+        app.MapFallback("{**path}", app.Services.GetRequiredService<KestrelForwarder>().ForwardAsync);
         return app;
     }
 
     /// <summary>
     /// Routes requests ahead of the node's own content (<paramref name="app"/>'s next middleware, e.g. static files):
     /// answers what a route's rules answer, forwards what a route sends to a named pool, and lets the rest through
-    /// with their route (see <see cref="UpstreamForwarder.RouteAsync"/>).
+    /// with their route (see <see cref="KestrelForwarder.RouteAsync"/>).
     /// </summary>
     public static WebApplication UseRoutes(this WebApplication app)
     {
-        var forwarder = app.Services.GetRequiredService<UpstreamForwarder>();
+        var forwarder = app.Services.GetRequiredService<KestrelForwarder>();
         app.Use(next => context => forwarder.RouteAsync(context, next));
         return app;
     }

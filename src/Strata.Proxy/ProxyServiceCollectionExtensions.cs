@@ -5,7 +5,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
 using Strata.Proxy.Forwarding;
-using Strata.Proxy.Forwarding.Http1;
+using Strata.Proxy.Clients.Connections;
+using Strata.Proxy.Clients.Kestrel;
 using Strata.Proxy.Health;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
@@ -19,8 +20,8 @@ public static class ProxyServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the pools <paramref name="pools"/> takes from the topology (the default one first; again on each reload) as
-    /// <see cref="Backends"/> with the routes <paramref name="routes"/> takes, an active health checker per pool, an
-    /// <see cref="UpstreamForwarder"/> that names this proxy <paramref name="proxyName"/> in Via, and a readiness check
+    /// <see cref="Backends"/> with the routes <paramref name="routes"/> takes, an active health checker per pool, the one pipeline
+    /// (<see cref="UpstreamForwarder"/>) with its two ways in, Kestrel's and the connection path, naming this proxy <paramref name="proxyName"/> in Via, and a readiness check
     /// "upstreams" on the default pool (failing with no healthy server only when <paramref name="requireHealthyUpstream"/>).
     /// The forwarder writes its own error answers with the registered <see cref="IUpstreamErrorWriter"/>, if any, else
     /// as plain text.
@@ -49,15 +50,12 @@ public static class ProxyServiceCollectionExtensions
         }
 
         services.AddSingleton(sp => new UpstreamForwarder(
-            proxyName,
-            sp.GetRequiredService<Backends>(),
-            sp.GetRequiredService<IHttpForwarder>(),
-            new ProxyHeaders(proxyName, isEdge, trustedProxies),
-            sp.GetService<IProxyObserver>(),
-            sp.GetService<IUpstreamErrorWriter>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<UpstreamForwarder>>()));
-        services.AddSingleton(sp => new ConnectionForwarder(sp.GetRequiredService<UpstreamForwarder>()));
+            proxyName, sp.GetRequiredService<Backends>(), sp.GetService<IProxyObserver>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<UpstreamForwarder>>()));
+        var proxyHeaders = new ProxyHeaders(proxyName, isEdge, trustedProxies);
+        services.AddSingleton(sp => new KestrelForwarder(
+            sp.GetRequiredService<UpstreamForwarder>(), sp.GetRequiredService<IHttpForwarder>(), proxyHeaders, sp.GetService<IUpstreamErrorWriter>()));
+        services.AddSingleton(sp => new ConnectionForwarder(
+            sp.GetRequiredService<UpstreamForwarder>(), proxyHeaders, sp.GetRequiredService<KestrelForwarder>().HasOwnErrorWriter));
         services.AddSingleton<IReadinessCheck>(sp => new UpstreamReadinessCheck(sp.GetRequiredService<UpstreamPool>(), requireHealthyUpstream));
         return services;
     }

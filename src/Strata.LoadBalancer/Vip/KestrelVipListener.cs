@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Strata.Cluster.Election;
 using Strata.Hosting;
 using Strata.Proxy;
-using Strata.Proxy.Forwarding;
+using Strata.Proxy.Clients.Kestrel;
 using Strata.Topology;
 
 namespace Strata.LoadBalancer.Vip;
@@ -94,7 +94,7 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IS
             k.ApplyClientTimeouts(backend);
         });
         var server = builder.Build();
-        server.Run(nodeServices.GetRequiredService<UpstreamForwarder>().ForwardAsync);
+        server.Run(nodeServices.GetRequiredService<KestrelForwarder>().ForwardAsync);
         return server;
     }
 

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
@@ -7,15 +6,15 @@ using Strata.Topology;
 namespace Strata.Proxy.Forwarding;
 
 /// <summary>
-/// The client's side of a forwarded request, whatever the way in: Kestrel's parsed request and response
-/// (<see cref="KestrelProxyClient"/>), or a connection read below Kestrel's HTTP layer (<see cref="ClientConnection"/>).
-/// <see cref="UpstreamForwarder"/>'s one loop (screen, choose a server, forward with retries, answer errors, record)
-/// calls it; a transport only reads requests and writes what the loop decided.
+/// The client's side of a forwarded request, whatever the way in (Clients/: Kestrel's parsed request and response, or
+/// a connection read below Kestrel's HTTP layer). <see cref="UpstreamForwarder"/>'s one pipeline (screen, route, rules,
+/// choose a server, forward with retries, answer errors, record) calls it; a client side only reads requests, sends
+/// each attempt and writes what the pipeline decided.
 /// </summary>
-internal interface IProxyClient : IForwardingClient, IRoutedRequest
+internal interface IProxyClient : IRoutedRequest
 {
-    /// <summary>The request's method.</summary>
-    new string Method { get; }
+    /// <summary>Cancelled when the client goes away (none when that is only noticed on the next write).</summary>
+    CancellationToken Aborted { get; }
 
     /// <summary>The route chosen before the pipeline ran (a web node routes before its static files), or null.</summary>
     Route? Route { get; }
@@ -47,7 +46,7 @@ internal interface IProxyClient : IForwardingClient, IRoutedRequest
     /// <summary>The server chosen for the next attempt (what a persistence cookie in the response names).</summary>
     void Chose(Upstream upstream, BackendSpec backend);
 
-    /// <summary>One attempt to forward the request to <paramref name="upstream"/> (see <see cref="Http1Forwarder.ForwardAsync{TClient}"/>).</summary>
+    /// <summary>One attempt to forward the request to <paramref name="upstream"/>, with the route's request edits; the answer is relayed with its response edits.</summary>
     ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503);
 
     /// <summary>Forgets a response that was not relayed (a discarded 503, a failed attempt) before the next attempt.</summary>

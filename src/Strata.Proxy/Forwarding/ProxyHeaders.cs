@@ -10,7 +10,7 @@ namespace Strata.Proxy.Forwarding;
 
 /// <summary>
 /// What every Strata proxy adds to what it forwards, shared by both forwarding paths (YARP's and
-/// <see cref="Http1.Http1Forwarder"/>):
+/// Strata's own HTTP/1.1 exchange):
 /// <list type="bullet">
 /// <item>its name appended to <c>Via</c> in both directions (RFC 9110 §7.6.3);</item>
 /// <item>X-Forwarded-For/-Proto/-Host: at the edge set from the real connection, client values kept only from a
@@ -59,17 +59,8 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     /// <summary>Whether the client's own X-Forwarded-* may be kept: always behind the edge; at the edge only from a trusted proxy.</summary>
     public bool KeepsClientValues(IPAddress? peer) => !isEdge || (peer is not null && IsTrusted(peer));
 
-    /// <summary>Adds Via and, where needed, the persistence cookie to the response going back to the client.</summary>
-    public void OnResponse(HttpContext context)
-    {
-        var headers = context.Response.Headers;
-        headers.Via = Append(headers.Via, _via);
-        if (context.Features.Get<UpstreamFeature>() is { Upstream: { } upstream, Cookie: { } persistenceCookie }
-            && context.Request.Cookies[persistenceCookie] != upstream.Name)
-        {
-            headers.Append(HeaderNames.SetCookie, $"{persistenceCookie}={upstream.Name}; Path=/; HttpOnly; SameSite=Lax");
-        }
-    }
+    /// <summary>The Via value to send back to the client: the server's, then this proxy.</summary>
+    public string ResponseVia(StringValues serverVia) => Append(serverVia, _via);
 
     /// <summary>The peer's address as text ("unknown" without one), as X-Forwarded-For carries it.</summary>
     public string PeerAsText(IPAddress? peer)

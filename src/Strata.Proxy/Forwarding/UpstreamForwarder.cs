@@ -1,97 +1,54 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Strata.Proxy.Forwarding;
 
 /// <summary>
-/// Forwards a request to a server of a backend — a request without a body over <see cref="Http1Forwarder"/>, any
-/// other through YARP's <see cref="IHttpForwarder"/> — adding what YARP leaves out (yarp#56, #394): retries on
-/// another server, passive health, the per-server limit and queue, session persistence and error answers with the
-/// right status and a small body.
+/// The one request pipeline of a forwarding node, whatever the way in (<see cref="IProxyClient"/>: Kestrel's parsed
+/// request, or a connection read below Kestrel's HTTP layer): screen, route, request rules, choose a server of the
+/// route's pool, forward with retries and redispatch, answer errors, record. What YARP leaves out (yarp#56, #394) is
+/// here: retries on another server, passive health, the per-server limit and queue, session persistence and error
+/// answers with the right status and a small body. The client side sends each attempt; the pipeline never knows how.
 /// </summary>
 /// <remarks>
 /// Retries follow HAProxy's <c>retry-on</c> with redispatch, by default <c>conn-failure empty-response
 /// response-timeout</c>: a request whose connection could not be made is retried whatever its method (nothing was
 /// sent); one that failed after being sent only when its method is idempotent and it has no body (the body cannot
 /// be sent twice). Nothing is retried once the response has started. With <c>503</c> in <c>retries.on</c>, a 503
-/// answer to such a request is discarded unseen (<see cref="Discard503Transformer"/>) and the request redispatched,
-/// as long as retries are left and a server not yet tried could take it; otherwise that 503 is relayed as it is.
+/// answer to such a request is discarded unseen by the client side and the request redispatched, as long as retries
+/// are left and a server not yet tried could take it; otherwise that 503 is relayed as it is.
 /// </remarks>
-public sealed partial class UpstreamForwarder : IDisposable
+public sealed partial class UpstreamForwarder
 {
     /// <summary>The header the origin of a response sets to its node name.</summary>
     public const string ServedByHeader = "X-Served-By";
 
-    private readonly string _proxyName;
     private readonly Backends _backends;
     private readonly Router _router;
-    private readonly IHttpForwarder _forwarder;
-    private readonly HttpTransformer _transformer;
-    private readonly HttpTransformer _discard503Transformer;
     private readonly ILogger<UpstreamForwarder> _logger;
-    private volatile CachedRequestConfig? _requestConfig;
-    private readonly HttpMessageInvoker _client;
     private readonly IProxyObserver _observer;
     private readonly TimeProvider _time;
-    private readonly IUpstreamErrorWriter _errorWriter;
-    private readonly ProxyHeaders _proxyHeaders;
     private readonly RefusalLog _refusals;
 
-    internal UpstreamForwarder(
-        string proxyName,
-        Backends backends,
-        IHttpForwarder forwarder,
-        ProxyHeaders proxyHeaders,
-        IProxyObserver? observer,
-        IUpstreamErrorWriter? errorWriter,
-        TimeProvider time,
-        ILogger<UpstreamForwarder> logger)
+    internal UpstreamForwarder(string proxyName, Backends backends, IProxyObserver? observer, TimeProvider time, ILogger<UpstreamForwarder> logger)
     {
         _observer = observer ?? NullProxyObserver.Instance;
-        _errorWriter = errorWriter ?? PlainTextUpstreamErrorWriter.Instance;
         _time = time;
-        _proxyName = proxyName;
+        ProxyName = proxyName;
         _backends = backends;
         _router = backends.Router;
-        _forwarder = forwarder;
-        _transformer = new ForwardingTransformer(proxyHeaders);
-        _discard503Transformer = new Discard503Transformer(_transformer);
-        _proxyHeaders = proxyHeaders;
         _logger = logger;
         _refusals = new RefusalLog(time, logger);
-        _client = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            // What YARP recommends for a forwarding client: no proxy, redirects, cookies or decompression, and
-            // no trace headers unless configured; connections are pooled and kept alive.
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            ActivityHeadersPropagator = null,
-            ConnectTimeout = backends.Default.Backend.ConnectTimeout,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            EnableMultipleHttp2Connections = true,
-            // Kestrel decoded non-ASCII header values as UTF-8 (invalid UTF-8 it refused): sent on as the same bytes.
-            // HttpClient would refuse them otherwise, after a server was chosen.
-            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
-        });
     }
 
-    /// <summary>Forwards the request, retrying on other servers where that is safe, or answers the error itself.</summary>
-    public Task ForwardAsync(HttpContext context) => ForwardAsync(new KestrelProxyClient(context, this, _proxyHeaders)).AsTask();
+    /// <summary>This proxy's name, as Via and its own answers (X-Served-By) carry it.</summary>
+    internal string ProxyName { get; }
 
-    /// <summary>
-    /// Whether <see cref="ConnectionForwarder"/> may serve requests itself now: not when a request must be seen
-    /// whole to choose its server (hash balancing, a persistence cookie) or errors have their own writer.
-    /// </summary>
-    internal bool TakesConnectionRequests => _errorWriter is PlainTextUpstreamErrorWriter && _backends.NoPoolReadsRequests;
+    /// <summary>The node's pools and routes.</summary>
+    internal Backends Backends => _backends;
 
     /// <summary>Whether a route matches on paths: the connection path then leaves a path it would have to decode to Kestrel.</summary>
     internal bool RoutesByPath => _router.MatchesPaths;
@@ -99,11 +56,25 @@ public sealed partial class UpstreamForwarder : IDisposable
     /// <summary>The client timeout of the default pool (Kestrel's keep-alive and request-head timeouts on this node).</summary>
     internal TimeSpan ClientTimeout => _backends.Default.Backend.ClientTimeout;
 
-    /// <summary>The forwarded-header policy of this proxy.</summary>
-    internal ProxyHeaders ProxyHeaders => _proxyHeaders;
+    /// <summary>
+    /// The routing stage alone, for a node that serves content of its own after routing (a web node's files): answers
+    /// what a rule answers (null then), else tells the client its route and returns it.
+    /// </summary>
+    internal async ValueTask<Route?> RouteAsync<TClient>(TClient client)
+        where TClient : IProxyClient
+    {
+        var route = _router.Match(client);
+        if (route.AnswersOrDenies && route.Decide(client) is { Forwards: false } answer)
+        {
+            var started = _time.GetTimestamp();
+            await AnswerAsync(client, answer);
+            _observer.RequestCompleted(route.Pool, client.Status, _time.GetElapsedTime(started));
+            return null;
+        }
 
-    /// <summary>This proxy's name, as its own answers carry it in X-Served-By.</summary>
-    internal string ProxyName => _proxyName;
+        client.Routed(route);
+        return route;
+    }
 
     /// <summary>
     /// The one path of every request, whatever its client side: screen it, match a route, apply its request rules
@@ -285,25 +256,6 @@ public sealed partial class UpstreamForwarder : IDisposable
             ? client.WriteErrorAsync(answer.Status, answer.Body, close: false)
             : client.WriteAnswerAsync(answer);
 
-    /// <inheritdoc/>
-    public void Dispose() => _client.Dispose();
-
-    /// <summary>YARP's per-request settings for this backend, rebuilt only when a reload changed the backend.</summary>
-    private ForwarderRequestConfig RequestConfig(BackendSpec backend)
-    {
-        var cached = _requestConfig;
-        if (cached is not null && ReferenceEquals(cached.Backend, backend))
-        {
-            return cached.Config;
-        }
-
-        var config = new ForwarderRequestConfig { ActivityTimeout = backend.ServerTimeout };
-        _requestConfig = new CachedRequestConfig(backend, config);
-        return config;
-    }
-
-    private sealed record CachedRequestConfig(BackendSpec Backend, ForwarderRequestConfig Config);
-
     private void CountFailure(UpstreamPool pool, Upstream upstream, string reason)
     {
         var inRow = upstream.RecordFailure();
@@ -313,36 +265,6 @@ public sealed partial class UpstreamForwarder : IDisposable
             LogPassiveDown(upstream.Name, inRow, reason);
         }
     }
-
-    /// <summary>One attempt through YARP (requests with a body, upgrades).</summary>
-    internal async ValueTask<ForwardAttempt> ForwardWithYarpAsync(HttpContext context, Upstream upstream, BackendSpec backend, bool discard503)
-    {
-        var error = await _forwarder.SendAsync(context, upstream.DestinationPrefix, _client, RequestConfig(backend), discard503 ? _discard503Transformer : _transformer);
-        var exception = context.GetForwarderErrorFeature()?.Exception;
-        context.Features.Set<IForwarderErrorFeature>(null);
-        var outcome = error switch
-        {
-            ForwarderError.None => ForwardOutcome.Answered,
-            // YARP could not build the request from what the client sent (e.g. a header HttpClient refuses).
-            ForwarderError.RequestCreation => ForwardOutcome.Refused,
-            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
-                or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
-                or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
-                or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => ForwardOutcome.ClientGone,
-            _ when IsConnectFailure(exception) => ForwardOutcome.NotSent,
-            ForwarderError.RequestTimedOut => ForwardOutcome.TimedOut,
-            ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination => ForwardOutcome.ResponseBroken,
-            _ => ForwardOutcome.FailedAfterSend,
-        };
-        return new ForwardAttempt(outcome, exception);
-    }
-
-    private static bool IsConnectFailure(Exception? exception) => exception switch
-    {
-        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
-        HttpRequestException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TimedOut } } => true,
-        _ => false,
-    };
 
     private static string Describe(ForwardAttempt attempt)
     {
@@ -368,67 +290,6 @@ public sealed partial class UpstreamForwarder : IDisposable
         return client.WriteErrorAsync(refusal.Status, refusal.Detail, close: true);
     }
 
-    /// <summary>
-    /// The pipeline's routing stage ahead of a node's own content (a web node's static files): a request a rule answers
-    /// is answered here, one whose route names another pool than the default is forwarded at once (nginx's
-    /// <c>location</c> with <c>proxy_pass</c>), and the rest go on to <paramref name="next"/> with their route kept.
-    /// </summary>
-    internal async Task RouteAsync(HttpContext context, RequestDelegate next)
-    {
-        var client = new KestrelProxyClient(context, this, _proxyHeaders);
-        var route = _router.Match(client);
-        if (route.AnswersOrDenies && route.Decide(client) is { Forwards: false } answer)
-        {
-            var started = _time.GetTimestamp();
-            await AnswerAsync(client, answer);
-            _observer.RequestCompleted(route.Pool, client.Status, _time.GetElapsedTime(started));
-            return;
-        }
-
-        KestrelProxyClient.Routed(context, route, keep: !_router.IsDefault(route));
-        if (route.Pool != _backends.Default)
-        {
-            await ForwardAsync(client);
-            return;
-        }
-
-        await next(context);
-    }
-
-    /// <summary>A route rule's own answer on Kestrel's response: a redirect (no body) or a fixed status and body.</summary>
-    internal Task WriteAnswerAsync(HttpContext context, RuleAnswer answer)
-    {
-        var response = context.Response;
-        response.Clear();
-        response.StatusCode = answer.Status;
-        response.Headers[ServedByHeader] = _proxyName;
-        if (answer.Location is { } location)
-        {
-            response.Headers.Location = location;
-            response.ContentLength = 0;
-            return Task.CompletedTask;
-        }
-
-        var body = System.Text.Encoding.UTF8.GetBytes(answer.Body);
-        response.ContentType = answer.ContentType;
-        response.ContentLength = body.Length;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body).AsTask();
-    }
-
-    /// <summary>The proxy's own answer on Kestrel's response, written by the node's <see cref="IUpstreamErrorWriter"/>.</summary>
-    internal Task WriteErrorAsync(HttpContext context, int status, string detail, bool close)
-    {
-        var response = context.Response;
-        response.Clear();
-        response.StatusCode = status;
-        response.Headers[ServedByHeader] = _proxyName;
-        if (close)
-        {
-            response.Headers.Connection = "close";
-        }
-
-        return _errorWriter.WriteAsync(context, new UpstreamError(status, detail));
-    }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "{Upstream} DOWN after {Count} failed request(s): {Reason}")]
     private partial void LogPassiveDown(string upstream, int count, string reason);

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
+using Strata.Proxy.Balancing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
@@ -27,7 +28,7 @@ public sealed partial class Backends : ITopologyReloadTarget
         _pools = pools;
         _routes = routes;
         _logger = logger;
-        All = [.. pools(topology).Select((p, i) => new UpstreamPool(p.Name, p.Nodes, p.Backend, time) { Index = i })];
+        All = [.. pools(topology).Select((p, i) => new UpstreamPool(p.Name, p.Nodes, p.Backend, time, BalancingPolicies.Create) { Index = i })];
         Router = new Router(routes(topology), this);
     }
 

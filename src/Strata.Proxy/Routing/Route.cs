@@ -55,6 +55,7 @@ internal sealed class Route
     public Route(UpstreamPool pool)
     {
         Name = "default";
+        IsDefault = true;
         Pool = pool;
         _match = RouteMatchSpec.All;
         _access = [];
@@ -62,6 +63,9 @@ internal sealed class Route
     }
 
     public string Name { get; }
+
+    /// <summary>Whether this is the route of requests no configured route takes.</summary>
+    public bool IsDefault { get; }
 
     public UpstreamPool Pool { get; }
 

@@ -37,9 +37,6 @@ internal sealed class Router
         return table.Default;
     }
 
-    /// <summary>Whether <paramref name="route"/> is the route of requests no configured route takes.</summary>
-    public bool IsDefault(Route route) => ReferenceEquals(route, _table.Default);
-
     /// <summary>Takes a reloaded topology's routes.</summary>
     public void Apply(ImmutableArray<RouteSpec> routes, Backends backends) => _table = Compile(routes, backends);
 

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Microsoft.AspNetCore.Http;
-using Strata.Proxy.Balancing;
 using Strata.Topology;
 
 namespace Strata.Proxy.Upstreams;
@@ -32,18 +31,20 @@ public sealed class UpstreamPool
 {
     private readonly TimeProvider _time;
     private readonly Random _random;
+    private readonly PolicyFactory _policies;
     private readonly ConcurrentQueue<TaskCompletionSource> _waiters = new();
     private int _queued;
     private volatile Configuration _config;
 
     /// <summary>A backend named <paramref name="tierName"/> over <paramref name="nodes"/>.</summary>
-    public UpstreamPool(string tierName, IEnumerable<NodeSpec> nodes, BackendSpec backend, TimeProvider time, Random? random = null)
+    public UpstreamPool(string tierName, IEnumerable<NodeSpec> nodes, BackendSpec backend, TimeProvider time, PolicyFactory policies, Random? random = null)
     {
         TierName = tierName;
         NoServerDetail = $"no {tierName} server is available";
         _time = time;
         _random = random ?? Random.Shared;
-        _config = Configuration.Create([.. nodes.Select((n, i) => new Upstream(n, i))], backend, _random);
+        _policies = policies;
+        _config = Configuration.Create([.. nodes.Select((n, i) => new Upstream(n, i))], backend, policies, _random);
     }
 
     /// <summary>Raised after <see cref="Apply"/> changed the servers or the settings.</summary>
@@ -146,7 +147,7 @@ public sealed class UpstreamPool
             }
         }
 
-        _config = Configuration.Create(members.ToImmutable(), backend, _random);
+        _config = Configuration.Create(members.ToImmutable(), backend, _policies, _random);
         foreach (var removed in old.Members.Except(members))
         {
             removed.Connections.Dispose();
@@ -310,10 +311,10 @@ public sealed class UpstreamPool
     private sealed record Configuration(
         BackendSpec Backend, ImmutableArray<Upstream> Members, FrozenDictionary<string, Upstream> ByName, IBalancingPolicy Policy)
     {
-        public static Configuration Create(ImmutableArray<Upstream> members, BackendSpec backend, Random random) => new(
+        public static Configuration Create(ImmutableArray<Upstream> members, BackendSpec backend, PolicyFactory policies, Random random) => new(
             backend,
             members,
             members.ToFrozenDictionary(m => m.Name, StringComparer.Ordinal),
-            BalancingPolicies.Create(backend, members, random));
+            policies(backend, members, random));
     }
 }

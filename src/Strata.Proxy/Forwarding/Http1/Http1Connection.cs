@@ -23,7 +23,14 @@ internal sealed class Http1Connection : IDisposable
     private int _end;
     private TimeSpan _timeout = Timeout.InfiniteTimeSpan;
 
-    private Http1Connection(Socket socket) => _socket = socket;
+    private Http1Connection(Socket socket, IPEndPoint endPoint)
+    {
+        _socket = socket;
+        EndPoint = endPoint;
+    }
+
+    /// <summary>The server's address.</summary>
+    public IPEndPoint EndPoint { get; }
 
     /// <summary>Where request heads are written before they are sent; grown when a head needs more.</summary>
     public byte[] HeadBuffer = new byte[4096];
@@ -45,7 +52,7 @@ internal sealed class Http1Connection : IDisposable
     /// <exception cref="OperationCanceledException">Not connected within the timeout.</exception>
     public static async ValueTask<Http1Connection> ConnectAsync(IPEndPoint endPoint, TimeSpan timeout)
     {
-        var connection = new Http1Connection(new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true });
+        var connection = new Http1Connection(new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }, endPoint);
         try
         {
             connection.Arm(timeout);

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
-using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
 namespace Strata.Proxy.Forwarding.Http1;
@@ -32,7 +31,7 @@ internal static class Http1Forwarder
     private const int RelayChunk = 16 * 1024;
 
     /// <summary>
-    /// Sends the request to <paramref name="upstream"/> and relays its answer, for any client side: Kestrel's request
+    /// Sends the request to the server of <paramref name="pool"/> and relays its answer, for any client side: Kestrel's request
     /// and response (<see cref="KestrelProxyClient"/>), or a connection of its own (<see cref="ConnectionForwarder"/>).
     /// With <paramref name="discard503"/>, a 503 answer is not relayed: only the status is set, so that the caller can
     /// try another server.
@@ -41,10 +40,9 @@ internal static class Http1Forwarder
     /// One async method for the whole exchange, the resend on a new connection included: each async method that waits
     /// for the server allocates its state machine, the load balancer's only allocations per request (dotnet-trace).
     /// </remarks>
-    public static async ValueTask<ForwardAttempt> ForwardAsync<TClient>(TClient client, Upstream upstream, BackendSpec backend, bool discard503)
+    public static async ValueTask<ForwardAttempt> ForwardAsync<TClient>(TClient client, Http1ConnectionPool pool, BackendSpec backend, bool discard503)
         where TClient : IForwardingClient
     {
-        var pool = upstream.Connections;
         var connection = pool.TryTake();
         var canResend = connection is not null && IsIdempotent(client.Method);
         while (true)
@@ -68,7 +66,7 @@ internal static class Http1Forwarder
             int length;
             try
             {
-                length = client.WriteRequestHead(upstream, connection);
+                length = client.WriteRequestHead(connection);
             }
             catch (InvalidOperationException e)
             {

@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using Strata.Proxy.Upstreams;
 
 namespace Strata.Proxy.Forwarding.Http1;
 
@@ -22,7 +21,7 @@ internal interface IForwardingClient
     bool RelaysChunkFraming { get; }
 
     /// <summary>Writes the request line and headers into <paramref name="connection"/>'s head buffer; returns the length.</summary>
-    int WriteRequestHead(Upstream upstream, Http1Connection connection);
+    int WriteRequestHead(Http1Connection connection);
 
     /// <summary>The status of the server's final answer (before any of it is relayed, and also when it is discarded).</summary>
     void SetStatus(int status);

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
+using Strata.Proxy.Balancing;
 using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
@@ -171,6 +172,7 @@ public sealed class BalancingPolicyTests
             servers.Select((s, i) => TestTopology.Node(s.Name, NodeRole.Web, new IPEndPoint(IPAddress.Loopback, 9000 + i), s.Weight)),
             backend,
             _time,
+            BalancingPolicies.Create,
             new Random(7));
         foreach (var member in pool.Members)
         {

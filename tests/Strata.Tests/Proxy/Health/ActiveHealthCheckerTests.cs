@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Strata.Proxy.Balancing;
 using Strata.Proxy.Health;
 using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
@@ -25,7 +26,7 @@ public sealed class ActiveHealthCheckerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await FakeUpstream.StartAsync("web-2");
-        _pool = new UpstreamPool("web", [TestTopology.Node("web-2", NodeRole.Web, _server.Url)], new BackendSpec { HealthCheck = Check }, _time);
+        _pool = new UpstreamPool("web", [TestTopology.Node("web-2", NodeRole.Web, _server.Url)], new BackendSpec { HealthCheck = Check }, _time, BalancingPolicies.Create);
         _checker = new ActiveHealthChecker(_pool, _time, _log);
         await _checker.StartAsync(CancellationToken.None);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
+using Strata.Proxy.Balancing;
 using Strata.Proxy.Upstreams;
 using Strata.Tests.Common;
 using Strata.Topology;
@@ -100,7 +101,7 @@ public sealed class UpstreamPoolQueueTests
     private UpstreamPool Pool(int maxPerServer, int maxQueue)
     {
         var backend = new BackendSpec { MaxRequestsPerServer = maxPerServer, MaxQueue = maxQueue, QueueTimeout = TimeSpan.FromSeconds(5) };
-        var pool = new UpstreamPool("web", [TestTopology.Node("web-1", NodeRole.Web, new IPEndPoint(IPAddress.Loopback, 9000))], backend, _time);
+        var pool = new UpstreamPool("web", [TestTopology.Node("web-1", NodeRole.Web, new IPEndPoint(IPAddress.Loopback, 9000))], backend, _time, BalancingPolicies.Create);
         pool.SetHealth(pool.Members[0], up: true);
         return pool;
     }

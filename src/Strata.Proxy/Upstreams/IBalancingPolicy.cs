@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http;
-using Strata.Proxy.Upstreams;
+using Strata.Topology;
+namespace Strata.Proxy.Upstreams;
 
-namespace Strata.Proxy.Balancing;
-
-/// <summary>Chooses a server for a request among those that may take it (YARP's ILoadBalancingPolicy, with weights).</summary>
+/// <summary>
+/// Chooses a server for a request among those that may take it (YARP's ILoadBalancingPolicy, with weights): the pool's
+/// extension point, implemented in Balancing/ and given to the pool by whoever makes it (<see cref="PolicyFactory"/>).
+/// </summary>
 public interface IBalancingPolicy
 {
     /// <summary>The name used in strata.json, one of <see cref="Topology.BalancingAlgorithms"/>.</summary>
@@ -17,3 +19,6 @@ public interface IBalancingPolicy
     /// </summary>
     int Pick(HttpContext? context, ReadOnlySpan<Upstream> candidates, ReadOnlySpan<double> weights);
 }
+
+/// <summary>Makes the policy of <paramref name="backend"/> over <paramref name="members"/> (again on each reload).</summary>
+public delegate IBalancingPolicy PolicyFactory(BackendSpec backend, IReadOnlyList<Upstream> members, Random random);

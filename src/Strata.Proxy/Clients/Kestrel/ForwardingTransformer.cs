@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Strata.Proxy.Forwarding;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -6,7 +7,7 @@ using Strata.Proxy.Routing;
 using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace Strata.Proxy.Forwarding;
+namespace Strata.Proxy.Clients.Kestrel;
 
 /// <summary>
 /// YARP's default transform plus what every Strata proxy adds (<see cref="ProxyHeaders"/>), and every header
@@ -56,7 +57,7 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
             }
         }
 
-        proxyHeaders.OnResponse(httpContext);
+        KestrelProxyClient.OnResponse(httpContext, proxyHeaders);
         return copied;
     }
 

@@ -1,6 +1,8 @@
 using System.Buffers;
+using Strata.Proxy.Forwarding;
+using Strata.Proxy.Forwarding.Http1;
 
-namespace Strata.Proxy.Forwarding.Http1;
+namespace Strata.Proxy.Clients.Connections;
 
 /// <summary>
 /// A client's request head parsed in place for <see cref="ConnectionForwarder"/>, which serves only the plainest

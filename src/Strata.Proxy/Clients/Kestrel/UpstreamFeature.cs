@@ -1,7 +1,7 @@
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 
-namespace Strata.Proxy.Forwarding;
+namespace Strata.Proxy.Clients.Kestrel;
 
 /// <summary>
 /// What the Kestrel path keeps on a request between the pipeline's stages: its route when a stage after routing

@@ -7,18 +7,20 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
+using Strata.Proxy.Forwarding;
+using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
-namespace Strata.Proxy.Forwarding.Http1;
+namespace Strata.Proxy.Clients.Connections;
 
 /// <summary>
 /// One client connection served by <see cref="ConnectionForwarder"/>: reads each request head from Kestrel's
 /// connection pipe, has it forwarded, and writes the answer back (the response head rewritten from the server's, the
 /// body relayed with its framing). Plain HTTP only (the load balancer's VIP); X-Forwarded-Proto is <c>http</c>.
 /// </summary>
-internal sealed class ClientConnection : IProxyClient
+internal sealed class ClientConnection : IProxyClient, IForwardingClient
 {
     private readonly ConnectionForwarder _owner;
     private readonly ConnectionContext _context;
@@ -101,7 +103,7 @@ internal sealed class ClientConnection : IProxyClient
     /// <summary>GET or HEAD only (<see cref="RequestHead"/>).</summary>
     public bool HasBody => false;
 
-    /// <summary>None: this path is off while a policy must read the request (<see cref="UpstreamForwarder.TakesConnectionRequests"/>).</summary>
+    /// <summary>None: this path is off while a policy must read the request (<see cref="ConnectionForwarder.TakesRequests"/>).</summary>
     public HttpContext? Context => null;
 
     /// <summary>Nothing to refuse: <see cref="RequestHead"/> takes only what <see cref="RequestScreen"/> lets through (visible ASCII, no Connection option but close and keep-alive, no body) and leaves the rest to Kestrel, where the screen runs.</summary>
@@ -115,7 +117,7 @@ internal sealed class ClientConnection : IProxyClient
     }
 
     public ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503) =>
-        Http1Forwarder.ForwardAsync(this, upstream, backend, discard503);
+        Http1Forwarder.ForwardAsync(this, upstream.Connections, backend, discard503);
 
     /// <summary>Nothing to forget: a response is written only once it is relayed.</summary>
     public void ResetResponse()
@@ -145,7 +147,7 @@ internal sealed class ClientConnection : IProxyClient
         var forwarder = _owner.Forwarder;
         while (!_close)
         {
-            if (!forwarder.TakesConnectionRequests)
+            if (!_owner.TakesRequests)
             {
                 return true;
             }
@@ -219,7 +221,7 @@ internal sealed class ClientConnection : IProxyClient
         return false;
     }
 
-    public int WriteRequestHead(Upstream upstream, Http1Connection connection)
+    public int WriteRequestHead(Http1Connection connection)
     {
         var head = _head.AsSpan();
         var request = _request;

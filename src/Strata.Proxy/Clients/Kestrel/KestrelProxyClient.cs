@@ -4,18 +4,19 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Strata.Proxy.Forwarding;
 using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
-namespace Strata.Proxy.Forwarding;
+namespace Strata.Proxy.Clients.Kestrel;
 
 /// <summary>
 /// The client as Kestrel parsed it: a request without a body goes over <see cref="Http1Forwarder"/>, whose answer's
 /// headers are set on Kestrel's response (Kestrel frames the body); any other through YARP.
 /// </summary>
-internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForwarder forwarder, ProxyHeaders proxyHeaders) : IProxyClient
+internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarder forwarder) : IProxyClient, IForwardingClient
 {
     public string Method => context.Request.Method;
 
@@ -51,15 +52,13 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
 
     public string? Cookie(string name) => context.Request.Cookies[name];
 
-    public void Routed(Route route) => Routed(context, route);
-
     /// <summary>
-    /// Keeps <paramref name="route"/> on the request for the stages after routing when it edits headers or may be
-    /// needed later, and has its response edits applied to whatever answer starts (forwarded, an error, a file).
+    /// Keeps a configured route on the request for the stages after routing (YARP's transform, the pipeline after a
+    /// web node's files), and has its response edits applied to whatever answer starts (forwarded, an error, a file).
     /// </summary>
-    public static void Routed(HttpContext context, Route route, bool keep = false)
+    public void Routed(Route route)
     {
-        if (keep || !route.RequestEdits.IsEmpty)
+        if (!route.IsDefault)
         {
             UpstreamFeature.Of(context).Route = route;
         }
@@ -90,7 +89,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
     /// <summary>Strata's own HTTP/1.1 path for a request without a body or upgrade (CONNECT never gets here: RequestScreen); YARP for the rest.</summary>
     public ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false } && !context.Request.Headers.ContainsKey(HeaderNames.Upgrade)
-            ? Http1Forwarder.ForwardAsync(this, upstream, backend, discard503)
+            ? Http1Forwarder.ForwardAsync(this, upstream.Connections, backend, discard503)
             : forwarder.ForwardWithYarpAsync(context, upstream, backend, discard503);
 
     public void ResetResponse() => context.Response.Clear();
@@ -99,7 +98,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
 
     public ValueTask WriteAnswerAsync(RuleAnswer answer) => new(forwarder.WriteAnswerAsync(context, answer));
 
-    public int WriteRequestHead(Upstream upstream, Http1Connection connection) => WriteRequestHead(context, proxyHeaders, upstream, connection);
+    public int WriteRequestHead(Http1Connection connection) => WriteRequestHead(context, forwarder.ProxyHeaders, connection);
 
     public void SetStatus(int status) => context.Response.StatusCode = status;
 
@@ -107,7 +106,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
     {
         var response = context.Response;
         CopyResponseHeaders(connection, response);
-        proxyHeaders.OnResponse(context);
+        OnResponse(context, forwarder.ProxyHeaders);
         var head = connection.Head;
         if (head.ContentLength >= 0 && (noBody ? head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked))
         {
@@ -116,6 +115,18 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
     }
 
     public void Abort() => context.Abort();
+
+    /// <summary>Adds Via and, where needed, the persistence cookie to the response going back to the client.</summary>
+    public static void OnResponse(HttpContext context, ProxyHeaders proxyHeaders)
+    {
+        var headers = context.Response.Headers;
+        headers.Via = proxyHeaders.ResponseVia(headers.Via);
+        if (context.Features.Get<UpstreamFeature>() is { Upstream: { } upstream, Cookie: { } persistenceCookie }
+            && context.Request.Cookies[persistenceCookie] != upstream.Name)
+        {
+            headers.Append(HeaderNames.SetCookie, $"{persistenceCookie}={upstream.Name}; Path=/; HttpOnly; SameSite=Lax");
+        }
+    }
 
     private static void CopyResponseHeaders(Http1Connection connection, HttpResponse response)
     {
@@ -136,7 +147,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
     }
 
     /// <summary>Writes the request line and headers into the connection's head buffer; returns the length.</summary>
-    private static int WriteRequestHead(HttpContext context, ProxyHeaders proxyHeaders, Upstream upstream, Http1Connection connection)
+    private static int WriteRequestHead(HttpContext context, ProxyHeaders proxyHeaders, Http1Connection connection)
     {
         var request = context.Request;
         var writer = new HeadWriter(connection);
@@ -145,7 +156,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, UpstreamForward
         writer.Append(RequestTarget(context));
         writer.Append(" HTTP/1.1\r\nHost: "u8);
         var host = request.Headers.Host;
-        writer.Append(StringValues.IsNullOrEmpty(host) ? upstream.Node.Address.ToString() : host.ToString());
+        writer.Append(StringValues.IsNullOrEmpty(host) ? connection.EndPoint.ToString() : host.ToString());
         writer.Append("\r\n"u8);
 
         var forwardedFor = proxyHeaders.ForwardedForValue(context, out var keepClientValues);

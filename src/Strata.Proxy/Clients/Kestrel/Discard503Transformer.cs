@@ -1,8 +1,9 @@
 using System.Net;
+using Strata.Proxy.Forwarding;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace Strata.Proxy.Forwarding;
+namespace Strata.Proxy.Clients.Kestrel;
 
 /// <summary>
 /// The forwarding transform for an attempt whose 503 answer may be retried on another server (<c>retries.on</c>

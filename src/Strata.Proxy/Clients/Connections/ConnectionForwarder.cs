@@ -1,15 +1,17 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Connections;
+using Strata.Proxy.Forwarding;
+using Strata.Proxy.Forwarding.Http1;
 
-namespace Strata.Proxy.Forwarding.Http1;
+namespace Strata.Proxy.Clients.Connections;
 
 /// <summary>
 /// Serves the plain requests of a client connection below Kestrel's HTTP layer, as a Kestrel connection middleware:
 /// each request head is read from the connection's pipe, sent on by <see cref="Http1Forwarder"/> and the answer
 /// written back to the pipe, with no <c>HttpContext</c> in between. At the first request it does not take (a body,
 /// an upgrade, HTTP/1.0, anything unusual: <see cref="RequestHead"/>), it hands the connection to Kestrel with that
-/// request unread, and Kestrel serves it and the rest of the connection through <see cref="UpstreamForwarder.ForwardAsync(Microsoft.AspNetCore.Http.HttpContext)"/>
-/// as before.
+/// request unread, and Kestrel serves it and the rest of the connection through the Kestrel way in, with the same
+/// pipeline (<see cref="UpstreamForwarder"/>).
 /// </summary>
 /// <remarks>
 /// Why below Kestrel: on the load balancer, Kestrel's HTTP layer (request parsing into header dictionaries, the
@@ -22,11 +24,17 @@ internal sealed class ConnectionForwarder : IDisposable
     private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
     private readonly Timer _heartbeat;
 
-    public ConnectionForwarder(UpstreamForwarder forwarder)
+    private readonly bool _ownErrorWriter;
+
+    /// <param name="forwarder">The node's pipeline.</param>
+    /// <param name="proxyHeaders">The node's forwarded-header policy.</param>
+    /// <param name="ownErrorWriter">Whether the node writes its errors with its own writer (error pages): only Kestrel's way in can, so this path is off.</param>
+    public ConnectionForwarder(UpstreamForwarder forwarder, ProxyHeaders proxyHeaders, bool ownErrorWriter)
     {
         Forwarder = forwarder;
-        ProxyHeaders = forwarder.ProxyHeaders;
+        ProxyHeaders = proxyHeaders;
         ProxyName = forwarder.ProxyName;
+        _ownErrorWriter = ownErrorWriter;
         _heartbeat = new Timer(static state => ((ConnectionForwarder)state!).Heartbeat(), this, 1000, 1000);
     }
 
@@ -35,6 +43,12 @@ internal sealed class ConnectionForwarder : IDisposable
     public ProxyHeaders ProxyHeaders { get; }
 
     public string ProxyName { get; }
+
+    /// <summary>
+    /// Whether this path may serve requests itself now: not when a request must be seen whole to choose its server
+    /// (hash balancing, a persistence cookie, in any pool) or errors have their own writer.
+    /// </summary>
+    public bool TakesRequests => !_ownErrorWriter && Forwarder.Backends.NoPoolReadsRequests;
 
     /// <summary>Serves <paramref name="context"/>'s requests until it closes, or hands it to <paramref name="next"/> (Kestrel's HTTP layer).</summary>
     public async Task ServeAsync(ConnectionContext context, ConnectionDelegate next)
