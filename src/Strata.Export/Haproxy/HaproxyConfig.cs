@@ -5,10 +5,11 @@ namespace Strata.Export.Haproxy;
 
 /// <summary>
 /// haproxy.cfg for the load balancers: the VIP's frontend, the web tier as backend <c>web</c> with Strata's checks,
-/// balancing, retries, limits and persistence, and a management frontend (/healthz, /readyz, /stats). One file that
-/// both load balancers of the keepalived pair share, as usual with HAProxy.
+/// balancing, retries, limits and persistence, each of <c>web.pools</c> as a backend of its own chosen by the load
+/// balancers' routes, and a management frontend (/healthz, /readyz, /stats). One file that both load balancers of the
+/// keepalived pair share, as usual with HAProxy.
 /// </summary>
-public static class HaproxyConfig
+public static partial class HaproxyConfig
 {
     public const string FileName = "haproxy.cfg";
 
@@ -30,6 +31,7 @@ public static class HaproxyConfig
                 "limits.maxQueue: HAProxy's maxqueue is per server (here each server gets the whole value); Strata's queue is one for the backend.",
                 "Via: `1.1 %[hostname]`, the machine's host name, where Strata writes the node's name (lb-1).",
                 "the management frontend binds ${" + ManagementVariable + "} (each node sets its own; the default is the first load balancer's).",
+                .. RouteApproximations(topology),
             ],
             [
                 "Strata's per-server READY/DRAIN/MAINT admin API: use HAProxy's runtime API (`set server web/web-1 state drain`).",
@@ -65,7 +67,13 @@ public static class HaproxyConfig
 
         WriteVipFrontend(w, topology);
         WriteManagementFrontend(w, topology);
-        WriteWebBackend(w, topology.WebNodes, web);
+        WriteWebBackend(w, "web", topology.WebNodes, web, ownTimeouts: false);
+        foreach (var pool in topology.WebPools)
+        {
+            w.Line();
+            WriteWebBackend(w, pool.Name, pool.Nodes, pool.Backend, ownTimeouts: true);
+        }
+
         return w.ToString();
     }
 
@@ -84,6 +92,8 @@ public static class HaproxyConfig
             unlessTrusted = " unless strata_trusted";
         }
 
+        WriteRouteSelection(w, topology.LoadBalancerRoutes);
+
         w.Comment("A client's own X-Forwarded-* headers are replaced by what the connection says; its other claims of its");
         w.Comment("address (Forwarded, X-Real-IP...) are removed, as Strata's load balancers do.");
         foreach (var header in new[] { "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host" }.Concat(EdgeHeaders.ClientAddress))
@@ -97,6 +107,7 @@ public static class HaproxyConfig
         w.Comment("Via, both ways, as Strata's proxies append it (RFC 9110 section 7.6.3).");
         w.Line("http-request add-header Via \"1.1 %[hostname]\"");
         w.Line("http-response add-header Via \"1.1 %[hostname]\"");
+        WriteRouteRules(w, topology.LoadBalancerRoutes);
         w.Line("default_backend web");
         w.Outdent().Line();
     }
@@ -119,9 +130,17 @@ public static class HaproxyConfig
         w.Outdent().Line();
     }
 
-    private static void WriteWebBackend(ConfigWriter w, IReadOnlyList<NodeSpec> servers, BackendSpec spec)
+    private static void WriteWebBackend(ConfigWriter w, string name, IReadOnlyList<NodeSpec> servers, BackendSpec spec, bool ownTimeouts)
     {
-        w.Line("backend web").Indent();
+        w.Line("backend " + name).Indent();
+        if (ownTimeouts)
+        {
+            // The defaults section has the default pool's; a named pool's own apply to its backend.
+            w.Line("timeout connect " + Duration(spec.ConnectTimeout));
+            w.Line("timeout server " + Duration(spec.ServerTimeout));
+            w.Line("timeout queue " + Duration(spec.QueueTimeout));
+        }
+
         w.Line("balance " + Balance(spec));
         if (spec.Algorithm == BalancingAlgorithms.Hash)
         {

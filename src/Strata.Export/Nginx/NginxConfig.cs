@@ -7,9 +7,10 @@ namespace Strata.Export.Nginx;
 /// <summary>
 /// A complete nginx.conf (for <c>nginx -c</c>) for the web nodes: one <c>server</c> per web node serving the web root
 /// with Strata's split between files and the app tier (<c>UseStaticSite</c>), <c>upstream app</c> with every app node
-/// over HTTP/1.1 keep-alive, and every file nginx writes (pid, logs, temporary bodies) under the output folder.
+/// over HTTP/1.1 keep-alive, an upstream per named app pool chosen by the web nodes' routes, and every file nginx
+/// writes (pid, logs, temporary bodies) under the output folder.
 /// </summary>
-public static class NginxConfig
+public static partial class NginxConfig
 {
     public const string FileName = "nginx.conf";
 
@@ -36,7 +37,7 @@ public static class NginxConfig
         w.Header(
             topology.SourcePath,
             "strata export nginx",
-            $"nginx for the web nodes ({string.Join(", ", topology.WebNodes.Select(n => n.Name))}), a server block each; run it with\n"
+            $"nginx for the web nodes ({string.Join(", ", topology.AllWebNodes.Select(n => n.Name))}), a server block each; run it with\n"
                 + $"`nginx -c {dir}/{FileName}`. It writes only under {dir} (pid, error.log, logs/, tmp/): no root, no /etc/nginx.",
             [
                 "app.healthCheck: nginx has no active checks (nginx Plus has); max_fails/fail_timeout take a server out after "
@@ -55,6 +56,7 @@ public static class NginxConfig
                 "client.minBodyBytesPerSecond: client_body_timeout (time between two reads).",
                 "Via: added to forwarded requests (appended) and to their responses as a header line of its own.",
                 "errorPages 50x: error_page 500 502 503 504 (nginx takes a list of codes, not a range).",
+                .. RouteApproximations(topology),
             ],
             missing);
 
@@ -101,13 +103,22 @@ public static class NginxConfig
         w.Line("open_file_cache_valid 1s;");
         w.Line("open_file_cache_errors on;");
         w.Line();
+        var routes = new RoutePlan(topology);
+        WriteRouteHashSizes(w, routes);
         WriteLogFormat(w, web);
         WriteMaps(w, web);
-        WriteUpstream(w, topology.AppNodes, app);
-        WriteProxyDefaults(w, app);
-        foreach (var node in topology.WebNodes)
+        WriteRouteMaps(w, routes);
+        foreach (var pool in topology.AllAppPools)
         {
-            WriteServer(w, topology, node, dir);
+            WriteUpstream(w, pool.Name, pool.Nodes, pool.Backend);
+        }
+
+        w.Line("proxy_http_version 1.1;");
+        WriteProxySettings(w, app);
+        w.Line();
+        foreach (var node in topology.AllWebNodes)
+        {
+            WriteServer(w, topology, routes, node, dir);
         }
 
         w.Close();
@@ -179,9 +190,9 @@ public static class NginxConfig
         w.Line();
     }
 
-    private static void WriteUpstream(ConfigWriter w, IReadOnlyList<NodeSpec> servers, BackendSpec spec)
+    private static void WriteUpstream(ConfigWriter w, string name, IReadOnlyList<NodeSpec> servers, BackendSpec spec)
     {
-        w.Open("upstream app");
+        w.Open("upstream " + name);
         switch (spec.Algorithm)
         {
             case BalancingAlgorithms.LeastConnections:
@@ -226,9 +237,9 @@ public static class NginxConfig
         w.Line();
     }
 
-    private static void WriteProxyDefaults(ConfigWriter w, BackendSpec spec)
+    /// <summary>A pool's timeouts and retries: at http level for the default pool, in a route's location for a named one.</summary>
+    private static void WriteProxySettings(ConfigWriter w, BackendSpec spec)
     {
-        w.Line("proxy_http_version 1.1;");
         w.Line("proxy_connect_timeout " + Duration(spec.ConnectTimeout) + ";");
         w.Line("proxy_read_timeout " + Duration(spec.ServerTimeout) + ";");
         w.Line("proxy_send_timeout " + Duration(spec.ServerTimeout) + ";");
@@ -258,11 +269,9 @@ public static class NginxConfig
             w.Comment("tries count the first attempt: retries.count + 1.");
             w.Line(Invariant($"proxy_next_upstream_tries {spec.Retries + 1};"));
         }
-
-        w.Line();
     }
 
-    private static void WriteServer(ConfigWriter w, Topology.Topology topology, NodeSpec node, string dir)
+    private static void WriteServer(ConfigWriter w, Topology.Topology topology, RoutePlan routes, NodeSpec node, string dir)
     {
         var web = topology.Web;
         w.Comment(node.Name);
@@ -281,11 +290,13 @@ public static class NginxConfig
         w.Line("proxy_set_header X-Forwarded-Proto $scheme;");
         w.Line("proxy_set_header X-Forwarded-Host $host;");
         w.Line($"proxy_set_header Via \"${{strata_via}}1.1 {node.Name}\";");
+        WriteRouteRequestHeaders(w, routes);
         foreach (var (codes, page) in ErrorPages(web))
         {
             w.Line($"error_page {string.Join(' ', codes)} {page};");
         }
 
+        WriteRouteRules(w, routes, node);
         w.Line();
         var served = $"add_header X-Served-By {node.Name} always;";
         var cache = "add_header Cache-Control $strata_cache_control;";
@@ -296,6 +307,7 @@ public static class NginxConfig
             w.Open($"location ^~ {prefix}");
             w.Line("proxy_pass http://app;");
             w.Line(via);
+            WriteRouteResponseHeaders(w, routes, forwards: true);
             w.Close();
         }
 
@@ -306,11 +318,13 @@ public static class NginxConfig
             w.Line("try_files $uri =404;");
             w.Line(served);
             w.Line(cache);
+            WriteRouteResponseHeaders(w, routes, forwards: false);
             w.Close();
         }
 
         w.Comment("Hidden files (a segment starting with '.') are 404, except /.well-known/ (RFC 8615).");
         w.Open("location ~ /\\.(?!well-known/)");
+        WriteRouteResponseHeaders(w, routes, forwards: false);
         w.Line("return 404;");
         w.Close();
         foreach (var page in web.ErrorPages.Values.Distinct().Order(StringComparer.Ordinal))
@@ -318,6 +332,7 @@ public static class NginxConfig
             w.Open($"location = {page}");
             w.Line(served);
             w.Line("add_header Cache-Control no-store always;");
+            WriteRouteResponseHeaders(w, routes, forwards: false);
             w.Close();
         }
 
@@ -326,11 +341,14 @@ public static class NginxConfig
         w.Line($"try_files $uri $uri/{web.Index} @app;");
         w.Line(served);
         w.Line(cache);
+        WriteRouteResponseHeaders(w, routes, forwards: false);
         w.Close();
         w.Open("location @app");
         w.Line("proxy_pass http://app;");
         w.Line(via);
+        WriteRouteResponseHeaders(w, routes, forwards: true);
         w.Close();
+        WriteRouteLocations(w, topology, routes, node);
         w.Close();
         w.Line();
         WriteManagementServer(w, node);

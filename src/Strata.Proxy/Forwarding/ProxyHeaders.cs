@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using Microsoft.AspNetCore.Http;
@@ -26,7 +25,19 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
 
-    private static readonly FrozenSet<string> ClientAddressNames = EdgeHeaders.ClientAddress.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    // Every header name the policy treats specially; any other is end to end. One table for every writer, whether it
+    // reads names as strings (Kestrel's dictionaries) or as bytes (the connection path's head).
+    private static readonly (string Name, HeaderKind Kind)[] Table =
+    [
+        // Hop-by-hop (RFC 9110 §7.6.1): never forwarded.
+        ("Connection", HeaderKind.HopByHop), ("Keep-Alive", HeaderKind.HopByHop), ("Proxy-Connection", HeaderKind.HopByHop),
+        ("TE", HeaderKind.HopByHop), ("Trailer", HeaderKind.HopByHop), ("Transfer-Encoding", HeaderKind.HopByHop), ("Upgrade", HeaderKind.HopByHop),
+        // Written by the proxy itself.
+        ("Host", HeaderKind.Host), ("Via", HeaderKind.Via), (ForwardedFor, HeaderKind.ForwardedFor),
+        // Replaced at the edge unless the peer is trusted.
+        (ForwardedProto, HeaderKind.ForwardedProto), (ForwardedHost, HeaderKind.ForwardedHost),
+        .. EdgeHeaders.ClientAddress.Select(name => (name, HeaderKind.ClientAddress)),
+    ];
 
     private readonly string _via = $"1.1 {proxyName}";
     private readonly byte[] _viaBytes = System.Text.Encoding.ASCII.GetBytes($"1.1 {proxyName}");
@@ -81,22 +92,45 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         return text;
     }
 
-    /// <summary>Whether <paramref name="name"/> is one of <see cref="EdgeHeaders.ClientAddress"/>.</summary>
-    public static bool IsClientAddressHeader(string name) => ClientAddressNames.Contains(name);
-
-    /// <inheritdoc cref="IsClientAddressHeader(string)"/>
-    public static bool IsClientAddressHeader(ReadOnlySpan<byte> name)
+    /// <summary>How the policy treats a header named <paramref name="name"/>.</summary>
+    public static HeaderKind Classify(ReadOnlySpan<char> name)
     {
-        foreach (var header in EdgeHeaders.ClientAddress)
+        foreach (var (known, kind) in Table)
         {
-            if (header.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(name, header))
+            if (known.Length == name.Length && name.Equals(known, StringComparison.OrdinalIgnoreCase))
             {
-                return true;
+                return kind;
             }
         }
 
-        return false;
+        return HeaderKind.EndToEnd;
     }
+
+    /// <inheritdoc cref="Classify(ReadOnlySpan{char})"/>
+    public static HeaderKind Classify(ReadOnlySpan<byte> name)
+    {
+        foreach (var (known, kind) in Table)
+        {
+            if (known.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(name, known))
+            {
+                return kind;
+            }
+        }
+
+        return HeaderKind.EndToEnd;
+    }
+
+    /// <summary>
+    /// Whether a client's header of <paramref name="kind"/> is left out of what is sent on, as it is or at all: hop-by-hop
+    /// always; X-Forwarded-Proto/-Host and the client-address headers when <paramref name="replaceForwarded"/> (at the
+    /// edge, from a peer that is not trusted). Host, Via and X-Forwarded-For each writer writes itself.
+    /// </summary>
+    public static bool IsDropped(HeaderKind kind, bool replaceForwarded) => kind switch
+    {
+        HeaderKind.HopByHop => true,
+        HeaderKind.ForwardedProto or HeaderKind.ForwardedHost or HeaderKind.ClientAddress => replaceForwarded,
+        _ => false,
+    };
 
     private bool IsTrusted(IPAddress peer)
     {
@@ -115,4 +149,32 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         StringValues.IsNullOrEmpty(existing) ? value : $"{existing}, {value}";
 
     private sealed record PeerText(IPAddress Address, string Text);
+}
+
+/// <summary>How the forwarded-header policy treats a request header (<see cref="ProxyHeaders.Classify(ReadOnlySpan{char})"/>).</summary>
+internal enum HeaderKind
+{
+    /// <summary>Sent on as it came.</summary>
+    EndToEnd,
+
+    /// <summary>Never sent on.</summary>
+    HopByHop,
+
+    /// <summary>Host: written by each writer.</summary>
+    Host,
+
+    /// <summary>Via: the client's value, then this proxy.</summary>
+    Via,
+
+    /// <summary>X-Forwarded-For: the client's value when kept, then the peer.</summary>
+    ForwardedFor,
+
+    /// <summary>X-Forwarded-Proto: replaced at the edge unless the peer is trusted.</summary>
+    ForwardedProto,
+
+    /// <summary>X-Forwarded-Host: replaced at the edge unless the peer is trusted.</summary>
+    ForwardedHost,
+
+    /// <summary>One of <see cref="EdgeHeaders.ClientAddress"/>: removed at the edge unless the peer is trusted.</summary>
+    ClientAddress,
 }

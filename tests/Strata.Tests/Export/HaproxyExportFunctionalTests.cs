@@ -78,6 +78,119 @@ public sealed class HaproxyExportFunctionalTests(ITestOutputHelper output) : IDi
         }
     }
 
+    [Fact]
+    public async Task ExportedHaproxy_Routes_PoolChosenFirstMatchDenyRedirectReturnAndHeaders()
+    {
+        if (!Requirements.CheckOrReport(ExportTools.Unavailable("haproxy"), output))
+        {
+            return;
+        }
+
+        await using var web1 = await FakeUpstream.StartAsync("web-1");
+        await using var canary = await FakeUpstream.StartAsync("web-canary-1");
+        var vip = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+        var management = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+        var topology = TestTopology.Create(
+            loadBalancers: [new NodeSpec("lb-1", NodeRole.LoadBalancer, management, management, Priority: 200)],
+            webNodes: [TestTopology.Node("web-1", NodeRole.Web, web1.Url)],
+            vip: vip) with
+        {
+            WebPools = [new PoolSpec("canary", [TestTopology.Node("web-canary-1", NodeRole.Web, canary.Url)], TestTopology.FastBackend)],
+            LoadBalancerRoutes =
+            [
+                new RouteSpec(
+                    "canary",
+                    new RouteMatchSpec(["api.foobar.com"], ["/api/"], [], []),
+                    "canary",
+                    [new HeaderRule(HeaderAction.Set, "X-Route", "canary"), new HeaderRule(HeaderAction.Add, "X-Tag", "two"), new HeaderRule(HeaderAction.Remove, "X-Drop", "")],
+                    [new HeaderRule(HeaderAction.Set, "X-Route-Response", "canary"), new HeaderRule(HeaderAction.Add, "X-Extra", "1"), new HeaderRule(HeaderAction.Remove, "X-Seen-Forwarded-For", "")]),
+                new RouteSpec("private", new RouteMatchSpec([], ["/private/"], [], []), "web", [new AccessRule(false, [IPNetwork.Parse("127.0.0.1/32")])], []),
+                new RouteSpec("old", new RouteMatchSpec([], ["/old/"], [], []), "web", [new RedirectRule(301, "https://$host/new$request_uri")], []),
+                new RouteSpec("hello", new RouteMatchSpec([], ["/hello"], [], []), "web", [new ReturnRule(200, "hi", "text/plain")], []),
+                // Matches everything: only requests no earlier route took get its header.
+                new RouteSpec("rest", RouteMatchSpec.All, "web", [], [new HeaderRule(HeaderAction.Set, "X-Route-Response", "rest")]),
+            ],
+        };
+        var config = Path.Combine(_dir, HaproxyConfig.FileName);
+        await File.WriteAllTextAsync(config, ExportTools.Export(ExportTargets.Haproxy, topology, _dir, workers: 1));
+
+        await using var haproxy = ForegroundServer.Start(ExportTools.Find("haproxy")!, "-db", "-f", config);
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://{vip}/"), Timeout = TimeSpan.FromSeconds(10) };
+        Assert.True(
+            await Eventually.TrueAsync(async () => !haproxy.HasExited && await ServedByAsync(client, "api.foobar.com", "/api/ready") == "web-canary-1"),
+            $"HAProxy (PID {haproxy.Pid}) did not route to the canary pool on {vip}: {haproxy.Log}");
+
+        // Host and path match: the canary pool, with the route's request and response header rules.
+        using var routed = new HttpRequestMessage(HttpMethod.Get, "/api/x");
+        routed.Headers.Host = "API.foobar.com:8080";
+        routed.Headers.Add("X-Tag", "one");
+        routed.Headers.Add("X-Drop", "1");
+        routed.Headers.Add("X-Route", "client");
+        using (var response = await client.SendAsync(routed))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("web-canary-1", response.Headers.GetValues("X-Served-By").Single());
+            Assert.Equal("canary", response.Headers.GetValues("X-Route-Response").Single());
+            Assert.Equal("1", response.Headers.GetValues("X-Extra").Single());
+            Assert.False(response.Headers.Contains("X-Seen-Forwarded-For"));
+        }
+
+        // HAProxy sends header names in lower case; the fake server's copy of them compares names exactly.
+        var seen = canary.LastHeaders!.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase);
+        Assert.Equal("canary", seen["X-Route"].ToString());
+        // Added beside the client's: two lines.
+        Assert.Equal(2, seen["X-Tag"].Count);
+        Assert.Equal("one", seen["X-Tag"][0]);
+        Assert.Equal("two", seen["X-Tag"][1]);
+        Assert.False(seen.ContainsKey("X-Drop"));
+
+        // Another host: the default pool, and the catch-all route's header, not the first route's.
+        Assert.Equal("web-1", await ServedByAsync(client, "www.foobar.com", "/api/x"));
+        using (var other = await client.GetAsync("/page"))
+        {
+            Assert.Equal("rest", other.Headers.GetValues("X-Route-Response").Single());
+            Assert.Equal("web-1", other.Headers.GetValues("X-Served-By").Single());
+        }
+
+        var before = web1.Requests;
+        using (var denied = await client.GetAsync("/private/x"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        }
+
+        Assert.Equal(before, web1.Requests);
+
+        using var old = new HttpRequestMessage(HttpMethod.Get, "/old/a?b=1");
+        old.Headers.Host = "WWW.Foobar.com:8080";
+        using (var redirect = await client.SendAsync(old))
+        {
+            Assert.Equal(HttpStatusCode.MovedPermanently, redirect.StatusCode);
+            Assert.Equal("https://www.foobar.com/new/old/a?b=1", redirect.Headers.Location!.OriginalString);
+        }
+
+        using (var hello = await client.GetAsync("/hello"))
+        {
+            Assert.Equal(HttpStatusCode.OK, hello.StatusCode);
+            Assert.Equal("hi", await hello.Content.ReadAsStringAsync());
+            Assert.Equal("text/plain", hello.Content.Headers.ContentType!.MediaType);
+        }
+    }
+
+    private static async Task<string?> ServedByAsync(HttpClient client, string host, string path)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Host = host;
+            using var response = await client.SendAsync(request);
+            return response.Headers.TryGetValues("X-Served-By", out var values) ? values.Single() : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or SocketException)
+        {
+            return null;
+        }
+    }
+
     private static async Task<HttpStatusCode?> StatusAsync(HttpClient client, string url)
     {
         try

@@ -142,5 +142,162 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("[WARNING]", result.Output + result.Error);
     }
 
+    [Fact]
+    public void Export_RoutesAndWebPool_AclsFirstMatchRulesAndBackendPerPool()
+    {
+        var topology = ExportTools.Load(_dir, AddRoutes);
+
+        var config = ExportTools.Export(ExportTargets.Haproxy, topology, _dir);
+
+        var vip = ExportTools.Block(config, "frontend vip");
+        Assert.Contains("acl route_canary var(txn.strata_route) -m str canary", vip);
+        Assert.Contains("acl route_canary_host var(txn.strata_host) -m str api.foobar.com", vip);
+        Assert.Contains("acl route_canary_host var(txn.strata_host) -m end .beta.foobar.com", vip);
+        Assert.Contains("acl route_canary_path path,url_dec -m beg '/api/'", vip);
+        Assert.Contains("acl route_canary_method method GET POST", vip);
+        Assert.Contains("acl route_canary_header1 req.fhdr(X-Canary) -m str -- '1'", vip);
+        Assert.Contains("acl route_private_access1 src 10.0.0.0/8", vip);
+        Assert.Contains("acl route_private_access2 src 127.0.0.1/32 192.168.0.0/16", vip);
+        Assert.Contains("http-request set-var(txn.strata_host) req.hdr(host),field(1,:),lower,regsub([.]$,)", vip);
+        // First match first: each route names itself only when no earlier route did.
+        var selection = vip.Where(l => l.StartsWith("http-request set-var(txn.strata_route)", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            [
+                "http-request set-var(txn.strata_route) str(canary) if !{ var(txn.strata_route) -m found } route_canary_host route_canary_path route_canary_method route_canary_header1",
+                "http-request set-var(txn.strata_route) str(private) if !{ var(txn.strata_route) -m found } route_private_path",
+                "http-request set-var(txn.strata_route) str(old) if !{ var(txn.strata_route) -m found } route_old_path",
+                "http-request set-var(txn.strata_route) str(hello) if !{ var(txn.strata_route) -m found } route_hello_path",
+            ],
+            selection);
+        // The routes are chosen on the request as the client sent it, before the forwarding headers are rewritten.
+        Assert.True(vip.ToList().IndexOf(selection[^1]) < vip.ToList().IndexOf("option forwardfor"));
+        Assert.Contains("http-request set-header X-Route 'canary 100%%' if route_canary", vip);
+        Assert.Contains("http-request add-header X-Tag 'it'\\''s' if route_canary", vip);
+        Assert.Contains("http-request del-header X-Drop if route_canary", vip);
+        Assert.Contains("http-response set-header X-Route-Response 'canary' if route_canary", vip);
+        Assert.Contains("http-response add-header X-Extra '1' if route_canary", vip);
+        Assert.Contains("http-response del-header X-Powered-By if route_canary", vip);
+        // nginx's allow/deny: a client the earlier allow let through is not denied by the later rule.
+        Assert.Contains("http-request deny deny_status 403 if route_private !route_private_access1 route_private_access2", vip);
+        Assert.Contains("http-request redirect code 301 location 'https://%[var(txn.strata_host)]/new%[pathq]' if route_old", vip);
+        Assert.Contains("http-request return status 200 content-type 'text/plain' string 'hi' if route_hello", vip);
+        Assert.Contains("use_backend canary if route_canary", vip);
+        Assert.Contains("use_backend web if route_private", vip);
+        Assert.Equal("default_backend web", vip[^1]);
+
+        var canary = ExportTools.Block(config, "backend canary");
+        Assert.Contains("balance leastconn", canary);
+        Assert.Contains("timeout connect 1s", canary);
+        Assert.Contains("timeout server 5s", canary);
+        Assert.Contains("retries 1", canary);
+        Assert.Contains("server web-canary-1 127.0.2.11:8080 weight 1 check addr 127.0.2.11 port 8081 inter 2s fastinter 500ms fall 3 rise 2 observe layer7 error-limit 3 on-error mark-down", canary);
+        var web = ExportTools.Block(config, "backend web");
+        Assert.Contains("balance roundrobin", web);
+        Assert.DoesNotContain(web, l => l.StartsWith("timeout connect", StringComparison.Ordinal));
+        Assert.Contains("loadBalancers.routes paths", config);
+    }
+
+    [Fact]
+    public void Export_NoRoutes_NoRouteLines()
+    {
+        var config = ExportTools.Export(ExportTargets.Haproxy, ExportTools.Load(_dir), _dir);
+
+        Assert.DoesNotContain("strata_route", config);
+        Assert.DoesNotContain("use_backend", config);
+    }
+
+    [Fact]
+    public async Task Export_RoutesHaproxyCheck_Valid()
+    {
+        if (!Requirements.CheckOrReport(ExportTools.Unavailable("haproxy"), output))
+        {
+            return;
+        }
+
+        var topology = ExportTools.Load(_dir, json =>
+        {
+            AddRoutes(json);
+            // The rest of what a route may say: wildcards alone, "*" headers, "all", IPv6, an empty value, a body-less return.
+            json["loadBalancers"]!["routes"]!.AsArray().Add(new JsonObject
+            {
+                ["name"] = "misc",
+                ["match"] = new JsonObject { ["hosts"] = new JsonArray("*.foobar.com"), ["headers"] = new JsonObject { ["X-Any"] = "*", ["X-Odd"] = "-1 'a' \"b\" 50%" } },
+                ["request"] = new JsonArray(
+                    new JsonObject { ["allow"] = new JsonArray("::1", "10.0.0.1") },
+                    new JsonObject { ["deny"] = new JsonArray("all") },
+                    new JsonObject { ["setHeaders"] = new JsonObject { ["X-Empty"] = "" } },
+                    new JsonObject { ["return"] = 204 }),
+            });
+            json["loadBalancers"]!["routes"]!.AsArray().Add(new JsonObject
+            {
+                ["name"] = "empty-body",
+                ["request"] = new JsonArray(new JsonObject { ["return"] = 503 }),
+            });
+        });
+        var path = Path.Combine(_dir, HaproxyConfig());
+        await File.WriteAllTextAsync(path, ExportTools.Export(ExportTargets.Haproxy, topology, _dir, workers: 2));
+
+        var result = await ChildProcess.RunAsync(ExportTools.Find("haproxy")!, ["-c", "-f", path], TimeSpan.FromSeconds(30));
+
+        Assert.True(result.ExitCode == 0, $"haproxy -c refused {path} ({result.ExitCode}): {result.Output}{result.Error}");
+        Assert.DoesNotContain("[WARNING]", result.Output + result.Error);
+    }
+
+    /// <summary>A web pool "canary" and load balancer routes with every kind of rule.</summary>
+    private static void AddRoutes(JsonObject json)
+    {
+        json["web"]!["pools"] = new JsonObject
+        {
+            ["canary"] = new JsonObject
+            {
+                ["nodes"] = new JsonArray(new JsonObject { ["name"] = "web-canary-1", ["address"] = "127.0.2.11:8080", ["management"] = "127.0.2.11:8081" }),
+                ["balancing"] = new JsonObject { ["algorithm"] = "least-connections" },
+                ["timeouts"] = new JsonObject { ["connectMs"] = 1000, ["serverMs"] = 5000 },
+                ["retries"] = new JsonObject { ["count"] = 1 },
+            },
+        };
+        json["loadBalancers"]!["routes"] = new JsonArray(
+            new JsonObject
+            {
+                ["name"] = "canary",
+                ["match"] = new JsonObject
+                {
+                    ["hosts"] = new JsonArray("api.foobar.com", "*.beta.foobar.com"),
+                    ["paths"] = new JsonArray("/api/"),
+                    ["methods"] = new JsonArray("GET", "POST"),
+                    ["headers"] = new JsonObject { ["X-Canary"] = "1" },
+                },
+                ["pool"] = "canary",
+                ["request"] = new JsonArray(
+                    new JsonObject { ["setHeaders"] = new JsonObject { ["X-Route"] = "canary 100%" } },
+                    new JsonObject { ["addHeaders"] = new JsonObject { ["X-Tag"] = "it's" } },
+                    new JsonObject { ["removeHeaders"] = new JsonArray("X-Drop") }),
+                ["response"] = new JsonArray(
+                    new JsonObject { ["setHeaders"] = new JsonObject { ["X-Route-Response"] = "canary" } },
+                    new JsonObject { ["addHeaders"] = new JsonObject { ["X-Extra"] = "1" } },
+                    new JsonObject { ["removeHeaders"] = new JsonArray("X-Powered-By") }),
+            },
+            new JsonObject
+            {
+                ["name"] = "private",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/private/") },
+                ["request"] = new JsonArray(
+                    new JsonObject { ["allow"] = new JsonArray("10.0.0.0/8") },
+                    new JsonObject { ["deny"] = new JsonArray("127.0.0.1/32", "192.168.0.0/16") }),
+            },
+            new JsonObject
+            {
+                ["name"] = "old",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/old/") },
+                ["request"] = new JsonArray(new JsonObject { ["redirect"] = "https://$host/new$request_uri", ["status"] = 301 }),
+            },
+            new JsonObject
+            {
+                ["name"] = "hello",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/hello") },
+                ["request"] = new JsonArray(new JsonObject { ["return"] = 200, ["body"] = "hi", ["contentType"] = "text/plain" }),
+            });
+    }
+
     private static string HaproxyConfig() => Strata.Export.Haproxy.HaproxyConfig.FileName;
 }

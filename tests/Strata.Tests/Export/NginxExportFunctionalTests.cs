@@ -105,6 +105,124 @@ public sealed class NginxExportFunctionalTests(ITestOutputHelper output) : IDisp
         Assert.Single(requests.Select(r => r.ConnectionId).Distinct());
     }
 
+    [Fact]
+    public async Task ExportedNginx_Routes_ApiPoolDenyRedirectReturnAndHeadersBeforeFiles()
+    {
+        if (!Requirements.CheckOrReport(ExportTools.Unavailable("nginx"), output))
+        {
+            return;
+        }
+
+        var root = Path.Combine(_dir, "www");
+        Directory.CreateDirectory(Path.Combine(root, "static"));
+        Directory.CreateDirectory(Path.Combine(root, "private"));
+        await File.WriteAllTextAsync(Path.Combine(root, "static", "site.css"), "body{}");
+        await File.WriteAllTextAsync(Path.Combine(root, "private", "secret.txt"), "a file the deny rule must keep");
+        await using var app = await FakeUpstream.StartAsync("app-1");
+        await using var api = await FakeUpstream.StartAsync("api-1");
+        api.Behavior = async context =>
+        {
+            context.Response.Headers["X-Route-Response"] = "from api-1";
+            context.Response.Headers["X-Powered-By"] = "fake";
+            using var body = new StreamReader(context.Request.Body);
+            await context.Response.WriteAsync($"api-1 {context.Request.Method} {context.Request.Path} {await body.ReadToEndAsync()}");
+        };
+        var web = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+        var topology = TestTopology.Create(
+            webNodes: [new NodeSpec("web-1", NodeRole.Web, web, web)],
+            appNodes: [TestTopology.Node("app-1", NodeRole.App, app.Url)],
+            webRoot: root,
+            appBackend: BackendSpec.Default) with
+        {
+            AppPools = [new PoolSpec("api", [TestTopology.Node("api-1", NodeRole.App, api.Url)], BackendSpec.Default)],
+            WebRoutes =
+            [
+                new RouteSpec(
+                    "api",
+                    new RouteMatchSpec(["api.foobar.com"], ["/api/"], [], []),
+                    "api",
+                    [new HeaderRule(HeaderAction.Set, "X-Route", "api"), new HeaderRule(HeaderAction.Add, "X-Tag", "two"), new HeaderRule(HeaderAction.Remove, "X-Drop", "")],
+                    [new HeaderRule(HeaderAction.Set, "X-Route-Response", "api"), new HeaderRule(HeaderAction.Add, "X-Extra", "1"), new HeaderRule(HeaderAction.Remove, "X-Powered-By", "")]),
+                new RouteSpec("private", new RouteMatchSpec([], ["/private/"], [], []), "app", [new AccessRule(false, [IPNetwork.Parse("127.0.0.1/32")])], []),
+                new RouteSpec("old", new RouteMatchSpec([], ["/old/"], [], []), "app", [new RedirectRule(301, "https://$host/new$request_uri")], []),
+                new RouteSpec("hello", new RouteMatchSpec([], ["/hello"], [], []), "app", [new ReturnRule(200, "hi $1", "text/plain")], []),
+                new RouteSpec("files", new RouteMatchSpec([], ["/static/"], [], []), "app", [], [new HeaderRule(HeaderAction.Add, "X-Files", "yes")]),
+            ],
+        };
+        var export = Path.Combine(_dir, "export");
+        Directory.CreateDirectory(Path.Combine(export, "logs"));
+        Directory.CreateDirectory(Path.Combine(export, "tmp"));
+        var config = Path.Combine(export, NginxConfig.FileName);
+        await File.WriteAllTextAsync(config, ExportTools.Export(ExportTargets.Nginx, topology, export, workers: 1));
+
+        await using var nginx = ForegroundServer.Start(ExportTools.Find("nginx")!, "-c", config, "-e", Path.Combine(export, "startup.log"), "-g", "daemon off;");
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://{web}/"), Timeout = TimeSpan.FromSeconds(10) };
+        Assert.True(await Eventually.TrueAsync(async () => !nginx.HasExited && await Answers(client)), $"nginx (PID {nginx.Pid}) did not answer: {nginx.Log}");
+
+        // Host and path match: the api pool, with the route's header rules both ways; a body goes along.
+        using var routed = new HttpRequestMessage(HttpMethod.Post, "/api/messages") { Content = new StringContent("payload") };
+        routed.Headers.Host = "API.foobar.com:8080";
+        routed.Headers.Add("X-Tag", "one");
+        routed.Headers.Add("X-Drop", "1");
+        routed.Headers.Add("X-Route", "client");
+        using (var response = await client.SendAsync(routed))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("api-1 POST /api/messages payload", await response.Content.ReadAsStringAsync());
+            Assert.Equal("api-1", response.Headers.GetValues("X-Served-By").Single());
+            Assert.Equal("api", response.Headers.GetValues("X-Route-Response").Single());
+            Assert.Equal("1", response.Headers.GetValues("X-Extra").Single());
+            Assert.False(response.Headers.Contains("X-Powered-By"));
+        }
+
+        var seen = api.LastHeaders!;
+        Assert.Equal("api", seen["X-Route"].ToString());
+        // nginx sends one line: the added value joined to the client's (docs/export.md).
+        Assert.Equal("one, two", seen["X-Tag"].ToString());
+        Assert.False(seen.ContainsKey("X-Drop"));
+
+        // Another host: the default pool, untouched.
+        using var other = new HttpRequestMessage(HttpMethod.Get, "/api/messages");
+        other.Headers.Host = "www.foobar.com";
+        other.Headers.Add("X-Route", "client");
+        using (var response = await client.SendAsync(other))
+        {
+            Assert.Equal("app-1 /api/messages", await response.Content.ReadAsStringAsync());
+            Assert.False(response.Headers.Contains("X-Route-Response"));
+        }
+
+        Assert.Equal("client", app.LastHeaders!["X-Route"].ToString());
+
+        // The deny comes before the file.
+        using (var denied = await client.GetAsync("/private/secret.txt"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        }
+
+        using var old = new HttpRequestMessage(HttpMethod.Get, "/old/a?b=1");
+        old.Headers.Host = "WWW.Foobar.com:8080";
+        using (var redirect = await client.SendAsync(old))
+        {
+            Assert.Equal(HttpStatusCode.MovedPermanently, redirect.StatusCode);
+            Assert.Equal("https://www.foobar.com/new/old/a?b=1", redirect.Headers.Location!.OriginalString);
+        }
+
+        using (var hello = await client.GetAsync("/hello.css"))
+        {
+            Assert.Equal(HttpStatusCode.OK, hello.StatusCode);
+            Assert.Equal("hi $1", await hello.Content.ReadAsStringAsync());
+            Assert.Equal("text/plain", hello.Content.Headers.ContentType!.ToString());
+        }
+
+        using (var css = await client.GetAsync("/static/site.css"))
+        {
+            Assert.Equal("body{}", await css.Content.ReadAsStringAsync());
+            Assert.Equal("yes", css.Headers.GetValues("X-Files").Single());
+        }
+
+        Assert.Equal(2, app.Requests + api.Requests);
+    }
+
     private static async Task<bool> Answers(HttpClient client)
     {
         try

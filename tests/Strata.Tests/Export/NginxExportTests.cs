@@ -127,6 +127,181 @@ public sealed class NginxExportTests(ITestOutputHelper output) : IDisposable
     }
 
 
+    [Fact]
+    public void Export_RoutesAndAppPool_MapsChainRulesBeforeFilesAndLocationPerRoute()
+    {
+        var topology = ExportTools.Load(_dir, AddRoutes);
+
+        var config = ExportTools.Export(ExportTargets.Nginx, topology, _dir);
+
+        Assert.Contains("variables_hash_bucket_size 128;", ExportTools.Lines(config));
+        var api = ExportTools.Block(config, "upstream api {");
+        Assert.Contains("server 127.0.4.1:8080 weight=1 max_fails=3 fail_timeout=4s; # api-1", api);
+        Assert.Contains("keepalive 64;", api);
+        Assert.Contains("api.foobar.com 1;", ExportTools.Block(config, "map $host $strata_route1_host {"));
+        Assert.Contains("\"~^/api/\" 1;", ExportTools.Block(config, "map $uri $strata_route1_path {"));
+        // The chain: the first route whose conditions all hold, else the next link.
+        var first = ExportTools.Block(config, "map \"$strata_route1_host$strata_route1_path\" $strata_route {");
+        Assert.Equal(["\"11\" api;", "default $strata_route_from2;"], first);
+        Assert.Equal(["\"1\" private;", "default $strata_route_from3;"], ExportTools.Block(config, "map \"$strata_route2_path\" $strata_route_from2 {"));
+        Assert.Equal(["default files;"], ExportTools.Block(config, "map \"\" $strata_route_from5 {"));
+        // First matching access rule decides: 10.1.0.0/16 lies inside the earlier allowed 10.0.0.0/8, so it is left out.
+        Assert.Equal(["default 1;", "10.0.0.0/8 0;", "127.0.0.1/32 1;"], ExportTools.Block(config, "geo $strata_route2_denied {"));
+        Assert.Contains("private $strata_route2_denied;", ExportTools.Block(config, "map $strata_route $strata_denied {"));
+        Assert.Equal(["default $http_x_route;", "api \"api\";"], ExportTools.Block(config, "map $strata_route $strata_request1 {"));
+        Assert.Contains("api \"${strata_request2_before}two\";", ExportTools.Block(config, "map $strata_route $strata_request2 {"));
+        Assert.Equal(["default $http_x_drop;", "api \"\";"], ExportTools.Block(config, "map $strata_route $strata_request3 {"));
+        Assert.Contains("# note: nginx sends one X-Tag line, the values joined with \", \" (Strata sends a line each).", config);
+        Assert.Equal(["default $upstream_http_x_route_response;", "api \"api\";"], ExportTools.Block(config, "map $strata_route $strata_response1_1 {"));
+        Assert.Equal(["default \"\";", "api \"1\";", "files \"yes\";"], ExportTools.Block(config, "map $strata_route $strata_response2_2 {"));
+
+        var server = ExportTools.Block(config, "server {");
+        Assert.Contains("proxy_set_header X-Route $strata_request1;", server);
+        Assert.Contains("proxy_set_header X-Drop $strata_request3;", server);
+        Assert.Contains("absolute_redirect off;", server);
+        Assert.Contains("error_page 599 = @route_api;", server);
+        Assert.Contains("error_page 598 = @route_hello;", server);
+        var rules = string.Join('\n', server);
+        Assert.Contains("if ($strata_denied) {\nreturn 403;\n}", rules);
+        Assert.Contains("if ($strata_route = \"api\") {\nreturn 599;\n}", rules);
+        Assert.Contains("if ($strata_route = \"old\") {\nreturn 301 \"https://${host}/new${request_uri}\";\n}", rules);
+        // Rules come before every location, so before any file is looked for.
+        Assert.True(server.ToList().IndexOf("if ($strata_denied) {") < server.ToList().IndexOf("location / {"));
+
+        var route = ExportTools.Block(config, "location @route_api {");
+        Assert.Contains("proxy_pass http://api;", route);
+        Assert.Contains("proxy_connect_timeout 1s;", route);
+        Assert.Contains("proxy_read_timeout 5s;", route);
+        Assert.Contains("proxy_next_upstream_tries 2;", route);
+        Assert.Contains("proxy_hide_header X-Powered-By;", route);
+        Assert.Contains("add_header X-Powered-By $strata_response3_1 always;", route);
+        Assert.DoesNotContain(route, l => l.StartsWith("try_files", StringComparison.Ordinal));
+        var hello = ExportTools.Block(config, "location @route_hello {");
+        Assert.Contains("default_type \"text/plain\";", hello);
+        Assert.Contains("return 200 \"hi ${strata_dollar}1\";", hello);
+        var files = ExportTools.Block(config, "location /static/ {");
+        Assert.Contains("add_header X-Extra $strata_response2_2 always;", files);
+        Assert.DoesNotContain("proxy_hide_header X-Extra;", files);
+        Assert.Contains("proxy_hide_header X-Extra;", ExportTools.Block(config, "location @app {"));
+    }
+
+    [Fact]
+    public void Export_NoRoutes_NoRouteLines()
+    {
+        var config = ExportTools.Export(ExportTargets.Nginx, ExportTools.Load(_dir), _dir);
+
+        Assert.DoesNotContain("strata_route", config);
+        Assert.DoesNotContain("strata_dollar", config);
+    }
+
+    [Fact]
+    public async Task Export_RoutesNginxTest_Valid()
+    {
+        if (!Requirements.CheckOrReport(ExportTools.Unavailable("nginx"), output))
+        {
+            return;
+        }
+
+        var topology = ExportTools.Load(_dir, json =>
+        {
+            AddRoutes(json);
+            // The rest of what a route may say: wildcards, methods, "*" and odd header values, "all", IPv6, a redirect to a path.
+            json["web"]!["routes"]!.AsArray().Insert(0, new JsonObject
+            {
+                ["name"] = "misc",
+                ["match"] = new JsonObject
+                {
+                    // A name longer than nginx's default map hash bucket holds.
+                    ["hosts"] = new JsonArray("*.foobar.com", new string('a', 60) + ".foobar.com"),
+                    ["methods"] = new JsonArray("GET", "HEAD"),
+                    ["headers"] = new JsonObject { ["X-Any"] = "*", ["X-Odd"] = "a \"b\" $c \\d; {e}" },
+                },
+                ["request"] = new JsonArray(
+                    new JsonObject { ["allow"] = new JsonArray("::1", "10.0.0.1") },
+                    new JsonObject { ["deny"] = new JsonArray("all") },
+                    new JsonObject { ["redirect"] = "/moved$request_uri", ["status"] = 308 }),
+            });
+            // A route named as one of map's own parameters, edits on a header under it, and an answer without a body.
+            json["web"]!["routes"]!.AsArray().Insert(0, new JsonObject
+            {
+                ["name"] = "default",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/default/") },
+                ["request"] = new JsonArray(new JsonObject { ["deny"] = new JsonArray("192.168.0.0/16") }, new JsonObject { ["setHeaders"] = new JsonObject { ["X-Route"] = "d" } }),
+                ["response"] = new JsonArray(new JsonObject { ["removeHeaders"] = new JsonArray("X-Extra") }),
+            });
+            json["web"]!["routes"]!.AsArray().Insert(0, new JsonObject
+            {
+                ["name"] = "empty",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/empty") },
+                ["request"] = new JsonArray(new JsonObject { ["return"] = 204 }),
+            });
+        });
+        Directory.CreateDirectory(Path.Combine(_dir, "logs"));
+        Directory.CreateDirectory(Path.Combine(_dir, "tmp"));
+        var path = Path.Combine(_dir, NginxConfig.FileName);
+        await File.WriteAllTextAsync(path, ExportTools.Export(ExportTargets.Nginx, topology, _dir, workers: 1));
+
+        var result = await ChildProcess.RunAsync(ExportTools.Find("nginx")!, ["-t", "-c", path, "-e", Path.Combine(_dir, "startup.log")], TimeSpan.FromSeconds(30));
+
+        Assert.True(result.ExitCode == 0, $"nginx -t refused {path} ({result.ExitCode}): {result.Output}{result.Error}");
+        Assert.DoesNotContain("[warn]", result.Output + result.Error);
+    }
+
+    /// <summary>An app pool "api" and web routes with every kind of rule.</summary>
+    private static void AddRoutes(JsonObject json)
+    {
+        json["app"]!["pools"] = new JsonObject
+        {
+            ["api"] = new JsonObject
+            {
+                ["nodes"] = new JsonArray(new JsonObject { ["name"] = "api-1", ["address"] = "127.0.4.1:8080", ["management"] = "127.0.4.1:8081" }),
+                ["timeouts"] = new JsonObject { ["connectMs"] = 1000, ["serverMs"] = 5000 },
+                ["retries"] = new JsonObject { ["count"] = 1 },
+            },
+        };
+        json["web"]!["routes"] = new JsonArray(
+            new JsonObject
+            {
+                ["name"] = "api",
+                ["match"] = new JsonObject { ["hosts"] = new JsonArray("api.foobar.com"), ["paths"] = new JsonArray("/api/") },
+                ["pool"] = "api",
+                ["request"] = new JsonArray(
+                    new JsonObject { ["setHeaders"] = new JsonObject { ["X-Route"] = "api" } },
+                    new JsonObject { ["addHeaders"] = new JsonObject { ["X-Tag"] = "two" } },
+                    new JsonObject { ["removeHeaders"] = new JsonArray("X-Drop") }),
+                ["response"] = new JsonArray(
+                    new JsonObject { ["setHeaders"] = new JsonObject { ["X-Route-Response"] = "api" } },
+                    new JsonObject { ["addHeaders"] = new JsonObject { ["X-Extra"] = "1" } },
+                    new JsonObject { ["removeHeaders"] = new JsonArray("X-Powered-By") }),
+            },
+            new JsonObject
+            {
+                ["name"] = "private",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/private/") },
+                ["request"] = new JsonArray(
+                    new JsonObject { ["allow"] = new JsonArray("10.0.0.0/8") },
+                    new JsonObject { ["deny"] = new JsonArray("10.1.0.0/16", "127.0.0.1/32") },
+                    new JsonObject { ["deny"] = new JsonArray("all") }),
+            },
+            new JsonObject
+            {
+                ["name"] = "old",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/old/") },
+                ["request"] = new JsonArray(new JsonObject { ["redirect"] = "https://$host/new$request_uri", ["status"] = 301 }),
+            },
+            new JsonObject
+            {
+                ["name"] = "hello",
+                ["match"] = new JsonObject { ["paths"] = new JsonArray("/hello") },
+                ["request"] = new JsonArray(new JsonObject { ["return"] = 200, ["body"] = "hi $1", ["contentType"] = "text/plain" }),
+            },
+            new JsonObject
+            {
+                ["name"] = "files",
+                ["response"] = new JsonArray(new JsonObject { ["addHeaders"] = new JsonObject { ["X-Extra"] = "yes" } }),
+            });
+    }
+
     [Theory]
     [InlineData("default")]
     [InlineData("everything")]

@@ -191,24 +191,25 @@ internal sealed class RequestHead
         return target.IndexOfAnyExcept(TargetCharacters) < 0;
     }
 
+    // What this path leaves to Kestrel (a body, an expectation, an upgrade), then the forwarded-header policy's kinds.
     private static Kind Classify(ReadOnlySpan<byte> name, bool replaceForwarded) => name.Length switch
     {
-        2 when name.EqualsIgnoreCaseAscii("te"u8) => Kind.Dropped,
-        3 when name.EqualsIgnoreCaseAscii("via"u8) => Kind.Via,
-        4 when name.EqualsIgnoreCaseAscii("host"u8) => Kind.Host,
         6 when name.EqualsIgnoreCaseAscii("expect"u8) => Kind.Refused,
         7 when name.EqualsIgnoreCaseAscii("upgrade"u8) => Kind.Refused,
-        7 when name.EqualsIgnoreCaseAscii("trailer"u8) => Kind.Dropped,
-        10 when name.EqualsIgnoreCaseAscii("connection"u8) => Kind.Connection,
-        10 when name.EqualsIgnoreCaseAscii("keep-alive"u8) => Kind.Dropped,
         14 when name.EqualsIgnoreCaseAscii("content-length"u8) => Kind.Refused,
-        15 when name.EqualsIgnoreCaseAscii("x-forwarded-for"u8) => Kind.ForwardedFor,
-        16 when name.EqualsIgnoreCaseAscii("proxy-connection"u8) => Kind.Dropped,
-        16 when name.EqualsIgnoreCaseAscii("x-forwarded-host"u8) => replaceForwarded ? Kind.Dropped : Kind.ForwardedHost,
         17 when name.EqualsIgnoreCaseAscii("transfer-encoding"u8) => Kind.Refused,
-        17 when name.EqualsIgnoreCaseAscii("x-forwarded-proto"u8) => replaceForwarded ? Kind.Dropped : Kind.ForwardedProto,
-        _ when replaceForwarded && ProxyHeaders.IsClientAddressHeader(name) => Kind.Dropped,
-        _ => Kind.EndToEnd,
+        10 when name.EqualsIgnoreCaseAscii("connection"u8) => Kind.Connection,
+        _ => ProxyHeaders.Classify(name) switch
+        {
+            HeaderKind.EndToEnd => Kind.EndToEnd,
+            HeaderKind.Host => Kind.Host,
+            HeaderKind.Via => Kind.Via,
+            HeaderKind.ForwardedFor => Kind.ForwardedFor,
+            var kind when ProxyHeaders.IsDropped(kind, replaceForwarded) => Kind.Dropped,
+            HeaderKind.ForwardedProto => Kind.ForwardedProto,
+            HeaderKind.ForwardedHost => Kind.ForwardedHost,
+            _ => Kind.EndToEnd,
+        },
     };
 
     // Visible ASCII (no obs-text, no control characters) and HTAB in a field's value; SP between words.

@@ -216,23 +216,11 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         return request.PathBase.Add(request.Path).ToUriComponent() + request.QueryString.ToUriComponent();
     }
 
-    // Hop-by-hop (RFC 9110 §7.6.1), those this proxy writes itself, Expect (nothing to continue: no body), and at the
-    // edge the client's claims of its address (EdgeHeaders.ClientAddress).
-    private static bool IsNotForwarded(string name, bool replaceForwarded) => (name.Length switch
-    {
-        2 => name.Equals("TE", StringComparison.OrdinalIgnoreCase),
-        3 => name.Equals(HeaderNames.Via, StringComparison.OrdinalIgnoreCase),
-        4 => name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase),
-        6 => name.Equals(HeaderNames.Expect, StringComparison.OrdinalIgnoreCase),
-        7 => name.Equals(HeaderNames.Upgrade, StringComparison.OrdinalIgnoreCase) || name.Equals(HeaderNames.Trailer, StringComparison.OrdinalIgnoreCase),
-        10 => name.Equals(HeaderNames.Connection, StringComparison.OrdinalIgnoreCase) || name.Equals(HeaderNames.KeepAlive, StringComparison.OrdinalIgnoreCase),
-        15 => name.Equals(ProxyHeaders.ForwardedFor, StringComparison.OrdinalIgnoreCase),
-        16 => name.Equals(HeaderNames.ProxyConnection, StringComparison.OrdinalIgnoreCase)
-            || (replaceForwarded && name.Equals(ProxyHeaders.ForwardedHost, StringComparison.OrdinalIgnoreCase)),
-        17 => name.Equals(HeaderNames.TransferEncoding, StringComparison.OrdinalIgnoreCase)
-            || (replaceForwarded && name.Equals(ProxyHeaders.ForwardedProto, StringComparison.OrdinalIgnoreCase)),
-        _ => false,
-    }) || (replaceForwarded && ProxyHeaders.IsClientAddressHeader(name));
+    // The policy's dropped headers, those this proxy writes itself (Host, Via, X-Forwarded-For), and Expect (nothing to
+    // continue: this way has no body).
+    private static bool IsNotForwarded(string name, bool replaceForwarded) =>
+        ProxyHeaders.Classify(name) is var kind && (kind is HeaderKind.Host or HeaderKind.Via or HeaderKind.ForwardedFor || ProxyHeaders.IsDropped(kind, replaceForwarded))
+        || name.Equals(HeaderNames.Expect, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsListed(StringValues connection, string name)
     {

@@ -2,8 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Strata.Tests.Common;
+using Strata.Tests.Proxy.Forwarding;
 
-namespace Strata.Tests.Proxy.Forwarding;
+namespace Strata.Tests.Proxy.Clients;
 
 /// <summary>
 /// The load balancer's VIP serves plain requests below Kestrel's HTTP layer (ConnectionForwarder) and hands a
