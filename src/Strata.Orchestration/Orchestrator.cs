@@ -15,7 +15,7 @@ namespace Strata.Orchestration;
 /// <param name="nodeCommand">The command line that runs one node (the executable first).</param>
 /// <param name="output">Where progress and results are written.</param>
 /// <param name="error">Where failures are written (standard error); <paramref name="output"/> when null.</param>
-public sealed class Orchestrator(
+public sealed partial class Orchestrator(
     Topology.Topology topology, Func<NodeSpec, IReadOnlyList<string>> nodeCommand, TextWriter output, TextWriter? error = null)
 {
     /// <summary>How long <c>up</c> waits for every node to be ready.</summary>
@@ -394,69 +394,6 @@ public sealed class Orchestrator(
         return taken;
     }
 
-    private async Task<string?> WaitReadyAsync(
-        IReadOnlyList<NodeSpec> nodes, RunState state, NodeProbe probe, DateTime deadline, CancellationToken cancellationToken)
-    {
-        var waiting = nodes.ToList();
-        while (waiting.Count > 0)
-        {
-            foreach (var node in waiting.ToList())
-            {
-                var pid = state.Find(node.Name)!.Pid;
-                if (NodeProcess.HasExited(pid))
-                {
-                    return $"{node.Name} exited before it was ready. Last lines of {_run.LogPath(node.Name)}:{Environment.NewLine}{Tail(_run.LogPath(node.Name))}";
-                }
-
-                if (await probe.IsReadyAsync(node, cancellationToken))
-                {
-                    waiting.Remove(node);
-                }
-            }
-
-            if (waiting.Count == 0)
-            {
-                break;
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                return $"not ready within {ReadyTimeout.TotalSeconds:0} s: {string.Join(", ", waiting.Select(n => n.Name))} (see {_run.LogPath(waiting[0].Name)})";
-            }
-
-            if (cancellationToken.IsCancellationRequested)
-            {
-                return "interrupted";
-            }
-
-            await Task.Delay(100, CancellationToken.None);
-        }
-
-        return null;
-    }
-
-    /// <summary>The load balancers are ready only once one of them has won the election and listens on the VIP.</summary>
-    private async Task<string?> WaitForVipOwnerAsync(NodeProbe probe, DateTime deadline, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            foreach (var node in _layout.LoadBalancers)
-            {
-                if (await probe.VrrpAsync(node, cancellationToken) is { Listening: true })
-                {
-                    return null;
-                }
-            }
-
-            if (DateTime.UtcNow >= deadline || cancellationToken.IsCancellationRequested)
-            {
-                return $"no load balancer took the VIP {_layout.Vip} within {ReadyTimeout.TotalSeconds:0} s (see {_run.LogPath(_layout.LoadBalancers[0].Name)})";
-            }
-
-            await Task.Delay(50, CancellationToken.None);
-        }
-    }
-
     private async Task WatchAsync(RunState state, CancellationToken stop)
     {
         var reported = new HashSet<string>(StringComparer.Ordinal);
@@ -479,18 +416,6 @@ public sealed class Orchestrator(
             {
                 break;
             }
-        }
-    }
-
-    private static string Tail(string path, int lines = 15)
-    {
-        try
-        {
-            return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(lines).Select(l => "  " + l));
-        }
-        catch (IOException ex)
-        {
-            return "  (" + ex.Message + ")";
         }
     }
 

@@ -46,6 +46,13 @@ internal sealed partial class MariaDbServer(
     /// <summary>The server's data directory.</summary>
     public string DataDirectory => Path.Combine(database.Path, "data");
 
+    /// <summary>
+    /// The server's own temporary folder: mariadbd removes the <c>#sql*</c> files it finds in its tmpdir at start, so two
+    /// servers sharing /tmp (two starting at once: a test run, two topologies) could remove each other's temporary
+    /// tables, which makes mariadb-install-db fail now and then ("Unknown table 'mysql.tmp_user_sys'").
+    /// </summary>
+    public string TempDirectory => Path.Combine(database.Path, "tmp");
+
     /// <summary>The server's Unix socket, where this node connects as the administrator (never over TCP).</summary>
     public string SocketPath => _socketPath ??= ChooseSocketPath();
 
@@ -55,6 +62,7 @@ internal sealed partial class MariaDbServer(
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(database.Path);
+        Directory.CreateDirectory(TempDirectory);
         var password = ManagedDatabaseAccount.CreateOrReadPassword(database);
         if (!Directory.Exists(DataDirectory))
         {
@@ -113,7 +121,7 @@ internal sealed partial class MariaDbServer(
             result = await Programs.RunAsync(
                 installation.InstallDb,
                 [
-                    "--no-defaults", $"--datadir={scratch}", "--skip-test-db",
+                    "--no-defaults", $"--datadir={scratch}", $"--tmpdir={TempDirectory}", "--skip-test-db",
                     // The administrator is whoever runs the node, and only over the socket: no password anywhere.
                     "--auth-root-authentication-method=socket", $"--auth-root-socket-user={Environment.UserName}",
                     .. AsUser(),
@@ -170,6 +178,7 @@ internal sealed partial class MariaDbServer(
     [
         "--no-defaults",
         $"--datadir={DataDirectory}",
+        $"--tmpdir={TempDirectory}",
         $"--socket={SocketPath}",
         $"--pid-file={Path.Combine(database.Path, "mariadbd.pid")}",
         $"--bind-address={node.Address.Address}",
@@ -272,7 +281,8 @@ internal sealed partial class MariaDbServer(
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task<MySqlConnection> OpenAdminAsync(CancellationToken cancellationToken)
+    /// <summary>A connection as the administrator: whoever runs the node, over the server's socket.</summary>
+    internal async Task<MySqlConnection> OpenAdminAsync(CancellationToken cancellationToken)
     {
         var connection = new MySqlConnection(new MySqlConnectionStringBuilder
         {

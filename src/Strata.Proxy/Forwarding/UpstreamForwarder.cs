@@ -63,17 +63,16 @@ public sealed partial class UpstreamForwarder
     internal async ValueTask<Route?> RouteAsync<TClient>(TClient client)
         where TClient : IProxyClient
     {
-        var route = _router.Match(client);
-        if (route.AnswersOrDenies && route.Decide(client) is { Forwards: false } answer)
+        var route = Match(client, out var answer);
+        if (answer.Forwards)
         {
-            var started = _time.GetTimestamp();
-            await AnswerAsync(client, answer);
-            _observer.RequestCompleted(route.Pool, client.Status, _time.GetElapsedTime(started));
-            return null;
+            return route;
         }
 
-        client.Routed(route);
-        return route;
+        var started = _time.GetTimestamp();
+        await AnswerAsync(client, answer);
+        _observer.RequestCompleted(route.Pool, client.Status, _time.GetElapsedTime(started));
+        return null;
     }
 
     /// <summary>
@@ -100,15 +99,13 @@ public sealed partial class UpstreamForwarder
             var route = client.Route;
             if (route is null)
             {
-                route = _router.Match(client);
-                if (route.AnswersOrDenies && route.Decide(client) is { Forwards: false } answer)
+                route = Match(client, out var answer);
+                if (!answer.Forwards)
                 {
                     pool = route.Pool;
                     await AnswerAsync(client, answer);
                     return;
                 }
-
-                client.Routed(route);
             }
 
             pool = route.Pool;
@@ -248,6 +245,23 @@ public sealed partial class UpstreamForwarder
         AcquireFailure.QueueTimeout => "every server stayed busy for the queue timeout",
         _ => pool.NoServerDetail,
     };
+
+    /// <summary>
+    /// The route <paramref name="client"/>'s request takes, and what its rules decide (<paramref name="answer"/>); a
+    /// request that is forwarded has its route told to the client.
+    /// </summary>
+    private Route Match<TClient>(TClient client, out RuleAnswer answer)
+        where TClient : IProxyClient
+    {
+        var route = _router.Match(client);
+        answer = route.AnswersOrDenies ? route.Decide(client) : default;
+        if (answer.Forwards)
+        {
+            client.Routed(route);
+        }
+
+        return route;
+    }
 
     /// <summary>Answers what a route's rules decided: 403 through the node's error writer, a redirect or a fixed answer as written.</summary>
     private static ValueTask AnswerAsync<TClient>(TClient client, RuleAnswer answer)
