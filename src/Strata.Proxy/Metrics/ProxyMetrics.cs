@@ -125,10 +125,19 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
             _duration.Observe(elapsed.TotalSeconds);
         }
 
-        public void Retried(Upstream failed) => _retries[failed.Index].Inc();
+        // A server a reload added after start has no series of its own (they are resolved once, here): not counted, never thrown.
+        public void Retried(Upstream failed) => Inc(_retries, failed.Index);
 
         public void Dispose() => _pool.HealthChanged -= OnHealthChanged;
 
-        private void OnHealthChanged(Upstream upstream, bool up) => (up ? _transitionsUp : _transitionsDown)[upstream.Index].Inc();
+        private static void Inc(Counter.Child[] byServer, int index)
+        {
+            if ((uint)index < (uint)byServer.Length)
+            {
+                byServer[index].Inc();
+            }
+        }
+
+        private void OnHealthChanged(Upstream upstream, bool up) => Inc(up ? _transitionsUp : _transitionsDown, upstream.Index);
     }
 }
