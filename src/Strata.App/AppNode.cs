@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.App.Bench;
@@ -47,7 +49,8 @@ public static class AppNode
         builder.Services.AddSingleton<IReadinessCheck, DatabaseReadinessCheck>();
         builder.Services.AddHostedService<AppNodeLifecycle>();
         builder.Services.AddProblemDetails();
-        builder.Services.AddAntiforgery();
+        // Secure when the client came over HTTPS (the antiforgery cookie's own default is never).
+        builder.Services.AddAntiforgery(options => options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
         // One key ring for every app node, so a form rendered by app-1 can be posted to app-2: on one machine the run
         // folder beside strata.json; on several hosts that folder must be shared (documented in docs/own-app.md).
         builder.Services.AddDataProtection()
@@ -56,7 +59,20 @@ public static class AppNode
         builder.Services.AddExceptionHandler<DatabaseExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GuestbookJsonContext.Default));
 
+        // The web nodes say how the client came in (X-Forwarded-Proto, set by the load balancers from the connection):
+        // trusted from them (and loopback, ASP.NET's default: on one machine their connections come from 127.0.0.1),
+        // so that a request that came over HTTPS is HTTPS here and the antiforgery cookie is marked Secure.
+        builder.Services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedProto;
+            foreach (var web in topology.AllWebNodes)
+            {
+                options.KnownProxies.Add(web.Address.Address);
+            }
+        });
+
         var app = builder.Build();
+        app.UseForwardedHeaders();
         app.UseServedBy(node.Name);
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Strata.Cluster.Election;
 using Strata.Cluster.Wire;
 using Strata.Hosting;
+using Strata.Hosting.Tls;
 using Strata.LoadBalancer.Vip;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
@@ -23,11 +24,24 @@ public static class LoadBalancerNode
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
         var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo(topology, node, t => t.AllWebPools, t => t.LoadBalancerRoutes, isEdge: true, requireHealthyUpstream: true);
+            .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], isEdge: true, requireHealthyUpstream: true);
+        if (topology.VipTls is { } tls)
+        {
+            if (tls.Generate)
+            {
+                // strata up makes it first; a load balancer started by hand makes it when it is missing.
+                var (names, addresses) = LocalCertificateAuthority.NamesFor(topology);
+                LocalCertificateAuthority.Ensure(tls.Directory, names, addresses, TimeProvider.System);
+            }
+
+            builder.Services.AddSingleton(sp => new VipCertificates(tls, sp.GetRequiredService<ILogger<VipCertificates>>()));
+            builder.Services.AddSingleton<ITopologyReloadTarget>(sp => sp.GetRequiredService<VipCertificates>());
+        }
+
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp =>
         {
-            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, sp);
+            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, sp, topology.VipTls, sp.GetService<VipCertificates>());
             listener.Prepare();
             return listener;
         });

@@ -95,6 +95,11 @@ public sealed partial class Orchestrator(
             }
         }
 
+        if (_file.VipTls is { Generate: true } generated && MakeLocalCertificate(generated) is { } certificateProblem)
+        {
+            return Fail(certificateProblem + "; nothing started");
+        }
+
         var state = new RunState(_layout.SourcePath, [], _netns, _file.DatabaseChoice);
         _run.WriteState(state);
         if (_layout.AdminToken is null)
@@ -376,6 +381,11 @@ public sealed partial class Orchestrator(
         if (!AddressProbe.IsFree(_layout.Vip))
         {
             taken.Add($"VIP {_layout.Vip}");
+        }
+
+        if (_layout.VipTls is { } tls && new System.Net.IPEndPoint(_layout.Vip.Address, tls.Port) is var https && !AddressProbe.IsFree(https))
+        {
+            taken.Add($"VIP HTTPS {https}");
         }
 
         foreach (var node in _layout.AllNodes)

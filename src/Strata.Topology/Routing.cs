@@ -26,6 +26,12 @@ public sealed record RouteMatchSpec(ImmutableArray<string> Hosts, ImmutableArray
 {
     /// <summary>Matches every request.</summary>
     public static readonly RouteMatchSpec All = new([], [], [], []);
+
+    /// <summary>"http" or "https" (none: either); Strata's own routes only (the HTTPS redirect), not in strata.json.</summary>
+    public ImmutableArray<string> Schemes { get; init; } = [];
+
+    /// <summary>Path prefixes that do not match; Strata's own routes only (the ACME challenge), not in strata.json.</summary>
+    public ImmutableArray<string> ExceptPaths { get; init; } = [];
 }
 
 /// <summary>A validated rule.</summary>

@@ -52,6 +52,38 @@ public sealed record VrrpSpec(
     public static readonly VrrpSpec Default = new(51, TimeSpan.FromMilliseconds(100), true, TimeSpan.Zero, 5798, 150);
 }
 
+/// <summary>HTTPS on the VIP, validated (docs/tls.md).</summary>
+/// <param name="Port">The TCP port on the VIP's address.</param>
+/// <param name="Certificates">Absolute paths of each certificate chain and its key, the default first; the generated one when <paramref name="Generate"/>.</param>
+/// <param name="Generate">Whether the certificate is the local CA's, made by <c>strata up</c> in <paramref name="Directory"/>.</param>
+/// <param name="Directory">Absolute path of .strata/tls (the local CA and its certificate).</param>
+/// <param name="RedirectHttp">Plain HTTP answers 301 to HTTPS, but the ACME challenge path.</param>
+/// <param name="Hsts">Strict-Transport-Security on HTTPS answers, or null.</param>
+public sealed record VipTlsSpec(int Port, ImmutableArray<CertificateFiles> Certificates, bool Generate, string Directory, bool RedirectHttp, HstsSpec? Hsts)
+{
+    /// <summary>The path certbot's webroot mode writes under the web root, left on plain HTTP by the redirect.</summary>
+    public const string AcmeChallengePrefix = "/.well-known/acme-challenge/";
+
+    /// <summary>
+    /// With <see cref="RedirectHttp"/>, the load balancers' first route: plain HTTP but the ACME challenge answers 301 to
+    /// the same host, path and query over HTTPS (on <see cref="Port"/> when it is not 443); otherwise none.
+    /// </summary>
+    public ImmutableArray<RouteSpec> Routes => RedirectHttp
+        ? [new RouteSpec(
+            "https-redirect",
+            RouteMatchSpec.All with { Schemes = ["http"], ExceptPaths = [AcmeChallengePrefix] },
+            "web",
+            [new RedirectRule(301, Port == 443 ? "https://$host$request_uri" : $"https://$host:{Port}$request_uri")],
+            [])]
+        : [];
+}
+
+/// <summary>HTTP Strict Transport Security, validated.</summary>
+public sealed record HstsSpec(TimeSpan MaxAge, bool IncludeSubDomains, bool Preload);
+
+/// <summary>A certificate chain and its private key, as PEM files.</summary>
+public sealed record CertificateFiles(string Certificate, string Key);
+
 /// <summary>A validated active health check.</summary>
 /// <param name="Path">Requested with GET on each server.</param>
 /// <param name="Interval">Between checks of a server in a steady state.</param>
@@ -312,6 +344,9 @@ public sealed record Topology
 
     /// <summary>The virtual IP and port.</summary>
     public required IPEndPoint Vip { get; init; }
+
+    /// <summary>HTTPS on the VIP, or null.</summary>
+    public VipTlsSpec? VipTls { get; init; }
 
     /// <summary>How the load balancers elect the VIP's owner.</summary>
     public VrrpSpec Vrrp { get; init; } = VrrpSpec.Default;

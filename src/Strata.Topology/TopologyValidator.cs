@@ -9,7 +9,7 @@ namespace Strata.Topology;
 /// <summary>
 /// Checks <see cref="TopologyOptions"/> field by field, collecting every error, and builds the runtime model. This file
 /// holds the whole and what every section uses (nodes, names, addresses, numbers in range); each section's own checks
-/// are in <c>TopologyValidator.SECTION.cs</c> beside it (Dns, Vip, Backends, Web, App, Routes, Database, Netns).
+/// are in <c>TopologyValidator.SECTION.cs</c> beside it (Dns, Vip, Tls, Backends, Web, App, Routes, Database, Netns).
 /// </summary>
 internal sealed partial class TopologyValidator
 {
@@ -66,6 +66,7 @@ internal sealed partial class TopologyValidator
         var database = Database(o.Database);
         var appCommand = AppCommand(o.App?.Command);
         var vrrp = Vrrp(o.Vip, loadBalancers);
+        var vipTls = VipTls(o.Vip?.Tls, vip);
         var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length + webPools.Sum(p => p.Nodes.Length) + appPools.Sum(p => p.Nodes.Length) + (database?.Managed == true ? 1 : 0));
         var adminToken = o.Admin?.Token;
         if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
@@ -96,6 +97,7 @@ internal sealed partial class TopologyValidator
             TrustedProxies = trustedProxies,
             AdminToken = adminToken,
             Vrrp = vrrp,
+            VipTls = vipTls,
             WebRoot = webRoot!,
             Web = web,
             Database = database!,

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Cluster.Election;
 using Strata.Hosting;
@@ -17,7 +19,12 @@ namespace Strata.LoadBalancer.Vip;
 /// The socket is bound with SO_REUSEPORT, so a new master can listen before the old one, stopping gracefully,
 /// lets go: for that moment the kernel spreads new connections over both, and none is refused.
 /// </summary>
-internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IServiceProvider nodeServices) : IVipListener, IAsyncDisposable
+/// <remarks>
+/// With <c>vip.tls</c>, the same server also listens for HTTPS on the VIP's address (<see cref="VipCertificates"/>),
+/// HTTP/1.1 and HTTP/2 by ALPN, through Kestrel's HTTP layer into the node's one pipeline; HTTP/2's limits are set
+/// here, each next to HAProxy's (docs/tls.md).
+/// </remarks>
+internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IServiceProvider nodeServices, VipTlsSpec? tls = null, VipCertificates? certificates = null) : IVipListener, IAsyncDisposable
 {
     private WebApplication? _server;
 
@@ -92,10 +99,60 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IS
         {
             k.Listen(vip, listen => listen.UseConnectionForwarding(nodeServices));
             k.ApplyClientTimeouts(backend);
+            if (tls is not null && certificates is not null)
+            {
+                k.Listen(new IPEndPoint(vip.Address, tls.Port), listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = context => ValueTask.FromResult(certificates.OptionsFor(context.ClientHelloInfo.ServerName)),
+                        HandshakeTimeout = backend.ClientTimeout < TimeSpan.FromSeconds(10) ? backend.ClientTimeout : TimeSpan.FromSeconds(10),
+                    });
+                });
+                ApplyHttp2Limits(k.Limits.Http2);
+            }
         });
+        if (tls?.Hsts is { } hsts)
+        {
+            builder.Services.AddHsts(options =>
+            {
+                options.MaxAge = hsts.MaxAge;
+                options.IncludeSubDomains = hsts.IncludeSubDomains;
+                options.Preload = hsts.Preload;
+                // The VIP is often a private or loopback address while testing; HSTS is what the operator asked for.
+                options.ExcludedHosts.Clear();
+            });
+        }
+
         var server = builder.Build();
+        if (tls?.Hsts is not null)
+        {
+            // Only on HTTPS answers (RFC 6797 §7.2): the middleware skips plain HTTP.
+            server.UseHsts();
+        }
+
         server.Run(nodeServices.GetRequiredService<KestrelForwarder>().ForwardAsync);
         return server;
+    }
+
+    /// <summary>
+    /// HTTP/2's limits, each deliberate (docs/tls.md has them beside HAProxy's): 100 concurrent streams per connection
+    /// (HAProxy's tune.h2.max-concurrent-streams), a 4 KiB HPACK table, 16 KiB frames, 32 KiB of request headers
+    /// (Kestrel refuses a header block beyond it however many CONTINUATION frames carry it: CVE-2024-27316's family),
+    /// windows of 1 MiB per connection and 768 KiB per stream. Kestrel counts streams a client opens and resets at once
+    /// and closes a connection that does it too often (rapid reset, CVE-2023-44487).
+    /// </summary>
+    private static void ApplyHttp2Limits(Http2Limits limits)
+    {
+        limits.MaxStreamsPerConnection = 100;
+        limits.HeaderTableSize = 4096;
+        limits.MaxFrameSize = 16 * 1024;
+        limits.MaxRequestHeaderFieldSize = 32 * 1024;
+        limits.InitialConnectionWindowSize = 1024 * 1024;
+        limits.InitialStreamWindowSize = 768 * 1024;
+        limits.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+        limits.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
     }
 
     private static Socket BindSharedListener(EndPoint endpoint)

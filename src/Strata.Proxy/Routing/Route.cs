@@ -81,6 +81,16 @@ internal sealed class Route
         where TRequest : IRoutedRequest
     {
         var match = _match;
+        if (!match.Schemes.IsEmpty && !match.Schemes.Contains(request.Scheme))
+        {
+            return false;
+        }
+
+        if (!match.ExceptPaths.IsEmpty && MatchesPath(match.ExceptPaths, request.Path))
+        {
+            return false;
+        }
+
         if (!match.Methods.IsEmpty && !match.Methods.Contains(request.Method))
         {
             return false;

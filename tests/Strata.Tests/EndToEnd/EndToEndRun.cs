@@ -13,12 +13,13 @@ namespace Strata.Tests.EndToEnd;
 /// </summary>
 internal sealed class EndToEndRun : IAsyncDisposable
 {
-    private EndToEndRun(string directory, string topologyPath, int dnsPort, int vipPort)
+    private EndToEndRun(string directory, string topologyPath, int dnsPort, int vipPort, int httpsPort)
     {
         Directory = directory;
         TopologyPath = topologyPath;
         DnsPort = dnsPort;
         Site = new Uri($"http://127.0.0.100:{vipPort}/");
+        HttpsPort = httpsPort;
     }
 
     public string Directory { get; }
@@ -29,6 +30,12 @@ internal sealed class EndToEndRun : IAsyncDisposable
 
     /// <summary>The site through the VIP.</summary>
     public Uri Site { get; }
+
+    /// <summary>The VIP's HTTPS port (vip.tls.port, a free one).</summary>
+    public int HttpsPort { get; }
+
+    /// <summary>The local CA <c>strata up</c> makes (vip.tls.generate).</summary>
+    public string CaPath => Path.Combine(Directory, ".strata", "tls", "ca.pem");
 
     /// <summary>A client with a new connection per request (each request meets the VIP owner afresh) and a 10 s limit.</summary>
     public HttpClient Client { get; } = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero })
@@ -51,6 +58,12 @@ internal sealed class EndToEndRun : IAsyncDisposable
         var vipPort = PortFreeOnAll(httpAddresses);
         var managementPort = PortFreeOnAll(httpAddresses, except: vipPort);
         json["vip"]!["address"] = $"127.0.0.100:{vipPort}";
+        var httpsPort = PortFreeOnAll([IPAddress.Parse("127.0.0.100")], except: vipPort);
+        if (json["vip"]!["tls"] is JsonObject tls)
+        {
+            tls["port"] = httpsPort;
+        }
+
         json["vip"]!["port"] = FreePorts.TcpAndUdp();
         foreach (var tier in new[] { "loadBalancers", "web", "app" })
         {
@@ -63,7 +76,7 @@ internal sealed class EndToEndRun : IAsyncDisposable
         }
 
         customize?.Invoke(json);
-        return new EndToEndRun(directory, TestTopology.Write(json, directory), dnsPort, vipPort);
+        return new EndToEndRun(directory, TestTopology.Write(json, directory), dnsPort, vipPort, httpsPort);
     }
 
     /// <summary>Runs <c>strata ARGS -f TOPOLOGY</c> and asserts it succeeded.</summary>

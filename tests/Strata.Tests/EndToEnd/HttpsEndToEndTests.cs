@@ -1,0 +1,174 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using Strata.Tests.Common;
+
+namespace Strata.Tests.EndToEnd;
+
+/// <summary>
+/// HTTPS on the VIP of a topology started as a user starts it (<c>strata up --detach</c>, the repository's strata.json
+/// with <c>redirectHttp</c> on), checked with real TLS clients: curl, openssl s_client, nghttp.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFixture<HttpsEndToEndTests.Site>
+{
+    private const string Host = "www.foobar.com";
+
+    [Fact]
+    public async Task Curl_HomePageOverHttp2_TrustingTheGeneratedCa()
+    {
+        var result = await CurlAsync("-s", "-o", "-", "-w", "\n%{http_version} %{http_code}", $"https://{Host}:{site.Run.HttpsPort}/");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("<title>foobar.com</title>", result.Output);
+        Assert.EndsWith("\n2 200", result.Output.TrimEnd());
+    }
+
+    [Fact]
+    public async Task Curl_Http11OverTls_Served()
+    {
+        var result = await CurlAsync("-s", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--http1.1", $"https://{Host}:{site.Run.HttpsPort}/");
+
+        Assert.Equal("1.1 200", result.Output);
+    }
+
+    [Fact]
+    public async Task Curl_Tls11_Refused()
+    {
+        var result = await CurlAsync("-s", "-o", "/dev/null", "--tlsv1.1", "--tls-max", "1.1", $"https://{Host}:{site.Run.HttpsPort}/");
+
+        // 35: the handshake failed (no common protocol); the server never answered over TLS 1.1.
+        Assert.Equal(35, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task OpenSsl_Tls13_AlpnH2_CertificateForTheName()
+    {
+        var result = await ChildProcess.RunAsync(
+            "/bin/sh",
+            ["-c", $"echo | openssl s_client -connect 127.0.0.100:{site.Run.HttpsPort} -servername {Host} -alpn h2,http/1.1 -CAfile {site.Run.CaPath}"],
+            TimeSpan.FromSeconds(20));
+
+        Assert.Contains("ALPN protocol: h2", result.Output);
+        Assert.Contains("New, TLSv1.3, Cipher is", result.Output);
+        Assert.Contains("Verify return code: 0 (ok)", result.Output);
+        Assert.Contains($"CN = {Host}", result.Output);
+    }
+
+    [Fact]
+    public async Task OpenSsl_Tls12_IntermediateCipherOnly()
+    {
+        var weak = await ChildProcess.RunAsync(
+            "/bin/sh",
+            ["-c", $"echo | openssl s_client -connect 127.0.0.100:{site.Run.HttpsPort} -servername {Host} -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256"],
+            TimeSpan.FromSeconds(20));
+        var strong = await ChildProcess.RunAsync(
+            "/bin/sh",
+            ["-c", $"echo | openssl s_client -connect 127.0.0.100:{site.Run.HttpsPort} -servername {Host} -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256"],
+            TimeSpan.FromSeconds(20));
+
+        Assert.DoesNotContain("Cipher is ECDHE-ECDSA-AES128-SHA256", weak.Output);
+        Assert.Contains("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256", strong.Output);
+    }
+
+    [Fact]
+    public async Task Nghttp_ConcurrentStreamsOnOneConnection_AllAnswered()
+    {
+        // -m 20: the same URL twenty times at once on one connection; -s: a summary line per stream.
+        var result = await ChildProcess.RunAsync(
+            "nghttp",
+            ["-n", "-s", "-m", "20", "-H", $":authority: {Host}", $"https://127.0.0.100:{site.Run.HttpsPort}/api/messages"],
+            TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(20, result.Output.Split('\n').Count(line => line.Contains("/api/messages", StringComparison.Ordinal) && line.Contains(" 200 ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task App_SeesHttps_AntiforgeryCookieSecure()
+    {
+        var overHttps = await CurlAsync("-s", "-D", "-", "-o", "/dev/null", $"https://{Host}:{site.Run.HttpsPort}/");
+
+        var cookie = overHttps.Output.Split('\n').Single(l => l.StartsWith("set-cookie:", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("; secure", cookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task PlainHttp_RedirectedToHttps_SameHostPathAndQuery()
+    {
+        var result = await ChildProcess.RunAsync(
+            "curl",
+            ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", $"Host: {Host}", new Uri(site.Run.Site, "/guestbook?page=2").ToString()],
+            TimeSpan.FromSeconds(20));
+
+        Assert.Equal($"301 https://{Host}:{site.Run.HttpsPort}/guestbook?page=2", result.Output);
+    }
+
+    [Fact]
+    public async Task PlainHttp_AcmeChallenge_ServedFromTheWebRoot()
+    {
+        using var response = await site.Run.GetAsync("/.well-known/acme-challenge/token-1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("token-1.key-authorization", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public void GeneratedFiles_KeysOwnerOnly_CertificateNamesTheSite()
+    {
+        var tls = Path.GetDirectoryName(site.Run.CaPath)!;
+        using var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(tls, "cert.pem")));
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(tls, "key.pem")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(tls, "ca-key.pem")));
+        var names = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
+        Assert.Contains(Host, names.EnumerateDnsNames());
+        Assert.Contains(IPAddress.Parse("127.0.0.100"), names.EnumerateIPAddresses());
+        Assert.Contains("trust", site.UpOutput, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private Task<ProcessResult> CurlAsync(params string[] arguments) => ChildProcess.RunAsync(
+        "curl",
+        ["--cacert", site.Run.CaPath, "--resolve", $"{Host}:{site.Run.HttpsPort}:127.0.0.100", "--max-time", "10", .. arguments],
+        TimeSpan.FromSeconds(20));
+
+    /// <summary>The repository's topology with <c>redirectHttp</c> on and a web root holding an ACME challenge, started once.</summary>
+    public sealed class Site : IAsyncLifetime
+    {
+        internal EndToEndRun Run { get; } = EndToEndRun.Create(json =>
+        {
+            json["vip"]!["tls"]!["redirectHttp"] = true;
+        });
+
+        /// <summary>What <c>strata up</c> printed.</summary>
+        public string UpOutput { get; private set; } = "";
+
+        public async Task InitializeAsync()
+        {
+            var root = Path.Combine(Run.Directory, "wwwroot");
+            CopyDirectory(Path.Combine(TestTopology.RepositoryRoot, "wwwroot"), root);
+            Directory.CreateDirectory(Path.Combine(root, ".well-known", "acme-challenge"));
+            File.WriteAllText(Path.Combine(root, ".well-known", "acme-challenge", "token-1"), "token-1.key-authorization");
+            var json = JsonNode.Parse(File.ReadAllText(Run.TopologyPath))!;
+            json["web"]!["root"] = root;
+            File.WriteAllText(Run.TopologyPath, json.ToJsonString());
+            UpOutput = (await Run.StrataAsync(TimeSpan.FromSeconds(120), "up", "--detach")).Output;
+        }
+
+        public async Task DisposeAsync() => await Run.DisposeAsync();
+
+        private static void CopyDirectory(string from, string to)
+        {
+            foreach (var directory in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            {
+                Directory.CreateDirectory(directory.Replace(from, to, StringComparison.Ordinal));
+            }
+
+            Directory.CreateDirectory(to);
+            foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+            {
+                File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
+            }
+        }
+    }
+}
