@@ -74,6 +74,10 @@ public static class LoadBalancerNode
         }
 
         VipMetrics.Register(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<VipStatus>());
+        if (app.Services.GetService<VipCertificates>() is { } certificates)
+        {
+            VipMetrics.RegisterCertificates(app.Services.MetricsRegistry(), node.Name, certificates, app.Services.GetRequiredService<TimeProvider>());
+        }
         var management = app.MapManagement();
         var vip = topology.Vip.ToString();
         management.MapGet(VipPath, (VipStatus status) => Results.Json(new

@@ -23,4 +23,29 @@ internal static class VipMetrics
             transitions.WithLabels(node, "backup").Set(status.BecameBackupCount);
         });
     }
+
+    /// <summary>
+    /// Seconds until each served certificate expires (<c>strata_tls_certificate_expiry_seconds</c>, labelled by its names),
+    /// read from <see cref="VipCertificates"/> at scrape time, so a rotation shows at the next scrape; negative once expired.
+    /// </summary>
+    public static void RegisterCertificates(CollectorRegistry registry, string node, VipCertificates certificates, TimeProvider time)
+    {
+        var expiry = Metrics.WithCustomRegistry(registry).CreateGauge(
+            "strata_tls_certificate_expiry_seconds", "Seconds until the VIP's certificate expires, by the names it serves.", "node", "names");
+        registry.AddBeforeCollectCallback(() =>
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            var served = certificates.Certificates;
+            foreach (var labels in expiry.GetAllLabelValues().Where(l => !served.Any(c => c.Names == l[1])).ToList())
+            {
+                // A certificate rotated away: its series goes.
+                expiry.RemoveLabelled(labels);
+            }
+
+            foreach (var (names, notAfter) in served)
+            {
+                expiry.WithLabels(node, names).Set((notAfter - now).TotalSeconds);
+            }
+        });
+    }
 }

@@ -127,6 +127,20 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
         Assert.Contains("trust", site.UpOutput, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task Metrics_CertificateExpiry()
+    {
+        var status = await site.Run.StatusAsync();
+        var lb = status["nodes"]!.AsArray().First(n => n!["name"]!.GetValue<string>() == "lb-1")!;
+
+        var metrics = await site.Run.Client.GetStringAsync(new Uri(new Uri(lb["managementUrl"]!.GetValue<string>()), "/metrics"));
+
+        var line = metrics.Split('\n').Single(l => l.StartsWith("strata_tls_certificate_expiry_seconds{", StringComparison.Ordinal));
+        var seconds = double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(seconds, TimeSpan.FromDays(390).TotalSeconds, TimeSpan.FromDays(398).TotalSeconds);
+        Assert.Contains("www.foobar.com", line);
+    }
+
     private Task<ProcessResult> CurlAsync(params string[] arguments) => ChildProcess.RunAsync(
         "curl",
         ["--cacert", site.Run.CaPath, "--resolve", $"{Host}:{site.Run.HttpsPort}:127.0.0.100", "--max-time", "10", .. arguments],
