@@ -37,6 +37,9 @@ public static partial class HaproxyConfig
                 "Strata's per-server READY/DRAIN/MAINT admin API: use HAProxy's runtime API (`set server web/web-1 state drain`).",
                 "/metrics (Prometheus): HAProxy 2.6 has `http-request use-service prometheus-exporter` when built with it; not enabled here.",
                 "the VRRP election itself (vip.*): that is keepalived's job (`strata export keepalived`).",
+                .. (topology.VipTls is { } tls
+                    ? new[] { Invariant($"vip.tls (HTTPS and HTTP/2 on port {tls.Port}): not written yet; by hand, `bind VIP:{tls.Port} ssl crt FILE alpn h2,http/1.1` with FILE the certificate chain and its key in one PEM (docs/tls.md).") }
+                    : []),
             ]);
 
         w.Line("global").Indent();
