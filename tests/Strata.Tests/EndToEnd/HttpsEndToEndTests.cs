@@ -141,6 +141,78 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
         Assert.Contains("www.foobar.com", line);
     }
 
+    [Fact]
+    public async Task Rotation_NewHandshakesGetTheNewCertificate_NoRequestFails()
+    {
+        var tls = Path.GetDirectoryName(site.Run.CaPath)!;
+        var before = await SerialAsync();
+        using var client = TrustingClient();
+        using var stop = new CancellationTokenSource();
+        var failures = 0;
+        var answered = 0;
+        var load = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await client.GetAsync($"https://{Host}:{site.Run.HttpsPort}/api/messages");
+                    Interlocked.Increment(ref response.IsSuccessStatusCode ? ref answered : ref failures);
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        });
+
+        // A new certificate from the same CA (one more name), written over the files the load balancers serve.
+        await Task.Delay(300);
+        Strata.Hosting.Tls.LocalCertificateAuthority.Ensure(tls, [Host, "rotated.foobar.com"], [IPAddress.Parse("127.0.0.100")], TimeProvider.System);
+        var rotated = await Eventually.TrueAsync(async () => await SerialAsync() != before, TimeSpan.FromSeconds(15));
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await load;
+
+        Assert.True(rotated, "the load balancer kept the old certificate");
+        Assert.Equal(0, failures);
+        Assert.True(answered > 0);
+    }
+
+    /// <summary>The serial of the certificate a new handshake for the site gets (openssl s_client).</summary>
+    private async Task<string> SerialAsync()
+    {
+        var result = await ChildProcess.RunAsync(
+            "/bin/sh",
+            ["-c", $"echo | openssl s_client -connect 127.0.0.100:{site.Run.HttpsPort} -servername {Host} 2>/dev/null | openssl x509 -noout -serial"],
+            TimeSpan.FromSeconds(20));
+        return result.Output.Trim();
+    }
+
+    /// <summary>HttpClient over HTTP/2 that trusts the generated CA only, new connections now and then (each a handshake).</summary>
+    private HttpClient TrustingClient()
+    {
+        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(site.Run.CaPath));
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            PooledConnectionLifetime = TimeSpan.FromMilliseconds(200),
+            ConnectCallback = async (context, token) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                await socket.ConnectAsync(IPAddress.Parse("127.0.0.100"), context.DnsEndPoint.Port, token);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            using var chain = new X509Chain { ChainPolicy = { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck } };
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            return certificate is X509Certificate2 leaf && chain.Build(leaf);
+        };
+        return new HttpClient(handler) { DefaultRequestVersion = HttpVersion.Version20, Timeout = TimeSpan.FromSeconds(10) };
+    }
+
     private Task<ProcessResult> CurlAsync(params string[] arguments) => ChildProcess.RunAsync(
         "curl",
         ["--cacert", site.Run.CaPath, "--resolve", $"{Host}:{site.Run.HttpsPort}:127.0.0.100", "--max-time", "10", .. arguments],
