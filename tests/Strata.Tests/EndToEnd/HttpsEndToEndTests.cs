@@ -179,6 +179,108 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
         Assert.True(answered > 0);
     }
 
+    [Fact]
+    public async Task RapidResetFlood_FloodingConnectionCutOff_OtherClientsServed()
+    {
+        using var client = TrustingClient();
+        using var stop = new CancellationTokenSource();
+        var failures = 0;
+        var answered = 0;
+        var normal = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await client.GetAsync($"https://{Host}:{site.Run.HttpsPort}/static/site.css");
+                    Interlocked.Increment(ref response.IsSuccessStatusCode ? ref answered : ref failures);
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        });
+
+        var (streams, cutOff) = await RapidResetFloodAsync(maxStreams: 50_000, within: TimeSpan.FromSeconds(20));
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        await normal;
+
+        Assert.True(cutOff, $"the flooding connection was still open after {streams} streams opened and reset");
+        Assert.Equal(0, failures);
+        Assert.True(answered > 0);
+    }
+
+    /// <summary>
+    /// CVE-2023-44487: opens a stream (HEADERS, END_STREAM) and resets it (RST_STREAM CANCEL) at once, again and again on
+    /// one connection; written frame by frame, as no HTTP/2 client library sends this on purpose. Returns how many
+    /// streams it opened and whether the server closed the connection (GOAWAY or end of stream) before the limits.
+    /// </summary>
+    private async Task<(int Streams, bool CutOff)> RapidResetFloodAsync(int maxStreams, TimeSpan within)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(IPAddress.Parse("127.0.0.100"), site.Run.HttpsPort);
+        await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = Host,
+            ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http2],
+        });
+        var closed = new TaskCompletionSource();
+        _ = Task.Run(async () =>
+        {
+            // Read (and drop) what the server sends until it sends GOAWAY or closes.
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                var header = new byte[9];
+                while (true)
+                {
+                    await tls.ReadExactlyAsync(header);
+                    var length = header[0] << 16 | header[1] << 8 | header[2];
+                    await tls.ReadExactlyAsync(buffer.AsMemory(0, length));
+                    if (header[3] == 0x7)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or EndOfStreamException or ObjectDisposedException)
+            {
+            }
+
+            closed.TrySetResult();
+        });
+
+        var authority = System.Text.Encoding.ASCII.GetBytes(Host);
+        byte[] block = [0x82, 0x87, 0x84, 0x41, (byte)authority.Length, .. authority];
+        await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+        await tls.WriteAsync(Frame(0x4, 0, 0, []));
+        var deadline = DateTime.UtcNow + within;
+        var streams = 0;
+        try
+        {
+            for (var id = 1; streams < maxStreams && DateTime.UtcNow < deadline && !closed.Task.IsCompleted; id += 2, streams++)
+            {
+                // HEADERS with END_STREAM | END_HEADERS, then RST_STREAM with CANCEL (8).
+                byte[] frames = [.. Frame(0x1, 0x5, id, block), .. Frame(0x3, 0, id, [0, 0, 0, 8])];
+                await tls.WriteAsync(frames);
+            }
+        }
+        catch (IOException)
+        {
+            // Written into a connection the server closed.
+        }
+
+        var cutOff = await Task.WhenAny(closed.Task, Task.Delay(TimeSpan.FromSeconds(5))) == closed.Task;
+        return (streams, cutOff);
+    }
+
+    private static byte[] Frame(byte type, byte flags, int stream, byte[] payload) =>
+        [(byte)(payload.Length >> 16), (byte)(payload.Length >> 8), (byte)payload.Length, type, flags,
+            (byte)(stream >> 24), (byte)(stream >> 16), (byte)(stream >> 8), (byte)stream, .. payload];
+
     /// <summary>The serial of the certificate a new handshake for the site gets (openssl s_client).</summary>
     private async Task<string> SerialAsync()
     {
