@@ -85,6 +85,19 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
     }
 
     [Fact]
+    public async Task Http2_LargeDownload_WholeAndExact()
+    {
+        var saved = Path.Combine(site.Run.Directory, "large.download");
+
+        var result = await CurlAsync("-s", "--http2", "-o", saved, "-w", "%{http_version} %{http_code} %{size_download}", $"https://{Host}:{site.Run.HttpsPort}/static/large.bin");
+
+        Assert.Equal($"2 200 {8 * 1024 * 1024}", result.Output);
+        Assert.Equal(
+            System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(site.Run.Directory, "wwwroot", "static", "large.bin"))),
+            System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(saved)));
+    }
+
+    [Fact]
     public async Task App_SeesHttps_AntiforgeryCookieSecure()
     {
         var overHttps = await CurlAsync("-s", "-D", "-", "-o", "/dev/null", $"https://{Host}:{site.Run.HttpsPort}/");
@@ -337,6 +350,7 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
             CopyDirectory(Path.Combine(TestTopology.RepositoryRoot, "wwwroot"), root);
             Directory.CreateDirectory(Path.Combine(root, ".well-known", "acme-challenge"));
             File.WriteAllText(Path.Combine(root, ".well-known", "acme-challenge", "token-1"), "token-1.key-authorization");
+            File.WriteAllBytes(Path.Combine(root, "static", "large.bin"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(8 * 1024 * 1024));
             var json = JsonNode.Parse(File.ReadAllText(Run.TopologyPath))!;
             json["web"]!["root"] = root;
             File.WriteAllText(Run.TopologyPath, json.ToJsonString());
