@@ -108,34 +108,48 @@ internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposab
         }
     }
 
-    /// <summary>Reads every certificate chain and key; throws when one does not parse or its key does not match.</summary>
+    /// <summary>Reads every certificate chain and key; throws (IOException, naming the files) when one does not parse or its key does not match.</summary>
     private static Set Load(VipTlsSpec spec)
     {
         var loaded = new List<Served>();
         foreach (var files in spec.Certificates)
         {
-            var chain = new X509Certificate2Collection();
-            chain.ImportFromPemFile(files.Certificate);
-            if (chain.Count == 0)
+            try
             {
-                throw new InvalidOperationException($"{files.Certificate} holds no certificate");
+                loaded.Add(Load(files));
             }
-
-            // CreateFromPemFile checks that the key is the certificate's (CryptographicException otherwise).
-            var leaf = X509Certificate2.CreateFromPemFile(files.Certificate, files.Key);
-            var names = leaf.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).ToArray();
-            var options = new SslServerAuthenticationOptions
+            catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException or InvalidOperationException or IOException)
             {
-                ServerCertificateContext = SslStreamCertificateContext.Create(leaf, [.. chain.Skip(1)], offline: true),
-                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                CipherSuitesPolicy = Ciphers,
-                ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
-                ClientCertificateRequired = false,
-            };
-            loaded.Add(new Served(names.Length == 0 ? leaf.GetNameInfo(X509NameType.SimpleName, false) : string.Join(",", names), leaf.NotAfter.ToUniversalTime(), names, options));
+                // An IOException: a node that cannot start with it says it in one line (strata lb), not a stack trace.
+                throw new IOException($"vip.tls: {files.Certificate} with {files.Key}: {ex.Message}", ex);
+            }
         }
 
         return new Set(loaded);
+    }
+
+    /// <summary>One chain and its key, with the TLS settings of a handshake that gets it.</summary>
+    private static Served Load(CertificateFiles files)
+    {
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPemFile(files.Certificate);
+        if (chain.Count == 0)
+        {
+            throw new InvalidOperationException($"{files.Certificate} holds no certificate");
+        }
+
+        // CreateFromPemFile checks that the key is the certificate's (CryptographicException otherwise).
+        var leaf = X509Certificate2.CreateFromPemFile(files.Certificate, files.Key);
+        var names = leaf.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).ToArray();
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = SslStreamCertificateContext.Create(leaf, [.. chain.Skip(1)], offline: true),
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            CipherSuitesPolicy = Ciphers,
+            ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+            ClientCertificateRequired = false,
+        };
+        return new Served(names.Length == 0 ? leaf.GetNameInfo(X509NameType.SimpleName, false) : string.Join(",", names), leaf.NotAfter.ToUniversalTime(), names, options);
     }
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "VIP certificates loaded ({Reason}): {Certificates}")]
