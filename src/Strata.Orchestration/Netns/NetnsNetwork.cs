@@ -142,7 +142,7 @@ internal static class NetnsNetwork
         // between our two commands); removed by name if a half-made run left it alone.
         var (linkCode, _) = await IpCommand.RunAsync("ip", "link", "show", run.HostLink);
         if (linkCode == 0 && await IpCommand.RunAsync("ip", "link", "del", run.HostLink) is { ExitCode: not 0 } del
-            && !del.Output.Contains("Cannot find device", StringComparison.Ordinal))
+            && !IsGone(del.Output))
         {
             failed.Add($"{run.HostLink}: {del.Output.Trim()}");
         }
@@ -160,6 +160,11 @@ internal static class NetnsNetwork
     /// </summary>
     public static Task SetIsolatedAsync(NetnsRun run, string node, bool isolated) =>
         IpCommand.CheckedAsync("bridge", "-n", run.SwitchNamespace, "link", "set", "dev", run.Ports[node], "isolated", isolated ? "on" : "off");
+
+    // "Cannot find device" when it was gone before the command; "RTNETLINK answers: No such device" when the
+    // kernel removed it (with the switch namespace) while the command ran.
+    private static bool IsGone(string output) =>
+        output.Contains("Cannot find device", StringComparison.Ordinal) || output.Contains("No such device", StringComparison.Ordinal);
 
     private static async Task AddNamespaceAsync(string ns)
     {
