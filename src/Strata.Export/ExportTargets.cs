@@ -7,11 +7,12 @@ namespace Strata.Export;
 
 /// <summary>
 /// The classic stack's configuration for a topology (<c>strata export TARGET</c>): HAProxy for the load balancers,
-/// nginx for the web nodes, keepalived for the VIP. Each target is a pure function of the topology.
+/// nginx for the web nodes, keepalived for the VIP. Each target is a function of the topology alone, but HAProxy's
+/// certificate files, which are the topology's (vip.tls) read into the form HAProxy wants.
 /// </summary>
 public static class ExportTargets
 {
-    /// <summary>HAProxy: one haproxy.cfg both load balancers share.</summary>
+    /// <summary>HAProxy: one haproxy.cfg both load balancers share (and vip-tls-N.pem with vip.tls).</summary>
     public const string Haproxy = "haproxy";
 
     /// <summary>nginx: one nginx.conf with a server per web node.</summary>
@@ -26,7 +27,7 @@ public static class ExportTargets
     private static readonly FrozenDictionary<string, Func<Topology.Topology, ExportSettings, IReadOnlyList<ExportedFile>>> Exporters =
         new Dictionary<string, Func<Topology.Topology, ExportSettings, IReadOnlyList<ExportedFile>>>(StringComparer.OrdinalIgnoreCase)
         {
-            [Haproxy] = (topology, settings) => [new(HaproxyConfig.FileName, HaproxyConfig.Write(topology, settings))],
+            [Haproxy] = HaproxyConfig.Files,
             [Nginx] = (topology, settings) => [new(NginxConfig.FileName, NginxConfig.Write(topology, settings))],
             [Keepalived] = (topology, _) => KeepalivedConfig.Write(topology),
         }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);

@@ -30,8 +30,7 @@ public static class LoadBalancerNode
             if (tls.Generate)
             {
                 // strata up makes it first; a load balancer started by hand makes it when it is missing.
-                var (names, addresses) = LocalCertificateAuthority.NamesFor(topology);
-                LocalCertificateAuthority.Ensure(tls.Directory, names, addresses, TimeProvider.System);
+                LocalCertificateAuthority.Ensure(topology, tls);
             }
 
             builder.Services.AddSingleton(sp => new VipCertificates(tls, sp.GetRequiredService<ILogger<VipCertificates>>()));

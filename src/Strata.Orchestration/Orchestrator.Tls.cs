@@ -13,17 +13,17 @@ public sealed partial class Orchestrator
     /// </summary>
     private string? MakeLocalCertificate(VipTlsSpec tls)
     {
-        var (names, addresses) = LocalCertificateAuthority.NamesFor(_file);
         LocalCertificateAuthority.Made made;
         try
         {
-            made = LocalCertificateAuthority.Ensure(tls.Directory, names, addresses, TimeProvider.System);
+            made = LocalCertificateAuthority.Ensure(_file, tls);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
         {
             return $"could not make the local certificate in {tls.Directory}: {ex.Message}";
         }
 
+        var (names, addresses) = LocalCertificateAuthority.NamesFor(_file);
         var ca = Path.Combine(tls.Directory, LocalCertificateAuthority.CaFile);
         var site = names[0];
         if (made.Ca)

@@ -49,6 +49,16 @@ public static partial class HaproxyConfig
                 w.Line($"acl {acl}_path path,url_dec -m beg {string.Join(' ', route.Match.Paths.Select(Quote))}");
             }
 
+            if (!route.Match.Schemes.IsEmpty)
+            {
+                w.Line($"acl {acl}_scheme ssl_fc,iif(https,http) -m str {string.Join(' ', route.Match.Schemes)}");
+            }
+
+            if (!route.Match.ExceptPaths.IsEmpty)
+            {
+                w.Line($"acl {acl}_except path,url_dec -m beg {string.Join(' ', route.Match.ExceptPaths.Select(Quote))}");
+            }
+
             if (!route.Match.Methods.IsEmpty)
             {
                 w.Line($"acl {acl}_method method {string.Join(' ', route.Match.Methods)}");
@@ -150,6 +160,16 @@ public static partial class HaproxyConfig
         if (!match.Paths.IsEmpty)
         {
             conditions.Add(acl + "_path");
+        }
+
+        if (!match.Schemes.IsEmpty)
+        {
+            conditions.Add(acl + "_scheme");
+        }
+
+        if (!match.ExceptPaths.IsEmpty)
+        {
+            conditions.Add("!" + acl + "_except");
         }
 
         if (!match.Methods.IsEmpty)

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Strata.Topology;
 using static Strata.Export.ConfigWriter;
 
@@ -7,7 +8,8 @@ namespace Strata.Export.Haproxy;
 /// haproxy.cfg for the load balancers: the VIP's frontend, the web tier as backend <c>web</c> with Strata's checks,
 /// balancing, retries, limits and persistence, each of <c>web.pools</c> as a backend of its own chosen by the load
 /// balancers' routes, and a management frontend (/healthz, /readyz, /stats). One file that both load balancers of the
-/// keepalived pair share, as usual with HAProxy.
+/// keepalived pair share, as usual with HAProxy; with <c>vip.tls</c>, an HTTPS bind on the VIP whose certificates are
+/// written beside it (HaproxyConfig.Tls.cs).
 /// </summary>
 public static partial class HaproxyConfig
 {
@@ -32,14 +34,12 @@ public static partial class HaproxyConfig
                 "Via: `1.1 %[hostname]`, the machine's host name, where Strata writes the node's name (lb-1).",
                 "the management frontend binds ${" + ManagementVariable + "} (each node sets its own; the default is the first load balancer's).",
                 .. RouteApproximations(topology),
+                .. TlsApproximations(topology),
             ],
             [
                 "Strata's per-server READY/DRAIN/MAINT admin API: use HAProxy's runtime API (`set server web/web-1 state drain`).",
                 "/metrics (Prometheus): HAProxy 2.6 has `http-request use-service prometheus-exporter` when built with it; not enabled here.",
                 "the VRRP election itself (vip.*): that is keepalived's job (`strata export keepalived`).",
-                .. (topology.VipTls is { } tls
-                    ? new[] { Invariant($"vip.tls (HTTPS and HTTP/2 on port {tls.Port}): not written yet; by hand, `bind VIP:{tls.Port} ssl crt FILE alpn h2,http/1.1` with FILE the certificate chain and its key in one PEM (docs/tls.md).") }
-                    : []),
             ]);
 
         w.Line("global").Indent();
@@ -52,6 +52,7 @@ public static partial class HaproxyConfig
             w.Comment("nbthread: HAProxy starts one thread per CPU; a benchmark harness sets it with `strata export haproxy --workers N`.");
         }
 
+        WriteTlsDefaults(w, topology);
         w.Comment("Logging is off, as with Strata's load balancers; to log each request to stdout, uncomment both lines:");
         w.Comment("log stdout format raw local0");
         w.Comment("(and in defaults) log global + option httplog");
@@ -68,7 +69,7 @@ public static partial class HaproxyConfig
         w.Line("timeout queue " + Duration(web.QueueTimeout));
         w.Outdent().Line();
 
-        WriteVipFrontend(w, topology);
+        WriteVipFrontend(w, topology, settings);
         WriteManagementFrontend(w, topology);
         WriteWebBackend(w, "web", topology.WebNodes, web, ownTimeouts: false);
         foreach (var pool in topology.WebPools)
@@ -80,12 +81,13 @@ public static partial class HaproxyConfig
         return w.ToString();
     }
 
-    private static void WriteVipFrontend(ConfigWriter w, Topology.Topology topology)
+    private static void WriteVipFrontend(ConfigWriter w, Topology.Topology topology, ExportSettings settings)
     {
         w.Line("frontend vip").Indent();
         w.Comment("Only the keepalived MASTER holds the VIP. For HAProxy to start on the BACKUP too, set");
         w.Comment("net.ipv4.ip_nonlocal_bind=1 (sysctl) there, or the bind fails until the address is present.");
         w.Line("bind " + topology.Vip);
+        WriteTlsBind(w, topology, settings);
         var trusted = topology.TrustedProxies.Select(n => n.ToString()).ToList();
         var unlessTrusted = "";
         if (trusted.Count > 0)
@@ -95,7 +97,9 @@ public static partial class HaproxyConfig
             unlessTrusted = " unless strata_trusted";
         }
 
-        WriteRouteSelection(w, topology.LoadBalancerRoutes);
+        // The redirect to HTTPS is the first route, as on Strata's load balancers.
+        ImmutableArray<RouteSpec> routes = [.. topology.VipTls?.Routes ?? [], .. topology.LoadBalancerRoutes];
+        WriteRouteSelection(w, routes);
 
         w.Comment("A client's own X-Forwarded-* headers are replaced by what the connection says; its other claims of its");
         w.Comment("address (Forwarded, X-Real-IP...) are removed, as Strata's load balancers do.");
@@ -105,12 +109,13 @@ public static partial class HaproxyConfig
         }
 
         w.Line("option forwardfor");
-        w.Line("http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }");
+        w.Line($"http-request set-header X-Forwarded-Proto {(topology.VipTls is null ? "http" : "%[ssl_fc,iif(https,http)]")} unless {{ req.hdr(x-forwarded-proto) -m found }}");
         w.Line("http-request set-header X-Forwarded-Host %[req.hdr(host)] unless { req.hdr(x-forwarded-host) -m found }");
         w.Comment("Via, both ways, as Strata's proxies append it (RFC 9110 section 7.6.3).");
         w.Line("http-request add-header Via \"1.1 %[hostname]\"");
         w.Line("http-response add-header Via \"1.1 %[hostname]\"");
-        WriteRouteRules(w, topology.LoadBalancerRoutes);
+        WriteHsts(w, topology);
+        WriteRouteRules(w, routes);
         w.Line("default_backend web");
         w.Outdent().Line();
     }

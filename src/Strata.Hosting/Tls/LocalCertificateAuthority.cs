@@ -50,6 +50,16 @@ public static class LocalCertificateAuthority
     }
 
     /// <summary>
+    /// vip.tls.generate: <see cref="Ensure(string, IReadOnlyCollection{string}, IReadOnlyCollection{IPAddress}, TimeProvider)"/>
+    /// for the names of <paramref name="topology"/> (<see cref="NamesFor"/>) in its TLS folder.
+    /// </summary>
+    public static Made Ensure(Topology.Topology topology, Topology.VipTlsSpec tls)
+    {
+        var (names, addresses) = NamesFor(topology);
+        return Ensure(tls.Directory, names, addresses, TimeProvider.System);
+    }
+
+    /// <summary>
     /// Makes what is missing in <paramref name="directory"/>: the CA the first time, and a certificate for
     /// <paramref name="names"/> and <paramref name="addresses"/> when there is none, it names less, it expires within 30
     /// days, or another CA signed it. Returns what it made, for the caller to say.

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Security.Cryptography;
 using Strata.Export;
+using Strata.Hosting.Tls;
 
 namespace Strata.Cli;
 
@@ -41,6 +43,23 @@ internal static class ExportCommand
             }
 
             var directory = parse.GetValue(output)!.FullName;
+            IReadOnlyList<ExportedFile> files;
+            try
+            {
+                if (topology.VipTls is { Generate: true } tls)
+                {
+                    // As strata up does: the local CA's certificate is made the first time, so HAProxy gets the same one.
+                    LocalCertificateAuthority.Ensure(topology, tls);
+                }
+
+                files = ExportTargets.Export(name, topology, new ExportSettings(directory, parse.GetValue(workers)));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                Console.Error.WriteLine($"strata: {ex.Message}");
+                return 1;
+            }
+
             try
             {
                 Directory.CreateDirectory(directory);
@@ -51,11 +70,9 @@ internal static class ExportCommand
                     Directory.CreateDirectory(Path.Combine(directory, "tmp"));
                 }
 
-                foreach (var file in ExportTargets.Export(name, topology, new ExportSettings(directory, parse.GetValue(workers))))
+                foreach (var file in files)
                 {
-                    var path = Path.Combine(directory, file.Name);
-                    File.WriteAllText(path, file.Content);
-                    Console.WriteLine(path);
+                    Console.WriteLine(file.WriteTo(directory));
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

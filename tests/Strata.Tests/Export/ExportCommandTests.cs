@@ -56,4 +56,25 @@ public sealed class ExportCommandTests : IDisposable
         var again = await StrataCli.RunAsync("export", "keepalived", "-f", path, "-o", output);
         Assert.Equal($"{output}/keepalived-lb-1.conf\n{output}/keepalived-lb-2.conf\n", again.Output);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Export_HaproxyWithGeneratedCertificate_MakesTheLocalCaAndWritesChainAndKeyOwnerOnly()
+    {
+        var path = TestTopology.Write(TestTopology.DefaultJson(), _dir);
+        var output = Path.Combine(_dir, "out");
+
+        var result = await StrataCli.RunAsync("export", "haproxy", "-f", path, "-o", output);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        var bundle = Path.Combine(output, "vip-tls-1.pem");
+        Assert.Equal($"{output}/haproxy.cfg\n{bundle}\n", result.Output);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(bundle));
+        // The certificate strata up serves (made now, as up would), then its key: what HAProxy's crt reads.
+        var tls = Path.Combine(_dir, ".strata", "tls");
+        Assert.Equal(
+            (await File.ReadAllTextAsync(Path.Combine(tls, "cert.pem"))).TrimEnd() + "\n" + (await File.ReadAllTextAsync(Path.Combine(tls, "key.pem"))).TrimEnd() + "\n",
+            await File.ReadAllTextAsync(bundle));
+        Assert.Contains($"bind 127.0.0.100:8443 ssl crt {bundle} alpn h2,http/1.1", await File.ReadAllTextAsync(Path.Combine(output, "haproxy.cfg")));
+    }
 }

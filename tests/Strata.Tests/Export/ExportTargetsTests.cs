@@ -14,8 +14,8 @@ public sealed class ExportTargetsTests : IDisposable
     {
         foreach (var target in ExportTargets.All)
         {
-            var first = ExportTargets.Export(target, ExportTools.Load(_dir), new ExportSettings(_dir, Workers: 2));
-            var second = ExportTargets.Export(target, ExportTools.Load(_dir), new ExportSettings(_dir, Workers: 2));
+            var first = ExportTools.Files(target, ExportTools.Load(_dir), _dir, workers: 2);
+            var second = ExportTools.Files(target, ExportTools.Load(_dir), _dir, workers: 2);
 
             Assert.Equal(first, second);
         }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Strata.Export;
+using Strata.Hosting.Tls;
 using Strata.Tests.Common;
 using Strata.Topology;
 
@@ -24,9 +25,24 @@ internal static class ExportTools
         return TopologyLoader.Load(TestTopology.Write(json, directory));
     }
 
-    /// <summary>The one file of a single-file target.</summary>
+    /// <summary>The configuration file of a single-configuration target (haproxy.cfg, nginx.conf), its first.</summary>
     public static string Export(string target, Strata.Topology.Topology topology, string directory, int? workers = null) =>
-        Assert.Single(ExportTargets.Export(target, topology, new ExportSettings(directory, workers))).Content;
+        Files(target, topology, directory, workers)[0].Content;
+
+    /// <summary>Writes every file of <paramref name="target"/> into <paramref name="directory"/>, as the CLI does; returns the first's path.</summary>
+    public static string WriteAll(string target, Strata.Topology.Topology topology, string directory, int? workers = null) =>
+        Files(target, topology, directory, workers).Select(f => f.WriteTo(directory)).ToList()[0];
+
+    /// <summary>The files of <paramref name="target"/>, with the local CA's certificate made first when vip.tls generates it, as the CLI does.</summary>
+    public static IReadOnlyList<ExportedFile> Files(string target, Strata.Topology.Topology topology, string directory, int? workers = null)
+    {
+        if (topology.VipTls is { Generate: true } tls)
+        {
+            LocalCertificateAuthority.Ensure(topology, tls);
+        }
+
+        return ExportTargets.Export(target, topology, new ExportSettings(directory, workers));
+    }
 
     /// <summary>The lines of a configuration, trimmed, without comments and empty lines.</summary>
     public static IReadOnlyList<string> Lines(string config) =>

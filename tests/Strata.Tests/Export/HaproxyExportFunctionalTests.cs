@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Strata.Export;
 using Strata.Export.Haproxy;
 using Strata.Hosting.Processes;
+using Strata.Hosting.Tls;
 using Strata.Tests.Common;
 using Strata.Topology;
 using Xunit.Abstractions;
@@ -13,6 +14,7 @@ namespace Strata.Tests.Export;
 /// The exported haproxy.cfg run by the real HAProxy (foreground -db, its own PID, stopped by it) on a loopback VIP in
 /// front of two <see cref="FakeUpstream"/> web nodes, one of which goes away.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class HaproxyExportFunctionalTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("strata-export-haproxy-run-").FullName;
@@ -34,8 +36,7 @@ public sealed class HaproxyExportFunctionalTests(ITestOutputHelper output) : IDi
                 loadBalancers: [new NodeSpec("lb-1", NodeRole.LoadBalancer, management, management, Priority: 200)],
                 webNodes: [TestTopology.Node("web-1", NodeRole.Web, web1.Url), TestTopology.Node("web-2", NodeRole.Web, web2.Url)],
                 vip: vip);
-            var config = Path.Combine(_dir, HaproxyConfig.FileName);
-            await File.WriteAllTextAsync(config, ExportTools.Export(ExportTargets.Haproxy, topology, _dir, workers: 1));
+            var config = ExportTools.WriteAll(ExportTargets.Haproxy, topology, _dir, workers: 1);
 
             await using var haproxy = ForegroundServer.Start(ExportTools.Find("haproxy")!, "-db", "-f", config);
             using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
@@ -111,8 +112,7 @@ public sealed class HaproxyExportFunctionalTests(ITestOutputHelper output) : IDi
                 new RouteSpec("rest", RouteMatchSpec.All, "web", [], [new HeaderRule(HeaderAction.Set, "X-Route-Response", "rest")]),
             ],
         };
-        var config = Path.Combine(_dir, HaproxyConfig.FileName);
-        await File.WriteAllTextAsync(config, ExportTools.Export(ExportTargets.Haproxy, topology, _dir, workers: 1));
+        var config = ExportTools.WriteAll(ExportTargets.Haproxy, topology, _dir, workers: 1);
 
         await using var haproxy = ForegroundServer.Start(ExportTools.Find("haproxy")!, "-db", "-f", config);
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://{vip}/"), Timeout = TimeSpan.FromSeconds(10) };
@@ -174,6 +174,60 @@ public sealed class HaproxyExportFunctionalTests(ITestOutputHelper output) : IDi
             Assert.Equal("hi", await hello.Content.ReadAsStringAsync());
             Assert.Equal("text/plain", hello.Content.Headers.ContentType!.MediaType);
         }
+    }
+
+    [Fact]
+    public async Task ExportedHaproxy_VipTls_Http2ToTheWebTier_RedirectAcmeExceptionAndHsts()
+    {
+        Requirements.CheckOrReport(ExportTools.Unavailable("haproxy") ?? ExportTools.Unavailable("curl"), output);
+        await using var web1 = await FakeUpstream.StartAsync("web-1");
+        var vip = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+        var https = FreePorts.Tcp();
+        var management = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+        // A certificate of the operator's own (HSTS is refused with a generated one), made by the local CA.
+        var tlsDir = Path.Combine(_dir, "certs");
+        LocalCertificateAuthority.Ensure(tlsDir, ["www.foobar.com"], [IPAddress.Loopback], TimeProvider.System);
+        var topology = TestTopology.Create(
+            loadBalancers: [new NodeSpec("lb-1", NodeRole.LoadBalancer, management, management, Priority: 200)],
+            webNodes: [TestTopology.Node("web-1", NodeRole.Web, web1.Url)],
+            vip: vip) with
+        {
+            VipTls = new VipTlsSpec(
+                https,
+                [new CertificateFiles(Path.Combine(tlsDir, LocalCertificateAuthority.CertificateFile), Path.Combine(tlsDir, LocalCertificateAuthority.KeyFile))],
+                Generate: false,
+                tlsDir,
+                RedirectHttp: true,
+                new HstsSpec(TimeSpan.FromDays(365), IncludeSubDomains: true, Preload: false)),
+        };
+        var config = ExportTools.WriteAll(ExportTargets.Haproxy, topology, _dir, workers: 1);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, HaproxyConfig.CertificateFileName(0))));
+
+        await using var haproxy = ForegroundServer.Start(ExportTools.Find("haproxy")!, "-db", "-f", config);
+        string[] curl = ["--cacert", Path.Combine(tlsDir, LocalCertificateAuthority.CaFile), "--resolve", $"www.foobar.com:{https}:127.0.0.1", "-s", "--max-time", "10"];
+        var url = $"https://www.foobar.com:{https}/page?q=1";
+        ProcessResult? overHttps = null;
+        Assert.True(
+            await Eventually.TrueAsync(async () =>
+            {
+                overHttps = await ChildProcess.RunAsync("curl", [.. curl, "--http2", "-D", "-", "-o", "/dev/null", "-w", "%{http_version}", url], TimeSpan.FromSeconds(20));
+                return !haproxy.HasExited && overHttps.Output.Contains("x-served-by: web-1", StringComparison.OrdinalIgnoreCase);
+            }),
+            $"HAProxy (PID {haproxy.Pid}) did not serve HTTPS on port {https}: {overHttps?.Output}{overHttps?.Error} {haproxy.Log}");
+
+        // HTTP/2 from the client, HSTS on the answer, and X-Forwarded-Proto: https to the web tier.
+        Assert.EndsWith("\n2", overHttps!.Output, StringComparison.Ordinal);
+        Assert.Contains("strict-transport-security: max-age=31536000; includeSubDomains", overHttps.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("https", web1.LastHeaders!.Single(h => h.Key.Equals("X-Forwarded-Proto", StringComparison.OrdinalIgnoreCase)).Value.ToString());
+
+        // Plain HTTP: 301 to the same host, path and query on the HTTPS port, no HSTS; the ACME challenge still forwarded.
+        var redirect = await ChildProcess.RunAsync("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Host: WWW.foobar.com:8080", $"http://{vip}/a/b?c=d"], TimeSpan.FromSeconds(20));
+        Assert.StartsWith("HTTP/1.1 301", redirect.Output, StringComparison.Ordinal);
+        Assert.Contains($"location: https://www.foobar.com:{https}/a/b?c=d", redirect.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("strict-transport-security", redirect.Output, StringComparison.OrdinalIgnoreCase);
+        var acme = await ChildProcess.RunAsync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", $"http://{vip}/.well-known/acme-challenge/token"], TimeSpan.FromSeconds(20));
+        Assert.Equal("200", acme.Output);
+        Assert.Equal("http", web1.LastHeaders!.Single(h => h.Key.Equals("X-Forwarded-Proto", StringComparison.OrdinalIgnoreCase)).Value.ToString());
     }
 
     private static async Task<string?> ServedByAsync(HttpClient client, string host, string path)

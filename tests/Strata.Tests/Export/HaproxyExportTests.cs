@@ -133,8 +133,7 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
                 json["loadBalancers"]!["trustedProxies"] = new JsonArray("10.0.0.0/8", "192.168.1.1");
             }
         });
-        var path = Path.Combine(_dir, HaproxyConfig());
-        await File.WriteAllTextAsync(path, ExportTools.Export(ExportTargets.Haproxy, topology, _dir, workers: 2));
+        var path = ExportTools.WriteAll(ExportTargets.Haproxy, topology, _dir, workers: 2);
 
         var result = await ChildProcess.RunAsync(ExportTools.Find("haproxy")!, ["-c", "-f", path], TimeSpan.FromSeconds(30));
 
@@ -234,8 +233,7 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
                 ["request"] = new JsonArray(new JsonObject { ["return"] = 503 }),
             });
         });
-        var path = Path.Combine(_dir, HaproxyConfig());
-        await File.WriteAllTextAsync(path, ExportTools.Export(ExportTargets.Haproxy, topology, _dir, workers: 2));
+        var path = ExportTools.WriteAll(ExportTargets.Haproxy, topology, _dir, workers: 2);
 
         var result = await ChildProcess.RunAsync(ExportTools.Find("haproxy")!, ["-c", "-f", path], TimeSpan.FromSeconds(30));
 
@@ -298,6 +296,4 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
                 ["request"] = new JsonArray(new JsonObject { ["return"] = 200, ["body"] = "hi", ["contentType"] = "text/plain" }),
             });
     }
-
-    private static string HaproxyConfig() => Strata.Export.Haproxy.HaproxyConfig.FileName;
 }
