@@ -20,13 +20,17 @@ interval) for the same events, --drills times each, and adds a table: time witho
 probes, with the ratio of the medians. Bounded: every drill stops by itself (failover.py after 3 s, the keepalived one
 after 8 s at most); `strata down` and the keepalived script remove every namespace they made.
 """
-import argparse, datetime, json, os, platform, re, shlex, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, platform, re, shlex, signal, socket, ssl, statistics, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx"}
+PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "h2load": "nghttp2-client", "openssl": "openssl"}
 TICKS = os.sysconf("SC_CLK_TCK")
-SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic"]
+SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa"]
+# HTTPS scenarios: the key of the VIP's certificate (openssl req -newkey ...), the same file for both stacks.
+TLS_KEYS = {"https-ecdsa": ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "https-rsa": ["rsa:2048"]}
+# HTTP/2 runs: streams in flight on each connection (h2load -m).
+H2_STREAMS = 10
 # Not in the default list: it needs root, network namespaces and keepalived (and several minutes).
 FAILOVER = "failover"
 FAILOVER_PACKAGES = {"keepalived": "keepalived", "arping": "iputils-arping", "ip": "iproute2"}
@@ -95,6 +99,7 @@ def machine():
         "cpu": model, "cores": os.cpu_count(), "memoryGiB": memory, "kernel": platform.release(),
         "dotnet": version("dotnet", "--version"), "haproxy": version(which("haproxy") or "haproxy", "-v"),
         "nginx": version(which("nginx") or "nginx", "-v"), "wrk": version("wrk", "-v"),
+        "h2load": version("h2load", "--version"), "openssl": version("openssl", "version"),
     }
 
 
@@ -162,7 +167,8 @@ def wait_ready(url, server, timeout=60, ok_only=False):
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.name} exited with {server.process.returncode}: see {server.log_path}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            # The HTTPS scenarios' certificate is self-signed: readiness is all that is asked here.
+            with urllib.request.urlopen(url, timeout=2, context=ssl._create_unverified_context()) as response:
                 if response.status == 200 or not ok_only:
                     return
         except urllib.error.HTTPError as error:
@@ -180,12 +186,16 @@ def free_port(address):
         return s.getsockname()[1]
 
 
-# ---------------------------------------------------------------- wrk
+# ---------------------------------------------------------------- load generators
 
-def run_wrk(url, connections, duration, cpus):
-    threads = max(1, min(len(cpus.split(",")), connections))
-    out = subprocess.run(["taskset", "-c", cpus, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-                          "--timeout", "5s", "--latency", url], capture_output=True, text=True, timeout=duration + 60)
+def client_threads(cpus, connections):
+    return max(1, min(len(cpus.split(",")), connections))
+
+
+def run_wrk(url, connections, duration, cpus, headers=()):
+    extra = [arg for header in headers for arg in ("-H", header)]
+    out = subprocess.run(["taskset", "-c", cpus, "wrk", f"-t{client_threads(cpus, connections)}", f"-c{connections}", f"-d{duration}s",
+                          "--timeout", "5s", "--latency", *extra, url], capture_output=True, text=True, timeout=duration + 60)
     text = out.stdout
     def latency(percent):
         match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
@@ -205,6 +215,38 @@ def run_wrk(url, connections, duration, cpus):
     }
 
 
+def run_wrk_close(url, connections, duration, cpus):
+    """A new connection per request (Connection: close): over TLS a full handshake each time, since wrk resumes no session."""
+    return run_wrk(url, connections, duration, cpus, headers=["Connection: close"])
+
+
+def run_h2load(url, connections, duration, cpus):
+    """HTTP/2 over TLS (ALPN h2): H2_STREAMS streams in flight per connection; p50/p99 from h2load's per-request log."""
+    with tempfile.NamedTemporaryFile(prefix="strata-h2load-", suffix=".tsv") as requests_log:
+        out = subprocess.run(["taskset", "-c", cpus, "h2load", f"-t{client_threads(cpus, connections)}", f"-c{connections}",
+                              f"-m{H2_STREAMS}", f"-D{duration}", "--warm-up-time=1", f"--log-file={requests_log.name}", url],
+                             capture_output=True, text=True, timeout=duration + 60)
+        times = sorted(int(cols[2]) / 1000 for cols in (line.split("\t") for line in open(requests_log.name)) if len(cols) >= 3 and cols[1] != "-1")
+    text = out.stdout
+    percentile = lambda p: times[min(len(times) - 1, int(len(times) * p / 100))] if times else None
+    rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text)
+    counts = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", text)
+    status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "requests": int(counts.group(2)) if counts else 0,
+        "p50ms": percentile(50), "p99ms": percentile(99),
+        "errors": (int(counts.group(4)) + int(counts.group(5)) + int(counts.group(6)) if counts else 0)
+                  + (int(status.group(3)) + int(status.group(4)) if status else 0),
+        "raw": text if out.returncode == 0 else text + out.stderr,
+    }
+
+
+def probe(url, label=None, run=run_wrk):
+    """What one row measures: a url, the label of its row (its path by default) and the load generator."""
+    return {"url": url, "label": label or "/" + url.split("/", 3)[3], "run": run}
+
+
 # ---------------------------------------------------------------- topology and stacks
 
 def strata_command(given):
@@ -220,7 +262,7 @@ class Bench:
 
     LB, WEB, APP, VIP, DNS = "127.0.9.1", "127.0.9.11", "127.0.9.21", "127.0.9.100", "127.0.9.53"
 
-    def __init__(self, work, strata):
+    def __init__(self, work, strata, tls_key=None):
         self.work, self.strata = work, strata
         os.chmod(work, 0o755)  # nginx's workers run as nobody and must read the web root
         self.root = os.path.join(work, "wwwroot")
@@ -231,7 +273,7 @@ class Bench:
         port = free_port
         self.ports = {"vip": port(self.VIP), "lb": port(self.LB), "lbm": port(self.LB), "web": port(self.WEB),
                       "webm": port(self.WEB), "app": port(self.APP), "appm": port(self.APP), "dns": port(self.DNS),
-                      "dnsm": port(self.DNS), "vrrp": port(self.LB)}
+                      "dnsm": port(self.DNS), "vrrp": port(self.LB), "tls": port(self.VIP)}
         p = self.ports
         self.topology = {
             "dns": {"name": "dns", "address": f"{self.DNS}:{p['dns']}", "management": f"{self.DNS}:{p['dnsm']}",
@@ -244,11 +286,21 @@ class Bench:
                     "benchmarkEndpoints": True},
             "database": {"engine": "sqlite", "path": os.path.join(work, "bench.db")},
         }
+        if tls_key:
+            self.topology["vip"]["tls"] = {"port": p["tls"], "certificates": [self.certificate(tls_key)]}
         self.path = os.path.join(work, "strata.json")
         with open(self.path, "w") as f:
             json.dump(self.topology, f, indent=2)
         self.logs = os.path.join(work, "logs")
         os.makedirs(self.logs, exist_ok=True)
+
+    def certificate(self, key):
+        """A self-signed certificate for www.foobar.com and the VIP's address, its key made by `openssl req -newkey KEY`."""
+        cert, private = os.path.join(self.work, "cert.pem"), os.path.join(self.work, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", *key, "-nodes", "-keyout", private, "-out", cert, "-days", "30",
+                        "-subj", "/CN=www.foobar.com", "-addext", f"subjectAltName=DNS:www.foobar.com,IP:{self.VIP}"],
+                       check=True, capture_output=True)
+        return {"certificate": cert, "key": private}
 
     def export(self, target, workers):
         """`strata export TARGET --workers N` into classic/: N is the thread budget (nginx worker_processes, HAProxy nbthread)."""
@@ -258,8 +310,8 @@ class Bench:
         return out
 
     def url(self, address_key, path):
-        host = {"vip": self.VIP, "lb": self.LB, "web": self.WEB, "app": self.APP}[address_key]
-        return f"http://{host}:{self.ports[address_key]}{path}"
+        host = {"vip": self.VIP, "lb": self.LB, "web": self.WEB, "app": self.APP, "tls": self.VIP}[address_key]
+        return f"{'https' if address_key == 'tls' else 'http'}://{host}:{self.ports[address_key]}{path}"
 
     def strata_node(self, role, name, cpus):
         management = {"lb": ("lb", "lbm"), "web": ("web", "webm"), "app": ("app", "appm")}[role]
@@ -281,24 +333,27 @@ class Bench:
 
 def scenario_plan(name, bench, cpus, budget):
     """The urls measured, the servers both stacks share (started once), and how to start each stack."""
-    if name == "lb":
+    if name == "lb" or name in TLS_KEYS:
         # The same upstream for both: the web node's address is served by nginx, as a plain static server.
         upstream = lambda: [bench.nginx("upstream-nginx", cpus, budget)]
+        https = bench.url("tls", "/static/1k.txt")
         return {
-            "urls": [bench.url("vip", "/static/1k.txt")],
+            "urls": [probe(https, "https /static/1k.txt"), probe(https, f"h2 ×{H2_STREAMS} /static/1k.txt", run_h2load),
+                     probe(https, "handshake per request", run_wrk_close)] if name in TLS_KEYS
+                    else [probe(bench.url("vip", "/static/1k.txt"))],
             "shared": upstream,
             "stacks": {"strata": lambda: [bench.strata_node("lb", "lb-1", cpus)], "classic": lambda: [bench.haproxy(cpus, budget)]},
         }
     if name == "static":
         return {
-            "urls": [bench.url("web", "/static/1k.txt"), bench.url("web", "/static/100k.txt")],
+            "urls": [probe(bench.url("web", "/static/1k.txt")), probe(bench.url("web", "/static/100k.txt"))],
             "shared": lambda: [],
             "stacks": {"strata": lambda: [bench.strata_node("web", "web-1", cpus)], "classic": lambda: [bench.nginx("nginx", cpus, budget)]},
         }
     if name in ("chain-static", "chain-dynamic"):
         paths = ["/static/1k.txt"] if name == "chain-static" else ["/bench/json", "/bench/db", "/bench/fortunes"]
         return {
-            "urls": [bench.url("vip", p) for p in paths],
+            "urls": [probe(bench.url("vip", p)) for p in paths],
             "shared": lambda: [bench.strata_node("app", "app-1", cpus)],
             "stacks": {
                 "strata": lambda: [bench.strata_node("web", "web-1", cpus), bench.strata_node("lb", "lb-1", cpus)],
@@ -496,7 +551,7 @@ def main():
         report["settings"]["strata"] = args.strata
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
-            bench = Bench(work, strata)
+            bench = Bench(work, strata, TLS_KEYS.get(scenario))
             plan = scenario_plan(scenario, bench, args.server_cpus, budget)
             urls = plan["urls"]
             shared = plan["shared"]()
@@ -524,19 +579,21 @@ def run_stack(report, scenario, stack, start, urls, args, round_index):
         for server in servers:
             if server.ready_url:
                 wait_ready(server.ready_url, server)
-        wait_ready(urls[0], servers[-1], ok_only=True)
+        wait_ready(urls[0]["url"], servers[-1], ok_only=True)
         if args.warmup:
-            run_wrk(urls[0], 16, args.warmup, args.client_cpus)
-        for url in urls:
+            for measured in urls:
+                measured["run"](measured["url"], 16, args.warmup, args.client_cpus)
+        for measured in urls:
+            url = measured["url"]
             for connections in [int(c) for c in args.connections.split(",")]:
                 before = {s.name: s.cpu_seconds() for s in servers}
-                result = run_wrk(url, connections, args.duration, args.client_cpus)
+                result = measured["run"](url, connections, args.duration, args.client_cpus)
                 result.update({
-                    "scenario": scenario, "stack": stack, "round": round_index, "url": url, "connections": connections,
+                    "scenario": scenario, "stack": stack, "round": round_index, "url": url, "label": measured["label"], "connections": connections,
                     "cpuSeconds": {s.name: round(s.cpu_seconds() - before[s.name], 2) for s in servers},
                     "peakRssMiB": {s.name: round(s.peak_rss_mib(), 1) for s in servers},
                 })
-                log(f"{scenario} {stack} {url.split('/', 3)[3]} c={connections}: {result['rps']:.0f} req/s, p99 {result['p99ms']} ms, {result['errors']} errors")
+                log(f"{scenario} {stack} {measured['label']} c={connections}: {result['rps']:.0f} req/s, p99 {result['p99ms']} ms, {result['errors']} errors")
                 report["runs"].append(result)
     finally:
         for server in reversed(servers):
@@ -546,7 +603,7 @@ def run_stack(report, scenario, stack, start, urls, args, round_index):
 def write_report(report, out):
     rows = {}
     for run in report["runs"]:
-        key = (run["scenario"], run["url"].split("/", 3)[3], run["connections"])
+        key = (run["scenario"], run.get("label") or "/" + run["url"].split("/", 3)[3], run["connections"])
         rows.setdefault(key, {"strata": [], "classic": []})[run["stack"]].append(run)
     median = lambda runs, field: statistics.median([r[field] for r in runs if r[field] is not None]) if runs else None
     lines = [f"# Strata vs HAProxy + nginx, {report['started']}", "",
@@ -569,7 +626,7 @@ def write_report(report, out):
                         "ratio": ratio, "strataP99ms": s_p99, "classicP99ms": c_p99, "p99Ratio": p99_ratio,
                         "strataCpuUsPerRequest": cpu(s), "classicCpuUsPerRequest": cpu(c)})
         fmt = lambda v, spec: format(v, spec) if v is not None else "—"
-        lines.append(f"| {scenario} | /{path} | {conns} | {fmt(s_rps, '.0f')} | {fmt(c_rps, '.0f')} | {fmt(ratio, '.2f')} | "
+        lines.append(f"| {scenario} | {path} | {conns} | {fmt(s_rps, '.0f')} | {fmt(c_rps, '.0f')} | {fmt(ratio, '.2f')} | "
                      f"{fmt(s_p99, '.2f')} | {fmt(c_p99, '.2f')} | {fmt(p99_ratio, '.2f')} | "
                      f"{sum(r['errors'] for r in s)}/{sum(r['errors'] for r in c)} | {cpu(s):.0f}/{cpu(c):.0f} | {rss(s):.0f}/{rss(c):.0f} |")
     report["summary"] = summary

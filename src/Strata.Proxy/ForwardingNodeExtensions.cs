@@ -1,4 +1,7 @@
 using System.Collections.Immutable;
+using System.Net.Security;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -58,14 +61,22 @@ public static class ForwardingNodeExtensions
 
     /// <summary>
     /// Serves the plain requests of this listener's connections below Kestrel's HTTP layer (GET and HEAD without a
-    /// body, over HTTP/1.1), handing a connection to Kestrel at its first other request. Plain HTTP listeners only.
+    /// body, over HTTP/1.1), handing a connection to Kestrel at its first other request.
     /// </summary>
-    /// <param name="listen">The listener.</param>
+    /// <param name="listen">The listener; with <paramref name="https"/>, after its <c>UseHttps</c>.</param>
     /// <param name="nodeServices">The services of the forwarding node (<see cref="AddForwardingTo"/>) whose forwarder serves them.</param>
-    public static ListenOptions UseConnectionForwarding(this ListenOptions listen, IServiceProvider nodeServices)
+    /// <param name="https">
+    /// For a TLS listener, the header lines (CRLF after each, e.g. Strict-Transport-Security) every HTTPS answer
+    /// carries; its HTTP/1.1 connections are served here as https, and those that chose h2 by ALPN go to Kestrel.
+    /// Null: a plain HTTP listener.
+    /// </param>
+    public static ListenOptions UseConnectionForwarding(this ListenOptions listen, IServiceProvider nodeServices, byte[]? https = null)
     {
         var connections = nodeServices.GetRequiredService<ConnectionForwarder>();
-        listen.Use(next => context => connections.ServeAsync(context, next));
+        listen.Use(next => context => https is not null && ChoseHttp2(context) ? next(context) : connections.ServeAsync(context, next, https));
         return listen;
     }
+
+    private static bool ChoseHttp2(ConnectionContext context) =>
+        context.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual(SslApplicationProtocol.Http2.Protocol.Span);
 }

@@ -79,7 +79,12 @@ public sealed record VipTlsSpec(int Port, ImmutableArray<CertificateFiles> Certi
 }
 
 /// <summary>HTTP Strict Transport Security, validated.</summary>
-public sealed record HstsSpec(TimeSpan MaxAge, bool IncludeSubDomains, bool Preload);
+public sealed record HstsSpec(TimeSpan MaxAge, bool IncludeSubDomains, bool Preload)
+{
+    /// <summary>The Strict-Transport-Security value (RFC 6797 §6.1), e.g. <c>max-age=31536000; includeSubDomains</c>.</summary>
+    public string HeaderValue => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max-age={(long)MaxAge.TotalSeconds}")
+        + (IncludeSubDomains ? "; includeSubDomains" : "") + (Preload ? "; preload" : "");
+}
 
 /// <summary>A certificate chain and its private key, as PEM files.</summary>
 public sealed record CertificateFiles(string Certificate, string Key);

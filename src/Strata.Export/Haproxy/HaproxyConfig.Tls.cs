@@ -85,7 +85,6 @@ public static partial class HaproxyConfig
             return;
         }
 
-        var value = Invariant($"max-age={(long)hsts.MaxAge.TotalSeconds}") + (hsts.IncludeSubDomains ? "; includeSubDomains" : "") + (hsts.Preload ? "; preload" : "");
-        w.Line($"http-after-response set-header Strict-Transport-Security \"{value}\" if {{ ssl_fc }}");
+        w.Line($"http-after-response set-header Strict-Transport-Security \"{hsts.HeaderValue}\" if {{ ssl_fc }}");
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -109,27 +110,28 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IS
                         OnConnection = context => ValueTask.FromResult(certificates.OptionsFor(context.ClientHelloInfo.ServerName)),
                         HandshakeTimeout = backend.ClientTimeout < TimeSpan.FromSeconds(10) ? backend.ClientTimeout : TimeSpan.FromSeconds(10),
                     });
+                    // HTTP/1.1 over TLS takes the same connection path as plain HTTP; h2 goes to Kestrel's HTTP/2.
+                    listen.UseConnectionForwarding(nodeServices, https: Encoding.ASCII.GetBytes(tls.Hsts is { } hsts ? $"Strict-Transport-Security: {hsts.HeaderValue}\r\n" : ""));
                 });
                 ApplyHttp2Limits(k.Limits.Http2);
             }
         });
-        if (tls?.Hsts is { } hsts)
-        {
-            builder.Services.AddHsts(options =>
-            {
-                options.MaxAge = hsts.MaxAge;
-                options.IncludeSubDomains = hsts.IncludeSubDomains;
-                options.Preload = hsts.Preload;
-                // The VIP is often a private or loopback address while testing; HSTS is what the operator asked for.
-                options.ExcludedHosts.Clear();
-            });
-        }
 
         var server = builder.Build();
-        if (tls?.Hsts is not null)
+        if (tls?.Hsts is { } strict)
         {
-            // Only on HTTPS answers (RFC 6797 §7.2): the middleware skips plain HTTP.
-            server.UseHsts();
+            // Only on HTTPS answers (RFC 6797 §7.2), whatever the host (the VIP is often a private address), with the value
+            // the connection path writes. ASP.NET's UseHsts does the same but for its excluded hosts and its own format.
+            var value = strict.HeaderValue;
+            server.Use((context, next) =>
+            {
+                if (context.Request.IsHttps)
+                {
+                    context.Response.Headers.StrictTransportSecurity = value;
+                }
+
+                return next(context);
+            });
         }
 
         server.Run(nodeServices.GetRequiredService<KestrelForwarder>().ForwardAsync);

@@ -18,7 +18,8 @@ namespace Strata.Proxy.Clients.Connections;
 /// <summary>
 /// One client connection served by <see cref="ConnectionForwarder"/>: reads each request head from Kestrel's
 /// connection pipe, has it forwarded, and writes the answer back (the response head rewritten from the server's, the
-/// body relayed with its framing). Plain HTTP only (the load balancer's VIP); X-Forwarded-Proto is <c>http</c>.
+/// body relayed with its framing). HTTP/1.1, plain or over TLS (the load balancer's VIP and its HTTPS listener): the
+/// scheme, X-Forwarded-Proto and the HTTPS answers' own header lines (HSTS) follow from which.
 /// </summary>
 internal sealed class ClientConnection : IProxyClient, IForwardingClient
 {
@@ -29,6 +30,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     private readonly RequestHead _request = new();
     private readonly bool _keepClientValues;
     private readonly string _peerText;
+    private readonly byte[]? _https;
     private byte[] _head = new byte[2048];
     private long _deadline = long.MaxValue;
     private volatile bool _timedOut;
@@ -38,10 +40,14 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     private string? _host;
     private string? _target;
 
-    public ClientConnection(ConnectionForwarder owner, ConnectionContext context)
+    /// <param name="owner">The forwarder of the node.</param>
+    /// <param name="context">The client's connection.</param>
+    /// <param name="https">Null for plain HTTP; over TLS, the header lines every answer carries (CRLF after each).</param>
+    public ClientConnection(ConnectionForwarder owner, ConnectionContext context, byte[]? https)
     {
         _owner = owner;
         _context = context;
+        _https = https;
         _input = context.Transport.Input;
         _output = context.Transport.Output;
         Peer = (context.RemoteEndPoint as IPEndPoint)?.Address;
@@ -51,7 +57,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
 
     public string Method => _request.Method;
 
-    public string Scheme => "http";
+    public string Scheme => _https is null ? "http" : "https";
 
     public string Host => _host ??= Encoding.ASCII.GetString(Slice(_head, _request.Host));
 
@@ -261,7 +267,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         {
             if (!_keepClientValues || !request.HasForwardedProto)
             {
-                writer.Append("X-Forwarded-Proto: http\r\n"u8);
+                writer.Append(_https is null ? "X-Forwarded-Proto: http\r\n"u8 : "X-Forwarded-Proto: https\r\n"u8);
             }
 
             if (!_keepClientValues || !request.HasForwardedHost)
@@ -286,8 +292,10 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         var via = _owner.ProxyHeaders.Via;
         var edits = _route?.ResponseEdits ?? HeaderEdits.None;
 
-        // At most the server's head (a space may be added after each colon), Via, the edits, the framing headers and Connection.
-        var span = _output.GetSpan(head.Length + via.Length + edits.Lines.Length + 80 + head.Headers.Length);
+        var https = _https ?? [];
+
+        // At most the server's head (a space may be added after each colon), Via, the edits, HTTPS's lines, the framing headers and Connection.
+        var span = _output.GetSpan(head.Length + via.Length + edits.Lines.Length + https.Length + 80 + head.Headers.Length);
         var writer = new SpanWriter(span);
         writer.Append("HTTP/1.1"u8);
         writer.Append(bytes[8..bytes.IndexOf("\r\n"u8)]);
@@ -308,6 +316,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         writer.Append(via);
         writer.Append("\r\n"u8);
         writer.Append(edits.Lines);
+        writer.Append(https);
         if (noBody ? head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked && head.ContentLength >= 0)
         {
             writer.Append("Content-Length: "u8);
@@ -353,6 +362,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
             $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n{headers}{UpstreamForwarder.ServedByHeader}: {_owner.ProxyName}\r\nContent-Length: {body.Length}\r\n{(_close ? "Connection: close\r\n" : "")}");
         _output.Write(Encoding.Latin1.GetBytes(head));
         _output.Write(_route?.ResponseEdits.Lines ?? []);
+        _output.Write(_https ?? []);
         _output.Write("\r\n"u8);
         if (!HttpMethods.IsHead(Method))
         {

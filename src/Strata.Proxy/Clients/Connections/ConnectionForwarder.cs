@@ -51,9 +51,12 @@ internal sealed class ConnectionForwarder : IDisposable
     public bool TakesRequests => !_ownErrorWriter && Forwarder.Backends.NoPoolReadsRequests;
 
     /// <summary>Serves <paramref name="context"/>'s requests until it closes, or hands it to <paramref name="next"/> (Kestrel's HTTP layer).</summary>
-    public async Task ServeAsync(ConnectionContext context, ConnectionDelegate next)
+    /// <param name="context">The client's connection (decrypted, on a TLS listener).</param>
+    /// <param name="next">Kestrel's HTTP layer.</param>
+    /// <param name="https">Null for plain HTTP; over TLS, the header lines every answer carries (HSTS), maybe none.</param>
+    public async Task ServeAsync(ConnectionContext context, ConnectionDelegate next, byte[]? https)
     {
-        var client = new ClientConnection(this, context);
+        var client = new ClientConnection(this, context, https);
         _clients.TryAdd(client, 0);
         bool handOver;
         try
