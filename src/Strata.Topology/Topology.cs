@@ -61,6 +61,17 @@ public sealed record VrrpSpec(
 /// <param name="Hsts">Strict-Transport-Security on HTTPS answers, or null.</param>
 public sealed record VipTlsSpec(int Port, ImmutableArray<CertificateFiles> Certificates, bool Generate, string Directory, bool RedirectHttp, HstsSpec? Hsts)
 {
+    /// <summary>
+    /// TLS 1.2's suites of Mozilla's "intermediate" profile (ssl-config.mozilla.org, 5.7) in OpenSSL's names: only
+    /// ECDHE/DHE with AES-GCM or ChaCha20-Poly1305. What the VIP offers, and HAProxy's export.
+    /// </summary>
+    public const string Tls12Ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+        + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
+    /// <summary>TLS 1.3's three suites, the profile's, in OpenSSL's names.</summary>
+    public const string Tls13Ciphers = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
     /// <summary>The path certbot's webroot mode writes under the web root, left on plain HTTP by the redirect.</summary>
     public const string AcmeChallengePrefix = "/.well-known/acme-challenge/";
 

@@ -56,8 +56,8 @@ public static partial class HaproxyConfig
         }
 
         w.Comment("vip.tls: TLS 1.2 and 1.3 only, Mozilla's \"intermediate\" ciphers, as Strata's load balancers.");
-        w.Line("ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305");
-        w.Line("ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+        w.Line("ssl-default-bind-ciphers " + VipTlsSpec.Tls12Ciphers);
+        w.Line("ssl-default-bind-ciphersuites " + VipTlsSpec.Tls13Ciphers);
         w.Line("ssl-default-bind-options ssl-min-ver TLSv1.2");
         w.Comment("HTTP/2 as Strata's VIP: 100 streams per connection, a 4 KiB HPACK table, a 768 KiB window per stream.");
         w.Line("tune.h2.max-concurrent-streams 100");

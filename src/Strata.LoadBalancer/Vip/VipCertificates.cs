@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
+using Strata.Hosting.Tls;
 using Strata.Topology;
 
 namespace Strata.LoadBalancer.Vip;
@@ -10,43 +11,34 @@ namespace Strata.LoadBalancer.Vip;
 /// <summary>
 /// The VIP's certificates, read from their PEM files, and the TLS settings of each handshake: the certificate whose
 /// names hold the client's SNI name (exact first, then a wildcard), else the first; TLS 1.2 and 1.3 with Mozilla's
-/// "intermediate" cipher list; ALPN h2 and http/1.1. Files changed on disk (certbot's renewal), SIGHUP and a reloaded
+/// "intermediate" cipher list (<see cref="IntermediateTls"/>); ALPN h2 and http/1.1. Files changed on disk (certbot's renewal), SIGHUP and a reloaded
 /// topology load them again: new handshakes get the new certificate while open connections go on; files that do not
 /// parse, or whose key does not match, are refused with one log line and the old certificates stay.
 /// </summary>
 internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposable
 {
-    // Mozilla's "intermediate" configuration (ssl-config.mozilla.org, version 5.7): TLS 1.3's three suites, and for
-    // TLS 1.2 only ECDHE/DHE with AES-GCM or ChaCha20-Poly1305. HAProxy's export writes the same list.
-    private static readonly TlsCipherSuite[] IntermediateCiphers =
-    [
-        TlsCipherSuite.TLS_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    ];
-
-    private static readonly CipherSuitesPolicy? Ciphers = OperatingSystem.IsWindows() ? null : new(IntermediateCiphers);
-
     private readonly ILogger _logger;
     private readonly List<FileSystemWatcher> _watchers = [];
     private readonly Timer _debounce;
     private VipTlsSpec _spec;
     private volatile Set _set;
 
+    // Null while OpenSSL's own defaults are the profile (IntermediateTls): then handshakes share one OpenSSL context.
+    private readonly CipherSuitesPolicy? _ciphers;
+
     public VipCertificates(VipTlsSpec spec, ILogger logger)
     {
         _logger = logger;
         _spec = spec;
-        _set = Load(spec);
+        _set = Load(spec, null);
+        // Once, at start: a handshake over loopback says whether OpenSSL's defaults are the profile.
+        if (!OperatingSystem.IsWindows() && !Task.Run(() => IntermediateTls.RefusesOtherCiphers(_set.All[0].Options)).GetAwaiter().GetResult())
+        {
+            _ciphers = new CipherSuitesPolicy(IntermediateTls.CipherSuites);
+            _set = Load(spec, _ciphers);
+            LogCiphersPerHandshake();
+        }
+
         _debounce = new Timer(_ => Reload("the files changed"));
         Watch(spec);
     }
@@ -79,7 +71,7 @@ internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposab
     {
         try
         {
-            _set = Load(_spec);
+            _set = Load(_spec, _ciphers);
             LogLoaded(reason, string.Join("; ", _set.All.Select(c => $"{c.Names} until {c.NotAfter:yyyy-MM-dd}")));
         }
         catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or ArgumentException or InvalidOperationException)
@@ -109,14 +101,14 @@ internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposab
     }
 
     /// <summary>Reads every certificate chain and key; throws (IOException, naming the files) when one does not parse or its key does not match.</summary>
-    private static Set Load(VipTlsSpec spec)
+    private static Set Load(VipTlsSpec spec, CipherSuitesPolicy? ciphers)
     {
         var loaded = new List<Served>();
         foreach (var files in spec.Certificates)
         {
             try
             {
-                loaded.Add(Load(files));
+                loaded.Add(Load(files, ciphers));
             }
             catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException or InvalidOperationException or IOException)
             {
@@ -129,7 +121,7 @@ internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposab
     }
 
     /// <summary>One chain and its key, with the TLS settings of a handshake that gets it.</summary>
-    private static Served Load(CertificateFiles files)
+    private static Served Load(CertificateFiles files, CipherSuitesPolicy? ciphers)
     {
         var chain = new X509Certificate2Collection();
         chain.ImportFromPemFile(files.Certificate);
@@ -145,7 +137,7 @@ internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposab
         {
             ServerCertificateContext = SslStreamCertificateContext.Create(leaf, [.. chain.Skip(1)], offline: true),
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            CipherSuitesPolicy = Ciphers,
+            CipherSuitesPolicy = ciphers,
             ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
             ClientCertificateRequired = false,
         };
@@ -154,6 +146,9 @@ internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposab
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "VIP certificates loaded ({Reason}): {Certificates}")]
     private partial void LogLoaded(string reason, string certificates);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "OpenSSL's defaults in this process are not Mozilla's intermediate profile (strata lb sets them before OpenSSL is first used): the cipher list is set on each handshake, and handshakes are slower")]
+    private partial void LogCiphersPerHandshake();
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "VIP certificates not reloaded ({Reason}), the old ones stay: {Problem}")]
     private partial void LogRefused(string reason, string problem);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Strata.Hosting.Tls;
 using Microsoft.AspNetCore.Builder;
 using Strata.App;
 using Strata.App.External;
@@ -111,10 +112,17 @@ internal static class NodeCommands
     /// docs/benchmarks.md). Not for the web and app nodes: their requests do file and database work, which would
     /// hold the event thread. Process-wide, and read when the first socket is made: set here, before
     /// the node builds anything, never in a process hosting more than this node (tests build nodes in-process).
+    /// Likewise, with vip.tls, OpenSSL's defaults become Mozilla's intermediate profile before OpenSSL is first used,
+    /// so that handshakes reuse one OpenSSL context (<see cref="IntermediateTls"/>; the node checks that it holds).
     /// </summary>
     private static WebApplication BuildLoadBalancer(Topology.Topology topology, NodeSpec node)
     {
         Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        if (topology.VipTls is { } tls && IntermediateTls.ApplyToProcess(tls.Directory) is { } problem)
+        {
+            Console.Error.WriteLine($"strata: {node.Name}: TLS defaults not set: {problem}");
+        }
+
         return LoadBalancerNode.Build(topology, node);
     }
 

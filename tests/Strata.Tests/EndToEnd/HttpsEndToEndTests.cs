@@ -141,6 +141,20 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
     }
 
     [Fact]
+    public void LoadBalancerProcesses_OpenSslDefaultsAreTheProfile_NoCipherListPerHandshake()
+    {
+        // strata lb made the profile OpenSSL's defaults (so handshakes share one OpenSSL context) and its check held.
+        var tls = Path.GetDirectoryName(site.Run.CaPath)!;
+        Assert.Contains("CipherString = " + Strata.Topology.VipTlsSpec.Tls12Ciphers, File.ReadAllText(Path.Combine(tls, "openssl.cnf")));
+        foreach (var lb in new[] { "lb-1", "lb-2" })
+        {
+            var log = File.ReadAllText(Path.Combine(site.Run.Directory, ".strata", "logs", $"{lb}.log"));
+            Assert.DoesNotContain("not Mozilla's intermediate profile", log);
+            Assert.DoesNotContain("TLS defaults not set", log);
+        }
+    }
+
+    [Fact]
     public async Task Metrics_CertificateExpiry()
     {
         var status = await site.Run.StatusAsync();
