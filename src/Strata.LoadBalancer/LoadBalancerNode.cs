@@ -9,6 +9,7 @@ using Strata.Hosting.Tls;
 using Strata.LoadBalancer.Vip;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
+using Strata.Proxy.Stats;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
 
@@ -35,6 +36,7 @@ public static class LoadBalancerNode
 
             builder.Services.AddSingleton(sp => new VipCertificates(tls, sp.GetRequiredService<ILogger<VipCertificates>>()));
             builder.Services.AddSingleton<ITopologyReloadTarget>(sp => sp.GetRequiredService<VipCertificates>());
+            builder.Services.AddSingleton<IServedCertificates>(sp => sp.GetRequiredService<VipCertificates>());
         }
 
         builder.Services.AddSingleton<VipStatus>();

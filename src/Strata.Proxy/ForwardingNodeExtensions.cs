@@ -67,13 +67,22 @@ public static class ForwardingNodeExtensions
     /// <param name="nodeServices">The services of the forwarding node (<see cref="AddForwardingTo"/>) whose forwarder serves them.</param>
     /// <param name="https">
     /// For a TLS listener, the header lines (CRLF after each, e.g. Strict-Transport-Security) every HTTPS answer
-    /// carries; its HTTP/1.1 connections are served here as https, and those that chose h2 by ALPN go to Kestrel.
-    /// Null: a plain HTTP listener.
+    /// carries; its HTTP/1.1 connections are served here as https, and those that chose h2 by ALPN go to Kestrel,
+    /// their frames counted by <see cref="Http2FrameGuard"/>. Null: a plain HTTP listener.
     /// </param>
     public static ListenOptions UseConnectionForwarding(this ListenOptions listen, IServiceProvider nodeServices, byte[]? https = null)
     {
         var connections = nodeServices.GetRequiredService<ConnectionForwarder>();
-        listen.Use(next => context => https is not null && ChoseHttp2(context) ? next(context) : connections.ServeAsync(context, next, https));
+        listen.Use(next => context =>
+        {
+            if (https is not null && ChoseHttp2(context))
+            {
+                Http2FrameGuard.Install(context);
+                return next(context);
+            }
+
+            return connections.ServeAsync(context, next, https);
+        });
         return listen;
     }
 

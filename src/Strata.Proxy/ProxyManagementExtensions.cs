@@ -22,7 +22,10 @@ public static class ProxyManagementExtensions
     {
         services.AddProxyMetrics();
         services.AddSingleton(sp => new StatsReporter(
-            sp.GetRequiredService<NodeSpec>(), sp.GetRequiredService<Backends>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<NodeSpec>(),
+            sp.GetRequiredService<Backends>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IServedCertificates>()));
         services.AddSingleton<AdminApi>();
         return services;
     }

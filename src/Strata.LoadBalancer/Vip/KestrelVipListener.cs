@@ -141,7 +141,8 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IS
     /// <summary>
     /// HTTP/2's limits, each deliberate (docs/tls.md has them beside HAProxy's): 100 concurrent streams per connection
     /// (HAProxy's tune.h2.max-concurrent-streams), a 4 KiB HPACK table, 16 KiB frames, 32 KiB of request headers
-    /// (Kestrel refuses a header block beyond it however many CONTINUATION frames carry it: CVE-2024-27316's family),
+    /// (Kestrel refuses a header block beyond it however many CONTINUATION frames carry it; more than 8 CONTINUATION
+    /// frames cut the connection off: Http2FrameGuard; CVE-2024-27316's family),
     /// windows of 1 MiB per connection and 768 KiB per stream. Kestrel counts streams a client opens and resets at once
     /// and closes a connection that does it too often (rapid reset, CVE-2023-44487).
     /// </summary>

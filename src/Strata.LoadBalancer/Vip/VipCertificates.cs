@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
 using Strata.Hosting.Tls;
+using Strata.Proxy.Stats;
 using Strata.Topology;
 
 namespace Strata.LoadBalancer.Vip;
@@ -15,7 +16,7 @@ namespace Strata.LoadBalancer.Vip;
 /// topology load them again: new handshakes get the new certificate while open connections go on; files that do not
 /// parse, or whose key does not match, are refused with one log line and the old certificates stay.
 /// </summary>
-internal sealed partial class VipCertificates : ITopologyReloadTarget, IDisposable
+internal sealed partial class VipCertificates : ITopologyReloadTarget, IServedCertificates, IDisposable
 {
     private readonly ILogger _logger;
     private readonly List<FileSystemWatcher> _watchers = [];

@@ -46,6 +46,20 @@ internal static class StatsPage
             html.Append("</table>\n");
         }
 
+        if (report.Certificates is { Count: > 0 } certificates)
+        {
+            html.Append("<table>\n<caption>TLS certificates</caption>\n<tr><th>names</th><th>expires</th><th>in</th></tr>\n");
+            foreach (var certificate in certificates)
+            {
+                html.Append("<tr").Append(certificate.ExpiresInDays < 14 ? " class=\"DOWN\"" : "").Append("><td>").Append(Encode(certificate.Names))
+                    .Append("</td><td>").Append(Encode(certificate.NotAfter.ToString("u", CultureInfo.InvariantCulture)))
+                    .Append("</td><td>").Append(Encode(certificate.ExpiresInDays.ToString("0.0", CultureInfo.InvariantCulture) + " days"))
+                    .Append("</td></tr>\n");
+            }
+
+            html.Append("</table>\n");
+        }
+
         return html.Append("</body>\n</html>\n").ToString();
     }
 

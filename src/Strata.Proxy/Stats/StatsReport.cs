@@ -1,10 +1,27 @@
+using System.Text.Json.Serialization;
+
 namespace Strata.Proxy.Stats;
 
 /// <summary>What a forwarding node reports about its backend: the body of <c>/stats?format=json</c> and <c>GET /admin/servers</c>.</summary>
 /// <param name="Node">The proxy's own name, e.g. lb-1.</param>
 /// <param name="At">When the report was taken.</param>
 /// <param name="Backends">Its pools: the tier behind it, then the named pools.</param>
-public sealed record StatsReport(string Node, DateTimeOffset At, IReadOnlyList<BackendStats> Backends);
+/// <param name="Certificates">The certificates it serves TLS with (a load balancer with <c>vip.tls</c>), else null.</param>
+public sealed record StatsReport(string Node, DateTimeOffset At, IReadOnlyList<BackendStats> Backends,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CertificateStats>? Certificates);
+
+/// <summary>A certificate a node serves.</summary>
+/// <param name="Names">The names it is served to (its subject alternative names).</param>
+/// <param name="NotAfter">When it expires.</param>
+/// <param name="ExpiresInDays">Days from the report to then; negative once expired.</param>
+public sealed record CertificateStats(string Names, DateTimeOffset NotAfter, double ExpiresInDays);
+
+/// <summary>What a node serves TLS with, for /stats (the load balancer's VIP certificates, read at each report).</summary>
+public interface IServedCertificates
+{
+    /// <summary>Each certificate's names and expiry.</summary>
+    IReadOnlyList<(string Names, DateTime NotAfter)> Certificates { get; }
+}
 
 /// <summary>One backend: the tier a proxy forwards to.</summary>
 /// <param name="Name">The pool: the tier's (web, app) or a named pool.</param>

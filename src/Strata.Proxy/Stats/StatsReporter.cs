@@ -5,12 +5,16 @@ using Strata.Topology;
 namespace Strata.Proxy.Stats;
 
 /// <summary>Takes a <see cref="StatsReport"/> of a node's pools, the default first: one consistent read of each server's counters.</summary>
-internal sealed class StatsReporter(NodeSpec node, Backends backends, TimeProvider time)
+internal sealed class StatsReporter(NodeSpec node, Backends backends, TimeProvider time, IServedCertificates? certificates)
 {
     public StatsReport Report()
     {
         var now = time.GetUtcNow();
-        return new StatsReport(node.Name, now, [.. backends.All.Select(pool => Backend(pool, now))]);
+        return new StatsReport(
+            node.Name,
+            now,
+            [.. backends.All.Select(pool => Backend(pool, now))],
+            certificates is null ? null : [.. certificates.Certificates.Select(c => Certificate(c.Names, c.NotAfter, now))]);
     }
 
     public static ServerStats Server(Upstream upstream, DateTimeOffset now) => new(
@@ -21,6 +25,12 @@ internal sealed class StatsReporter(NodeSpec node, Backends backends, TimeProvid
         upstream.TotalRequests,
         upstream.TotalFailures,
         upstream.LastCheck is { } check ? new CheckStats(check.At, check.Passed, check.Detail, Math.Round((now - check.At).TotalSeconds, 3)) : null);
+
+    private static CertificateStats Certificate(string names, DateTime notAfter, DateTimeOffset now)
+    {
+        var expires = new DateTimeOffset(notAfter.ToUniversalTime());
+        return new(names, expires, Math.Round((expires - now).TotalDays, 1));
+    }
 
     private static BackendStats Backend(UpstreamPool pool, DateTimeOffset now) => new(
         pool.TierName,

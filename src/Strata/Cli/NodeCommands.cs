@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Strata.Hosting.Tls;
 using Microsoft.AspNetCore.Builder;
 using Strata.App;
 using Strata.App.External;
@@ -7,6 +6,7 @@ using Strata.Database;
 using Strata.Database.Server;
 using Strata.Dns;
 using Strata.Dns.Server;
+using Strata.Hosting.Tls;
 using Strata.LoadBalancer;
 using Strata.Topology;
 using Strata.Web;

@@ -19,7 +19,7 @@ public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
     [SkippableFact]
     public async Task TinyRun_EveryScenario_MeasuresBothStacks()
     {
-        var missing = new[] { "wrk", "haproxy", "nginx", "taskset" }.Where(tool => ChildProcess.FindOnPath(tool) is null && !File.Exists($"/usr/sbin/{tool}")).ToList();
+        var missing = new[] { "wrk", "haproxy", "nginx", "taskset", "h2load", "openssl" }.Where(tool => ChildProcess.FindOnPath(tool) is null && !File.Exists($"/usr/sbin/{tool}")).ToList();
         Requirements.CheckOrReport(missing.Count == 0 ? null : $"the harness needs {string.Join(", ", missing)} (./run-tests installs them as root)", output);
 
         var strata = $"{Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? ChildProcess.FindOnPath("dotnet")} {Path.Combine(AppContext.BaseDirectory, "Strata.dll")}";
@@ -33,7 +33,7 @@ public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
 
         var report = JsonNode.Parse(File.ReadAllText(Directory.GetFiles(_out, "compare-*.json").Single()))!;
         var runs = report["runs"]!.AsArray();
-        foreach (var scenario in new[] { "lb", "static", "chain-static", "chain-dynamic" })
+        foreach (var scenario in new[] { "lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa" })
         {
             foreach (var stack in new[] { "strata", "classic" })
             {

@@ -137,7 +137,16 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
         var names = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
         Assert.Contains(Host, names.EnumerateDnsNames());
         Assert.Contains(IPAddress.Parse("127.0.0.100"), names.EnumerateIPAddresses());
-        Assert.Contains("trust", site.UpOutput, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Trust it with curl:  curl --cacert", site.UpOutput);
+    }
+
+    [Fact]
+    public void SecondUp_SameCaAndCertificate_NothingToTrustAgain()
+    {
+        var tls = Path.GetDirectoryName(site.Run.CaPath)!;
+
+        Assert.Equal(site.FirstFiles, Site.Files(tls));
+        Assert.DoesNotContain("HTTPS:", site.SecondUpOutput);
     }
 
     [Fact]
@@ -166,6 +175,22 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
         var seconds = double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(seconds, TimeSpan.FromDays(390).TotalSeconds, TimeSpan.FromDays(398).TotalSeconds);
         Assert.Contains("www.foobar.com", line);
+    }
+
+    [Fact]
+    public async Task Stats_TheServedCertificateAndItsExpiry()
+    {
+        var status = await site.Run.StatusAsync();
+        var management = new Uri(status["nodes"]!.AsArray().First(n => n!["name"]!.GetValue<string>() == "lb-2")!["managementUrl"]!.GetValue<string>());
+
+        var json = JsonNode.Parse(await site.Run.Client.GetStringAsync(new Uri(management, "/stats?format=json")))!;
+        var html = await site.Run.Client.GetStringAsync(new Uri(management, "/stats"));
+
+        var certificate = json["certificates"]!.AsArray().Single()!;
+        Assert.Contains("www.foobar.com", certificate["names"]!.GetValue<string>());
+        Assert.InRange(certificate["expiresInDays"]!.GetValue<double>(), 390, 398);
+        Assert.Contains("<caption>TLS certificates</caption>", html);
+        Assert.Contains("www.foobar.com", html);
     }
 
     [Fact]
@@ -209,6 +234,42 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
     [Fact]
     public async Task RapidResetFlood_FloodingConnectionCutOff_OtherClientsServed()
     {
+        var block = RequestHeaderBlock();
+
+        // CVE-2023-44487: a stream opened (HEADERS, END_STREAM | END_HEADERS) and reset (RST_STREAM CANCEL) at once, again and again.
+        var (streams, cutOff, failures, answered) = await FloodWhileServingAsync(
+            i => [.. Frame(0x1, 0x5, 2 * i + 1, block), .. Frame(0x3, 0, 2 * i + 1, [0, 0, 0, 8])], maxRounds: 50_000);
+
+        Assert.True(cutOff, $"the flooding connection was still open after {streams} streams opened and reset");
+        Assert.Equal(0, failures);
+        Assert.True(answered > 0);
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(0)]
+    public async Task ContinuationFlood_FloodingConnectionCutOff_OtherClientsServed(int fieldsPerFrame)
+    {
+        // CVE-2024-27316 and its family: a header block that never ends, one CONTINUATION frame after another, each
+        // with header fields (the block grows) or empty (it never grows: only a count or a time limit stops it).
+        byte[] fields = [.. Enumerable.Range(0, fieldsPerFrame).SelectMany(i => LiteralField($"x-flood-{i:D2}", new string('a', 100)))];
+        var (frames, cutOff, failures, answered) = await FloodWhileServingAsync(
+            i => i == 0 ? [.. Frame(0x1, 0x1, 1, RequestHeaderBlock()), .. Frame(0x9, 0, 1, fields)] : Frame(0x9, 0, 1, fields),
+            maxRounds: 1_000_000);
+
+        Assert.True(cutOff, $"the flooding connection was still open after {frames} CONTINUATION frames");
+        Assert.Equal(0, failures);
+        Assert.True(answered > 0);
+    }
+
+    /// <summary>
+    /// Floods one HTTP/2 connection with the frames <paramref name="round"/> gives for round 0, 1, ... (at most
+    /// <paramref name="maxRounds"/>, for at most 40 s) while another client fetches a file over its own connections.
+    /// Written frame by frame, as no HTTP/2 client library sends a flood on purpose. Returns the rounds written, whether
+    /// the server closed the flooding connection (GOAWAY or end of stream), and the other client's failures and answers.
+    /// </summary>
+    private async Task<(int Rounds, bool CutOff, int Failures, int Answered)> FloodWhileServingAsync(Func<int, byte[]> round, int maxRounds)
+    {
         using var client = TrustingClient();
         using var stop = new CancellationTokenSource();
         var failures = 0;
@@ -229,23 +290,6 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
             }
         });
 
-        var (streams, cutOff) = await RapidResetFloodAsync(maxStreams: 50_000, within: TimeSpan.FromSeconds(20));
-        await Task.Delay(500);
-        await stop.CancelAsync();
-        await normal;
-
-        Assert.True(cutOff, $"the flooding connection was still open after {streams} streams opened and reset");
-        Assert.Equal(0, failures);
-        Assert.True(answered > 0);
-    }
-
-    /// <summary>
-    /// CVE-2023-44487: opens a stream (HEADERS, END_STREAM) and resets it (RST_STREAM CANCEL) at once, again and again on
-    /// one connection; written frame by frame, as no HTTP/2 client library sends this on purpose. Returns how many
-    /// streams it opened and whether the server closed the connection (GOAWAY or end of stream) before the limits.
-    /// </summary>
-    private async Task<(int Streams, bool CutOff)> RapidResetFloodAsync(int maxStreams, TimeSpan within)
-    {
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(IPAddress.Parse("127.0.0.100"), site.Run.HttpsPort);
         await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
@@ -280,20 +324,20 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
             closed.TrySetResult();
         });
 
-        var authority = System.Text.Encoding.ASCII.GetBytes(Host);
-        byte[] block = [0x82, 0x87, 0x84, 0x41, (byte)authority.Length, .. authority];
         await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
         await tls.WriteAsync(Frame(0x4, 0, 0, []));
-        var deadline = DateTime.UtcNow + within;
-        var streams = 0;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        var rounds = 0;
         try
         {
-            for (var id = 1; streams < maxStreams && DateTime.UtcNow < deadline && !closed.Task.IsCompleted; id += 2, streams++)
+            for (; rounds < maxRounds && !deadline.IsCancellationRequested && !closed.Task.IsCompleted; rounds++)
             {
-                // HEADERS with END_STREAM | END_HEADERS, then RST_STREAM with CANCEL (8).
-                byte[] frames = [.. Frame(0x1, 0x5, id, block), .. Frame(0x3, 0, id, [0, 0, 0, 8])];
-                await tls.WriteAsync(frames);
+                await tls.WriteAsync(round(rounds), deadline.Token);
             }
+        }
+        catch (OperationCanceledException)
+        {
+            // The server stopped reading and never closed: not cut off (the wait below says so).
         }
         catch (IOException)
         {
@@ -301,8 +345,22 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
         }
 
         var cutOff = await Task.WhenAny(closed.Task, Task.Delay(TimeSpan.FromSeconds(5))) == closed.Task;
-        return (streams, cutOff);
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        await normal;
+        return (rounds, cutOff, failures, answered);
     }
+
+    /// <summary>HPACK for GET https://www.foobar.com/: :method GET, :scheme https, :path /, :authority literal.</summary>
+    private static byte[] RequestHeaderBlock()
+    {
+        var authority = System.Text.Encoding.ASCII.GetBytes(Host);
+        return [0x82, 0x87, 0x84, 0x41, (byte)authority.Length, .. authority];
+    }
+
+    /// <summary>HPACK literal header field without indexing, new name (RFC 7541 6.2.2); name and value under 127 bytes.</summary>
+    private static byte[] LiteralField(string name, string value) =>
+        [0x00, (byte)name.Length, .. System.Text.Encoding.ASCII.GetBytes(name), (byte)value.Length, .. System.Text.Encoding.ASCII.GetBytes(value)];
 
     private static byte[] Frame(byte type, byte flags, int stream, byte[] payload) =>
         [(byte)(payload.Length >> 16), (byte)(payload.Length >> 8), (byte)payload.Length, type, flags,
@@ -319,28 +377,7 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
     }
 
     /// <summary>HttpClient over HTTP/2 that trusts the generated CA only, new connections now and then (each a handshake).</summary>
-    private HttpClient TrustingClient()
-    {
-        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(site.Run.CaPath));
-        var handler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            PooledConnectionLifetime = TimeSpan.FromMilliseconds(200),
-            ConnectCallback = async (context, token) =>
-            {
-                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-                await socket.ConnectAsync(IPAddress.Parse("127.0.0.100"), context.DnsEndPoint.Port, token);
-                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-            },
-        };
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-        {
-            using var chain = new X509Chain { ChainPolicy = { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck } };
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
-            return certificate is X509Certificate2 leaf && chain.Build(leaf);
-        };
-        return new HttpClient(handler) { DefaultRequestVersion = HttpVersion.Version20, Timeout = TimeSpan.FromSeconds(10) };
-    }
+    private HttpClient TrustingClient() => TrustingHttpsClient.Create(site.Run.CaPath, TimeSpan.FromMilliseconds(200));
 
     private Task<ProcessResult> CurlAsync(params string[] arguments) => ChildProcess.RunAsync(
         "curl",
@@ -355,8 +392,18 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
             json["vip"]!["tls"]!["redirectHttp"] = true;
         });
 
-        /// <summary>What <c>strata up</c> printed.</summary>
+        /// <summary>What the first <c>strata up</c> printed.</summary>
         public string UpOutput { get; private set; } = "";
+
+        /// <summary>What <c>strata up</c> printed after a <c>down</c>: the run the tests use.</summary>
+        public string SecondUpOutput { get; private set; } = "";
+
+        /// <summary>The generated CA and certificate files after the first <c>up</c>.</summary>
+        public string FirstFiles { get; private set; } = "";
+
+        /// <summary>The CA's and the certificate's PEM files and keys, concatenated.</summary>
+        public static string Files(string tls) =>
+            string.Concat(new[] { "ca.pem", "ca-key.pem", "cert.pem", "key.pem" }.Select(f => File.ReadAllText(Path.Combine(tls, f))));
 
         public async Task InitializeAsync()
         {
@@ -369,6 +416,9 @@ public sealed class HttpsEndToEndTests(HttpsEndToEndTests.Site site) : IClassFix
             json["web"]!["root"] = root;
             File.WriteAllText(Run.TopologyPath, json.ToJsonString());
             UpOutput = (await Run.StrataAsync(TimeSpan.FromSeconds(120), "up", "--detach")).Output;
+            FirstFiles = Files(Path.GetDirectoryName(Run.CaPath)!);
+            await Run.StrataAsync("down");
+            SecondUpOutput = (await Run.StrataAsync(TimeSpan.FromSeconds(120), "up", "--detach")).Output;
         }
 
         public async Task DisposeAsync() => await Run.DisposeAsync();

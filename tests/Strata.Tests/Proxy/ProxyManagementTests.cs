@@ -138,6 +138,8 @@ public sealed class ProxyManagementTests : IAsyncLifetime
         Assert.Equal(0, servers.Sum(s => s.GetProperty("totalFailures").GetInt64()));
         Assert.True(servers[0].GetProperty("lastCheck").GetProperty("passed").GetBoolean());
         Assert.True(servers[0].GetProperty("lastCheck").GetProperty("ageSeconds").GetDouble() >= 0);
+        // No vip.tls: no certificates to report.
+        Assert.False(stats.TryGetProperty("certificates", out _));
     }
 
     [Fact]
