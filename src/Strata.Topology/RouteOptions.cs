@@ -69,6 +69,9 @@ public sealed record RuleOptions
     /// <summary>Clients (addresses or CIDR ranges, or "all") answered 403 and never forwarded.</summary>
     public IReadOnlyList<string>? Deny { get; init; }
 
+    /// <summary>Requests per client address answered 429 beyond a rate (nginx's <c>limit_req … burst nodelay</c>).</summary>
+    public RateLimitOptions? Limit { get; init; }
+
     /// <summary>Headers set, replacing any of the same name.</summary>
     public IReadOnlyDictionary<string, string>? SetHeaders { get; init; }
 
@@ -77,4 +80,14 @@ public sealed record RuleOptions
 
     /// <summary>Headers removed.</summary>
     public IReadOnlyList<string>? RemoveHeaders { get; init; }
+}
+
+/// <summary>A request rate per client address: a token bucket of <see cref="Burst"/> requests refilled at <see cref="Rate"/> per second.</summary>
+public sealed record RateLimitOptions
+{
+    /// <summary>Requests per second a client may keep up, 1–1,000,000.</summary>
+    public int? Rate { get; init; }
+
+    /// <summary>Requests a client may send at once before the rate applies, 1–1,000,000 [the rate].</summary>
+    public int? Burst { get; init; }
 }

@@ -48,6 +48,12 @@ public sealed record ReturnRule(int Status, string Body, string ContentType) : R
 /// <summary>Lets clients in <paramref name="Clients"/> through (later access rules skipped), or answers them 403.</summary>
 public sealed record AccessRule(bool Allow, ImmutableArray<IPNetwork> Clients) : RuleSpec;
 
+/// <summary>
+/// Answers 429 with Retry-After to a client address beyond <paramref name="Rate"/> requests per second once its
+/// <paramref name="Burst"/> is spent (a token bucket per address; docs/security.md).
+/// </summary>
+public sealed record RateLimitRule(int Rate, int Burst) : RuleSpec;
+
 /// <summary>What a header rule does.</summary>
 public enum HeaderAction
 {

@@ -123,14 +123,14 @@ internal sealed partial class TopologyValidator
         {
             var rule = given![i];
             var ruleField = $"{field}[{i}]";
-            var actions = rule is null ? 0 : new object?[] { rule.Redirect, rule.Return, rule.Allow, rule.Deny, rule.SetHeaders, rule.AddHeaders, rule.RemoveHeaders }.Count(a => a is not null);
+            var actions = rule is null ? 0 : new object?[] { rule.Redirect, rule.Return, rule.Allow, rule.Deny, rule.Limit, rule.SetHeaders, rule.AddHeaders, rule.RemoveHeaders }.Count(a => a is not null);
             if (rule is null || actions != 1)
             {
-                Error(ruleField, "must have exactly one action: redirect, return, allow, deny, setHeaders, addHeaders or removeHeaders");
+                Error(ruleField, "must have exactly one action: redirect, return, allow, deny, limit, setHeaders, addHeaders or removeHeaders");
                 continue;
             }
 
-            if (response && (rule.Redirect ?? (object?)rule.Return ?? rule.Allow ?? rule.Deny) is not null)
+            if (response && (rule.Redirect ?? (object?)rule.Return ?? rule.Allow ?? rule.Deny ?? (object?)rule.Limit) is not null)
             {
                 Error(ruleField, "a response rule can only set, add or remove headers (setHeaders, addHeaders, removeHeaders)");
                 continue;
@@ -167,6 +167,17 @@ internal sealed partial class TopologyValidator
                 }
 
                 rules.Add(new AccessRule(allow, clients));
+            }
+            else if (rule.Limit is { } limit)
+            {
+                if (limit.Rate is null)
+                {
+                    Error($"{ruleField}.limit.rate", "is required: the requests per second a client may keep up");
+                }
+
+                var rate = InRange(limit.Rate ?? 1, $"{ruleField}.limit.rate", 1, 1_000_000);
+                var burst = limit.Burst is { } wanted ? InRange(wanted, $"{ruleField}.limit.burst", 1, 1_000_000) : Math.Clamp(rate, 1, 1_000_000);
+                rules.Add(new RateLimitRule(rate, burst));
             }
             else
             {

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 using Strata.Topology;
+using static Strata.Export.ConfigWriter;
 
 namespace Strata.Export.Haproxy;
 
@@ -16,6 +17,9 @@ public static partial class HaproxyConfig
             "loadBalancers.routes headers: each line of a repeated header is compared alone (Strata joins the lines with \", \").",
             "loadBalancers.routes response rules: `http-response` edits the web servers' answers, not the 503 HAProxy writes itself when no server is up.",
             "loadBalancers.routes deny and return: HAProxy's own 403 page; a return with an empty body has no Content-Type.",
+            .. topology.LoadBalancerRoutes.Any(r => r.Request.Any(q => q is RateLimitRule))
+                ? ["loadBalancers.routes limit: a stick table's sliding window of burst/rate seconds allowing `burst` requests (Strata: a token bucket of `burst`, refilled at `rate`/s); Retry-After is always 1; at most 3 limits per route (HAProxy's sc0-sc2)."]
+                : Array.Empty<string>(),
         ];
 
     /// <summary>
@@ -99,6 +103,7 @@ public static partial class HaproxyConfig
             // applies only to clients no earlier allow let through (an earlier deny has already answered them).
             var allowed = "";
             var access = 0;
+            var limits = 0;
             foreach (var rule in Reached(route.Request))
             {
                 switch (rule)
@@ -118,6 +123,16 @@ public static partial class HaproxyConfig
                     case HeaderRule header:
                         w.Line($"{HeaderEdit("http-request", header)} if {acl}");
                         break;
+                    case RateLimitRule limit when limits < MaxTrackedCounters:
+                        // Its stick table is a backend of its own (WriteLimitTables); sc_http_req_rate counts this request too.
+                        var table = LimitTable(route, limits);
+                        w.Line($"http-request track-sc{limits} src table {table} if {acl}");
+                        w.Line(Invariant($"http-request deny deny_status 429 hdr Retry-After 1 if {acl} {{ sc_http_req_rate({limits},{table}) gt {limit.Burst} }}"));
+                        limits++;
+                        break;
+                    case RateLimitRule limit:
+                        w.Comment($"note: limit ({limit.Rate}/s, burst {limit.Burst}) not exported: HAProxy tracks at most {MaxTrackedCounters} counters per request.");
+                        break;
                 }
             }
 
@@ -130,6 +145,32 @@ public static partial class HaproxyConfig
         foreach (var route in routes)
         {
             w.Line($"use_backend {route.Pool} if route_{route.Name}");
+        }
+    }
+
+    /// <summary>A request's stick counters in HAProxy 2.6 (tune.stick-counters is 2.8's).</summary>
+    private const int MaxTrackedCounters = 3;
+
+    private static string LimitTable(RouteSpec route, int index) => Invariant($"strata_limit_{route.Name}_{index + 1}");
+
+    /// <summary>
+    /// A stick table per <c>limit</c> rule (the first <see cref="MaxTrackedCounters"/> of a route): client addresses
+    /// with their request rate over burst/rate seconds, 64k of them as Strata's buckets (the oldest evicted).
+    /// </summary>
+    private static void WriteLimitTables(ConfigWriter w, ImmutableArray<RouteSpec> routes)
+    {
+        foreach (var route in routes)
+        {
+            var index = 0;
+            foreach (var limit in Reached(route.Request).OfType<RateLimitRule>().Take(MaxTrackedCounters))
+            {
+                var window = Invariant($"{Math.Max(1, (long)Math.Ceiling(limit.Burst * 1000.0 / limit.Rate))}ms");
+                w.Line();
+                w.Line($"backend {LimitTable(route, index++)}").Indent();
+                w.Comment(Invariant($"route {route.Name}: limit {limit.Rate}/s, burst {limit.Burst}"));
+                w.Line($"stick-table type ipv6 size 64k expire {window} store http_req_rate({window})");
+                w.Outdent();
+            }
         }
     }
 

@@ -78,6 +78,7 @@ public static partial class HaproxyConfig
             WriteWebBackend(w, pool.Name, pool.Nodes, pool.Backend, ownTimeouts: true);
         }
 
+        WriteLimitTables(w, [.. topology.VipTls?.Routes ?? [], .. topology.LoadBalancerRoutes]);
         return w.ToString();
     }
 

@@ -26,6 +26,9 @@ public static partial class NginxConfig
             "web.routes response rules on files nginx serves: a set value is added beside a header nginx writes itself (Content-Type, ETag, "
                 + "Cache-Control...) and a removal leaves it; see the `# note:` lines.",
             "web.routes deny: nginx's own 403 page; on a named pool's route nginx's own 502/504 pages, not errorPages.",
+            .. topology.WebRoutes.Any(r => r.Request.Any(q => q is RateLimitRule))
+                ? ["web.routes limit: limit_req's leaky bucket (burst = Strata's burst - 1, nodelay), checked after the route's redirect; nginx's own 429 page, without Retry-After; a zone of 4 MiB (about 64,000 addresses)."]
+                : Array.Empty<string>(),
         ];
 
     /// <summary>The request rules a request can reach: those up to the first redirect or return, which answers.</summary>
@@ -84,6 +87,7 @@ public static partial class NginxConfig
         }
 
         WriteAccessMaps(w, plan.Routes);
+        WriteLimitZones(w, plan.Routes);
         foreach (var (header, k) in plan.RequestHeaders.Select((h, k) => (h, k + 1)))
         {
             WriteRequestHeaderMap(w, header, k);
@@ -162,6 +166,20 @@ public static partial class NginxConfig
 
         w.Close();
     }
+
+    /// <summary>The zone of each route's limit: keyed by the client's address on that route only (an empty key is not counted).</summary>
+    private static void WriteLimitZones(ConfigWriter w, ImmutableArray<RouteSpec> routes)
+    {
+        foreach (var (route, variable, limit) in Limits(routes))
+        {
+            w.Comment(Invariant($"route {route.Name}: limit {limit.Rate}/s, burst {limit.Burst}"));
+            w.Open($"map $strata_route ${variable}").Line($"{Literal(route.Name)} $binary_remote_addr;").Line("default \"\";").Close();
+            w.Line(Invariant($"limit_req_zone ${variable} zone={variable}:4m rate={limit.Rate}r/s;"));
+        }
+    }
+
+    private static IEnumerable<(RouteSpec Route, string Variable, RateLimitRule Limit)> Limits(ImmutableArray<RouteSpec> routes) =>
+        routes.SelectMany((route, i) => Reached(route.Request).OfType<RateLimitRule>().Select((limit, k) => (route, Invariant($"strata_route{i + 1}_limit{k + 1}"), limit)));
 
     /// <summary>
     /// Each route's access rules as one geo, 1 for a client denied: nginx's allow/deny live in locations, after the
@@ -319,6 +337,17 @@ public static partial class NginxConfig
         if (plan.Routes.Any(r => Reached(r.Request).Any(q => q is AccessRule)))
         {
             w.Open("if ($strata_denied)").Line("return 403;").Close();
+        }
+
+        // Server level, so every location inherits them (none sets its own); a request off the route has an empty key.
+        foreach (var (_, variable, limit) in Limits(plan.Routes))
+        {
+            w.Line(Invariant($"limit_req zone={variable} burst={limit.Burst - 1} nodelay;"));
+        }
+
+        if (Limits(plan.Routes).Any())
+        {
+            w.Line("limit_req_status 429;");
         }
 
         foreach (var route in plan.Routes)

@@ -10,7 +10,7 @@ namespace Strata.Proxy.Routing;
 /// <param name="Location">A redirect's Location.</param>
 /// <param name="Body">A fixed answer's body; for 403 the reason.</param>
 /// <param name="ContentType">A fixed answer's Content-Type.</param>
-internal readonly record struct RuleAnswer(int Status, string? Location = null, string Body = "", string? ContentType = null)
+internal readonly record struct RuleAnswer(int Status, string? Location = null, string Body = "", string? ContentType = null, int RetryAfter = 0)
 {
     public bool Forwards => Status == 0;
 }
@@ -23,6 +23,7 @@ internal sealed class Route
 {
     private readonly RouteMatchSpec _match;
     private readonly AccessRule[] _access;
+    private readonly ClientRateLimiter[] _limits;
     private readonly RuleSpec? _answer;
 
     public Route(RouteSpec spec, UpstreamPool pool)
@@ -31,11 +32,16 @@ internal sealed class Route
         Pool = pool;
         _match = spec.Match;
         var access = new List<AccessRule>();
+        var limits = new List<ClientRateLimiter>();
         foreach (var rule in spec.Request)
         {
             if (rule is AccessRule accessRule)
             {
                 access.Add(accessRule);
+            }
+            else if (rule is RateLimitRule limit)
+            {
+                limits.Add(new ClientRateLimiter(limit));
             }
             else if (rule is RedirectRule or ReturnRule)
             {
@@ -46,9 +52,10 @@ internal sealed class Route
         }
 
         _access = [.. access];
+        _limits = [.. limits];
         RequestEdits = HeaderEdits.Compile(spec.Request.TakeWhile(r => r is not (RedirectRule or ReturnRule)).OfType<HeaderRule>());
         ResponseEdits = HeaderEdits.Compile(spec.Response);
-        AnswersOrDenies = _access.Length > 0 || _answer is not null;
+        AnswersOrDenies = _access.Length > 0 || _limits.Length > 0 || _answer is not null;
     }
 
     /// <summary>The route of requests no other route takes: the default pool, no rules.</summary>
@@ -59,6 +66,7 @@ internal sealed class Route
         Pool = pool;
         _match = RouteMatchSpec.All;
         _access = [];
+        _limits = [];
         RequestEdits = ResponseEdits = HeaderEdits.None;
     }
 
@@ -73,7 +81,7 @@ internal sealed class Route
 
     public HeaderEdits ResponseEdits { get; }
 
-    /// <summary>Whether a request may be answered here rather than forwarded (access, redirect or return rules).</summary>
+    /// <summary>Whether a request may be answered here rather than forwarded (access, limit, redirect or return rules).</summary>
     public bool AnswersOrDenies { get; }
 
     /// <summary>Whether <paramref name="request"/> meets every condition.</summary>
@@ -138,6 +146,19 @@ internal sealed class Route
                 }
 
                 break;
+            }
+        }
+
+        // After the access rules (a denied client is not counted), before the answer: a client over a limit is answered 429.
+        if (peer is not null)
+        {
+            var now = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+            foreach (var limit in _limits)
+            {
+                if (!limit.TryTake(peer, now, out var retryAfter))
+                {
+                    return new RuleAnswer(429, Body: $"too many requests (route {Name})", ContentType: "text/plain; charset=utf-8", RetryAfter: retryAfter);
+                }
             }
         }
 

@@ -178,6 +178,10 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("http-response del-header X-Powered-By if route_canary", vip);
         // nginx's allow/deny: a client the earlier allow let through is not denied by the later rule.
         Assert.Contains("http-request deny deny_status 403 if route_private !route_private_access1 route_private_access2", vip);
+        // limit: a stick table per rule, tracked on the route, 429 beyond the burst within burst/rate seconds.
+        Assert.Contains("http-request track-sc0 src table strata_limit_private_1 if route_private", vip);
+        Assert.Contains("http-request deny deny_status 429 hdr Retry-After 1 if route_private { sc_http_req_rate(0,strata_limit_private_1) gt 20 }", vip);
+        Assert.Contains("stick-table type ipv6 size 64k expire 2000ms store http_req_rate(2000ms)", ExportTools.Block(config, "backend strata_limit_private_1"));
         Assert.Contains("http-request redirect code 301 location 'https://%[var(txn.strata_host)]/new%[pathq]' if route_old", vip);
         Assert.Contains("http-request return status 200 content-type 'text/plain' string 'hi' if route_hello", vip);
         Assert.Contains("use_backend canary if route_canary", vip);
@@ -225,6 +229,8 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
                     new JsonObject { ["allow"] = new JsonArray("::1", "10.0.0.1") },
                     new JsonObject { ["deny"] = new JsonArray("all") },
                     new JsonObject { ["setHeaders"] = new JsonObject { ["X-Empty"] = "" } },
+                    new JsonObject { ["limit"] = new JsonObject { ["rate"] = 3 } },
+                    new JsonObject { ["limit"] = new JsonObject { ["rate"] = 1000, ["burst"] = 1 } },
                     new JsonObject { ["return"] = 204 }),
             });
             json["loadBalancers"]!["routes"]!.AsArray().Add(new JsonObject
@@ -281,7 +287,8 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
                 ["match"] = new JsonObject { ["paths"] = new JsonArray("/private/") },
                 ["request"] = new JsonArray(
                     new JsonObject { ["allow"] = new JsonArray("10.0.0.0/8") },
-                    new JsonObject { ["deny"] = new JsonArray("127.0.0.1/32", "192.168.0.0/16") }),
+                    new JsonObject { ["deny"] = new JsonArray("127.0.0.1/32", "192.168.0.0/16") },
+                    new JsonObject { ["limit"] = new JsonObject { ["rate"] = 10, ["burst"] = 20 } }),
             },
             new JsonObject
             {

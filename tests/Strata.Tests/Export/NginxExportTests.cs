@@ -148,6 +148,11 @@ public sealed class NginxExportTests(ITestOutputHelper output) : IDisposable
         // First matching access rule decides: 10.1.0.0/16 lies inside the earlier allowed 10.0.0.0/8, so it is left out.
         Assert.Equal(["default 1;", "10.0.0.0/8 0;", "127.0.0.1/32 1;"], ExportTools.Block(config, "geo $strata_route2_denied {"));
         Assert.Contains("private $strata_route2_denied;", ExportTools.Block(config, "map $strata_route $strata_denied {"));
+        // limit: a zone keyed by the address on that route only; burst one less (nginx lets burst + 1 through at once).
+        Assert.Equal(["\"private\" $binary_remote_addr;", "default \"\";"], ExportTools.Block(config, "map $strata_route $strata_route2_limit1 {"));
+        Assert.Contains("limit_req_zone $strata_route2_limit1 zone=strata_route2_limit1:4m rate=5r/s;", ExportTools.Lines(config));
+        Assert.Contains("limit_req zone=strata_route2_limit1 burst=9 nodelay;", ExportTools.Lines(config));
+        Assert.Contains("limit_req_status 429;", ExportTools.Lines(config));
         Assert.Equal(["default $http_x_route;", "api \"api\";"], ExportTools.Block(config, "map $strata_route $strata_request1 {"));
         Assert.Contains("api \"${strata_request2_before}two\";", ExportTools.Block(config, "map $strata_route $strata_request2 {"));
         Assert.Equal(["default $http_x_drop;", "api \"\";"], ExportTools.Block(config, "map $strata_route $strata_request3 {"));
@@ -281,7 +286,8 @@ public sealed class NginxExportTests(ITestOutputHelper output) : IDisposable
                 ["request"] = new JsonArray(
                     new JsonObject { ["allow"] = new JsonArray("10.0.0.0/8") },
                     new JsonObject { ["deny"] = new JsonArray("10.1.0.0/16", "127.0.0.1/32") },
-                    new JsonObject { ["deny"] = new JsonArray("all") }),
+                    new JsonObject { ["deny"] = new JsonArray("all") },
+                    new JsonObject { ["limit"] = new JsonObject { ["rate"] = 5, ["burst"] = 10 } }),
             },
             new JsonObject
             {

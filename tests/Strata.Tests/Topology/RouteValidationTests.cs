@@ -54,7 +54,10 @@ public sealed class RouteValidationTests : IDisposable
     [InlineData("""[{ "match": { "paths": ["api/"] } }]""", "web.routes[0].match.paths", "'api/' is not a path prefix (it must start with '/')")]
     [InlineData("""[{ "match": { "hosts": ["bad host"] } }]""", "web.routes[0].match.hosts", "'bad host' is not a host name or a wildcard such as \"*.foobar.com\"")]
     [InlineData("""[{ "request": [{ "deny": ["10.0.0.300"] }] }]""", "web.routes[0].request[0].deny[0]", "'10.0.0.300' is neither an IP address nor a CIDR range nor \"all\"")]
-    [InlineData("""[{ "request": [{ "deny": ["all"], "redirect": "/" }] }]""", "web.routes[0].request[0]", "must have exactly one action: redirect, return, allow, deny, setHeaders, addHeaders or removeHeaders")]
+    [InlineData("""[{ "request": [{ "deny": ["all"], "redirect": "/" }] }]""", "web.routes[0].request[0]", "must have exactly one action: redirect, return, allow, deny, limit, setHeaders, addHeaders or removeHeaders")]
+    [InlineData("""[{ "request": [{ "limit": { "burst": 5 } }] }]""", "web.routes[0].request[0].limit.rate", "is required: the requests per second a client may keep up")]
+    [InlineData("""[{ "request": [{ "limit": { "rate": 0 } }] }]""", "web.routes[0].request[0].limit.rate", "0 is out of range (1 to 1000000)")]
+    [InlineData("""[{ "request": [{ "limit": { "rate": 5, "burst": 0 } }] }]""", "web.routes[0].request[0].limit.burst", "0 is out of range (1 to 1000000)")]
     [InlineData("""[{ "request": [{ "redirect": "https://$hostname/" }] }]""", "web.routes[0].request[0].redirect", "'$hostname' is not a variable; the variables are: $scheme, $host, $request_uri")]
     [InlineData("""[{ "request": [{ "redirect": "/x", "status": 200 }] }]""", "web.routes[0].request[0].status", "200 is not a redirect status (301, 302, 303, 307 or 308)")]
     [InlineData("""[{ "request": [{ "return": 700 }] }]""", "web.routes[0].request[0].return", "700 is out of range (200 to 599)")]
@@ -89,12 +92,15 @@ public sealed class RouteValidationTests : IDisposable
         var topology = TopologyLoader.Load(Write(root =>
         {
             root["web"]!["pools"] = JsonNode.Parse("""{ "assets": { "nodes": [{ "name": "assets-1", "address": "127.0.2.9:8080" }], "balancing": { "algorithm": "first" } } }""");
-            root["loadBalancers"]!["routes"] = JsonNode.Parse("""[{ "match": { "paths": ["/static/"] }, "pool": "assets" }]""");
+            root["loadBalancers"]!["routes"] = JsonNode.Parse("""
+                [{ "match": { "paths": ["/static/"] }, "pool": "assets", "request": [{ "limit": { "rate": 10, "burst": 40 } }, { "limit": { "rate": 100 } }] }]
+                """);
         }));
 
         var pool = topology.WebPools.Single();
         Assert.Equal(("assets", BalancingAlgorithms.First), (pool.Name, pool.Backend.Algorithm));
         Assert.Equal(("route-1", "assets"), (topology.LoadBalancerRoutes[0].Name, topology.LoadBalancerRoutes[0].Pool));
+        Assert.Equal([new RateLimitRule(10, 40), new RateLimitRule(100, 100)], topology.LoadBalancerRoutes[0].Request.ToArray());
     }
 
     private static JsonNode ApiPool() => JsonNode.Parse("""{ "api": { "nodes": [{ "name": "api-1", "address": "127.0.3.11:8080", "management": "127.0.3.11:8081" }] } }""")!;

@@ -140,6 +140,11 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     public ValueTask WriteAnswerAsync(RuleAnswer answer)
     {
         var headers = answer.Location is { } location ? $"Location: {location}\r\n" : $"Content-Type: {answer.ContentType}\r\n";
+        if (answer.RetryAfter > 0)
+        {
+            headers += $"Retry-After: {answer.RetryAfter}\r\n";
+        }
+
         WriteAnswer(answer.Status, headers, Encoding.UTF8.GetBytes(answer.Body), close: false);
         return ValueTask.CompletedTask;
     }

@@ -130,6 +130,11 @@ public sealed class KestrelForwarder : IDisposable
             return Task.CompletedTask;
         }
 
+        if (answer.RetryAfter > 0)
+        {
+            response.Headers.RetryAfter = answer.RetryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var body = System.Text.Encoding.UTF8.GetBytes(answer.Body);
         response.ContentType = answer.ContentType;
         response.ContentLength = body.Length;

@@ -199,6 +199,49 @@ public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cl
         Assert.Equal(Snapshot(kestrel.Headers), Snapshot(yarp.Headers));
     }
 
+    [Theory]
+    [InlineData(false, "127.0.0.31", "127.0.0.32")]
+    [InlineData(true, "127.0.0.33", "127.0.0.34")]
+    public async Task RateLimit_OneClientOverItsBurstGets429WithRetryAfter_AnotherIsServed(bool throughVip, string limited, string other)
+    {
+        // 1 request/s with a burst of 3: five at once from one address, then one from another.
+        var answers = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            answers.Add(await RawGetAsync(throughVip, IPAddress.Parse(limited), "/limited/x"));
+        }
+
+        var otherAnswer = await RawGetAsync(throughVip, IPAddress.Parse(other), "/limited/x");
+
+        var statuses = answers.Select(a => a[9..12]).ToList();
+        Assert.Equal(["200", "200", "200"], statuses.Take(3));
+        Assert.Contains("429", statuses);
+        Assert.True(statuses.Count(s => s == "200") <= 4, string.Join(",", statuses));
+        var refused = answers.First(a => a[9..12] == "429");
+        Assert.Matches("\r\nRetry-After: 1\r\n", refused);
+        Assert.Contains("too many requests", refused);
+        Assert.DoesNotContain("X-Served-By: web-1", refused);
+        Assert.StartsWith("HTTP/1.1 200", otherAnswer);
+    }
+
+    /// <summary>A GET over a connection from <paramref name="source"/> (a loopback address), the whole answer as text.</summary>
+    private async Task<string> RawGetAsync(bool throughVip, IPAddress source, string path)
+    {
+        var address = throughVip ? cluster.Vip : cluster.Node;
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(source, 0));
+        await socket.ConnectAsync(address.Host, address.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n"));
+        var answer = new StringBuilder();
+        var buffer = new byte[4096];
+        for (int read; (read = await socket.ReceiveAsync(buffer)) > 0;)
+        {
+            answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return answer.ToString();
+    }
+
     private async Task<HttpResponseMessage> SendAsync(bool throughVip, HttpMethod method, string path, string? host = null, (string Name, string Value)[]? headers = null, string? body = null)
     {
         var request = new HttpRequestMessage(method, new Uri(throughVip ? cluster.Vip : cluster.Node, path));
@@ -292,6 +335,7 @@ public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cl
                         [new HeaderRule(HeaderAction.Set, "X-Route", "api"), new HeaderRule(HeaderAction.Remove, "X-Secret", ""), new HeaderRule(HeaderAction.Add, "X-Tag", "lb")],
                         [new HeaderRule(HeaderAction.Set, "X-Frame-Options", "DENY"), new HeaderRule(HeaderAction.Remove, "X-Internal", "")]),
                     Route("down", new RouteMatchSpec([], ["/down/"], [], []), "dead"),
+                    Route("limited", new RouteMatchSpec([], ["/limited/"], [], []), "web", new RateLimitRule(1, 3)),
                 ],
             };
             _lb = LoadBalancerNode.Build(topology, lb);
