@@ -7,8 +7,8 @@ namespace Strata.Tests.EndToEnd;
 /// <summary>
 /// The load balancer holding the VIP SIGKILLed under a steady HTTPS load (HTTP/2, one long-lived connection per client)
 /// in a topology started by <c>strata up --detach</c>: the requests that fail are those in flight on the killed node
-/// (and, active-passive, new connections refused in the moment before the backup listens); the backup presents the
-/// same certificate; every client is served again at once.
+/// (and new connections refused, or reset by the dying process, in the moment before the backup listens; none refused
+/// active-active); the backup presents the same certificate; every client is served again at once.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class HttpsFailoverEndToEndTests
@@ -68,19 +68,18 @@ public sealed class HttpsFailoverEndToEndTests
 
         var report = $"{mode}: {owner} killed at {killed.TotalMilliseconds:0} ms; {answers.Count} answered; {failures.Count} failed: "
             + string.Join("; ", failures.OrderBy(f => f.Sent).Take(20).Select(f => $"client {f.Client} sent {f.Sent.TotalMilliseconds:0} failed {f.Failed.TotalMilliseconds:0} ms {f.Error}"));
+        // A new connection in the take-over moment: refused, or accepted by the dying process's listener and reset.
         var refused = failures.Where(f => f.Error.Contains("Connection refused", StringComparison.Ordinal)).ToList();
+        var connectionFailures = failures.Where(f => f.Sent >= killed && (f.Error.Contains("Connection refused", StringComparison.Ordinal) || f.Error.Contains("Connection reset", StringComparison.Ordinal))).ToList();
 
         // On the killed node's connection: at most the one request each client had outstanding there.
-        Assert.True(failures.Except(refused).GroupBy(f => f.Client).All(g => g.Count() == 1), report);
+        Assert.True(failures.Except(connectionFailures).GroupBy(f => f.Client).All(g => g.Count() == 1), report);
+        // Everything fails in the take-over moment (docs/failover.md: 17-55 ms to a listening backup): bounded generously.
+        Assert.True(failures.All(f => f.Sent - killed < TimeSpan.FromSeconds(1)), report);
         if (mode == "active-active")
         {
-            // The other load balancer listens already: a client's next connection is served.
+            // The other load balancer listens already: no new connection is refused.
             Assert.True(refused.Count == 0, report);
-        }
-        else
-        {
-            // New connections are refused only until the backup listens (docs/failover.md: 17-55 ms): bounded generously.
-            Assert.True(refused.All(f => f.Sent - killed < TimeSpan.FromSeconds(1)), report);
         }
 
         // Every client is served again, by the same certificate.
