@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Strata.Hosting.Logs;
 using Strata.Topology;
 
 namespace Strata.Hosting;
@@ -49,6 +50,8 @@ public static class NodeHost
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(new ManagementEndpoint(Isolated: serveHttpOnAddress && !node.Management.Equals(node.Address)));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<LogReopening>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LogReopening>());
         return builder;
     }
 

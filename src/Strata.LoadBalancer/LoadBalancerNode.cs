@@ -9,6 +9,7 @@ using Strata.Hosting.Tls;
 using Strata.LoadBalancer.Vip;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
+using Strata.Proxy.RequestLog;
 using Strata.Proxy.Stats;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
@@ -26,6 +27,7 @@ public static class LoadBalancerNode
     {
         var builder = NodeHost.CreateBuilder(node)
             .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], isEdge: true, requireHealthyUpstream: true);
+        builder.Services.AddRequestLog(topology, node);
         if (topology.VipTls is { } tls)
         {
             if (tls.Generate)
@@ -75,6 +77,7 @@ public static class LoadBalancerNode
         }
 
         VipMetrics.Register(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<VipStatus>());
+        app.UseRequestLogMetrics();
         if (app.Services.GetService<VipCertificates>() is { } certificates)
         {
             VipMetrics.RegisterCertificates(app.Services.MetricsRegistry(), node.Name, certificates, app.Services.GetRequiredService<TimeProvider>());

@@ -263,6 +263,27 @@ public sealed partial class Orchestrator(
     }
 
     /// <summary>
+    /// Sends SIGUSR1 to every running node, which reopens its log files (its own log, a web node's access log, a load
+    /// balancer's request log): what logrotate's <c>postrotate</c> runs, as <c>nginx -s reopen</c>.
+    /// </summary>
+    public int ReopenLogs()
+    {
+        if (ReadRun() is not { } run)
+        {
+            return Fail("no topology is running here");
+        }
+
+        var signalled = run.Nodes.Where(n => NodeProcess.IsRunning(n.Pid, n.Name)).ToList();
+        foreach (var node in signalled)
+        {
+            NodeProcess.ReopenLogs(node.Pid);
+        }
+
+        output.WriteLine($"asked {signalled.Count} node(s) to reopen their log files: {string.Join(", ", signalled.Select(n => n.Name))}");
+        return 0;
+    }
+
+    /// <summary>
     /// A --netns drill. Without <paramref name="from"/>: <paramref name="name"/>'s link goes down (the host is cut
     /// off). With it: only the link between the two is cut (their switch ports isolated), so both stay reachable
     /// from this host; for two load balancers, a split brain.

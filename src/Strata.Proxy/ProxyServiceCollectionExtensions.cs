@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
+using Strata.Hosting.Logs;
+using Strata.Proxy.RequestLog;
 using Strata.Proxy.Forwarding;
 using Strata.Proxy.Clients.Connections;
 using Strata.Proxy.Clients.Kestrel;
@@ -50,7 +52,12 @@ public static class ProxyServiceCollectionExtensions
         }
 
         services.AddSingleton(sp => new UpstreamForwarder(
-            proxyName, sp.GetRequiredService<Backends>(), sp.GetService<IProxyObserver>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<UpstreamForwarder>>()));
+            proxyName,
+            sp.GetRequiredService<Backends>(),
+            sp.GetService<IProxyObserver>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<UpstreamForwarder>>(),
+            sp.GetService<LogFileWriter<RequestLogEntry>>()));
         var proxyHeaders = new ProxyHeaders(proxyName, isEdge, trustedProxies);
         services.AddSingleton(sp => new KestrelForwarder(
             sp.GetRequiredService<UpstreamForwarder>(), sp.GetRequiredService<IHttpForwarder>(), proxyHeaders, sp.GetService<IUpstreamErrorWriter>()));

@@ -412,6 +412,9 @@ public sealed record Topology
     /// <summary>Peers whose X-Forwarded-* headers the load balancers keep.</summary>
     public ImmutableArray<IPNetwork> TrustedProxies { get; init; } = [];
 
+    /// <summary>Each load balancer's request log, or null when it is off (the validator's default: <see cref="LogFileSpec.DefaultRequestLogPath"/>).</summary>
+    public LogFileSpec? RequestLog { get; init; }
+
     /// <summary>Absolute path of the static files.</summary>
     public required string WebRoot { get; init; }
 
@@ -458,4 +461,25 @@ public static class NodeRoles
         NodeRole.Database => "db",
         _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
     };
+}
+
+/// <summary>A log file each node of a tier writes.</summary>
+/// <param name="Path">Absolute; <see cref="NodePlaceholder"/> stands for the node's name.</param>
+/// <param name="Format">The format's name, validated.</param>
+public sealed record LogFileSpec(string Path, string Format)
+{
+    /// <summary>The placeholder in a log path replaced by the node's name.</summary>
+    public const string NodePlaceholder = "{node}";
+
+    /// <summary>The load balancers' request log format with HAProxy's httplog fields.</summary>
+    public const string HttpLog = "httplog";
+
+    /// <summary>One JSON object a line.</summary>
+    public const string Json = "json";
+
+    /// <summary>Where a load balancer's request log goes unless the topology says otherwise, relative to the topology file.</summary>
+    public static readonly string DefaultRequestLogPath = System.IO.Path.Combine(".strata", "logs", "{node}.requests.log");
+
+    /// <summary>The path for <paramref name="node"/>.</summary>
+    public string For(string node) => Path.Replace(NodePlaceholder, node, StringComparison.Ordinal);
 }

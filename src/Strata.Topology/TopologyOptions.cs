@@ -214,6 +214,12 @@ public sealed record LoadBalancerTierOptions : TierOptions
 
     /// <summary>How the load balancers route requests to the web tier's pools, first match first (docs/routing.md) [none: all to "web"].</summary>
     public IReadOnlyList<RouteOptions>? Routes { get; init; }
+
+    /// <summary>
+    /// Each load balancer's request log (docs/security.md): path [.strata/logs/{node}.requests.log] and format
+    /// "httplog" (HAProxy's fields), "json" or "off" [httplog].
+    /// </summary>
+    public AccessLogOptions? RequestLog { get; init; }
 }
 
 /// <summary>How a server is chosen.</summary>
@@ -361,13 +367,13 @@ public sealed record ClientLimitOptions
     public int? MinBodyBytesPerSecond { get; init; }
 }
 
-/// <summary>The access log of each web node.</summary>
+/// <summary>A log file of each node of a tier: web.accessLog, loadBalancers.requestLog.</summary>
 public sealed record AccessLogOptions
 {
-    /// <summary>File, relative to the topology file; {node} is the node's name [.strata/logs/{node}.access.log].</summary>
+    /// <summary>File, relative to the topology file; {node} is the node's name [.strata/logs/{node}.access.log; .strata/logs/{node}.requests.log].</summary>
     public string? Path { get; init; }
 
-    /// <summary>"combined" (nginx's), "json" (one object per line) or "off" [combined].</summary>
+    /// <summary>web: "combined" (nginx's), "json" (one object per line) or "off" [combined]; loadBalancers: "httplog", "json" or "off" [httplog].</summary>
     public string? Format { get; init; }
 }
 

@@ -123,6 +123,19 @@ internal sealed partial class TopologyValidator
             InRange(check.Rise ?? defaults.Rise, $"{field}.rise", 1, 100));
     }
 
+    /// <summary>loadBalancers.requestLog: its format, and its path made absolute against the topology file; null when off.</summary>
+    private LogFileSpec? RequestLog(AccessLogOptions? options)
+    {
+        var format = options?.Format ?? LogFileSpec.HttpLog;
+        if (format is not (LogFileSpec.HttpLog or LogFileSpec.Json or "off"))
+        {
+            Error("loadBalancers.requestLog.format", $"'{format}' is not a format; the formats are: {LogFileSpec.HttpLog}, {LogFileSpec.Json}, off");
+            return null;
+        }
+
+        return format == "off" ? null : new LogFileSpec(Path.GetFullPath(Path.Combine(_baseDirectory, options?.Path ?? LogFileSpec.DefaultRequestLogPath)), format);
+    }
+
     private ImmutableArray<IPNetwork> TrustedProxies(IReadOnlyList<string>? given) => Networks(given, "loadBalancers.trustedProxies", allowAll: false);
 
     /// <summary>Addresses and CIDR ranges; with <paramref name="allowAll"/>, "all" for every IPv4 and IPv6 address.</summary>

@@ -61,6 +61,7 @@ internal sealed partial class TopologyValidator
         var loadBalancerRoutes = Routes(o.LoadBalancers?.Routes, "loadBalancers", "web", webPools);
         var webRoutes = Routes(o.Web?.Routes, "web", "app", appPools);
         var trustedProxies = TrustedProxies(o.LoadBalancers?.TrustedProxies);
+        var requestLog = RequestLog(o.LoadBalancers?.RequestLog);
         var webRoot = WebRoot(o.Web?.Root);
         var web = Web(o.Web);
         var database = Database(o.Database);
@@ -95,6 +96,7 @@ internal sealed partial class TopologyValidator
             LoadBalancerRoutes = loadBalancerRoutes,
             WebRoutes = webRoutes,
             TrustedProxies = trustedProxies,
+            RequestLog = requestLog,
             AdminToken = adminToken,
             Vrrp = vrrp,
             VipTls = vipTls,

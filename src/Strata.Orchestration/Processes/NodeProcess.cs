@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Strata.Hosting.Logs;
 
 namespace Strata.Orchestration.Processes;
 
@@ -8,6 +9,7 @@ internal static partial class NodeProcess
 {
     private const int SigKill = 9;
     private const int SigTerm = 15;
+    private const int SigUsr1 = 10;
 
     /// <summary>
     /// Starts <paramref name="command"/> in a session of its own (so that a Ctrl+C or a closed terminal reaches
@@ -24,6 +26,8 @@ internal static partial class NodeProcess
             start.Environment[name] = value;
         }
 
+        // SIGUSR1 reopens this file on the node (logrotate).
+        start.Environment[LogReopening.NodeLogVariable] = Path.GetFullPath(logPath);
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("log=$1; shift; exec setsid \"$@\" >>\"$log\" 2>&1 </dev/null");
         start.ArgumentList.Add("strata-node");
@@ -82,6 +86,9 @@ internal static partial class NodeProcess
 
     /// <summary>Asks the node to stop (SIGTERM): it stops listening and finishes in-flight requests.</summary>
     public static void Terminate(int pid) => Signal(pid, SigTerm);
+
+    /// <summary>Has the node reopen its log files (SIGUSR1, handled by every node: LogReopening).</summary>
+    public static void ReopenLogs(int pid) => Signal(pid, SigUsr1);
 
     /// <summary>Kills the node at once (SIGKILL), as a crash would.</summary>
     public static void Kill(int pid) => Signal(pid, SigKill);

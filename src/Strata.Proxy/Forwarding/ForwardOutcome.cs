@@ -28,9 +28,18 @@ internal enum ForwardOutcome
     ResponseBroken,
 }
 
-/// <summary>An attempt's outcome, and the error behind it when it failed.</summary>
+/// <summary>An attempt's outcome, the error behind it when it failed, and what the request log reads of it.</summary>
 internal readonly record struct ForwardAttempt(ForwardOutcome Outcome, Exception? Error = null)
 {
+    /// <summary>Stopwatch ticks spent connecting to the server: 0 on a kept-alive connection, -1 when not measured.</summary>
+    public long Connect { get; init; } = -1;
+
+    /// <summary>Stopwatch ticks from the request sent to the server's response head, -1 when none came or not measured.</summary>
+    public long Response { get; init; } = -1;
+
+    /// <summary>Response body bytes relayed to the client, -1 when not counted.</summary>
+    public long Bytes { get; init; } = -1;
+
     public static readonly ForwardAttempt Answered = new(ForwardOutcome.Answered);
     public static readonly ForwardAttempt ClientGone = new(ForwardOutcome.ClientGone);
 }

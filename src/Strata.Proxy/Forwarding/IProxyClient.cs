@@ -54,4 +54,24 @@ internal interface IProxyClient : IRoutedRequest
 
     /// <summary>Writes the proxy's own answer; with <paramref name="close"/> the connection is closed after it.</summary>
     ValueTask WriteErrorAsync(int status, string detail, bool close);
+
+    // What the request log reads of the request once it has ended; never read when the log is off.
+
+    /// <summary>When the request's first byte arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), 0 when not known.</summary>
+    long Started { get; }
+
+    /// <summary>The client's port.</summary>
+    int PeerPort { get; }
+
+    /// <summary>The address the client connected to.</summary>
+    System.Net.IPAddress? LocalAddress { get; }
+
+    /// <summary>The port the client connected to.</summary>
+    int LocalPort { get; }
+
+    /// <summary>E.g. HTTP/1.1 or HTTP/2.</summary>
+    string Protocol { get; }
+
+    /// <summary>Body bytes of the proxy's own answer (an error, a rule's), -1 when not known.</summary>
+    long AnswerBytes { get; }
 }

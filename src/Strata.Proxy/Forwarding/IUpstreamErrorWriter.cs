@@ -41,6 +41,9 @@ internal sealed class PlainTextUpstreamErrorWriter : IUpstreamErrorWriter
             response.Headers.RetryAfter = "1";
         }
 
-        return response.WriteAsync(error.ToPlainText());
+        // With its length (as the connection path writes it), which the request log then reads.
+        var body = System.Text.Encoding.UTF8.GetBytes(error.ToPlainText());
+        response.ContentLength = body.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body).AsTask();
     }
 }

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Strata.Hosting.Logs;
+using Strata.Proxy.RequestLog;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
 using Strata.Topology;
@@ -32,9 +35,12 @@ public sealed partial class UpstreamForwarder
     private readonly IProxyObserver _observer;
     private readonly TimeProvider _time;
     private readonly RefusalLog _refusals;
+    private readonly LogFileWriter<RequestLogEntry>? _requestLog;
 
-    internal UpstreamForwarder(string proxyName, Backends backends, IProxyObserver? observer, TimeProvider time, ILogger<UpstreamForwarder> logger)
+    internal UpstreamForwarder(
+        string proxyName, Backends backends, IProxyObserver? observer, TimeProvider time, ILogger<UpstreamForwarder> logger, LogFileWriter<RequestLogEntry>? requestLog = null)
     {
+        _requestLog = requestLog;
         _observer = observer ?? NullProxyObserver.Instance;
         _time = time;
         ProxyName = proxyName;
@@ -43,6 +49,9 @@ public sealed partial class UpstreamForwarder
         _logger = logger;
         _refusals = new RefusalLog(time, logger);
     }
+
+    /// <summary>Whether the node keeps a request log (which then reads what each attempt measured).</summary>
+    internal bool LogsRequests => _requestLog is not null;
 
     /// <summary>This proxy's name, as Via and its own answers (X-Served-By) carry it.</summary>
     internal string ProxyName { get; }
@@ -87,22 +96,33 @@ public sealed partial class UpstreamForwarder
     {
         var started = _time.GetTimestamp();
         var pool = _backends.Default;
+        // What the request log reads once the request has ended (docs/security.md): a few locals, timed only when it is on.
+        var logging = _requestLog is not null;
+        var logStarted = logging ? Stopwatch.GetTimestamp() : 0;
+        Route? route = null;
+        Upstream? server = null;
+        long queued = -1;
+        ForwardAttempt? last = null;
+        var retries = 0;
+        var end = Termination.Normal;
         try
         {
             if (client.Screen() is { } refusal)
             {
+                end = new('P', 'R');
                 await RefuseAsync(client, refusal);
                 return;
             }
 
             // A web node routes before its static files (RouteAsync); the route then comes with the request.
-            var route = client.Route;
+            route = client.Route;
             if (route is null)
             {
                 route = Match(client, out var answer);
                 if (!answer.Forwards)
                 {
                     pool = route.Pool;
+                    end = new(answer.Status is StatusCodes.Status403Forbidden or StatusCodes.Status429TooManyRequests ? 'P' : 'L', 'R');
                     await AnswerAsync(client, answer);
                     return;
                 }
@@ -124,9 +144,21 @@ public sealed partial class UpstreamForwarder
                 }
                 else
                 {
+                    var waited = logging ? Stopwatch.GetTimestamp() : 0;
                     var (acquired, failure) = await pool.AcquireAsync(client.Context, tried, client.Aborted);
+                    if (logging)
+                    {
+                        queued = Math.Max(queued, 0) + Stopwatch.GetTimestamp() - waited;
+                    }
+
                     if (acquired is null)
                     {
+                        end = failure switch
+                        {
+                            AcquireFailure.QueueFull => new('R', 'Q'),
+                            AcquireFailure.QueueTimeout => new('s', 'Q'),
+                            _ => new('S', 'C'),
+                        };
                         await client.WriteErrorAsync(StatusCodes.Status503ServiceUnavailable, Detail(pool, failure), close: false);
                         return;
                     }
@@ -135,6 +167,7 @@ public sealed partial class UpstreamForwarder
                 }
 
                 pinned = null;
+                server = upstream;
                 tried |= upstream.Index < 64 ? 1UL << upstream.Index : 0;
                 client.Chose(upstream, backend);
 
@@ -150,6 +183,7 @@ public sealed partial class UpstreamForwarder
                     pool.Release(upstream);
                 }
 
+                last = attempt;
                 var outcome = attempt.Outcome;
                 if (outcome == ForwardOutcome.Answered)
                 {
@@ -158,6 +192,7 @@ public sealed partial class UpstreamForwarder
                     {
                         // Discarded unseen (HAProxy retry-on 503 + redispatch): try a server not yet tried.
                         retriesLeft--;
+                        retries++;
                         _observer.Retried(pool, upstream);
                         client.ResetResponse();
                         continue;
@@ -168,11 +203,13 @@ public sealed partial class UpstreamForwarder
 
                 if (outcome == ForwardOutcome.ClientGone)
                 {
+                    end = new('C', client.ResponseStarted ? 'D' : 'H');
                     return;
                 }
 
                 if (outcome == ForwardOutcome.Refused)
                 {
+                    end = new('P', 'R');
                     if (!client.ResponseStarted)
                     {
                         await RefuseAsync(client, Refusal(attempt));
@@ -185,11 +222,13 @@ public sealed partial class UpstreamForwarder
                 if (!client.ResponseStarted && retriesLeft > 0 && CanRetry(outcome, retryAfterSend, backend))
                 {
                     retriesLeft--;
+                    retries++;
                     _observer.Retried(pool, upstream);
                     client.ResetResponse();
                     continue;
                 }
 
+                end = Ended(outcome, client.ResponseStarted);
                 if (!client.ResponseStarted)
                 {
                     var (status, detail) = Answer(pool, outcome);
@@ -202,7 +241,49 @@ public sealed partial class UpstreamForwarder
         finally
         {
             _observer.RequestCompleted(pool, client.Status, _time.GetElapsedTime(started));
+            if (logging)
+            {
+                Log(client, logStarted, route, pool, server, queued, last, retries, end);
+            }
         }
+    }
+
+    /// <summary>The termination state of a request whose last attempt failed and was not retried.</summary>
+    private static Termination Ended(ForwardOutcome outcome, bool responseStarted) => outcome switch
+    {
+        ForwardOutcome.NotSent => new('S', 'C'),
+        ForwardOutcome.TimedOut => new('s', 'H'),
+        ForwardOutcome.FailedAfterSend => new('S', 'H'),
+        // A response that could be read two ways is refused by the proxy (HAProxy's PH); one that broke in its body is the server's.
+        _ => responseStarted ? new('S', 'D') : new('P', 'H'),
+    };
+
+    /// <summary>Queues the request log's entry for a request that has ended; nothing formatted here.</summary>
+    private void Log<TClient>(TClient client, long logStarted, Route? route, UpstreamPool pool, Upstream? server, long queued, ForwardAttempt? last, int retries, Termination end)
+        where TClient : IProxyClient
+    {
+        var now = Stopwatch.GetTimestamp();
+        var first = client.Started != 0 ? client.Started : logStarted;
+        var answered = last is { Outcome: ForwardOutcome.Answered } && end == Termination.Normal;
+        var gone = end.Cause == 'C' && !client.ResponseStarted;
+        _requestLog!.TryWrite(new RequestLogEntry(
+            _time.GetUtcNow() - Stopwatch.GetElapsedTime(first, now),
+            client.Peer,
+            client.PeerPort,
+            client.LocalAddress,
+            client.LocalPort,
+            client.Scheme == "https",
+            route?.Name ?? "-",
+            pool.TierName,
+            server?.Name,
+            new PhaseTimes(client.Started != 0 ? logStarted - client.Started : -1, queued, last?.Connect ?? -1, last?.Response ?? -1, now - first),
+            gone ? -1 : client.Status,
+            answered ? last!.Value.Bytes : gone ? 0 : client.AnswerBytes,
+            retries,
+            end,
+            client.Method,
+            client.RequestUri,
+            client.Protocol));
     }
 
     /// <summary>

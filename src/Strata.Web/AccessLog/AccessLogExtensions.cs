@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Prometheus;
 using Strata.Hosting;
+using Strata.Hosting.Logs;
 using Strata.Proxy;
 using Strata.Topology;
 
@@ -28,9 +29,10 @@ public static class AccessLogExtensions
         services.AddSingleton(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
-            return new AccessLogWriter(path.Replace(NodePlaceholder, node.Name, StringComparison.Ordinal), AccessLogFormats.Create(web.AccessLogFormat, time), time);
+            return new LogFileWriter<AccessLogEntry>(
+                path.Replace(NodePlaceholder, node.Name, StringComparison.Ordinal), AccessLogFormats.Create(web.AccessLogFormat, time), time, sp.GetService<LogReopening>());
         });
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AccessLogWriter>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<LogFileWriter<AccessLogEntry>>());
         return services;
     }
 
@@ -41,7 +43,7 @@ public static class AccessLogExtensions
     /// </summary>
     public static WebApplication UseAccessLog(this WebApplication app)
     {
-        if (app.Services.GetService<AccessLogWriter>() is not { } writer)
+        if (app.Services.GetService<LogFileWriter<AccessLogEntry>>() is not { } writer)
         {
             return app;
         }

@@ -1,14 +1,15 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Strata.Hosting.Logs;
 using Strata.Proxy.Forwarding;
 
 namespace Strata.Web.AccessLog;
 
 /// <summary>
 /// Captures an <see cref="AccessLogEntry"/> for every request that reaches the pipeline (static files, forwarded
-/// requests and errors alike) and hands it to the <see cref="AccessLogWriter"/>; nothing is formatted or written here.
+/// requests and errors alike) and hands it to the <see cref="LogFileWriter{TEntry}"/>; nothing is formatted or written here.
 /// </summary>
-internal sealed class AccessLogMiddleware(RequestDelegate next, AccessLogWriter writer, string nodeName, TimeProvider time)
+internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<AccessLogEntry> writer, string nodeName, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {

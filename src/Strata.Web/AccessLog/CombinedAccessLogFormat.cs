@@ -1,7 +1,8 @@
 using System.Buffers;
-using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using Strata.Hosting.Logs;
+using static Strata.Hosting.Logs.LogText;
 
 namespace Strata.Web.AccessLog;
 
@@ -15,9 +16,6 @@ namespace Strata.Web.AccessLog;
 /// </remarks>
 internal sealed class CombinedAccessLogFormat(TimeProvider time) : IAccessLogFormat
 {
-    /// <summary>Longest UTF-8 form of one UTF-16 char, escaped: 3 bytes, each as \xHH.</summary>
-    private const int MaxEscapedBytesPerChar = 12;
-
     // $time_local changes once a second: formatted then and reused, as nginx caches it. The format is used by the
     // single writer loop only, so the cache needs no lock.
     private readonly byte[] _timeLocal = new byte[64];
@@ -46,9 +44,7 @@ internal sealed class CombinedAccessLogFormat(TimeProvider time) : IAccessLogFor
         Raw(output, "\" \"");
         Escaped(output, string.IsNullOrEmpty(entry.UserAgent) ? "-" : entry.UserAgent);
         Raw(output, "\" ");
-        var span = output.GetSpan(32);
-        entry.Duration.TotalSeconds.TryFormat(span, out var written, "0.000", CultureInfo.InvariantCulture);
-        output.Advance(written);
+        Number(output, entry.Duration.TotalSeconds, "0.000");
         Raw(output, "\n");
     }
 
@@ -68,63 +64,5 @@ internal sealed class CombinedAccessLogFormat(TimeProvider time) : IAccessLogFor
         }
 
         return _timeLocal.AsSpan(0, _timeLocalLength);
-    }
-
-    private static void Raw(IBufferWriter<byte> output, string text)
-    {
-        var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
-        output.Advance(Encoding.UTF8.GetBytes(text, span));
-    }
-
-    private static void Number(IBufferWriter<byte> output, long value)
-    {
-        var span = output.GetSpan(20);
-        Utf8Formatter.TryFormat(value, span, out var written);
-        output.Advance(written);
-    }
-
-    /// <summary>Writes <paramref name="text"/> as UTF-8 with the bytes nginx escapes as \xHH, without an intermediate array.</summary>
-    private static void Escaped(IBufferWriter<byte> output, string text)
-    {
-        var span = output.GetSpan(text.Length * MaxEscapedBytesPerChar);
-        Span<byte> utf8 = stackalloc byte[4];
-        var n = 0;
-        var chars = text.AsSpan();
-        while (!chars.IsEmpty)
-        {
-            if (chars[0] < 0x80)
-            {
-                n += EscapedByte(span[n..], (byte)chars[0]);
-                chars = chars[1..];
-                continue;
-            }
-
-            // A lone surrogate becomes U+FFFD, as Encoding.UTF8 writes it.
-            Rune.DecodeFromUtf16(chars, out var rune, out var consumed);
-            var length = rune.EncodeToUtf8(utf8);
-            foreach (var b in utf8[..length])
-            {
-                n += EscapedByte(span[n..], b);
-            }
-
-            chars = chars[consumed..];
-        }
-
-        output.Advance(n);
-    }
-
-    private static int EscapedByte(Span<byte> span, byte b)
-    {
-        if (b is < 0x20 or >= 0x7F or (byte)'"' or (byte)'\\')
-        {
-            span[0] = (byte)'\\';
-            span[1] = (byte)'x';
-            span[2] = (byte)"0123456789ABCDEF"[b >> 4];
-            span[3] = (byte)"0123456789ABCDEF"[b & 0xF];
-            return 4;
-        }
-
-        span[0] = b;
-        return 1;
     }
 }

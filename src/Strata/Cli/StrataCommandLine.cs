@@ -32,6 +32,7 @@ internal static class StrataCommandLine
             StatusCommand(),
             DownCommand(),
             KillCommand(),
+            ReopenLogsCommand(),
             StartCommand(),
             CutCommand(),
             HealCommand(),
@@ -154,6 +155,13 @@ internal static class StrataCommandLine
             LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
                 ? await Orchestrator(topology).KillAsync(name)
                 : UsageError);
+        return command;
+    }
+
+    private static Command ReopenLogsCommand()
+    {
+        var command = new Command("reopen-logs", "Have every node reopen its log files (SIGUSR1), after logrotate moved them") { FileOption };
+        command.SetAction(parse => LoadTopology(parse) is { } topology ? Orchestrator(topology).ReopenLogs() : UsageError);
         return command;
     }
 

@@ -82,6 +82,35 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
             Assert.Equal(text, messages[0]!["text"]!.GetValue<string>());
         }
 
+        // The VIP owner's request log has the write, and after a rotation (the files moved away) `strata reopen-logs`
+        // has every node write new ones: the load balancer's request log, the web nodes' access logs, the nodes' own logs.
+        var logs = Path.Combine(_run.Directory, ".strata", "logs");
+        var requestLog = Path.Combine(logs, $"{owner}.requests.log");
+        Assert.True(
+            await Eventually.TrueAsync(() => Task.FromResult(File.Exists(requestLog) && File.ReadAllText(requestLog).Contains(" 201 ") && File.ReadAllText(requestLog).Contains("\"POST /api/messages HTTP/1.1\"")), TimeSpan.FromSeconds(10)),
+            $"no line for the write in {requestLog}");
+        string[] rotated = [requestLog, Path.Combine(logs, "web-1.access.log"), Path.Combine(logs, "web-2.access.log"), Path.Combine(logs, $"{owner}.log"), Path.Combine(logs, "app-1.log")];
+        foreach (var file in rotated)
+        {
+            File.Move(file, file + ".1", overwrite: true);
+        }
+
+        var reopened = await _run.StrataAsync("reopen-logs");
+        Assert.True(reopened.ExitCode == 0, reopened.Output + reopened.Error);
+        Assert.True(
+            await Eventually.TrueAsync(() => Task.FromResult(rotated.All(File.Exists)), TimeSpan.FromSeconds(10)),
+            $"not reopened: {string.Join(", ", rotated.Where(f => !File.Exists(f)))}");
+        using (var after = await GetAsync(new Uri(site, "/static/site.css?after-rotation")))
+        {
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        }
+
+        Assert.True(
+            await Eventually.TrueAsync(() => Task.FromResult(File.ReadAllText(requestLog).Contains("/static/site.css?after-rotation")), TimeSpan.FromSeconds(10)),
+            "the request after the rotation is not in the new request log");
+        Assert.Contains("Reopened the log files after SIGUSR1", File.ReadAllText(Path.Combine(logs, $"{owner}.log")));
+        Assert.DoesNotContain("after-rotation", File.ReadAllText(requestLog + ".1"));
+
         // SIGKILL a web node under a steady stream of GETs through the VIP: retries hide it from every client.
         var (afterKill, failed) = await GetsWhileKillingAsync(site, "web-1");
         Assert.True(afterKill >= 50, $"only {afterKill} requests were sent after the kill");

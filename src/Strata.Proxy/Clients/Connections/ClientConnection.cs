@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -37,6 +38,8 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     private volatile bool _closing;
     private bool _close;
     private Route? _route;
+    private long _started;
+    private long _answerBytes;
     private string? _host;
     private string? _target;
 
@@ -50,7 +53,12 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         _https = https;
         _input = context.Transport.Input;
         _output = context.Transport.Output;
-        Peer = (context.RemoteEndPoint as IPEndPoint)?.Address;
+        var remote = context.RemoteEndPoint as IPEndPoint;
+        Peer = remote?.Address;
+        PeerPort = remote?.Port ?? 0;
+        var local = context.LocalEndPoint as IPEndPoint;
+        LocalAddress = local?.Address;
+        LocalPort = local?.Port ?? 0;
         _keepClientValues = owner.ProxyHeaders.KeepsClientValues(Peer);
         _peerText = owner.ProxyHeaders.PeerAsText(Peer);
     }
@@ -92,6 +100,19 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
 
     /// <summary>The client's address.</summary>
     public IPAddress? Peer { get; }
+
+    public int PeerPort { get; }
+
+    public IPAddress? LocalAddress { get; }
+
+    public int LocalPort { get; }
+
+    /// <summary>This path takes HTTP/1.1 only (<see cref="RequestHead"/>).</summary>
+    public string Protocol => "HTTP/1.1";
+
+    public long Started => _started;
+
+    public long AnswerBytes => _answerBytes;
 
     /// <summary>A client that goes away is noticed on the next write (as HAProxy without <c>abortonclose</c>).</summary>
     public CancellationToken Aborted => CancellationToken.None;
@@ -167,10 +188,17 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
             Volatile.Write(ref _deadline, Environment.TickCount64 + (long)forwarder.ClientTimeout.TotalMilliseconds);
             ReadOnlySequence<byte> buffer;
             int length;
+            _started = 0;
             while (true)
             {
                 var result = await _input.ReadAsync();
                 buffer = result.Buffer;
+                if (_started == 0 && !buffer.IsEmpty)
+                {
+                    // The request log's TR and date: when this request's first byte was seen.
+                    _started = Stopwatch.GetTimestamp();
+                }
+
                 length = result.IsCanceled ? -1 : HeadLength(buffer);
                 if (length >= 0)
                 {
@@ -222,6 +250,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
             _close = _request.Close || _closing;
             Status = StatusCodes.Status200OK;
             ResponseStarted = false;
+            _answerBytes = -1;
             await forwarder.ForwardAsync(this);
             if (_output.UnflushedBytes > 0 && !await Http1Forwarder.FlushAsync(_output))
             {
@@ -363,6 +392,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         _close |= close;
         Status = status;
         ResponseStarted = true;
+        _answerBytes = HttpMethods.IsHead(Method) ? 0 : body.Length;
         var head = string.Create(CultureInfo.InvariantCulture,
             $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n{headers}{UpstreamForwarder.ServedByHeader}: {_owner.ProxyName}\r\nContent-Length: {body.Length}\r\n{(_close ? "Connection: close\r\n" : "")}");
         _output.Write(Encoding.Latin1.GetBytes(head));

@@ -51,6 +51,7 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
         var copied = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         if (proxyResponse is not null)
         {
+            httpContext.Features.Get<UpstreamFeature>()?.ResponseHeadCame();
             foreach (var option in proxyResponse.Headers.Connection)
             {
                 httpContext.Response.Headers.Remove(option);

@@ -1,6 +1,9 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Strata.Hosting.Logs;
 using Strata.Proxy.Forwarding;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
@@ -87,7 +90,31 @@ public sealed class KestrelForwarder : IDisposable
     /// <summary>One attempt through YARP (requests with a body, upgrades).</summary>
     internal async ValueTask<ForwardAttempt> ForwardWithYarpAsync(HttpContext context, Upstream upstream, BackendSpec backend, bool discard503)
     {
-        var error = await _yarp.SendAsync(context, upstream.DestinationPrefix, _client, RequestConfig(backend), discard503 ? _discard503Transformer : _transformer);
+        // With a request log, the answer's body bytes are counted and the response head's arrival noted (ForwardingTransformer).
+        CountingResponseBodyFeature? counting = null;
+        var original = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        if (_pipeline.LogsRequests)
+        {
+            counting = new CountingResponseBodyFeature(original);
+            context.Features.Set<IHttpResponseBodyFeature>(counting);
+            var feature = UpstreamFeature.Of(context);
+            feature.Sent = Stopwatch.GetTimestamp();
+            feature.ResponseTicks = -1;
+        }
+
+        ForwarderError error;
+        try
+        {
+            error = await _yarp.SendAsync(context, upstream.DestinationPrefix, _client, RequestConfig(backend), discard503 ? _discard503Transformer : _transformer);
+        }
+        finally
+        {
+            if (counting is not null)
+            {
+                context.Features.Set(original);
+            }
+        }
+
         var exception = context.GetForwarderErrorFeature()?.Exception;
         context.Features.Set<IForwarderErrorFeature>(null);
         var outcome = error switch
@@ -104,7 +131,8 @@ public sealed class KestrelForwarder : IDisposable
             ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination => ForwardOutcome.ResponseBroken,
             _ => ForwardOutcome.FailedAfterSend,
         };
-        return new ForwardAttempt(outcome, exception);
+        var attempt = new ForwardAttempt(outcome, exception);
+        return counting is null ? attempt : attempt with { Response = UpstreamFeature.Of(context).ResponseTicks, Bytes = counting.Bytes };
     }
 
     /// <summary>The proxy's own answer on Kestrel's response, written by the node's <see cref="IUpstreamErrorWriter"/>.</summary>

@@ -50,6 +50,19 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
 
     public RequestScreen.Refusal? Screen() => RequestScreen.Check(context.Request);
 
+    /// <summary>Not known: Kestrel does not say when the head's first byte came.</summary>
+    public long Started => 0;
+
+    public int PeerPort => context.Connection.RemotePort;
+
+    public IPAddress? LocalAddress => context.Connection.LocalIpAddress;
+
+    public int LocalPort => context.Connection.LocalPort;
+
+    public string Protocol => context.Request.Protocol;
+
+    public long AnswerBytes => HttpMethods.IsHead(context.Request.Method) ? 0 : context.Response.ContentLength ?? -1;
+
     public string? Cookie(string name) => context.Request.Cookies[name];
 
     /// <summary>

@@ -17,6 +17,21 @@ internal sealed class UpstreamFeature
     /// <summary>The persistence cookie's name for <see cref="Upstream"/>'s pool, or null.</summary>
     public string? Cookie { get; set; }
 
+    /// <summary>With a request log, when YARP's attempt started (a Stopwatch timestamp); 0 otherwise.</summary>
+    public long Sent { get; set; }
+
+    /// <summary>With a request log, the ticks from <see cref="Sent"/> to the response head, -1 before it came.</summary>
+    public long ResponseTicks { get; set; } = -1;
+
+    /// <summary>Notes that the response head came (YARP's response transform runs then).</summary>
+    public void ResponseHeadCame()
+    {
+        if (Sent != 0)
+        {
+            ResponseTicks = System.Diagnostics.Stopwatch.GetTimestamp() - Sent;
+        }
+    }
+
     /// <summary>The request's feature, added if it has none yet.</summary>
     public static UpstreamFeature Of(Microsoft.AspNetCore.Http.HttpContext context)
     {

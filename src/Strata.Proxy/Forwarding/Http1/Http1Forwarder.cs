@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -47,11 +48,16 @@ internal static class Http1Forwarder
         var canResend = connection is not null && IsIdempotent(client.Method);
         while (true)
         {
+            // The request log's Tc (0 on a kept-alive connection) and Tr: three timestamps, no allocation.
+            long connect = 0;
+            long response = -1;
             if (connection is null)
             {
                 try
                 {
+                    connect = Stopwatch.GetTimestamp();
                     connection = await Http1Connection.ConnectAsync(pool.EndPoint, backend.ConnectTimeout);
+                    connect = Stopwatch.GetTimestamp() - connect;
                 }
                 catch (SocketException e)
                 {
@@ -79,6 +85,7 @@ internal static class Http1Forwarder
             var registration = client.Aborted.CanBeCanceled ? client.Aborted.UnsafeRegister(static c => ((Http1Connection)c!).Abort(), connection) : default;
             connection.Arm(backend.ServerTimeout);
             var stage = Stage.Sending;
+            var sent = Stopwatch.GetTimestamp();
             try
             {
                 await connection.SendAsync(connection.HeadBuffer.AsMemory(0, length));
@@ -90,7 +97,7 @@ internal static class Http1Forwarder
                     var parsed = head.TryParse(connection.Buffered);
                     if (parsed == ParseResult.Invalid)
                     {
-                        return new(ForwardOutcome.ResponseBroken, new InvalidDataException(head.Error));
+                        return Timed(new(ForwardOutcome.ResponseBroken, new InvalidDataException(head.Error)), connect, response, -1);
                     }
 
                     if (parsed == ParseResult.Complete)
@@ -102,7 +109,7 @@ internal static class Http1Forwarder
 
                         if (head.Status == StatusCodes.Status101SwitchingProtocols)
                         {
-                            return new(ForwardOutcome.ResponseBroken, new InvalidDataException("101 Switching Protocols to a request without Upgrade"));
+                            return Timed(new(ForwardOutcome.ResponseBroken, new InvalidDataException("101 Switching Protocols to a request without Upgrade")), connect, response, -1);
                         }
 
                         // 100 Continue, 103 Early Hints...: interim, not relayed (YARP does the same over HTTP/1.1).
@@ -114,16 +121,19 @@ internal static class Http1Forwarder
                     if (!connection.Filled(await connection.FillAsync()))
                     {
                         // Closed before a whole head; a kept-alive connection closed before any answer is sent again (below).
-                        return Closed(connection, canResend, stage) ?? throw new IOException("the kept-alive connection was closed before any answer");
+                        return Closed(connection, canResend, stage) is { } closed
+                            ? Timed(closed, connect, response, -1)
+                            : throw new IOException("the kept-alive connection was closed before any answer");
                     }
 
                     stage = Stage.ReadingHead;
                 }
 
+                response = Stopwatch.GetTimestamp() - sent;
                 client.SetStatus(head.Status);
                 if (head.Status == StatusCodes.Status503ServiceUnavailable && discard503)
                 {
-                    return ForwardAttempt.Answered;
+                    return Timed(ForwardAttempt.Answered, connect, response, -1);
                 }
 
                 var noBody = HttpMethods.IsHead(client.Method) || head.Status is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified;
@@ -134,44 +144,44 @@ internal static class Http1Forwarder
                 if (noBody)
                 {
                     keep = head.KeepAlive && connection.Buffered.IsEmpty;
-                    return ForwardAttempt.Answered;
+                    return Timed(ForwardAttempt.Answered, connect, response, 0);
                 }
 
                 var relayed = head.Chunked
                     ? await RelayChunkedAsync(connection, client.Body, client.RelaysChunkFraming)
                     : await RelayAsync(connection, client.Body, head.ContentLength);
 
-                if (!relayed)
+                if (relayed < 0)
                 {
-                    return ForwardAttempt.ClientGone;
+                    return Timed(ForwardAttempt.ClientGone, connect, response, -1);
                 }
 
                 // A body that ends with the connection leaves nothing to keep.
                 keep = head.KeepAlive && (head.ContentLength >= 0 || head.Chunked) && connection.Buffered.IsEmpty;
-                return ForwardAttempt.Answered;
+                return Timed(ForwardAttempt.Answered, connect, response, relayed);
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or InvalidDataException)
             {
                 if (client.Aborted.IsCancellationRequested)
                 {
-                    return ForwardAttempt.ClientGone;
+                    return Timed(ForwardAttempt.ClientGone, connect, response, -1);
                 }
 
                 if (stage == Stage.RelayingBody)
                 {
                     // Headers (and maybe part of the body) are on their way: the client must see a broken response.
                     client.Abort();
-                    return new(ForwardOutcome.ResponseBroken, e);
+                    return Timed(new(ForwardOutcome.ResponseBroken, e), connect, response, -1);
                 }
 
                 if (e is OperationCanceledException or InvalidDataException || stage == Stage.ReadingHead || !canResend)
                 {
-                    return e switch
+                    return Timed(e switch
                     {
                         OperationCanceledException => new(ForwardOutcome.TimedOut, e),
                         InvalidDataException => new(ForwardOutcome.ResponseBroken, e),
                         _ => new(ForwardOutcome.FailedAfterSend, e),
-                    };
+                    }, connect, response, -1);
                 }
 
                 // The kept-alive connection was closed as the request went out, before any answer: sent again (below).
@@ -194,6 +204,9 @@ internal static class Http1Forwarder
         }
     }
 
+    private static ForwardAttempt Timed(ForwardAttempt attempt, long connect, long response, long bytes) =>
+        attempt with { Connect = connect, Response = response, Bytes = bytes };
+
     /// <summary>The server closed the connection before a whole response head; null when the request can be sent again.</summary>
     private static ForwardAttempt? Closed(Http1Connection connection, bool canResend, Stage stage)
     {
@@ -206,10 +219,11 @@ internal static class Http1Forwarder
             connection.Buffered.IsEmpty ? "the server closed the connection without answering" : "the server closed the connection in the middle of the response head"));
     }
 
-    /// <summary>Relays <paramref name="length"/> bytes, or up to the end of the stream when -1; false when the client went away.</summary>
-    private static async ValueTask<bool> RelayAsync(Http1Connection connection, PipeWriter writer, long length)
+    /// <summary>Relays <paramref name="length"/> bytes, or up to the end of the stream when -1; returns the bytes relayed, -1 when the client went away.</summary>
+    private static async ValueTask<long> RelayAsync(Http1Connection connection, PipeWriter writer, long length)
     {
         var remaining = length < 0 ? long.MaxValue : length;
+        var total = remaining;
         var buffered = connection.Buffered;
         if (!buffered.IsEmpty)
         {
@@ -225,7 +239,7 @@ internal static class Http1Forwarder
             // What is written so far goes out while the next bytes are awaited.
             if (!await FlushAsync(writer))
             {
-                return false;
+                return -1;
             }
 
             flushed = true;
@@ -241,7 +255,7 @@ internal static class Http1Forwarder
             {
                 if (length < 0)
                 {
-                    return true;
+                    return total - remaining;
                 }
 
                 throw new IOException($"the server closed the connection {remaining} bytes before the end of the body");
@@ -253,15 +267,17 @@ internal static class Http1Forwarder
 
         // Once a flush has started the response, Kestrel does not flush what is left at its end on a kept-alive
         // connection: flush here. A body that came whole with the head is left to Kestrel: head and body in one write.
-        return !flushed || await FlushAsync(writer);
+        return !flushed || await FlushAsync(writer) ? total - remaining : -1;
     }
 
     /// <summary>
     /// Relays a chunked body (RFC 9112 §7.1): as data when Kestrel frames it again for its client, or with
-    /// <paramref name="copyFraming"/> chunked again as it came (sizes without extensions, trailers dropped).
+    /// <paramref name="copyFraming"/> chunked again as it came (sizes without extensions, trailers dropped). Returns
+    /// the body's length (its chunks' data), -1 when the client went away.
     /// </summary>
-    private static async ValueTask<bool> RelayChunkedAsync(Http1Connection connection, PipeWriter writer, bool copyFraming)
+    private static async ValueTask<long> RelayChunkedAsync(Http1Connection connection, PipeWriter writer, bool copyFraming)
     {
+        long total = 0;
         var pending = false;
         var flushed = false;
         while (true)
@@ -269,12 +285,13 @@ internal static class Http1Forwarder
             var (end, didFlush) = await LineAsync(connection, writer, pending);
             if (end < 0)
             {
-                return false;
+                return -1;
             }
 
             flushed |= didFlush;
             pending = false;
             var size = ParseChunkSize(connection.Buffered[..end]);
+            total += size;
             connection.Consume(end + 2);
             if (size == 0)
             {
@@ -296,7 +313,7 @@ internal static class Http1Forwarder
                 {
                     if (pending && !await FlushAsync(writer))
                     {
-                        return false;
+                        return -1;
                     }
 
                     flushed |= pending;
@@ -319,7 +336,7 @@ internal static class Http1Forwarder
             (end, didFlush) = await LineAsync(connection, writer, pending);
             if (end != 0)
             {
-                return end < 0 ? false : throw new InvalidDataException("a chunk is longer than its size says");
+                return end < 0 ? -1 : throw new InvalidDataException("a chunk is longer than its size says");
             }
 
             flushed |= didFlush;
@@ -337,7 +354,7 @@ internal static class Http1Forwarder
             var (end, didFlush) = await LineAsync(connection, writer, pending: false);
             if (end < 0)
             {
-                return false;
+                return -1;
             }
 
             connection.Consume(end + 2);
@@ -349,7 +366,7 @@ internal static class Http1Forwarder
                 }
 
                 // As in RelayAsync: once flushed, the rest must be flushed here.
-                return !(flushed | didFlush) || await FlushAsync(writer);
+                return !(flushed | didFlush) || await FlushAsync(writer) ? total : -1;
             }
         }
     }

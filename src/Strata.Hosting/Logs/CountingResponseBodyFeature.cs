@@ -1,13 +1,14 @@
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Strata.Web.AccessLog;
+namespace Strata.Hosting.Logs;
 
 /// <summary>
 /// Counts the response body bytes sent (nginx's <c>$body_bytes_sent</c>) whichever way they are written: the
-/// stream (forwarded answers), the pipe (minimal APIs, error pages) or sendfile (static files, kept zero-copy).
+/// stream (forwarded answers), the pipe (minimal APIs, error pages) or sendfile (static files, kept zero-copy). The web
+/// node's access log and the load balancer's request log (answers relayed by YARP) count with it.
 /// </summary>
-internal sealed class CountingResponseBodyFeature(IHttpResponseBodyFeature inner) : IHttpResponseBodyFeature
+public sealed class CountingResponseBodyFeature(IHttpResponseBodyFeature inner) : IHttpResponseBodyFeature
 {
     private CountingStream? _stream;
     private CountingPipeWriter? _writer;
