@@ -262,7 +262,7 @@ class Bench:
 
     LB, WEB, APP, VIP, DNS = "127.0.9.1", "127.0.9.11", "127.0.9.21", "127.0.9.100", "127.0.9.53"
 
-    def __init__(self, work, strata, tls_key=None):
+    def __init__(self, work, strata, tls_key=None, request_log="httplog"):
         self.work, self.strata = work, strata
         os.chmod(work, 0o755)  # nginx's workers run as nobody and must read the web root
         self.root = os.path.join(work, "wwwroot")
@@ -288,6 +288,8 @@ class Bench:
         }
         if tls_key:
             self.topology["vip"]["tls"] = {"port": p["tls"], "certificates": [self.certificate(tls_key)]}
+        # The load balancer's request log (HAProxy's export logs the same requests with option httplog to its stdout).
+        self.topology["loadBalancers"]["requestLog"] = {"format": request_log, "path": os.path.join(work, "logs", "{node}.requests.log")}
         self.path = os.path.join(work, "strata.json")
         with open(self.path, "w") as f:
             json.dump(self.topology, f, indent=2)
@@ -522,6 +524,8 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks"), help="where the .json and .md go")
     parser.add_argument("--strata", help="the command that runs strata, e.g. 'dotnet /path/Strata.dll' [the Release build of ./strata]")
     parser.add_argument("--drills", type=int, default=3, help=f"{FAILOVER}: drills per event and stack [3]")
+    parser.add_argument("--request-log", default="httplog", choices=["httplog", "json", "off"],
+                        help="the load balancers' request log (loadBalancers.requestLog.format; HAProxy logs with option httplog unless off) [httplog]")
     parser.add_argument("--tiny", action="store_true", help="wiring check: 16 connections, 1 s runs, 1 round, no warm-up")
     args = parser.parse_args()
     if args.tiny:
@@ -544,14 +548,14 @@ def main():
     budget = len(args.server_cpus.split(","))
     started = datetime.datetime.now(datetime.timezone.utc)
     report = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
-              "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus") if scenarios},
+              "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus", "request_log") if scenarios},
               "runs": []}
     if args.strata:
         # A run of another build or environment (an A/B) says so in its report.
         report["settings"]["strata"] = args.strata
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
-            bench = Bench(work, strata, TLS_KEYS.get(scenario))
+            bench = Bench(work, strata, TLS_KEYS.get(scenario), args.request_log)
             plan = scenario_plan(scenario, bench, args.server_cpus, budget)
             urls = plan["urls"]
             shared = plan["shared"]()

@@ -53,13 +53,28 @@ public static partial class HaproxyConfig
         }
 
         WriteTlsDefaults(w, topology);
-        w.Comment("Logging is off, as with Strata's load balancers; to log each request to stdout, uncomment both lines:");
-        w.Comment("log stdout format raw local0");
-        w.Comment("(and in defaults) log global + option httplog");
+        if (topology.RequestLog is not null)
+        {
+            // One line a request, as loadBalancers.requestLog: HAProxy writes each line at once (no buffer); syslog is the usual target.
+            w.Comment("loadBalancers.requestLog: HAProxy's httplog (Strata's httplog has the same fields), one line a request, to stdout;");
+            w.Comment("in production, log /dev/log local0 sends them to the local syslog instead.");
+            w.Line("log stdout format raw local0 info");
+        }
+        else
+        {
+            w.Comment("loadBalancers.requestLog is off: no request log, as on Strata's load balancers.");
+        }
+
         w.Outdent().Line();
 
         w.Line("defaults").Indent();
         w.Line("mode http");
+        if (topology.RequestLog is not null)
+        {
+            w.Line("log global");
+            w.Line("option httplog");
+        }
+
         w.Line("option http-keep-alive");
         w.Line("timeout connect " + Duration(web.ConnectTimeout));
         w.Line("timeout client " + Duration(web.ClientTimeout));
@@ -129,9 +144,16 @@ public static partial class HaproxyConfig
             + string.Join(", ", topology.LoadBalancers.Select(n => $"{n.Name} {n.Management}"))
             + $". Set {ManagementVariable} on each node.");
         w.Line(first is null ? $"bind \"${{{ManagementVariable}}}\"" : $"bind \"${{{ManagementVariable}-{first.Management}}}\"");
+
         w.Comment("/readyz fails while no web server is up, which keepalived's check script turns into trackWeight.");
         w.Line("monitor-uri /readyz");
         w.Line("monitor fail if { nbsrv(web) lt 1 }");
+        if (topology.RequestLog is not null)
+        {
+            w.Comment("Health checks and stats are not the site's traffic: not in the request log (as on Strata's management address).");
+            w.Line("http-request set-log-level silent");
+        }
+
         w.Line("http-request return status 200 content-type text/plain string \"ok\" if { path /healthz }");
         w.Line("stats enable");
         w.Line("stats uri /stats");
