@@ -8,6 +8,7 @@ using Strata.Hosting;
 using Strata.Hosting.Tls;
 using Strata.LoadBalancer.Vip;
 using Strata.Proxy;
+using Strata.Proxy.Clients.Connections;
 using Strata.Proxy.Forwarding;
 using Strata.Proxy.RequestLog;
 using Strata.Proxy.Stats;
@@ -28,6 +29,7 @@ public static class LoadBalancerNode
         var builder = NodeHost.CreateBuilder(node)
             .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], isEdge: true, requireHealthyUpstream: true);
         builder.Services.AddRequestLog(topology, node);
+        builder.Services.AddSingleton(sp => new ConnectionLimiter(topology.VipConnections, sp.GetRequiredService<ILogger<ConnectionLimiter>>()));
         if (topology.VipTls is { } tls)
         {
             if (tls.Generate)
@@ -78,6 +80,7 @@ public static class LoadBalancerNode
 
         VipMetrics.Register(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<VipStatus>());
         app.UseRequestLogMetrics();
+        VipMetrics.RegisterConnections(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<ConnectionLimiter>());
         if (app.Services.GetService<VipCertificates>() is { } certificates)
         {
             VipMetrics.RegisterCertificates(app.Services.MetricsRegistry(), node.Name, certificates, app.Services.GetRequiredService<TimeProvider>());

@@ -52,6 +52,15 @@ public sealed record VrrpSpec(
     public static readonly VrrpSpec Default = new(51, TimeSpan.FromMilliseconds(100), true, TimeSpan.Zero, 5798, 150);
 }
 
+/// <summary>How many client connections a listener holds at once (docs/security.md).</summary>
+/// <param name="Max">In all; beyond, a new connection gets 503 and is closed.</param>
+/// <param name="PerClient">From one client address; beyond, 429 and closed; 0 for no limit.</param>
+public sealed record ConnectionLimitSpec(int Max, int PerClient)
+{
+    /// <summary>10,000 in all (HAProxy's maxconn is derived from the descriptor limit, nginx's worker_connections is 768 on Debian), 512 per client (neither limits by default).</summary>
+    public static readonly ConnectionLimitSpec Default = new(10_000, 512);
+}
+
 /// <summary>HTTPS on the VIP, validated (docs/tls.md).</summary>
 /// <param name="Port">The TCP port on the VIP's address.</param>
 /// <param name="Certificates">Absolute paths of each certificate chain and its key, the default first; the generated one when <paramref name="Generate"/>.</param>
@@ -411,6 +420,9 @@ public sealed record Topology
 
     /// <summary>Peers whose X-Forwarded-* headers the load balancers keep.</summary>
     public ImmutableArray<IPNetwork> TrustedProxies { get; init; } = [];
+
+    /// <summary>The VIP's connection limits on each load balancer.</summary>
+    public ConnectionLimitSpec VipConnections { get; init; } = ConnectionLimitSpec.Default;
 
     /// <summary>Each load balancer's request log, or null when it is off (the validator's default: <see cref="LogFileSpec.DefaultRequestLogPath"/>).</summary>
     public LogFileSpec? RequestLog { get; init; }

@@ -125,6 +125,15 @@ public sealed record VipOptions
 
     /// <summary>HTTPS on the VIP, terminated by the load balancers (docs/tls.md) [none: plain HTTP only].</summary>
     public VipTlsOptions? Tls { get; init; }
+
+    /// <summary>
+    /// Client connections the VIP holds at once on each load balancer, HTTP and HTTPS together; beyond, a new one gets
+    /// 503 and is closed (HAProxy's maxconn, nginx's worker_connections) [10000].
+    /// </summary>
+    public int? MaxConnections { get; init; }
+
+    /// <summary>Connections one client address holds at once on the VIP; beyond, 429 and closed (nginx's limit_conn, HAProxy's sc_conn_cur) [512; 0: no limit].</summary>
+    public int? MaxConnectionsPerClient { get; init; }
 }
 
 /// <summary>A tier of identical servers.</summary>

@@ -68,6 +68,9 @@ internal sealed partial class TopologyValidator
         var appCommand = AppCommand(o.App?.Command);
         var vrrp = Vrrp(o.Vip, loadBalancers);
         var vipTls = VipTls(o.Vip?.Tls, vip);
+        var vipConnections = new ConnectionLimitSpec(
+            InRange(o.Vip?.MaxConnections ?? ConnectionLimitSpec.Default.Max, "vip.maxConnections", 1, 1_000_000),
+            InRange(o.Vip?.MaxConnectionsPerClient ?? ConnectionLimitSpec.Default.PerClient, "vip.maxConnectionsPerClient", 0, 1_000_000));
         var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length + webPools.Sum(p => p.Nodes.Length) + appPools.Sum(p => p.Nodes.Length) + (database?.Managed == true ? 1 : 0));
         var adminToken = o.Admin?.Token;
         if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
@@ -100,6 +103,7 @@ internal sealed partial class TopologyValidator
             AdminToken = adminToken,
             Vrrp = vrrp,
             VipTls = vipTls,
+            VipConnections = vipConnections,
             WebRoot = webRoot!,
             Web = web,
             Database = database!,

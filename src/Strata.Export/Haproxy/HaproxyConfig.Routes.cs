@@ -93,7 +93,8 @@ public static partial class HaproxyConfig
     }
 
     /// <summary>Each route's request and response rules, guarded by route_NAME, then its <c>use_backend</c>.</summary>
-    private static void WriteRouteRules(ConfigWriter w, ImmutableArray<RouteSpec> routes)
+    /// <param name="firstCounter">The first stick counter the routes' limits may track (0 unless the VIP's per-client connection limit holds it).</param>
+    private static void WriteRouteRules(ConfigWriter w, ImmutableArray<RouteSpec> routes, int firstCounter)
     {
         foreach (var route in routes)
         {
@@ -103,7 +104,7 @@ public static partial class HaproxyConfig
             // applies only to clients no earlier allow let through (an earlier deny has already answered them).
             var allowed = "";
             var access = 0;
-            var limits = 0;
+            var limits = firstCounter;
             foreach (var rule in Reached(route.Request))
             {
                 switch (rule)
@@ -125,13 +126,13 @@ public static partial class HaproxyConfig
                         break;
                     case RateLimitRule limit when limits < MaxTrackedCounters:
                         // Its stick table is a backend of its own (WriteLimitTables); sc_http_req_rate counts this request too.
-                        var table = LimitTable(route, limits);
+                        var table = LimitTable(route, limits - firstCounter);
                         w.Line($"http-request track-sc{limits} src table {table} if {acl}");
                         w.Line(Invariant($"http-request deny deny_status 429 hdr Retry-After 1 if {acl} {{ sc_http_req_rate({limits},{table}) gt {limit.Burst} }}"));
                         limits++;
                         break;
                     case RateLimitRule limit:
-                        w.Comment($"note: limit ({limit.Rate}/s, burst {limit.Burst}) not exported: HAProxy tracks at most {MaxTrackedCounters} counters per request.");
+                        w.Comment($"note: limit ({limit.Rate}/s, burst {limit.Burst}) not exported: HAProxy tracks at most {MaxTrackedCounters} counters per request{(firstCounter > 0 ? ", and the VIP's per-client connection limit holds one" : "")}.");
                         break;
                 }
             }
@@ -157,12 +158,12 @@ public static partial class HaproxyConfig
     /// A stick table per <c>limit</c> rule (the first <see cref="MaxTrackedCounters"/> of a route): client addresses
     /// with their request rate over burst/rate seconds, 64k of them as Strata's buckets (the oldest evicted).
     /// </summary>
-    private static void WriteLimitTables(ConfigWriter w, ImmutableArray<RouteSpec> routes)
+    private static void WriteLimitTables(ConfigWriter w, ImmutableArray<RouteSpec> routes, int firstCounter)
     {
         foreach (var route in routes)
         {
             var index = 0;
-            foreach (var limit in Reached(route.Request).OfType<RateLimitRule>().Take(MaxTrackedCounters))
+            foreach (var limit in Reached(route.Request).OfType<RateLimitRule>().Take(MaxTrackedCounters - firstCounter))
             {
                 var window = Invariant($"{Math.Max(1, (long)Math.Ceiling(limit.Burst * 1000.0 / limit.Rate))}ms");
                 w.Line();

@@ -93,9 +93,24 @@ public static partial class HaproxyConfig
             WriteWebBackend(w, pool.Name, pool.Nodes, pool.Backend, ownTimeouts: true);
         }
 
-        WriteLimitTables(w, [.. topology.VipTls?.Routes ?? [], .. topology.LoadBalancerRoutes]);
+        WriteLimitTables(w, [.. topology.VipTls?.Routes ?? [], .. topology.LoadBalancerRoutes], FirstRouteCounter(topology));
+        if (topology.VipConnections.PerClient > 0)
+        {
+            w.Line();
+            w.Line($"backend {ConnectionsTable}").Indent();
+            w.Comment("vip.maxConnectionsPerClient: each client address's connections open now.");
+            w.Line("stick-table type ipv6 size 64k expire 60s store conn_cur");
+            w.Outdent();
+        }
+
         return w.ToString();
     }
+
+    /// <summary>The stick table of the VIP's per-client connection limit.</summary>
+    private const string ConnectionsTable = "strata_connections";
+
+    /// <summary>Routes' limits track counters after the one the per-client connection limit holds.</summary>
+    private static int FirstRouteCounter(Topology.Topology topology) => topology.VipConnections.PerClient > 0 ? 1 : 0;
 
     private static void WriteVipFrontend(ConfigWriter w, Topology.Topology topology, ExportSettings settings)
     {
@@ -104,6 +119,16 @@ public static partial class HaproxyConfig
         w.Comment("net.ipv4.ip_nonlocal_bind=1 (sysctl) there, or the bind fails until the address is present.");
         w.Line("bind " + topology.Vip);
         WriteTlsBind(w, topology, settings);
+        var connections = topology.VipConnections;
+        w.Comment("vip.maxConnections: beyond it HAProxy stops accepting (new connections wait in the kernel's backlog); Strata answers 503.");
+        w.Line(Invariant($"maxconn {connections.Max}"));
+        if (connections.PerClient > 0)
+        {
+            w.Comment("vip.maxConnectionsPerClient: a client's connections counted on stick counter 0; one over the limit gets 429, as from Strata.");
+            w.Line($"tcp-request connection track-sc0 src table {ConnectionsTable}");
+            w.Line(Invariant($"http-request deny deny_status 429 hdr Retry-After 1 if {{ sc0_conn_cur({ConnectionsTable}) gt {connections.PerClient} }}"));
+        }
+
         var trusted = topology.TrustedProxies.Select(n => n.ToString()).ToList();
         var unlessTrusted = "";
         if (trusted.Count > 0)
@@ -131,7 +156,7 @@ public static partial class HaproxyConfig
         w.Line("http-request add-header Via \"1.1 %[hostname]\"");
         w.Line("http-response add-header Via \"1.1 %[hostname]\"");
         WriteHsts(w, topology);
-        WriteRouteRules(w, routes);
+        WriteRouteRules(w, routes, FirstRouteCounter(topology));
         w.Line("default_backend web");
         w.Outdent().Line();
     }

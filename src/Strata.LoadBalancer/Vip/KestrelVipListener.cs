@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Strata.Cluster.Election;
 using Strata.Hosting;
 using Strata.Proxy;
+using Strata.Proxy.Clients.Connections;
 using Strata.Proxy.Clients.Kestrel;
 using Strata.Topology;
 
@@ -98,13 +99,20 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IS
         });
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(vip, listen => listen.UseConnectionForwarding(nodeServices));
+            var limiter = nodeServices.GetRequiredService<ConnectionLimiter>();
+            k.Listen(vip, listen =>
+            {
+                listen.Use(limiter.Middleware(plainHttp: true));
+                listen.UseConnectionForwarding(nodeServices);
+            });
             k.ApplyClientTimeouts(backend);
             if (tls is not null && certificates is not null)
             {
                 k.Listen(new IPEndPoint(vip.Address, tls.Port), listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    // Ahead of the handshake: a refused connection costs no TLS work.
+                    listen.Use(limiter.Middleware(plainHttp: false));
                     listen.UseHttps(new TlsHandshakeCallbackOptions
                     {
                         OnConnection = context => ValueTask.FromResult(certificates.OptionsFor(context.ClientHelloInfo.ServerName)),

@@ -1,5 +1,6 @@
 using Prometheus;
 using Strata.Cluster.Election;
+using Strata.Proxy.Clients.Connections;
 
 namespace Strata.LoadBalancer.Vip;
 
@@ -21,6 +22,26 @@ internal static class VipMetrics
             priority.Set(status.Priority);
             transitions.WithLabels(node, "master").Set(status.BecameMasterCount);
             transitions.WithLabels(node, "backup").Set(status.BecameBackupCount);
+        });
+    }
+
+    /// <summary>
+    /// The VIP's client connections now (<c>strata_vip_connections</c>) and those refused by its limits
+    /// (<c>strata_vip_connections_refused_total</c>, by reason: <c>max</c> or <c>per_client</c>), read at scrape time.
+    /// </summary>
+    public static void RegisterConnections(CollectorRegistry registry, string node, ConnectionLimiter limiter)
+    {
+        var factory = Metrics.WithCustomRegistry(registry);
+        var current = factory.CreateGauge("strata_vip_connections", "Client connections the VIP holds on this load balancer now.", "node").WithLabels(node);
+        var refused = factory.CreateCounter(
+            "strata_vip_connections_refused_total", "Client connections refused by vip.maxConnections (max) or vip.maxConnectionsPerClient (per_client).", "node", "reason");
+        var full = refused.WithLabels(node, "max");
+        var perClient = refused.WithLabels(node, "per_client");
+        registry.AddBeforeCollectCallback(() =>
+        {
+            current.Set(limiter.Current);
+            full.IncTo(limiter.RefusedFull);
+            perClient.IncTo(limiter.RefusedPerClient);
         });
     }
 

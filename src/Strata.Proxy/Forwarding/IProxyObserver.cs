@@ -13,6 +13,9 @@ public interface IProxyObserver
 
     /// <summary>A request is tried again on another server after <paramref name="failed"/> of <paramref name="pool"/> failed it.</summary>
     void Retried(UpstreamPool pool, Upstream failed);
+
+    /// <summary>A request was refused with 429 by the limit of the route <paramref name="route"/>.</summary>
+    void RateLimited(string route);
 }
 
 /// <summary>Observes nothing: the default when no metrics are registered.</summary>
@@ -25,6 +28,10 @@ internal sealed class NullProxyObserver : IProxyObserver
     }
 
     public void Retried(UpstreamPool pool, Upstream failed)
+    {
+    }
+
+    public void RateLimited(string route)
     {
     }
 }

@@ -123,6 +123,11 @@ public sealed partial class UpstreamForwarder
                 {
                     pool = route.Pool;
                     end = new(answer.Status is StatusCodes.Status403Forbidden or StatusCodes.Status429TooManyRequests ? 'P' : 'L', 'R');
+                    if (answer.Status == StatusCodes.Status429TooManyRequests)
+                    {
+                        _observer.RateLimited(route.Name);
+                    }
+
                     await AnswerAsync(client, answer);
                     return;
                 }

@@ -17,12 +17,14 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
     private static readonly string[] AdminStateNames = ["ready", "drain", "maintenance"];
 
     private readonly PoolMetrics[] _pools;
+    private readonly Counter _rateLimited;
 
     public ProxyMetrics(Backends backends)
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         var families = new Families(factory);
+        _rateLimited = factory.CreateCounter("strata_rate_limited_total", "Requests refused with 429 by a route's limit (a client over its rate).", "route");
         _pools = [.. backends.All.Select(pool => new PoolMetrics(pool, families, Registry))];
     }
 
@@ -32,6 +34,9 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
     public void RequestCompleted(UpstreamPool pool, int status, TimeSpan elapsed) => _pools[pool.Index].RequestCompleted(status, elapsed);
 
     public void Retried(UpstreamPool pool, Upstream failed) => _pools[pool.Index].Retried(failed);
+
+    // A label child looked up per refusal: only over-limit requests pay it, and route names are the topology's few.
+    public void RateLimited(string route) => _rateLimited.WithLabels(route).Inc();
 
     public void Dispose()
     {

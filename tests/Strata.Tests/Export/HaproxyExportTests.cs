@@ -179,8 +179,13 @@ public sealed class HaproxyExportTests(ITestOutputHelper output) : IDisposable
         // nginx's allow/deny: a client the earlier allow let through is not denied by the later rule.
         Assert.Contains("http-request deny deny_status 403 if route_private !route_private_access1 route_private_access2", vip);
         // limit: a stick table per rule, tracked on the route, 429 beyond the burst within burst/rate seconds.
-        Assert.Contains("http-request track-sc0 src table strata_limit_private_1 if route_private", vip);
-        Assert.Contains("http-request deny deny_status 429 hdr Retry-After 1 if route_private { sc_http_req_rate(0,strata_limit_private_1) gt 20 }", vip);
+        // Stick counter 0 counts the VIP's connections per client (vip.maxConnectionsPerClient); a route's limits take the next ones.
+        Assert.Contains("maxconn 10000", vip);
+        Assert.Contains("tcp-request connection track-sc0 src table strata_connections", vip);
+        Assert.Contains("http-request deny deny_status 429 hdr Retry-After 1 if { sc0_conn_cur(strata_connections) gt 512 }", vip);
+        Assert.Contains("stick-table type ipv6 size 64k expire 60s store conn_cur", ExportTools.Block(config, "backend strata_connections"));
+        Assert.Contains("http-request track-sc1 src table strata_limit_private_1 if route_private", vip);
+        Assert.Contains("http-request deny deny_status 429 hdr Retry-After 1 if route_private { sc_http_req_rate(1,strata_limit_private_1) gt 20 }", vip);
         Assert.Contains("stick-table type ipv6 size 64k expire 2000ms store http_req_rate(2000ms)", ExportTools.Block(config, "backend strata_limit_private_1"));
         Assert.Contains("http-request redirect code 301 location 'https://%[var(txn.strata_host)]/new%[pathq]' if route_old", vip);
         Assert.Contains("http-request return status 200 content-type 'text/plain' string 'hi' if route_hello", vip);
