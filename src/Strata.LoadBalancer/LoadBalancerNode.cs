@@ -6,7 +6,9 @@ using Strata.Cluster.Election;
 using Strata.Cluster.Wire;
 using Strata.Hosting;
 using Strata.Hosting.Tls;
+using Strata.LoadBalancer.Limits;
 using Strata.LoadBalancer.Vip;
+using Strata.Proxy.Routing;
 using Strata.Proxy;
 using Strata.Proxy.Clients.Connections;
 using Strata.Proxy.Forwarding;
@@ -22,6 +24,18 @@ public static class LoadBalancerNode
 {
     /// <summary>Path of the node's VIP state: <c>{"node":"lb-1","vip":"127.0.0.100:8080","state":"master","priority":200,"listening":true}</c>.</summary>
     public const string VipPath = "/vip";
+
+    /// <summary>The routes' rate limits shared with the other load balancers over the cluster connections, when there are others.</summary>
+    private static RateLimitPeers? SharedRateLimits(Topology.Topology topology, Backends backends)
+    {
+        if (topology.LoadBalancers.Length < 2)
+        {
+            return null;
+        }
+
+        backends.RateLimits.Shared = true;
+        return new RateLimitPeers(backends.RateLimits);
+    }
 
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
@@ -69,7 +83,8 @@ public static class LoadBalancerNode
                 sp.GetRequiredService<VipStatus>(),
                 canServe: () => pool.CanServe,
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<VrrpElection>>());
+                sp.GetRequiredService<ILogger<VrrpElection>>(),
+                SharedRateLimits(topology, sp.GetRequiredService<Backends>()));
         });
 
         var app = builder.Build();

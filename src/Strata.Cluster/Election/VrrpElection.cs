@@ -38,6 +38,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     private readonly VrrpStateMachine _machine;
     private readonly ConcurrentQueue<Action> _work = new();
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly IPeerExchange? _exchange;
     private IVrrpTransport? _transport;
     private IPAddress? _masterAddress;
     private bool _wantVip;
@@ -56,8 +57,10 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         VipStatus status,
         Func<bool> canServe,
         TimeProvider time,
-        ILogger<VrrpElection> logger)
+        ILogger<VrrpElection> logger,
+        IPeerExchange? exchange = null)
     {
+        _exchange = exchange;
         _nodeName = node.Name;
         _basePriority = node.Priority;
         _spec = spec;
@@ -95,7 +98,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
             LogLeftoverRemoved(_nodeName, _vip.Address, _spec.Interface ?? "loopback");
         }
 
-        await using var peerWatch = new PeerWatch(_local, _peers, peer => Post(() => OnPeerLost(peer)), _logger);
+        await using var peerWatch = new PeerWatch(_local, _peers, peer => Post(() => OnPeerLost(peer)), _logger, _exchange);
         peerWatch.Start();
         var receiving = ReceiveLoopAsync(_transport, stoppingToken);
         _wantVip = _spec.ActiveActive;

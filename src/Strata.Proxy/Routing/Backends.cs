@@ -35,6 +35,9 @@ public sealed partial class Backends : ITopologyReloadTarget
     /// <summary>Every pool, the default first.</summary>
     public ImmutableArray<UpstreamPool> All { get; }
 
+    /// <summary>The routes' rate limits, kept across reloads, shared with the peers on a load balancer.</summary>
+    public RateLimitTables RateLimits { get; } = new();
+
     /// <summary>The tier's default pool.</summary>
     public UpstreamPool Default => All[0];
 

@@ -26,7 +26,10 @@ internal sealed class Route
     private readonly ClientRateLimiter[] _limits;
     private readonly RuleSpec? _answer;
 
-    public Route(RouteSpec spec, UpstreamPool pool)
+    /// <param name="spec">The route.</param>
+    /// <param name="pool">Its pool.</param>
+    /// <param name="limiters">The node's limits by name (<see cref="RateLimitTables"/>), this route's among them.</param>
+    public Route(RouteSpec spec, UpstreamPool pool, IReadOnlyDictionary<string, ClientRateLimiter> limiters)
     {
         Name = spec.Name;
         Pool = pool;
@@ -39,9 +42,9 @@ internal sealed class Route
             {
                 access.Add(accessRule);
             }
-            else if (rule is RateLimitRule limit)
+            else if (rule is RateLimitRule)
             {
-                limits.Add(new ClientRateLimiter(limit));
+                limits.Add(limiters[$"{spec.Name}#{limits.Count}"]);
             }
             else if (rule is RedirectRule or ReturnRule)
             {
@@ -152,7 +155,7 @@ internal sealed class Route
         // After the access rules (a denied client is not counted), before the answer: a client over a limit is answered 429.
         if (peer is not null)
         {
-            var now = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+            var now = RateLimitTables.Now;
             foreach (var limit in _limits)
             {
                 if (!limit.TryTake(peer, now, out var retryAfter))

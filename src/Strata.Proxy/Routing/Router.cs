@@ -40,10 +40,14 @@ internal sealed class Router
     /// <summary>Takes a reloaded topology's routes.</summary>
     public void Apply(ImmutableArray<RouteSpec> routes, Backends backends) => _table = Compile(routes, backends);
 
-    private static Table Compile(ImmutableArray<RouteSpec> routes, Backends backends) => new(
-        [.. routes.Select(r => new Route(r, backends.Find(r.Pool) ?? backends.Default))],
-        new Route(backends.Default),
-        routes.Any(r => !r.Match.Paths.IsEmpty));
+    private static Table Compile(ImmutableArray<RouteSpec> routes, Backends backends)
+    {
+        var limiters = backends.RateLimits.Apply(routes);
+        return new(
+            [.. routes.Select(r => new Route(r, backends.Find(r.Pool) ?? backends.Default, limiters))],
+            new Route(backends.Default),
+            routes.Any(r => !r.Match.Paths.IsEmpty));
+    }
 
     private sealed record Table(Route[] Routes, Route Default, bool MatchesPaths);
 }

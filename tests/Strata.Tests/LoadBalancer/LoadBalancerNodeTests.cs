@@ -185,6 +185,58 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RateLimit_SharedWithThePeer_AClientOverItsLimitIsStillLimitedAfterTheFailover()
+    {
+        // 1 request/s with a burst of 5 through the VIP: 127.0.0.61 spends its budget on lb-1, which then stops.
+        _topology = _topology with
+        {
+            LoadBalancerRoutes = [new RouteSpec("limited", new RouteMatchSpec([], ["/limited/"], [], []), "web", [new RateLimitRule(1, 5)], [])],
+        };
+        var lb1 = await StartAsync("lb-1");
+        Assert.True(await Eventually.TrueAsync(async () => await VipStateAsync(lb1) == "master"), "lb-1 never became master");
+        var lb2 = await StartAsync("lb-2");
+        Assert.True(await Eventually.TrueAsync(async () => await TryGetAsync(new Uri(Address(lb2), "/vip")) is not null));
+        var before = new List<string>();
+        for (var i = 0; i < 7; i++)
+        {
+            before.Add(await RawStatusAsync("127.0.0.61", "/limited/x"));
+        }
+
+        Assert.Contains("429", before);
+        await StopAsync(lb1);
+        _nodes.Remove(lb1);
+        Assert.True(await Eventually.TrueAsync(async () => await ListeningAsync(lb2)), "lb-2 never took the VIP");
+
+        // On lb-2 the client has what lb-1 left it (plus what refilled meanwhile), not a fresh burst of 5; another address has its own.
+        var after = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            after.Add(await RawStatusAsync("127.0.0.61", "/limited/x"));
+        }
+
+        var other = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            other.Add(await RawStatusAsync("127.0.0.62", "/limited/x"));
+        }
+
+        Assert.True(after.Count(s => s == "429") >= 2, $"after the failover: {string.Join(",", after)} (before: {string.Join(",", before)})");
+        Assert.Equal(["200", "200", "200", "200", "200"], other);
+    }
+
+    /// <summary>The status of a GET through the VIP on a new connection from <paramref name="source"/>.</summary>
+    private async Task<string> RawStatusAsync(string source, string path)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+        await socket.ConnectAsync(_topology.Vip);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n"));
+        var buffer = new byte[64];
+        var read = await socket.ReceiveAsync(buffer);
+        return read >= 12 ? System.Text.Encoding.ASCII.GetString(buffer, 9, 3) : $"[{read} bytes]";
+    }
+
+    [Fact]
     public async Task Election_MasterCannotServe_LowersPriorityAndTheBackupTakesOver()
     {
         var lb1 = await StartAsync("lb-1");
