@@ -72,7 +72,7 @@ public class DnsHostileQueryTests(DnsNodeFixture node) : IClassFixture<DnsNodeFi
         else
         {
             Assert.NotNull(response);
-            var message = RawDns.Parse(response);
+            var message = DnsMessage.Parse(response);
             Assert.Equal(expected, message.ReturnCode);
             Assert.False(message.IsQuery);
             Assert.Equal(0x1234, message.TransactionID);
@@ -123,14 +123,14 @@ public class DnsHostileQueryTests(DnsNodeFixture node) : IClassFixture<DnsNodeFi
     {
         using var client = new RawUdpClient(ClientNetworks.Next(), node.Port);
 
-        // The largest answers of the zone: NS with glue, SOA, and NXDOMAIN with the SOA, under the longest names.
+        // The largest answers of the zone: NS with glue, ANY, and NXDOMAIN with the SOA under a 202-octet name.
         foreach (var (name, type) in new[] { ("foobar.com", (ushort)RecordType.Ns), ("foobar.com", (ushort)RecordType.Any), ($"{new string('a', 63)}.{new string('b', 63)}.{new string('c', 63)}.foobar.com", TypeA) })
         {
             var response = await client.ExchangeAsync(Query(name, type, payloadSize: payloadSize), Answered);
 
             Assert.NotNull(response);
             Assert.InRange(response.Length, 12, limit);
-            var message = RawDns.Parse(response);
+            var message = DnsMessage.Parse(response);
             Assert.Equal(payloadSize is null ? null : (ushort?)1232, message.EDnsOptions?.UdpPayloadSize);
         }
     }
@@ -150,7 +150,7 @@ public class DnsHostileQueryTests(DnsNodeFixture node) : IClassFixture<DnsNodeFi
     {
         var response = await ExchangeTcpAsync(node.Port, Hostile(query), Answered);
 
-        Assert.Equal(expected, response is null ? null : RawDns.Parse(response).ReturnCode);
+        Assert.Equal(expected, response is null ? null : DnsMessage.Parse(response).ReturnCode);
         Assert.Equal("127.0.0.100", (await Dig.QueryAsync(node.Port, "www.foobar.com", "A", "+short", "+tcp")).Trim());
     }
 

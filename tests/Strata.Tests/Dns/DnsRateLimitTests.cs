@@ -29,13 +29,13 @@ public class DnsRateLimitTests(DnsNodeFixture node) : IClassFixture<DnsNodeFixtu
 
             var other = await neighbour.ExchangeAsync(Query(id: (ushort)burst), Answered);
             Assert.NotNull(other);
-            var otherMessage = RawDns.Parse(other);
+            var otherMessage = DnsMessage.Parse(other);
             Assert.False(otherMessage.IsTruncated);
             Assert.Equal(DnsTestTopology.VipAddress, Assert.IsType<ARecord>(Assert.Single(otherMessage.AnswerRecords)).Address);
 
             while (await flooder.ReceiveAsync(TimeSpan.FromMilliseconds(200)) is { } response)
             {
-                var message = RawDns.Parse(response);
+                var message = DnsMessage.Parse(response);
                 Assert.Equal(ReturnCode.NoError, message.ReturnCode);
                 if (message.IsTruncated)
                 {
@@ -124,7 +124,7 @@ public class DnsRateLimitTableTests(SmallTableDnsNodeFixture node) : IClassFixtu
                 foreach (var client in clients)
                 {
                     var response = await client.ReceiveAsync(TimeSpan.FromSeconds(3));
-                    if (response is not null && RawDns.Parse(response) is { IsTruncated: false, AnswerRecords.Count: 1 })
+                    if (response is not null && DnsMessage.Parse(response) is { IsTruncated: false, AnswerRecords.Count: 1 })
                     {
                         answered++;
                     }

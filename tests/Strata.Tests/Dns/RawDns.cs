@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using ARSoft.Tools.Net.Dns;
 
 namespace Strata.Tests.Dns;
 
@@ -54,39 +53,30 @@ internal static class RawDns
         .. payloadSize is { } size ? Opt(size) : [],
     ];
 
-    /// <summary>Sends one message over TCP (2-byte length prefix, RFC 1035 §4.2.2) and reads one back, or null when none comes.</summary>
+    /// <summary>
+    /// Sends one message over TCP (2-byte length prefix, RFC 1035 §4.2.2) and reads one back; null when the connection
+    /// closes or nothing comes in time.
+    /// </summary>
     public static async Task<byte[]?> ExchangeTcpAsync(int port, byte[] message, TimeSpan timeout)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
         var stream = tcp.GetStream();
-        await stream.WriteAsync(TcpFrame(message));
-        return await ReadTcpAsync(stream, timeout);
-    }
-
-    /// <summary>The message with its TCP length prefix.</summary>
-    public static byte[] TcpFrame(byte[] message) => [(byte)(message.Length >> 8), (byte)message.Length, .. message];
-
-    /// <summary>Reads one length-prefixed message, or null when the connection closes or nothing comes in time.</summary>
-    public static async Task<byte[]?> ReadTcpAsync(NetworkStream stream, TimeSpan timeout)
-    {
+        await stream.WriteAsync((byte[])[(byte)(message.Length >> 8), (byte)message.Length, .. message]);
         using var cts = new CancellationTokenSource(timeout);
         try
         {
             var length = new byte[2];
             await stream.ReadExactlyAsync(length, cts.Token);
-            var message = new byte[BinaryPrimitives.ReadUInt16BigEndian(length)];
-            await stream.ReadExactlyAsync(message, cts.Token);
-            return message;
+            var response = new byte[BinaryPrimitives.ReadUInt16BigEndian(length)];
+            await stream.ReadExactlyAsync(response, cts.Token);
+            return response;
         }
         catch (Exception ex) when (ex is OperationCanceledException or EndOfStreamException or IOException)
         {
             return null;
         }
     }
-
-    /// <summary>Parses a response with ARSoft.</summary>
-    public static DnsMessage Parse(byte[] response) => DnsMessage.Parse(response);
 }
 
 /// <summary>A UDP client on a chosen loopback source address, so that a test picks the client network the node sees.</summary>
