@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Strata.Dns.RateLimiting;
 using Strata.Dns.Server;
 using Strata.Dns.Zone;
 using Strata.Hosting;
@@ -7,8 +9,8 @@ using Strata.Hosting;
 namespace Strata.Dns;
 
 /// <summary>
-/// The DNS node: an authoritative server for the topology's zone on the node's address (UDP and TCP),
-/// with /healthz and /readyz over HTTP on its management address.
+/// The DNS node: an authoritative server for the topology's zone on the node's address (UDP, rate limited per client
+/// network, and TCP), with /healthz and /readyz over HTTP on its management address.
 /// </summary>
 public static class DnsNode
 {
@@ -23,6 +25,8 @@ public static class DnsNode
         var node = topology.Dns;
         var builder = NodeHost.CreateBuilder(node, serveHttpOnAddress: false);
         builder.Services.AddSingleton(new ZoneAuthority(topology.Zone, node.Address.Address));
+        builder.Services.AddSingleton(sp => new ResponseRateLimiter(
+            topology.DnsRateLimit, node.Name, sp.GetRequiredService<ILogger<ResponseRateLimiter>>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<AuthoritativeDnsServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuthoritativeDnsServer>());
         builder.Services.AddSingleton<IReadinessCheck, DnsListenerReadinessCheck>();

@@ -266,6 +266,31 @@ public sealed record BackendSpec
 /// <param name="Records">A records, keyed by fully qualified lower-case name without the trailing dot.</param>
 public sealed record DnsZoneSpec(string Zone, TimeSpan Ttl, ImmutableDictionary<string, IPAddress> Records);
 
+/// <summary>The DNS node's response rate limiting over UDP, validated (<see cref="DnsRateLimitOptions"/>).</summary>
+public sealed record DnsRateLimitSpec
+{
+    /// <summary>The defaults, as documented on <see cref="DnsRateLimitOptions"/>.</summary>
+    public static readonly DnsRateLimitSpec Default = new();
+
+    /// <summary>Responses per second to one client network; 0: off.</summary>
+    public int ResponsesPerSecond { get; init; } = 20;
+
+    /// <summary>How long a network's excess is remembered: the most debt its account can build up.</summary>
+    public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Every Nth limited response is sent truncated, the others dropped; 0: all dropped.</summary>
+    public int Slip { get; init; } = 2;
+
+    /// <summary>Prefix length grouping IPv4 clients into one network.</summary>
+    public int Ipv4PrefixLength { get; init; } = 24;
+
+    /// <summary>Prefix length grouping IPv6 clients into one network.</summary>
+    public int Ipv6PrefixLength { get; init; } = 56;
+
+    /// <summary>Networks tracked at most (the table's fixed number of slots).</summary>
+    public int TableSize { get; init; } = 65_536;
+}
+
 /// <summary>How the web nodes serve static files and what they accept from clients (docs/web.md).</summary>
 public sealed record WebSpec
 {
@@ -366,6 +391,9 @@ public sealed record Topology
 
     /// <summary>The zone the DNS node serves.</summary>
     public required DnsZoneSpec Zone { get; init; }
+
+    /// <summary>How the DNS node limits its responses over UDP per client network.</summary>
+    public DnsRateLimitSpec DnsRateLimit { get; init; } = DnsRateLimitSpec.Default;
 
     /// <summary>The virtual IP and port.</summary>
     public required IPEndPoint Vip { get; init; }

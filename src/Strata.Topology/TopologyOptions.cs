@@ -75,6 +75,34 @@ public sealed record DnsOptions
 
     /// <summary>A records: relative name ("@" for the apex) to an IPv4 address or "vip".</summary>
     public IReadOnlyDictionary<string, string>? Records { get; init; }
+
+    /// <summary>Response rate limiting over UDP per client network (BIND's <c>rate-limit</c>) [on: 20/s, window 15 s, slip 2].</summary>
+    public DnsRateLimitOptions? RateLimit { get; init; }
+}
+
+/// <summary>
+/// Response rate limiting of the DNS node over UDP per client network, as BIND's <c>rate-limit { … }</c> (docs/security.md).
+/// TCP is never limited: its source address cannot be forged.
+/// </summary>
+public sealed record DnsRateLimitOptions
+{
+    /// <summary>Responses per second to one client network, 0–1000; 0 turns limiting off [20] (BIND responses-per-second).</summary>
+    public int? ResponsesPerSecond { get; init; }
+
+    /// <summary>Seconds over which a network's excess is remembered, 1–3600 [15] (BIND window).</summary>
+    public int? Window { get; init; }
+
+    /// <summary>Every Nth limited response is sent truncated (TC=1) so a real client retries over TCP, the rest dropped; 0–10, 0 drops all [2] (BIND slip).</summary>
+    public int? Slip { get; init; }
+
+    /// <summary>IPv4 clients are grouped by this prefix length, 0–32 [24] (BIND ipv4-prefix-length).</summary>
+    public int? Ipv4PrefixLength { get; init; }
+
+    /// <summary>IPv6 clients are grouped by this prefix length, 0–128 [56] (BIND ipv6-prefix-length).</summary>
+    public int? Ipv6PrefixLength { get; init; }
+
+    /// <summary>Networks tracked at most, in a table allocated once, 64–1,048,576 [65,536: 2 MiB] (BIND max-table-size).</summary>
+    public int? TableSize { get; init; }
 }
 
 /// <summary>The virtual IP address.</summary>

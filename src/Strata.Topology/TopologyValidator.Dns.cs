@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 
 namespace Strata.Topology;
 
-/// <summary>The checks of the dns section: the DNS node and its zone.</summary>
+/// <summary>The checks of the dns section: the DNS node, its zone and its rate limit.</summary>
 internal sealed partial class TopologyValidator
 {
     private NodeSpec? DnsNode(DnsOptions? dns)
@@ -81,6 +81,26 @@ internal sealed partial class TopologyValidator
         }
 
         return new DnsZoneSpec(zone, TimeSpan.FromSeconds(ttl), records.ToImmutable());
+    }
+
+    private DnsRateLimitSpec DnsRateLimit(DnsRateLimitOptions? limit)
+    {
+        var d = DnsRateLimitSpec.Default;
+        if (limit is null)
+        {
+            return d;
+        }
+
+        const string Field = "dns.rateLimit";
+        return new DnsRateLimitSpec
+        {
+            ResponsesPerSecond = InRange(limit.ResponsesPerSecond ?? d.ResponsesPerSecond, $"{Field}.responsesPerSecond", 0, 1000),
+            Window = TimeSpan.FromSeconds(InRange(limit.Window ?? (int)d.Window.TotalSeconds, $"{Field}.window", 1, 3600)),
+            Slip = InRange(limit.Slip ?? d.Slip, $"{Field}.slip", 0, 10),
+            Ipv4PrefixLength = InRange(limit.Ipv4PrefixLength ?? d.Ipv4PrefixLength, $"{Field}.ipv4PrefixLength", 0, 32),
+            Ipv6PrefixLength = InRange(limit.Ipv6PrefixLength ?? d.Ipv6PrefixLength, $"{Field}.ipv6PrefixLength", 0, 128),
+            TableSize = InRange(limit.TableSize ?? d.TableSize, $"{Field}.tableSize", 64, 1_048_576),
+        };
     }
 
     [GeneratedRegex(@"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")]

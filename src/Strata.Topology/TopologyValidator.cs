@@ -51,6 +51,7 @@ internal sealed partial class TopologyValidator
 
         var dnsNode = DnsNode(o.Dns);
         var zone = Zone(o.Dns, vip);
+        var dnsRateLimit = DnsRateLimit(o.Dns?.RateLimit);
         var loadBalancers = Nodes(o.LoadBalancers, "loadBalancers", NodeRole.LoadBalancer);
         var webNodes = Nodes(o.Web, "web", NodeRole.Web);
         var appNodes = Nodes(o.App, "app", NodeRole.App);
@@ -88,6 +89,7 @@ internal sealed partial class TopologyValidator
             SourcePath = sourcePath,
             Dns = dnsNode!,
             Zone = zone!,
+            DnsRateLimit = dnsRateLimit,
             Vip = vip!,
             LoadBalancers = loadBalancers,
             WebNodes = webNodes,

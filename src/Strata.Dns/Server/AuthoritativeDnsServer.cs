@@ -1,21 +1,25 @@
 using System.Net.Sockets;
 using ARSoft.Tools.Net.Dns;
+using ARSoft.Tools.Net.Dns.DynamicUpdate;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Strata.Dns.RateLimiting;
 using Strata.Dns.Zone;
 using Strata.Topology;
 
 namespace Strata.Dns.Server;
 
 /// <summary>
-/// Serves a <see cref="ZoneAuthority"/> over UDP and TCP on the node's address with ARSoft.Tools.Net,
-/// for as long as the host runs.
+/// Serves a <see cref="ZoneAuthority"/> on the node's address for as long as the host runs: over UDP with
+/// <see cref="UdpDnsListener"/> (rate limited), over TCP with ARSoft.Tools.Net's server (never limited: a TCP client's
+/// address cannot be forged, and TCP is where a limited client is sent).
 /// </summary>
-internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority authority, ILogger<AuthoritativeDnsServer> logger)
+internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority authority, ResponseRateLimiter limiter, ILogger<AuthoritativeDnsServer> logger)
     : IHostedService, IDisposable
 {
     private readonly Lock _lock = new();
-    private DnsServer? _server;
+    private UdpDnsListener? _udp;
+    private DnsServer? _tcp;
 
     /// <summary>True while both the UDP and the TCP listener are bound.</summary>
     public bool IsListening
@@ -24,35 +28,38 @@ internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority author
         {
             lock (_lock)
             {
-                return _server is not null;
+                return _tcp is not null;
             }
         }
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var udp = new UdpServerTransport(node.Address);
-        var tcp = new TcpServerTransport(node.Address);
-        var server = new DnsServer(udp, tcp);
-        server.QueryReceived += OnQueryReceivedAsync;
-        server.ExceptionThrown += OnExceptionThrownAsync;
+        var udp = new UdpDnsListener(node, authority, limiter, logger);
+        var tcpTransport = new TcpServerTransport(node.Address);
+        var tcp = new DnsServer(tcpTransport);
+        tcp.QueryReceived += OnQueryReceivedAsync;
+        tcp.ExceptionThrown += OnExceptionThrownAsync;
 
         try
         {
-            // Binds both transports synchronously, then runs the accept loops on the thread pool: it does not block.
-            server.Start();
+            // Binds UDP, then TCP synchronously; DnsServer then runs its accept loop on the thread pool: neither blocks.
+            udp.Bind();
+            tcp.Start();
         }
         catch (SocketException ex)
         {
-            // Start binds UDP then TCP; when TCP fails the UDP socket is left bound, so release both.
+            // When TCP fails the UDP socket is bound already, so release both.
             udp.Dispose();
-            tcp.Dispose();
+            tcpTransport.Dispose();
             throw new DnsBindException(node.Address, ex);
         }
 
+        udp.Start();
         lock (_lock)
         {
-            _server = server;
+            _udp = udp;
+            _tcp = tcp;
         }
 
         DnsServerLog.Started(logger, node.Name, authority.Apex.ToString().TrimEnd('.'), node.Address);
@@ -73,36 +80,47 @@ internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority author
 
     private bool Stop()
     {
-        DnsServer? server;
+        UdpDnsListener? udp;
+        DnsServer? tcp;
         lock (_lock)
         {
-            server = _server;
-            _server = null;
+            (udp, tcp) = (_udp, _tcp);
+            (_udp, _tcp) = (null, null);
         }
 
-        // Cancels the accept loops and open TCP connections, then closes both sockets; returns at once. ARSoft waits for
+        udp?.Dispose();
+
+        // Cancels the accept loop and open TCP connections, then closes the socket; returns at once. ARSoft waits for
         // the loops it cancelled and, when one ends by its cancellation before it is waited for, rethrows that (seen
         // once in a CI run): a loop that ended cancelled is what stopping asked for.
         try
         {
-            server?.Stop();
+            tcp?.Stop();
         }
         catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OperationCanceledException))
         {
         }
 
-        return server is not null;
+        return tcp is not null;
     }
 
     private Task OnQueryReceivedAsync(object sender, QueryReceivedEventArgs e)
     {
-        // Other message kinds (dynamic updates) are left without a response, which ARSoft turns into SERVFAIL.
-        if (e.Query is DnsMessage query)
+        // ARSoft parses an UPDATE (RFC 2136) into a message type of its own; no zone here takes updates.
+        e.Response = e.Query switch
         {
-            e.Response = authority.Answer(query);
-        }
+            DnsMessage query => authority.Answer(query),
+            DnsUpdateMessage update => NotImplemented(update.CreateResponseInstance()),
+            _ => null,
+        };
 
         return Task.CompletedTask;
+    }
+
+    private static DnsUpdateMessage NotImplemented(DnsUpdateMessage response)
+    {
+        response.ReturnCode = ReturnCode.NotImplemented;
+        return response;
     }
 
     private Task OnExceptionThrownAsync(object sender, ExceptionEventArgs e)

@@ -18,4 +18,12 @@ internal static partial class DnsServerLog
     [LoggerMessage(EventId = 3, EventName = "QueryFailed", Level = LogLevel.Debug,
         Message = "DNS {Node} could not answer a query")]
     public static partial void QueryFailed(ILogger logger, string node, Exception exception);
+
+    [LoggerMessage(EventId = 4, EventName = "RateLimitingStarted", Level = LogLevel.Warning,
+        Message = "DNS {Node} rate limiting {Network} started: more than {Rate} responses per second over UDP")]
+    public static partial void RateLimitingStarted(ILogger logger, string node, IPNetwork network, int rate);
+
+    [LoggerMessage(EventId = 5, EventName = "RateLimitingManyNetworks", Level = LogLevel.Warning,
+        Message = "DNS {Node} rate limiting more than {Count} networks within {Window} s; the others are not logged until then")]
+    public static partial void RateLimitingManyNetworks(ILogger logger, string node, int count, int window);
 }

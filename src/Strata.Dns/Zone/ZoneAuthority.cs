@@ -28,6 +28,12 @@ internal sealed class ZoneAuthority
     /// <inheritdoc cref="Refresh"/>
     public const int Expire = 86400;
 
+    /// <summary>
+    /// The UDP payload size this server advertises in its OPT record, and so the most it sends over UDP: 1232 bytes,
+    /// which fits the IPv6 minimum MTU without fragmentation (DNS Flag Day 2020, BIND's default <c>edns-udp-size</c>).
+    /// </summary>
+    public const ushort EdnsPayloadSize = 1232;
+
     private readonly int _ttl;
     private readonly SoaRecord _soa;
     private readonly NsRecord _ns;
@@ -90,20 +96,36 @@ internal sealed class ZoneAuthority
     {
         ArgumentNullException.ThrowIfNull(query);
 
-        // Copies the id, the question, RD and CD, and adds an OPT record when the query had one.
+        // Copies the id, the question, RD, CD and DO, and adds an OPT record when the query had one.
         var response = query.CreateResponseInstance();
+        if (response.EDnsOptions is { } opt)
+        {
+            // Ours, not the client's: the version we speak (RFC 6891 §6.1.3) and the size we take.
+            opt.Version = 0;
+            opt.UdpPayloadSize = EdnsPayloadSize;
+        }
+
+        // RFC 6891 §6.1.1: more than one OPT record is a format error. A response sent as a query is no question either
+        // (the UDP listener drops those unanswered, so two servers cannot bounce answers forever).
+        if (query.AdditionalRecords.Count(r => r is OptRecord) > 1 || !query.IsQuery)
+        {
+            return Error(response, ReturnCode.FormatError);
+        }
+
+        // RFC 6891 §6.1.3: only version 0 exists; BADVERS tells the client to fall back to it.
+        if (query.EDnsOptions is { Version: > 0 })
+        {
+            return Error(response, ReturnCode.BadVersion);
+        }
 
         if (query.OperationCode != OperationCode.Query)
         {
-            response.ReturnCode = ReturnCode.NotImplemented;
-            return response;
+            return Error(response, ReturnCode.NotImplemented);
         }
 
-        // RFC 9619: a query carries exactly one question.
-        if (query.Questions.Count != 1)
+        if (!HasOneQuestion(query))
         {
-            response.ReturnCode = ReturnCode.FormatError;
-            return response;
+            return Error(response, ReturnCode.FormatError);
         }
 
         var question = query.Questions[0];
@@ -113,8 +135,7 @@ internal sealed class ZoneAuthority
             || !question.Name.IsEqualOrSubDomainOf(Apex)
             || question.RecordType is RecordType.Axfr or RecordType.Ixfr)
         {
-            response.ReturnCode = ReturnCode.Refused;
-            return response;
+            return Error(response, ReturnCode.Refused);
         }
 
         response.IsAuthoritiveAnswer = true;
@@ -137,24 +158,49 @@ internal sealed class ZoneAuthority
         return response;
     }
 
+    /// <summary>An answer that is only an rcode: no records, and the question only when there was one good one.</summary>
+    private static DnsMessage Error(DnsMessage response, ReturnCode code)
+    {
+        response.ReturnCode = code;
+        if (!HasOneQuestion(response))
+        {
+            response.Questions.Clear();
+        }
+
+        return response;
+    }
+
+    /// <summary>
+    /// RFC 9619: a query carries exactly one question. RFC 1035 §2.3.4: its name is 255 octets at most, which ARSoft
+    /// does not check (it reads up to 127 labels): a longer one is not echoed back.
+    /// </summary>
+    private static bool HasOneQuestion(DnsMessage message) =>
+        message.Questions is [var question] && question.Name.Labels.Sum(label => label.Length + 1) + 1 <= 255;
+
     private void AddAnswers(DnsMessage response, DnsQuestion question)
     {
         var type = question.RecordType;
-        var isAny = type == RecordType.Any;
         var isApex = question.Name.Equals(Apex);
+        _addresses.TryGetValue(question.Name, out var address);
+
+        // RFC 8482 §4.1: ANY gets one RRset, not everything (BIND's minimal-any): the name's A, else the apex's SOA.
+        if (type == RecordType.Any)
+        {
+            type = address is not null ? RecordType.A : isApex ? RecordType.Soa : RecordType.Any;
+        }
 
         // Answers carry the name as asked, so a mixed-case (0x20) query gets back the case it sent.
-        if ((type == RecordType.A || isAny) && _addresses.TryGetValue(question.Name, out var address))
+        if (type == RecordType.A && address is not null)
         {
             response.AnswerRecords.Add(new ARecord(question.Name, _ttl, address));
         }
 
-        if (isApex && (type == RecordType.Soa || isAny))
+        if (isApex && type == RecordType.Soa)
         {
             response.AnswerRecords.Add(_soa);
         }
 
-        if (isApex && (type == RecordType.Ns || isAny))
+        if (isApex && type == RecordType.Ns)
         {
             response.AnswerRecords.Add(_ns);
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -82,7 +81,7 @@ public class DnsNodeLifecycleTests
     {
         var port = FreePorts.TcpAndUdp();
         var app = DnsNode.Build(DnsTestTopology.Create(new IPEndPoint(IPAddress.Loopback, port)));
-        var logs = new CollectingLoggerProvider();
+        var logs = new CollectingLoggerProvider(LogLevel.Information);
         app.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
         try
         {
@@ -99,32 +98,5 @@ public class DnsNodeLifecycleTests
         Assert.Equal(
             [$"DNS dns authoritative for foobar.com on 127.0.0.1:{port} (UDP+TCP)", $"DNS dns stopped listening on 127.0.0.1:{port}"],
             dnsLines);
-    }
-
-    private sealed class CollectingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new CollectingLogger(Messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class CollectingLogger(ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (IsEnabled(logLevel))
-                {
-                    messages.Enqueue(formatter(state, exception));
-                }
-            }
-        }
     }
 }

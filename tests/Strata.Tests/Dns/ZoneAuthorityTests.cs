@@ -179,15 +179,88 @@ public class ZoneAuthorityTests
         Assert.Equal("WwW.FooBar.CoM.", response.Questions[0].Name.ToString());
     }
 
-    [Fact]
-    public void Answer_AnyForApex_ReturnsAddressSoaAndNs()
+    [Theory]
+    [InlineData("foobar.com", RecordType.A)]
+    [InlineData("www.foobar.com", RecordType.A)]
+    public void Answer_Any_OneRRsetOnly(string name, RecordType answered)
     {
-        var response = _authority.Answer(Query("foobar.com", RecordType.Any));
+        var response = _authority.Answer(Query(name, RecordType.Any));
 
         Assert.Equal(ReturnCode.NoError, response.ReturnCode);
-        Assert.Equal(
-            [RecordType.A, RecordType.Soa, RecordType.Ns],
-            response.AnswerRecords.Select(r => r.RecordType).ToArray());
+        Assert.Equal(answered, Assert.Single(response.AnswerRecords).RecordType);
+        Assert.Empty(response.AdditionalRecords);
+    }
+
+    [Fact]
+    public void Answer_AnyForApexWithoutAddress_Soa()
+    {
+        var authority = new ZoneAuthority(
+            DnsTestTopology.ZoneSpec(new Dictionary<string, IPAddress> { ["www.foobar.com"] = DnsTestTopology.VipAddress }),
+            NameServerAddress);
+
+        var response = authority.Answer(Query("foobar.com", RecordType.Any));
+
+        Assert.IsType<SoaRecord>(Assert.Single(response.AnswerRecords));
+    }
+
+    [Fact]
+    public void Answer_EdnsQuery_OptIsOursVersion0And1232()
+    {
+        var query = Query("www.foobar.com", RecordType.A);
+        query.EDnsOptions = new OptRecord(4096);
+
+        var response = _authority.Answer(query);
+
+        Assert.Equal(ReturnCode.NoError, response.ReturnCode);
+        Assert.Equal(0, response.EDnsOptions!.Version);
+        Assert.Equal(1232, response.EDnsOptions.UdpPayloadSize);
+    }
+
+    [Fact]
+    public void Answer_EdnsVersion1_BadVersWithVersion0AndNoAnswer()
+    {
+        var query = Query("www.foobar.com", RecordType.A);
+        query.EDnsOptions = new OptRecord { Version = 1 };
+
+        var response = _authority.Answer(query);
+
+        Assert.Equal(ReturnCode.BadVersion, response.ReturnCode);
+        Assert.Equal(0, response.EDnsOptions!.Version);
+        Assert.Empty(response.AnswerRecords);
+    }
+
+    [Fact]
+    public void Answer_TwoOptRecords_FormatError()
+    {
+        var query = Query("www.foobar.com", RecordType.A);
+        query.AdditionalRecords.Add(new OptRecord());
+        query.AdditionalRecords.Add(new OptRecord());
+
+        var response = _authority.Answer(query);
+
+        Assert.Equal(ReturnCode.FormatError, response.ReturnCode);
+        Assert.Empty(response.AnswerRecords);
+    }
+
+    [Fact]
+    public void Answer_ResponseSentAsQuery_FormatError()
+    {
+        var query = Query("www.foobar.com", RecordType.A);
+        query.IsQuery = false;
+
+        Assert.Equal(ReturnCode.FormatError, _authority.Answer(query).ReturnCode);
+    }
+
+    [Fact]
+    public void Answer_TwoQuestions_FormatErrorWithoutThem()
+    {
+        var query = Query("www.foobar.com", RecordType.A);
+        query.Questions.Add(new DnsQuestion(DomainName.Parse("foobar.com"), RecordType.A, RecordClass.INet));
+
+        var response = _authority.Answer(query);
+
+        Assert.Equal(ReturnCode.FormatError, response.ReturnCode);
+        Assert.Empty(response.Questions);
     }
 
     [Fact]

@@ -99,6 +99,32 @@ public sealed class TopologyLoaderTests : IDisposable
         Assert.Equal(("netns.subnet", problem), (error.Field, error.Problem));
     }
 
+    [Theory]
+    [InlineData("responsesPerSecond", 1001, "1001 is out of range (0 to 1000)")]
+    [InlineData("window", 0, "0 is out of range (1 to 3600)")]
+    [InlineData("slip", 11, "11 is out of range (0 to 10)")]
+    [InlineData("ipv4PrefixLength", 33, "33 is out of range (0 to 32)")]
+    [InlineData("ipv6PrefixLength", -1, "-1 is out of range (0 to 128)")]
+    [InlineData("tableSize", 10, "10 is out of range (64 to 1048576)")]
+    public void Load_BadDnsRateLimit_NamesTheField(string name, int value, string problem)
+    {
+        var path = Write(Default(root => root["dns"]!["rateLimit"] = new JsonObject { [name] = value }));
+
+        var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(path)).Errors);
+        Assert.Equal(($"dns.rateLimit.{name}", problem), (error.Field, error.Problem));
+    }
+
+    [Fact]
+    public void Load_DnsRateLimit_DefaultsWhereNotGiven()
+    {
+        var path = Write(Default(root => root["dns"]!["rateLimit"] = new JsonObject { ["responsesPerSecond"] = 5, ["window"] = 5 }));
+
+        var limit = TopologyLoader.Load(path).DnsRateLimit;
+
+        Assert.Equal(DnsRateLimitSpec.Default with { ResponsesPerSecond = 5, Window = TimeSpan.FromSeconds(5) }, limit);
+        Assert.Equal(DnsRateLimitSpec.Default, TopologyLoader.Load(Write(Default(_ => { }))).DnsRateLimit);
+    }
+
     [Fact]
     public void Load_MySqlWithConnectionString_KeepsIt()
     {
