@@ -94,7 +94,8 @@ public static partial class HaproxyConfig
 
     /// <summary>Each route's request and response rules, guarded by route_NAME, then its <c>use_backend</c>.</summary>
     /// <param name="firstCounter">The first stick counter the routes' limits may track (0 unless the VIP's per-client connection limit holds it).</param>
-    private static void WriteRouteRules(ConfigWriter w, ImmutableArray<RouteSpec> routes, int firstCounter)
+    /// <param name="trusted">Whether the acl strata_trusted (loadBalancers.trustedProxies) exists: a limit then counts the address such a proxy forwards for.</param>
+    private static void WriteRouteRules(ConfigWriter w, ImmutableArray<RouteSpec> routes, int firstCounter, bool trusted)
     {
         foreach (var route in routes)
         {
@@ -127,6 +128,12 @@ public static partial class HaproxyConfig
                     case RateLimitRule limit when limits < MaxTrackedCounters:
                         // Its stick table is a backend of its own (WriteLimitTables); sc_http_req_rate counts this request too.
                         var table = LimitTable(route, limits - firstCounter);
+                        if (trusted)
+                        {
+                            // As Strata's: behind a trusted proxy, the address it appended last (a counter tracked once, by the first rule that matches).
+                            w.Line($"http-request track-sc{limits} req.hdr_ip(X-Forwarded-For,-1) table {table} if {acl} strata_trusted {{ req.hdr_ip(X-Forwarded-For,-1) -m found }}");
+                        }
+
                         w.Line($"http-request track-sc{limits} src table {table} if {acl}");
                         w.Line(Invariant($"http-request deny deny_status 429 hdr Retry-After 1 if {acl} {{ sc_http_req_rate({limits},{table}) gt {limit.Burst} }}"));
                         limits++;

@@ -156,7 +156,7 @@ public static partial class HaproxyConfig
         w.Line("http-request add-header Via \"1.1 %[hostname]\"");
         w.Line("http-response add-header Via \"1.1 %[hostname]\"");
         WriteHsts(w, topology);
-        WriteRouteRules(w, routes, FirstRouteCounter(topology));
+        WriteRouteRules(w, routes, FirstRouteCounter(topology), trusted.Count > 0);
         w.Line("default_backend web");
         w.Outdent().Line();
     }

@@ -67,6 +67,17 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         return keepClientValues ? Append(context.Request.Headers[ForwardedFor], peerText) : peerText;
     }
 
+    /// <summary>
+    /// The last address of an X-Forwarded-For value (the one the nearest proxy appended), or null when it is not an
+    /// address (then the peer counts).
+    /// </summary>
+    public static IPAddress? LastForwardedFor(ReadOnlySpan<char> value)
+    {
+        var comma = value.LastIndexOf(',');
+        var last = (comma < 0 ? value : value[(comma + 1)..]).Trim(" \t");
+        return IPAddress.TryParse(last, out var address) ? address : null;
+    }
+
     /// <summary>Whether the client's own X-Forwarded-* may be kept: always behind the edge; at the edge only from a trusted proxy.</summary>
     public bool KeepsClientValues(IPAddress? peer) => !isEdge || (peer is not null && IsTrusted(peer));
 

@@ -153,12 +153,12 @@ internal sealed class Route
         }
 
         // After the access rules (a denied client is not counted), before the answer: a client over a limit is answered 429.
-        if (peer is not null)
+        if (_limits.Length > 0 && request.LimitedClient is { } client)
         {
             var now = RateLimitTables.Now;
             foreach (var limit in _limits)
             {
-                if (!limit.TryTake(peer, now, out var retryAfter))
+                if (!limit.TryTake(client, now, out var retryAfter))
                 {
                     return new RuleAnswer(429, Body: $"too many requests (route {Name})", ContentType: "text/plain; charset=utf-8", RetryAfter: retryAfter);
                 }

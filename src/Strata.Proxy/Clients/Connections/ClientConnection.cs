@@ -101,6 +101,11 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     /// <summary>The client's address.</summary>
     public IPAddress? Peer { get; }
 
+    public IPAddress? LimitedClient =>
+        _keepClientValues && _request.ForwardedFor.Length > 0
+            ? ProxyHeaders.LastForwardedFor(Encoding.ASCII.GetString(Slice(_head, _request.ForwardedFor))) ?? Peer
+            : Peer;
+
     public int PeerPort { get; }
 
     public IPAddress? LocalAddress { get; }

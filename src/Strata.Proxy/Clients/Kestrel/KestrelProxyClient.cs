@@ -28,6 +28,11 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
 
     public IPAddress? Peer => context.Connection.RemoteIpAddress;
 
+    public IPAddress? LimitedClient =>
+        forwarder.ProxyHeaders.KeepsClientValues(Peer) && context.Request.Headers[ProxyHeaders.ForwardedFor] is { Count: > 0 } forwardedFor
+            ? ProxyHeaders.LastForwardedFor(forwardedFor[^1]) ?? Peer
+            : Peer;
+
     public string Scheme => context.Request.Scheme;
 
     public string Host => context.Request.Headers.Host.ToString();

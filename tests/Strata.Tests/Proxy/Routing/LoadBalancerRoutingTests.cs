@@ -225,14 +225,34 @@ public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cl
         Assert.Matches("strata_rate_limited_total\\{route=\"limited\"\\} [1-9]", await Client.GetStringAsync(new Uri(cluster.Node, "/metrics")));
     }
 
+    [Theory]
+    [InlineData(false, "127.0.0.35")]
+    [InlineData(true, "127.0.0.36")]
+    public async Task RateLimit_BehindATrustedProxy_CountsTheAddressItForwardsFor(bool throughVip, string proxy)
+    {
+        // A trusted proxy (loadBalancers.trustedProxies) forwards for two clients: each has its own budget (burst 3).
+        var client = $"198.51.100.{(throughVip ? 1 : 2)}";
+        var statuses = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            statuses.Add((await RawGetAsync(throughVip, IPAddress.Parse(proxy), "/limited/x", $"X-Forwarded-For: 203.0.113.9, {client}\r\n"))[9..12]);
+        }
+
+        var other = await RawGetAsync(throughVip, IPAddress.Parse(proxy), "/limited/x", "X-Forwarded-For: 198.51.100.200\r\n");
+
+        Assert.Equal(["200", "200", "200"], statuses.Take(3));
+        Assert.Contains("429", statuses);
+        Assert.StartsWith("HTTP/1.1 200", other);
+    }
+
     /// <summary>A GET over a connection from <paramref name="source"/> (a loopback address), the whole answer as text.</summary>
-    private async Task<string> RawGetAsync(bool throughVip, IPAddress source, string path)
+    private async Task<string> RawGetAsync(bool throughVip, IPAddress source, string path, string headers = "")
     {
         var address = throughVip ? cluster.Vip : cluster.Node;
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(source, 0));
         await socket.ConnectAsync(address.Host, address.Port);
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n"));
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: www.foobar.com\r\n{headers}Connection: close\r\n\r\n"));
         var answer = new StringBuilder();
         var buffer = new byte[4096];
         for (int read; (read = await socket.ReceiveAsync(buffer)) > 0;)
@@ -315,6 +335,7 @@ public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cl
                 webNodes: [TestTopology.Node("web-1", NodeRole.Web, _web.Url)],
                 webBackend: backend) with
             {
+                TrustedProxies = [IPNetwork.Parse("127.0.0.35/32"), IPNetwork.Parse("127.0.0.36/32")],
                 WebPools =
                 [
                     new PoolSpec("api", [TestTopology.Node("api-1", NodeRole.Web, _api.Url)], backend),

@@ -165,6 +165,8 @@ public sealed class RouterTests
 
         public IPAddress? Peer { get; init; } = IPAddress.Loopback;
 
+        public IPAddress? LimitedClient => Peer;
+
         public string Scheme { get; init; } = "http";
 
         public string Host { get; init; } = "www.foobar.com";
