@@ -262,7 +262,7 @@ class Bench:
 
     LB, WEB, APP, VIP, DNS = "127.0.9.1", "127.0.9.11", "127.0.9.21", "127.0.9.100", "127.0.9.53"
 
-    def __init__(self, work, strata, tls_key=None, request_log="httplog"):
+    def __init__(self, work, strata, tls_key=None, request_log="httplog", rate_limit=0):
         self.work, self.strata = work, strata
         os.chmod(work, 0o755)  # nginx's workers run as nobody and must read the web root
         self.root = os.path.join(work, "wwwroot")
@@ -290,6 +290,10 @@ class Bench:
             self.topology["vip"]["tls"] = {"port": p["tls"], "certificates": [self.certificate(tls_key)]}
         # The load balancer's request log (HAProxy's export logs the same requests with option httplog to its stdout).
         self.topology["loadBalancers"]["requestLog"] = {"format": request_log, "path": os.path.join(work, "logs", "{node}.requests.log")}
+        if rate_limit:
+            # Every request through a route with a per-client limit it never reaches: the limit's cost alone (HAProxy: a stick table).
+            self.topology["loadBalancers"]["routes"] = [{"name": "limited", "match": {"paths": ["/"]}, "pool": "web",
+                                                         "request": [{"limit": {"rate": rate_limit, "burst": rate_limit}}]}]
         self.path = os.path.join(work, "strata.json")
         with open(self.path, "w") as f:
             json.dump(self.topology, f, indent=2)
@@ -526,6 +530,8 @@ def main():
     parser.add_argument("--drills", type=int, default=3, help=f"{FAILOVER}: drills per event and stack [3]")
     parser.add_argument("--request-log", default="httplog", choices=["httplog", "json", "off"],
                         help="the load balancers' request log (loadBalancers.requestLog.format; HAProxy logs with option httplog unless off) [httplog]")
+    parser.add_argument("--rate-limit", type=int, default=0, metavar="RATE",
+                        help="every request through a load balancer route limited to RATE per second per client, burst RATE (to measure a limit's cost) [none]")
     parser.add_argument("--tiny", action="store_true", help="wiring check: 16 connections, 1 s runs, 1 round, no warm-up")
     args = parser.parse_args()
     if args.tiny:
@@ -548,14 +554,14 @@ def main():
     budget = len(args.server_cpus.split(","))
     started = datetime.datetime.now(datetime.timezone.utc)
     report = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
-              "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus", "request_log") if scenarios},
+              "settings": {k: getattr(args, k) for k in ("connections", "duration", "warmup", "rounds", "server_cpus", "client_cpus", "request_log", "rate_limit") if scenarios},
               "runs": []}
     if args.strata:
         # A run of another build or environment (an A/B) says so in its report.
         report["settings"]["strata"] = args.strata
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
-            bench = Bench(work, strata, TLS_KEYS.get(scenario), args.request_log)
+            bench = Bench(work, strata, TLS_KEYS.get(scenario), args.request_log, args.rate_limit)
             plan = scenario_plan(scenario, bench, args.server_cpus, budget)
             urls = plan["urls"]
             shared = plan["shared"]()

@@ -18,7 +18,7 @@ namespace Strata.Tests.Proxy.Routing;
 /// path, method and header, with each rule kind; every test runs through the node's own address (Kestrel's HTTP
 /// layer) and through the VIP (the connection path), which must decide the same.
 /// </summary>
-public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cluster) : IClassFixture<LoadBalancerRoutingTests.Cluster>
+public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cluster, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<LoadBalancerRoutingTests.Cluster>
 {
     private static readonly HttpClient Client = new(new SocketsHttpHandler { UseProxy = false, UseCookies = false, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(15) };
 
@@ -223,6 +223,55 @@ public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cl
         Assert.DoesNotContain("X-Served-By: web-1", refused);
         Assert.StartsWith("HTTP/1.1 200", otherAnswer);
         Assert.Matches("strata_rate_limited_total\\{route=\"limited\"\\} [1-9]", await Client.GetStringAsync(new Uri(cluster.Node, "/metrics")));
+    }
+
+    [Fact]
+    public async Task RateLimit_UnderAFloodFromOneAddress_TheOtherIsServedInFull()
+    {
+        // A bounded flood: 8 kept-alive connections from 127.0.0.71 send 2,000 requests to the limited route (1/s, burst
+        // 3) through the VIP, while 127.0.0.72 sends 100 one at a time. Correctness is asserted; the timings are printed
+        // (the harness measures speed, not the tests).
+        var flood = new int[3];
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var sent = 0;
+        var flooding = Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            using var http = new HttpClient(new SocketsHttpHandler
+            {
+                UseProxy = false,
+                ConnectCallback = async (context, cancellationToken) =>
+                {
+                    var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                    socket.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.71"), 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                },
+            });
+            while (Interlocked.Increment(ref sent) <= 2000)
+            {
+                using var response = await http.GetAsync(new Uri(cluster.Vip, "/limited/flood"));
+                Interlocked.Increment(ref flood[response.StatusCode switch { HttpStatusCode.OK => 0, HttpStatusCode.TooManyRequests => 1, _ => 2 }]);
+            }
+        }));
+
+        // 127.0.0.72 within its budget on the limited route (its burst of 3), then on a route without a limit.
+        var latencies = new List<double>();
+        var otherStatuses = new List<string>();
+        for (var i = 0; i < 100; i++)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            otherStatuses.Add((await RawGetAsync(true, IPAddress.Parse("127.0.0.72"), i < 3 ? "/limited/other" : "/page"))[9..12]);
+            latencies.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        await flooding;
+        latencies.Sort();
+        output.WriteLine($"flood from 127.0.0.71: {flood[0]} served, {flood[1]} refused 429, {flood[2]} other, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        output.WriteLine($"127.0.0.72 meanwhile: p50 {latencies[50]:0.0} ms, p99 {latencies[98]:0.0} ms, max {latencies[^1]:0.0} ms");
+        Assert.Equal(2000, flood.Sum());
+        Assert.Equal(0, flood[2]);
+        Assert.True(flood[0] <= 3 + (int)Math.Ceiling(stopwatch.Elapsed.TotalSeconds) + 1, $"{flood[0]} of the flood were served");
+        Assert.All(otherStatuses, s => Assert.Equal("200", s));
     }
 
     [Theory]
