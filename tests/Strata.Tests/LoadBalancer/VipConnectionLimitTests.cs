@@ -96,35 +96,9 @@ public sealed class VipConnectionLimitTests : IAsyncLifetime
         }
     }
 
-    private async Task<Socket> ConnectAsync(string source)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
-        await socket.ConnectAsync(_vip);
-        return socket;
-    }
+    private Task<Socket> ConnectAsync(string source) => RawHttp.ConnectAsync(IPAddress.Parse(source), _vip);
 
-    /// <summary>A GET on a new connection from <paramref name="source"/>, the whole answer as text.</summary>
-    private async Task<string> GetAsync(string source)
-    {
-        using var socket = await ConnectAsync(source);
-        await socket.SendAsync(Encoding.ASCII.GetBytes("GET /page HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n"));
-        var answer = new StringBuilder();
-        var buffer = new byte[4096];
-        try
-        {
-            for (int read; (read = await socket.ReceiveAsync(buffer)) > 0;)
-            {
-                answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
-            }
-        }
-        catch (SocketException e)
-        {
-            answer.Append($"[{e.SocketErrorCode}]");
-        }
-
-        return answer.ToString();
-    }
+    private Task<string> GetAsync(string source) => RawHttp.GetAsync(IPAddress.Parse(source), _vip, "/page");
 
     private async Task<string> MetricsAsync()
     {

@@ -295,21 +295,10 @@ public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cl
     }
 
     /// <summary>A GET over a connection from <paramref name="source"/> (a loopback address), the whole answer as text.</summary>
-    private async Task<string> RawGetAsync(bool throughVip, IPAddress source, string path, string headers = "")
+    private Task<string> RawGetAsync(bool throughVip, IPAddress source, string path, string headers = "")
     {
         var address = throughVip ? cluster.Vip : cluster.Node;
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(source, 0));
-        await socket.ConnectAsync(address.Host, address.Port);
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: www.foobar.com\r\n{headers}Connection: close\r\n\r\n"));
-        var answer = new StringBuilder();
-        var buffer = new byte[4096];
-        for (int read; (read = await socket.ReceiveAsync(buffer)) > 0;)
-        {
-            answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
-        }
-
-        return answer.ToString();
+        return RawHttp.GetAsync(source, IPEndPoint.Parse($"{address.Host}:{address.Port}"), path, headers);
     }
 
     private async Task<HttpResponseMessage> SendAsync(bool throughVip, HttpMethod method, string path, string? host = null, (string Name, string Value)[]? headers = null, string? body = null)
