@@ -59,15 +59,24 @@ public static class AppNode
         builder.Services.AddExceptionHandler<DatabaseExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GuestbookJsonContext.Default));
 
-        // The web nodes say how the client came in (X-Forwarded-Proto, set by the load balancers from the connection):
-        // trusted from them (and loopback, ASP.NET's default: on one machine their connections come from 127.0.0.1),
-        // so that a request that came over HTTPS is HTTPS here and the antiforgery cookie is marked Secure.
+        // The client's address and scheme as the proxies in front wrote them (X-Forwarded-For/-Proto), read right to
+        // left while each hop is one of them (nginx's real_ip_recursive): a request that came over HTTPS is HTTPS here
+        // (the antiforgery cookie is then Secure), and a client's own claims count only from a trusted proxy. Nothing
+        // else is known, not even loopback (ASP.NET's default): on one machine a client is on loopback too. With none
+        // known ASP.NET would believe anyone, so then nothing is read.
+        var proxies = topology.ProxiesInFront(NodeRole.App).Networks;
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedProto;
-            foreach (var web in topology.AllWebNodes)
+            options.ForwardedHeaders = proxies.IsEmpty ? ForwardedHeaders.None : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.ForwardLimit = null;
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+#pragma warning disable ASPDEPR005 // Obsolete, but still consulted: it holds loopback by default too.
+            options.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005
+            foreach (var proxy in proxies)
             {
-                options.KnownProxies.Add(web.Address.Address);
+                options.KnownIPNetworks.Add(proxy);
             }
         });
 
@@ -79,6 +88,7 @@ public static class AppNode
         app.MapManagement();
         app.MapHomePage(siteName: topology.Zone.Zone);
         app.MapGuestbookApi();
+        app.MapClientEndpoint();
         if (topology.BenchmarkEndpoints)
         {
             app.MapBenchEndpoints();

@@ -25,7 +25,7 @@ public static class LoadBalancerNode
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
         var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], isEdge: true, requireHealthyUpstream: true);
+            .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], requireHealthyUpstream: true);
         if (topology.VipTls is { } tls)
         {
             if (tls.Generate)

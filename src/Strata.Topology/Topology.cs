@@ -412,6 +412,23 @@ public sealed record Topology
     /// <summary>Peers whose X-Forwarded-* headers the load balancers keep.</summary>
     public ImmutableArray<IPNetwork> TrustedProxies { get; init; } = [];
 
+    /// <summary>
+    /// The proxies a node of <paramref name="role"/> takes X-Forwarded-* and the other client-address headers from
+    /// (nginx's <c>set_real_ip_from</c>): <see cref="TrustedProxies"/>, and the tiers in front of it — the load
+    /// balancers before a web node, the load balancers and web nodes before an app node. From any other peer a
+    /// forwarding node replaces them, and an app node ignores them.
+    /// </summary>
+    public TrustedPeers ProxiesInFront(NodeRole role)
+    {
+        IEnumerable<NodeSpec> tiers = role switch
+        {
+            NodeRole.Web => LoadBalancers,
+            NodeRole.App => [.. LoadBalancers, .. AllWebNodes],
+            _ => [],
+        };
+        return new([.. TrustedProxies, .. tiers.Select(n => n.Address.Address).Distinct().Select(a => new IPNetwork(a, a.GetAddressBytes().Length * 8))]);
+    }
+
     /// <summary>Absolute path of the static files.</summary>
     public required string WebRoot { get; init; }
 

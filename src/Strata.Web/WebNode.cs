@@ -25,13 +25,13 @@ public static class WebNode
 
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
         var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, isEdge: false, requireHealthyUpstream: false);
+            .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, requireHealthyUpstream: false);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
         builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
         builder.Services.AddAccessLog(web, node);
 
         var app = builder.Build();
-        app.UseAccessLog();
+        app.UseAccessLog(topology.ProxiesInFront(NodeRole.Web));
         app.UseRequestBodyLimit();
         // Routes first: a rule's answer, or a route to another app pool, comes before the files.
         app.UseRoutes();

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Strata.Proxy.Routing;
@@ -33,11 +34,12 @@ public sealed partial class UpstreamForwarder
     private readonly TimeProvider _time;
     private readonly RefusalLog _refusals;
 
-    internal UpstreamForwarder(string proxyName, Backends backends, IProxyObserver? observer, TimeProvider time, ILogger<UpstreamForwarder> logger)
+    internal UpstreamForwarder(string proxyName, IPAddress? source, Backends backends, IProxyObserver? observer, TimeProvider time, ILogger<UpstreamForwarder> logger)
     {
         _observer = observer ?? NullProxyObserver.Instance;
         _time = time;
         ProxyName = proxyName;
+        Source = source;
         _backends = backends;
         _router = backends.Router;
         _logger = logger;
@@ -46,6 +48,9 @@ public sealed partial class UpstreamForwarder
 
     /// <summary>This proxy's name, as Via and its own answers (X-Served-By) carry it.</summary>
     internal string ProxyName { get; }
+
+    /// <summary>The address this proxy connects to its servers from (<see cref="UpstreamSocket"/>), or null for the kernel's choice.</summary>
+    internal IPAddress? Source { get; }
 
     /// <summary>The node's pools and routes.</summary>
     internal Backends Backends => _backends;
