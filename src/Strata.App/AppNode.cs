@@ -49,8 +49,13 @@ public static class AppNode
         builder.Services.AddSingleton<IReadinessCheck, DatabaseReadinessCheck>();
         builder.Services.AddHostedService<AppNodeLifecycle>();
         builder.Services.AddProblemDetails();
-        // Secure when the client came over HTTPS (the antiforgery cookie's own default is never).
-        builder.Services.AddAntiforgery(options => options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+        // Secure when the client came over HTTPS (the antiforgery cookie's own default is never). No X-Frame-Options:
+        // SAMEORIGIN here; the web tier frames no page at all (web.securityHeaders), and the app's would win there.
+        builder.Services.AddAntiforgery(options =>
+        {
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.SuppressXFrameOptionsHeader = true;
+        });
         // One key ring for every app node, so a form rendered by app-1 can be posted to app-2: on one machine the run
         // folder beside strata.json; on several hosts that folder must be shared (documented in docs/own-app.md).
         builder.Services.AddDataProtection()

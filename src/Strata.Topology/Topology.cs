@@ -316,6 +316,15 @@ public sealed record WebSpec
 
     /// <summary>"combined" or "json".</summary>
     public string AccessLogFormat { get; init; } = "combined";
+
+    /// <summary>The headers every answer carries unless the app set its own, by name, in the order written (<see cref="SecurityHeadersOptions"/>).</summary>
+    public ImmutableArray<(string Name, string Value)> SecurityHeaders { get; init; } =
+    [
+        ("Content-Security-Policy", "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+    ];
 }
 
 /// <summary>A validated database choice.</summary>

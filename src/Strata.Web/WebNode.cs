@@ -8,13 +8,15 @@ using Strata.Topology;
 using Strata.Web.AccessLog;
 using Strata.Web.Errors;
 using Strata.Web.Limits;
+using Strata.Web.Security;
 using Strata.Web.Static;
 
 namespace Strata.Web;
 
 /// <summary>
 /// A web node: serves the files under the web root itself and forwards every other request to the app tier,
-/// like nginx's <c>try_files $uri $uri/ @app</c> (docs/web.md), with nginx's client limits, error pages and access log.
+/// like nginx's <c>try_files $uri $uri/ @app</c> (docs/web.md), with nginx's client limits, error pages, access log and
+/// the site's security headers.
 /// </summary>
 public static class WebNode
 {
@@ -31,6 +33,7 @@ public static class WebNode
         builder.Services.AddAccessLog(web, node);
 
         var app = builder.Build();
+        app.UseSecurityHeaders(web);
         app.UseAccessLog(topology.ProxiesInFront(NodeRole.Web));
         app.UseRequestBodyLimit();
         // Routes first: a rule's answer, or a route to another app pool, comes before the files.

@@ -498,6 +498,15 @@ public sealed class AppNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetHome_NoFrameOptionsOfItsOwn_TheWebTiersDecide()
+    {
+        using var response = await Client.GetAsync("/");
+
+        // Antiforgery would add X-Frame-Options: SAMEORIGIN, which the web tier keeps over its own DENY.
+        Assert.False(response.Headers.Contains("X-Frame-Options"));
+    }
+
+    [Fact]
     public async Task GetClient_FromAClient_ItsAddressWhateverItClaims()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/client");
