@@ -49,8 +49,13 @@ public static class AppNode
         builder.Services.AddSingleton<IReadinessCheck, DatabaseReadinessCheck>();
         builder.Services.AddHostedService<AppNodeLifecycle>();
         builder.Services.AddProblemDetails();
-        // Secure when the client came over HTTPS (the antiforgery cookie's own default is never).
-        builder.Services.AddAntiforgery(options => options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+        // Secure when the client came over HTTPS (the antiforgery cookie's own default is never). No X-Frame-Options:
+        // SAMEORIGIN here; the web tier frames no page at all (web.securityHeaders), and the app's would win there.
+        builder.Services.AddAntiforgery(options =>
+        {
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.SuppressXFrameOptionsHeader = true;
+        });
         // One key ring for every app node, so a form rendered by app-1 can be posted to app-2: on one machine the run
         // folder beside strata.json; on several hosts that folder must be shared (documented in docs/own-app.md).
         builder.Services.AddDataProtection()
@@ -59,15 +64,24 @@ public static class AppNode
         builder.Services.AddExceptionHandler<DatabaseExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GuestbookJsonContext.Default));
 
-        // The web nodes say how the client came in (X-Forwarded-Proto, set by the load balancers from the connection):
-        // trusted from them (and loopback, ASP.NET's default: on one machine their connections come from 127.0.0.1),
-        // so that a request that came over HTTPS is HTTPS here and the antiforgery cookie is marked Secure.
+        // The client's address and scheme as the proxies in front wrote them (X-Forwarded-For/-Proto), read right to
+        // left while each hop is one of them (nginx's real_ip_recursive): a request that came over HTTPS is HTTPS here
+        // (the antiforgery cookie is then Secure), and a client's own claims count only from a trusted proxy. Nothing
+        // else is known, not even loopback (ASP.NET's default): on one machine a client is on loopback too. With none
+        // known ASP.NET would believe anyone, so then nothing is read.
+        var proxies = topology.ProxiesInFront(NodeRole.App).Networks;
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedProto;
-            foreach (var web in topology.AllWebNodes)
+            options.ForwardedHeaders = proxies.IsEmpty ? ForwardedHeaders.None : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.ForwardLimit = null;
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+#pragma warning disable ASPDEPR005 // Obsolete, but still consulted: it holds loopback by default too.
+            options.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005
+            foreach (var proxy in proxies)
             {
-                options.KnownProxies.Add(web.Address.Address);
+                options.KnownIPNetworks.Add(proxy);
             }
         });
 
@@ -79,6 +93,7 @@ public static class AppNode
         app.MapManagement();
         app.MapHomePage(siteName: topology.Zone.Zone);
         app.MapGuestbookApi();
+        app.MapClientEndpoint();
         if (topology.BenchmarkEndpoints)
         {
             app.MapBenchEndpoints();

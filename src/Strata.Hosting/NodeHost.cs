@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting.Logs;
+using Microsoft.Net.Http.Headers;
 using Strata.Topology;
 
 namespace Strata.Hosting;
@@ -91,26 +92,27 @@ public static class NodeHost
     /// <summary>
     /// Maps the node's management routes and returns their group, for the role to add its own (/vip, /metrics,
     /// /stats, /admin): GET /healthz (the process is alive) and GET /readyz (every <see cref="IReadinessCheck"/>
-    /// passes: 200, else 503), both with a small JSON body naming the node. When the node has a management address
-    /// of its own, the group answers only there: through the VIP these paths are not the node's.
+    /// passes: 200, else 503), both with a small JSON body naming the node. The group never answers through the VIP
+    /// or another proxy (404, as a path the site does not have): when the node has a management address of its own,
+    /// it answers only there (HAProxy's stats on a <c>listen</c> of their own); when it shares the node's address, only
+    /// requests that came through no proxy (no <c>Via</c>, which every Strata proxy appends; nginx's
+    /// <c>allow</c>/<c>deny</c> on a location is the classic stack's way).
     /// </summary>
     public static RouteGroupBuilder MapManagement(this WebApplication app)
     {
         var node = app.Services.GetRequiredService<NodeSpec>();
         var marker = app.Services.GetRequiredService<ManagementEndpoint>();
-        if (marker.Isolated)
+        app.Use((context, next) =>
         {
-            app.Use((context, next) =>
+            if (context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null
+                && (marker.Isolated ? !node.IsManagementConnection(context) : context.Request.Headers.ContainsKey(HeaderNames.Via)))
             {
-                if (context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null && !node.IsManagementConnection(context))
-                {
-                    context.Response.StatusCode = StatusCodes.Status404NotFound;
-                    return Task.CompletedTask;
-                }
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
 
-                return next(context);
-            });
-        }
+            return next(context);
+        });
 
         var management = app.MapGroup("");
         management.WithMetadata(marker);

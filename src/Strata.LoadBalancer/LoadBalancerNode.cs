@@ -41,7 +41,7 @@ public static class LoadBalancerNode
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
         var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], isEdge: true, requireHealthyUpstream: true);
+            .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], requireHealthyUpstream: true);
         builder.Services.AddRequestLog(topology, node);
         builder.Services.AddSingleton(sp => new ConnectionLimiter(topology.VipConnections, sp.GetRequiredService<ILogger<ConnectionLimiter>>()));
         if (topology.VipTls is { } tls)

@@ -29,12 +29,11 @@ public static class ForwardingNodeExtensions
         NodeSpec node,
         Func<Topology.Topology, ImmutableArray<PoolSpec>> pools,
         Func<Topology.Topology, ImmutableArray<RouteSpec>> routes,
-        bool isEdge,
         bool requireHealthyUpstream)
     {
         var backend = pools(topology)[0].Backend;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(backend));
-        builder.Services.AddUpstreamForwarding(topology, pools, routes, node.Name, isEdge, requireHealthyUpstream);
+        builder.Services.AddUpstreamForwarding(topology, pools, routes, node, requireHealthyUpstream);
         builder.Services.AddProxyManagement();
         return builder;
     }

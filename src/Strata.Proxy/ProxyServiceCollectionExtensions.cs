@@ -23,19 +23,19 @@ public static class ProxyServiceCollectionExtensions
     /// <summary>
     /// Adds the pools <paramref name="pools"/> takes from the topology (the default one first; again on each reload) as
     /// <see cref="Backends"/> with the routes <paramref name="routes"/> takes, an active health checker per pool, the one pipeline
-    /// (<see cref="UpstreamForwarder"/>) with its two ways in, Kestrel's and the connection path, naming this proxy <paramref name="proxyName"/> in Via, and a readiness check
+    /// (<see cref="UpstreamForwarder"/>) with its two ways in, Kestrel's and the connection path, naming this proxy <paramref name="node"/> in Via, and a readiness check
     /// "upstreams" on the default pool (failing with no healthy server only when <paramref name="requireHealthyUpstream"/>).
     /// The forwarder writes its own error answers with the registered <see cref="IUpstreamErrorWriter"/>, if any, else
     /// as plain text.
     /// </summary>
-    /// <param name="isEdge">True for the first proxy a client meets: X-Forwarded-* are set from the connection, trusted only from the topology's trusted proxies.</param>
+    /// <param name="node">This proxy: its name goes in Via, its address is where it connects from, and its role says which peers'
+    /// X-Forwarded-* it keeps (<see cref="Topology.Topology.ProxiesInFront"/>); from others they are set from the connection.</param>
     public static IServiceCollection AddUpstreamForwarding(
         this IServiceCollection services,
         Topology.Topology topology,
         Func<Topology.Topology, ImmutableArray<PoolSpec>> pools,
         Func<Topology.Topology, ImmutableArray<RouteSpec>> routes,
-        string proxyName,
-        bool isEdge,
+        NodeSpec node,
         bool requireHealthyUpstream)
     {
         services.AddHttpForwarder();
@@ -43,7 +43,6 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<Backends>().Default);
         services.AddSingleton<ITopologyReloadTarget>(sp => sp.GetRequiredService<Backends>());
         services.AddTopologyReload(topology);
-        var trustedProxies = isEdge ? topology.TrustedProxies : [];
         for (var i = 0; i < pools(topology).Length; i++)
         {
             var index = i;
@@ -52,13 +51,14 @@ public static class ProxyServiceCollectionExtensions
         }
 
         services.AddSingleton(sp => new UpstreamForwarder(
-            proxyName,
+            node.Name,
+            UpstreamSocket.SourceFor(node),
             sp.GetRequiredService<Backends>(),
             sp.GetService<IProxyObserver>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<UpstreamForwarder>>(),
             sp.GetService<LogFileWriter<RequestLogEntry>>()));
-        var proxyHeaders = new ProxyHeaders(proxyName, isEdge, trustedProxies);
+        var proxyHeaders = new ProxyHeaders(node.Name, topology.ProxiesInFront(node.Role));
         services.AddSingleton(sp => new KestrelForwarder(
             sp.GetRequiredService<UpstreamForwarder>(), sp.GetRequiredService<IHttpForwarder>(), proxyHeaders, sp.GetService<IUpstreamErrorWriter>()));
         services.AddSingleton(sp => new ConnectionForwarder(

@@ -350,6 +350,15 @@ public sealed record WebSpec
 
     /// <summary>"combined" or "json".</summary>
     public string AccessLogFormat { get; init; } = "combined";
+
+    /// <summary>The headers every answer carries unless the app set its own, by name, in the order written (<see cref="SecurityHeadersOptions"/>).</summary>
+    public ImmutableArray<(string Name, string Value)> SecurityHeaders { get; init; } =
+    [
+        ("Content-Security-Policy", "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+    ];
 }
 
 /// <summary>A validated database choice.</summary>
@@ -454,6 +463,23 @@ public sealed record Topology
 
     /// <summary>Each load balancer's request log, or null when it is off (the validator's default: <see cref="LogFileSpec.DefaultRequestLogPath"/>).</summary>
     public LogFileSpec? RequestLog { get; init; }
+
+    /// <summary>
+    /// The proxies a node of <paramref name="role"/> takes X-Forwarded-* and the other client-address headers from
+    /// (nginx's <c>set_real_ip_from</c>): <see cref="TrustedProxies"/>, and the tiers in front of it — the load
+    /// balancers before a web node, the load balancers and web nodes before an app node. From any other peer a
+    /// forwarding node replaces them, and an app node ignores them.
+    /// </summary>
+    public TrustedPeers ProxiesInFront(NodeRole role)
+    {
+        IEnumerable<NodeSpec> tiers = role switch
+        {
+            NodeRole.Web => LoadBalancers,
+            NodeRole.App => [.. LoadBalancers, .. AllWebNodes],
+            _ => [],
+        };
+        return new([.. TrustedProxies, .. tiers.Select(n => n.Address.Address).Distinct().Select(a => new IPNetwork(a, a.GetAddressBytes().Length * 8))]);
+    }
 
     /// <summary>Absolute path of the static files.</summary>
     public required string WebRoot { get; init; }

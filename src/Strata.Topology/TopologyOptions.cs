@@ -343,6 +343,9 @@ public sealed record WebTierOptions : BackendTierOptions
     /// <summary>Each web node's access log.</summary>
     public AccessLogOptions? AccessLog { get; init; }
 
+    /// <summary>The headers every answer of a web node carries, files and forwarded pages alike, unless the app set its own (docs/security.md).</summary>
+    public SecurityHeadersOptions? SecurityHeaders { get; init; }
+
     /// <summary>Named pools of web nodes beside the default one, for the load balancers' routes [none].</summary>
     public IReadOnlyDictionary<string, PoolOptions>? Pools { get; init; }
 
@@ -402,6 +405,25 @@ public sealed record ClientLimitOptions
 
     /// <summary>Slowest body upload accepted, bytes per second after a 5 s grace [240, Kestrel's]; slower: the connection is closed.</summary>
     public int? MinBodyBytesPerSecond { get; init; }
+}
+
+/// <summary>
+/// The security headers of the site's pages (nginx's <c>add_header … always</c> in the server block), each the header's
+/// value; "" leaves that header out. The app's own value of a header wins.
+/// </summary>
+public sealed record SecurityHeadersOptions
+{
+    /// <summary>Content-Security-Policy ["default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"].</summary>
+    public string? ContentSecurityPolicy { get; init; }
+
+    /// <summary>Referrer-Policy: one of the policy tokens of the W3C Referrer Policy ["strict-origin-when-cross-origin"].</summary>
+    public string? ReferrerPolicy { get; init; }
+
+    /// <summary>X-Frame-Options: DENY or SAMEORIGIN ["DENY"].</summary>
+    public string? FrameOptions { get; init; }
+
+    /// <summary>X-Content-Type-Options: nosniff ["nosniff"].</summary>
+    public string? ContentTypeOptions { get; init; }
 }
 
 /// <summary>A log file of each node of a tier: web.accessLog, loadBalancers.requestLog.</summary>

@@ -43,6 +43,7 @@ internal sealed partial class TopologyValidator
             MinBodyBytesPerSecond = InRange(client?.MinBodyBytesPerSecond ?? d.MinBodyBytesPerSecond, "web.client.minBodyBytesPerSecond", 0, int.MaxValue),
             ErrorPages = ErrorPages(options?.ErrorPages),
             AccessLogFormat = options?.AccessLog?.Format ?? d.AccessLogFormat,
+            SecurityHeaders = SecurityHeaders(options?.SecurityHeaders),
         };
         if (s?.Index is { } index && (index.Length == 0 || index.IndexOfAny(['/', '\\']) >= 0 || index.StartsWith('.')))
         {
@@ -56,6 +57,43 @@ internal sealed partial class TopologyValidator
 
         var logPath = options?.AccessLog?.Path ?? Path.Combine(".strata", "logs", "{node}.access.log");
         return spec.AccessLogFormat == "off" ? spec : spec with { AccessLogPath = Path.GetFullPath(Path.Combine(_baseDirectory, logPath)) };
+    }
+
+    /// <summary>The policy tokens of the W3C Referrer Policy (§3).</summary>
+    private static readonly string[] ReferrerPolicies =
+    [
+        "no-referrer", "no-referrer-when-downgrade", "same-origin", "origin", "strict-origin", "origin-when-cross-origin",
+        "strict-origin-when-cross-origin", "unsafe-url",
+    ];
+
+    private ImmutableArray<(string Name, string Value)> SecurityHeaders(SecurityHeadersOptions? given)
+    {
+        // In the order of WebSpec's defaults, whose names and values they take.
+        (string Field, string? Value, Func<string, bool> Valid, string Rule)[] fields =
+        [
+            ("contentSecurityPolicy", given?.ContentSecurityPolicy, v => v.Trim().Length > 0 && v.All(c => c is >= ' ' and <= '~'), "must be a policy in printable ASCII"),
+            ("referrerPolicy", given?.ReferrerPolicy, v => v.Split(',').All(t => ReferrerPolicies.Contains(t.Trim())), $"must be one of {string.Join(", ", ReferrerPolicies)} (or a comma-separated list of them)"),
+            ("frameOptions", given?.FrameOptions, v => v is "DENY" or "SAMEORIGIN", "must be DENY or SAMEORIGIN (ALLOW-FROM is obsolete: use frame-ancestors in the policy)"),
+            ("contentTypeOptions", given?.ContentTypeOptions, v => v == "nosniff", "must be nosniff"),
+        ];
+        var headers = ImmutableArray.CreateBuilder<(string Name, string Value)>();
+        foreach (var ((field, value, valid, rule), (name, fallback)) in fields.Zip(WebSpec.Default.SecurityHeaders))
+        {
+            if (value is "")
+            {
+                continue;
+            }
+
+            if (value is not null && !valid(value))
+            {
+                Error($"web.securityHeaders.{field}", $"'{value}' {rule}; \"\" leaves the header out");
+                continue;
+            }
+
+            headers.Add((name, value ?? fallback));
+        }
+
+        return headers.ToImmutable();
     }
 
     private ImmutableArray<string> Prefixes(IReadOnlyList<string>? given, ImmutableArray<string> fallback, string field)

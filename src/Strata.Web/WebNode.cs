@@ -8,13 +8,15 @@ using Strata.Topology;
 using Strata.Web.AccessLog;
 using Strata.Web.Errors;
 using Strata.Web.Limits;
+using Strata.Web.Security;
 using Strata.Web.Static;
 
 namespace Strata.Web;
 
 /// <summary>
 /// A web node: serves the files under the web root itself and forwards every other request to the app tier,
-/// like nginx's <c>try_files $uri $uri/ @app</c> (docs/web.md), with nginx's client limits, error pages and access log.
+/// like nginx's <c>try_files $uri $uri/ @app</c> (docs/web.md), with nginx's client limits, error pages, access log and
+/// the site's security headers.
 /// </summary>
 public static class WebNode
 {
@@ -25,13 +27,14 @@ public static class WebNode
 
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
         var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, isEdge: false, requireHealthyUpstream: false);
+            .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, requireHealthyUpstream: false);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
         builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
         builder.Services.AddAccessLog(web, node);
 
         var app = builder.Build();
-        app.UseAccessLog();
+        app.UseSecurityHeaders(web);
+        app.UseAccessLog(topology.ProxiesInFront(NodeRole.Web));
         app.UseRequestBodyLimit();
         // Routes first: a rule's answer, or a route to another app pool, comes before the files.
         app.UseRoutes();

@@ -1,13 +1,15 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
+using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
 namespace Strata.App.External;
 
 /// <summary>
-/// Relays a request to the user's application with YARP's forwarder, unchanged (X-Forwarded-* and Host as
-/// received); while the application is down it answers 503 with Retry-After at once.
+/// Relays a request to the user's application with YARP's forwarder, unchanged (Host and, from the proxies in front,
+/// X-Forwarded-* as received: <see cref="ClientHeadersTransformer"/>); while the application is down it answers 503
+/// with Retry-After at once.
 /// </summary>
 internal sealed class AppProcessForwarder : IDisposable
 {
@@ -15,12 +17,14 @@ internal sealed class AppProcessForwarder : IDisposable
     private readonly AppProcessSupervisor _supervisor;
     private readonly HttpMessageInvoker _client;
     private readonly ForwarderRequestConfig _config;
+    private readonly ClientHeadersTransformer _transformer;
 
     public AppProcessForwarder(IHttpForwarder forwarder, AppProcessSupervisor supervisor, TopologyModel topology)
     {
         _forwarder = forwarder;
         _supervisor = supervisor;
         _config = new ForwarderRequestConfig { ActivityTimeout = topology.AppBackend.ServerTimeout };
+        _transformer = new ClientHeadersTransformer(topology.ProxiesInFront(NodeRole.App));
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             // YARP's recommended forwarding client; a loopback connect either succeeds or is refused at once.
@@ -44,7 +48,7 @@ internal sealed class AppProcessForwarder : IDisposable
             return;
         }
 
-        var error = await _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, HttpTransformer.Empty);
+        var error = await _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, _transformer);
         if (error == ForwarderError.RequestCreation && !context.Response.HasStarted)
         {
             // The request could not be built from what the client sent: the client's fault, not the application's.

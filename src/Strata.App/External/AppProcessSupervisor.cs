@@ -183,6 +183,9 @@ internal sealed partial class AppProcessSupervisor(
         startInfo.RedirectStandardInput = true;
         startInfo.RedirectStandardOutput = true;
         startInfo.RedirectStandardError = true;
+        // The node's admin token is not the application's: one that prints its environment must not show it
+        // (app.command.environment may still give it one).
+        startInfo.Environment.Remove(AdminOptions.TokenEnvironmentVariable);
         foreach (var (name, value) in command.Environment)
         {
             startInfo.Environment[name] = value;

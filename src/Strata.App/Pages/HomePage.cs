@@ -51,6 +51,7 @@ internal static class HomePage
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>{site}</title>
             <link rel="stylesheet" href="/static/site.css">
+            <link rel="icon" href="/static/logo.png">
             <script src="/static/site.js" defer></script>
             </head>
             <body>

@@ -393,6 +393,7 @@ public static partial class NginxConfig
                 w.Line($"default_type {Value(answer.ContentType)};");
                 w.Line("charset off;");
                 w.Line($"add_header X-Served-By {node.Name} always;");
+                WriteSecurityHeaders(w, topology.Web, plan);
                 w.Line(Invariant($"return {answer.Status} {Value(answer.Body)};"));
             }
             else
@@ -402,7 +403,7 @@ public static partial class NginxConfig
                 w.Line($"proxy_pass http://{pool.Name};");
                 WriteProxySettings(w, pool.Backend);
                 w.Line($"add_header Via \"1.1 {node.Name}\" always;");
-                WriteRouteResponseHeaders(w, plan, forwards: true);
+                WriteLocationHeaders(w, topology.Web, plan, forwards: true);
             }
 
             w.Close();

@@ -55,6 +55,7 @@ public static partial class NginxConfig
                 "client.maxHeaderBytes: large_client_header_buffers (count x size); nginx answers 400 where Strata answers 431.",
                 "client.minBodyBytesPerSecond: client_body_timeout (time between two reads).",
                 "Via: added to forwarded requests (appended) and to their responses as a header line of its own.",
+                "the access log's client behind a trusted peer: the last X-Forwarded-For entry; Strata goes on leftwards past trusted proxies (real_ip_recursive).",
                 "errorPages 50x: error_page 500 502 503 504 (nginx takes a list of codes, not a range).",
                 .. RouteApproximations(topology),
             ],
@@ -108,6 +109,7 @@ public static partial class NginxConfig
         WriteLogFormat(w, web);
         WriteMaps(w, web);
         WriteRouteMaps(w, routes);
+        WriteTrustMaps(w, topology, routes);
         foreach (var pool in topology.AllAppPools)
         {
             WriteUpstream(w, pool.Name, pool.Nodes, pool.Backend);
@@ -144,10 +146,11 @@ public static partial class NginxConfig
 
     private static void WriteLogFormat(ConfigWriter w, WebSpec web)
     {
-        w.Comment("The remote address of the log is the first X-Forwarded-For entry (set by the load balancer), else the peer.");
-        w.Open("map $http_x_forwarded_for $strata_remote");
+        w.Comment("The remote address of the log: behind a load balancer or trusted proxy, the last X-Forwarded-For entry (the");
+        w.Comment("address the load balancer saw); from any other peer, the peer, whatever X-Forwarded-For it sent.");
+        w.Open("map \"$strata_trusted_peer$http_x_forwarded_for\" $strata_remote");
         w.Line("default $remote_addr;");
-        w.Line("\"~^\\s*(?<first>[^,\\s]+)\" $first;");
+        w.Line("\"~^1.*?(?<client>[^,\\s]+)\\s*$\" $client;");
         w.Close();
         if (web.AccessLogPath is null)
         {
@@ -286,11 +289,10 @@ public static partial class NginxConfig
         w.Comment("Every proxy_set_header here: a location that set one would drop them all.");
         w.Line("proxy_set_header Host $http_host;");
         w.Line("proxy_set_header Connection \"\";");
-        w.Line("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
-        w.Line("proxy_set_header X-Forwarded-Proto $scheme;");
-        w.Line("proxy_set_header X-Forwarded-Host $host;");
+        WriteForwardedHeaders(w, routes);
         w.Line($"proxy_set_header Via \"${{strata_via}}1.1 {node.Name}\";");
         WriteRouteRequestHeaders(w, routes);
+        WriteSecurityHeaders(w, web, routes);
         foreach (var (codes, page) in ErrorPages(web))
         {
             w.Line($"error_page {string.Join(' ', codes)} {page};");
@@ -307,7 +309,7 @@ public static partial class NginxConfig
             w.Open($"location ^~ {prefix}");
             w.Line("proxy_pass http://app;");
             w.Line(via);
-            WriteRouteResponseHeaders(w, routes, forwards: true);
+            WriteLocationHeaders(w, web, routes, forwards: true);
             w.Close();
         }
 
@@ -318,13 +320,14 @@ public static partial class NginxConfig
             w.Line("try_files $uri =404;");
             w.Line(served);
             w.Line(cache);
-            WriteRouteResponseHeaders(w, routes, forwards: false);
+            WriteLocationHeaders(w, web, routes, forwards: false);
             w.Close();
         }
 
         w.Comment("Hidden files (a segment starting with '.') are 404, except /.well-known/ (RFC 8615).");
         w.Open("location ~ /\\.(?!well-known/)");
-        WriteRouteResponseHeaders(w, routes, forwards: false);
+        w.Line(served);
+        WriteLocationHeaders(w, web, routes, forwards: false);
         w.Line("return 404;");
         w.Close();
         foreach (var page in web.ErrorPages.Values.Distinct().Order(StringComparer.Ordinal))
@@ -332,7 +335,7 @@ public static partial class NginxConfig
             w.Open($"location = {page}");
             w.Line(served);
             w.Line("add_header Cache-Control no-store always;");
-            WriteRouteResponseHeaders(w, routes, forwards: false);
+            WriteLocationHeaders(w, web, routes, forwards: false);
             w.Close();
         }
 
@@ -341,12 +344,12 @@ public static partial class NginxConfig
         w.Line($"try_files $uri $uri/{web.Index} @app;");
         w.Line(served);
         w.Line(cache);
-        WriteRouteResponseHeaders(w, routes, forwards: false);
+        WriteLocationHeaders(w, web, routes, forwards: false);
         w.Close();
         w.Open("location @app");
         w.Line("proxy_pass http://app;");
         w.Line(via);
-        WriteRouteResponseHeaders(w, routes, forwards: true);
+        WriteLocationHeaders(w, web, routes, forwards: true);
         w.Close();
         WriteRouteLocations(w, topology, routes, node);
         w.Close();

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -12,14 +11,18 @@ namespace Strata.Proxy.Forwarding;
 /// Strata's own HTTP/1.1 exchange):
 /// <list type="bullet">
 /// <item>its name appended to <c>Via</c> in both directions (RFC 9110 §7.6.3);</item>
-/// <item>X-Forwarded-For/-Proto/-Host: at the edge set from the real connection, client values kept only from a
-/// trusted proxy; behind the edge the peer's address is appended;</item>
+/// <item>X-Forwarded-For/-Proto/-Host: from a trusted peer (a proxy in front, <see cref="Topology.Topology.ProxiesInFront"/>)
+/// kept, the peer's address appended to X-Forwarded-For; from any other peer set from the real connection;</item>
 /// <item>the other headers that tell an application the client's address or how it came in
-/// (<see cref="EdgeHeaders.ClientAddress"/>): at the edge removed, unless the peer is a trusted proxy;</item>
+/// (<see cref="EdgeHeaders.ClientAddress"/>): kept from a trusted peer, removed from any other;</item>
 /// <item>the persistence cookie, when the backend has one and the client does not carry the right value.</item>
 /// </list>
 /// </summary>
-internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray<IPNetwork> trustedProxies)
+/// <remarks>
+/// Every proxy applies the same rule, so a client that skips a tier (talks to a web node straight) is treated as one
+/// at the load balancers: what reaches the application is either what the proxies in front wrote or the connection's.
+/// </remarks>
+internal sealed class ProxyHeaders(string proxyName, TrustedPeers trustedPeers)
 {
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
@@ -34,7 +37,7 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         ("TE", HeaderKind.HopByHop), ("Trailer", HeaderKind.HopByHop), ("Transfer-Encoding", HeaderKind.HopByHop), ("Upgrade", HeaderKind.HopByHop),
         // Written by the proxy itself.
         ("Host", HeaderKind.Host), ("Via", HeaderKind.Via), (ForwardedFor, HeaderKind.ForwardedFor),
-        // Replaced at the edge unless the peer is trusted.
+        // Replaced unless the peer is trusted.
         (ForwardedProto, HeaderKind.ForwardedProto), (ForwardedHost, HeaderKind.ForwardedHost),
         .. EdgeHeaders.ClientAddress.Select(name => (name, HeaderKind.ClientAddress)),
     ];
@@ -46,9 +49,6 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
     // formatting (one allocation per request otherwise). Racy by design: a stale entry is simply not used.
     private PeerText? _lastPeer;
 
-    /// <summary>True for the first proxy a client meets.</summary>
-    public bool IsEdge => isEdge;
-
     /// <summary>This proxy's Via entry, <c>1.1 NAME</c>, as bytes.</summary>
     public ReadOnlySpan<byte> Via => _viaBytes;
 
@@ -57,7 +57,7 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
 
     /// <summary>
     /// The X-Forwarded-For value to send on; <paramref name="keepClientValues"/> says whether the client's own
-    /// X-Forwarded-* may be kept (always behind the edge; at the edge only from a trusted proxy).
+    /// X-Forwarded-* may be kept (only from a trusted peer).
     /// </summary>
     public string ForwardedForValue(HttpContext context, out bool keepClientValues)
     {
@@ -78,8 +78,8 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         return IPAddress.TryParse(last, out var address) ? address : null;
     }
 
-    /// <summary>Whether the client's own X-Forwarded-* may be kept: always behind the edge; at the edge only from a trusted proxy.</summary>
-    public bool KeepsClientValues(IPAddress? peer) => !isEdge || (peer is not null && IsTrusted(peer));
+    /// <summary>Whether the client's own X-Forwarded-* and client-address headers may be kept: only from a trusted peer.</summary>
+    public bool KeepsClientValues(IPAddress? peer) => trustedPeers.Contains(peer);
 
     /// <summary>The Via value to send back to the client: the server's, then this proxy.</summary>
     public string ResponseVia(StringValues serverVia) => Append(serverVia, _via);
@@ -133,8 +133,8 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
 
     /// <summary>
     /// Whether a client's header of <paramref name="kind"/> is left out of what is sent on, as it is or at all: hop-by-hop
-    /// always; X-Forwarded-Proto/-Host and the client-address headers when <paramref name="replaceForwarded"/> (at the
-    /// edge, from a peer that is not trusted). Host, Via and X-Forwarded-For each writer writes itself.
+    /// always; X-Forwarded-Proto/-Host and the client-address headers when <paramref name="replaceForwarded"/> (from a
+    /// peer that is not trusted). Host, Via and X-Forwarded-For each writer writes itself.
     /// </summary>
     public static bool IsDropped(HeaderKind kind, bool replaceForwarded) => kind switch
     {
@@ -142,19 +142,6 @@ internal sealed class ProxyHeaders(string proxyName, bool isEdge, ImmutableArray
         HeaderKind.ForwardedProto or HeaderKind.ForwardedHost or HeaderKind.ClientAddress => replaceForwarded,
         _ => false,
     };
-
-    private bool IsTrusted(IPAddress peer)
-    {
-        foreach (var network in trustedProxies)
-        {
-            if (network.Contains(peer))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 
     private static string Append(StringValues existing, string value) =>
         StringValues.IsNullOrEmpty(existing) ? value : $"{existing}, {value}";
@@ -180,12 +167,12 @@ internal enum HeaderKind
     /// <summary>X-Forwarded-For: the client's value when kept, then the peer.</summary>
     ForwardedFor,
 
-    /// <summary>X-Forwarded-Proto: replaced at the edge unless the peer is trusted.</summary>
+    /// <summary>X-Forwarded-Proto: replaced unless the peer is trusted.</summary>
     ForwardedProto,
 
-    /// <summary>X-Forwarded-Host: replaced at the edge unless the peer is trusted.</summary>
+    /// <summary>X-Forwarded-Host: replaced unless the peer is trusted.</summary>
     ForwardedHost,
 
-    /// <summary>One of <see cref="EdgeHeaders.ClientAddress"/>: removed at the edge unless the peer is trusted.</summary>
+    /// <summary>One of <see cref="EdgeHeaders.ClientAddress"/>: removed unless the peer is trusted.</summary>
     ClientAddress,
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting.Logs;
@@ -38,12 +39,19 @@ public sealed partial class UpstreamForwarder
     private readonly LogFileWriter<RequestLogEntry>? _requestLog;
 
     internal UpstreamForwarder(
-        string proxyName, Backends backends, IProxyObserver? observer, TimeProvider time, ILogger<UpstreamForwarder> logger, LogFileWriter<RequestLogEntry>? requestLog = null)
+        string proxyName,
+        IPAddress? source,
+        Backends backends,
+        IProxyObserver? observer,
+        TimeProvider time,
+        ILogger<UpstreamForwarder> logger,
+        LogFileWriter<RequestLogEntry>? requestLog = null)
     {
         _requestLog = requestLog;
         _observer = observer ?? NullProxyObserver.Instance;
         _time = time;
         ProxyName = proxyName;
+        Source = source;
         _backends = backends;
         _router = backends.Router;
         _logger = logger;
@@ -55,6 +63,9 @@ public sealed partial class UpstreamForwarder
 
     /// <summary>This proxy's name, as Via and its own answers (X-Served-By) carry it.</summary>
     internal string ProxyName { get; }
+
+    /// <summary>The address this proxy connects to its servers from (<see cref="UpstreamSocket"/>), or null for the kernel's choice.</summary>
+    internal IPAddress? Source { get; }
 
     /// <summary>The node's pools and routes.</summary>
     internal Backends Backends => _backends;

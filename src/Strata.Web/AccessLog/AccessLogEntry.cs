@@ -1,4 +1,5 @@
 using System.Net;
+using Strata.Topology;
 
 namespace Strata.Web.AccessLog;
 
@@ -18,6 +19,7 @@ namespace Strata.Web.AccessLog;
 /// <param name="UserAgent">The User-Agent header, or null.</param>
 /// <param name="Duration">From the request reaching the middleware to the end of the response.</param>
 /// <param name="Upstream">The app node that answered (its X-Served-By), or null when the web node answered itself.</param>
+/// <param name="Proxies">The proxies in front of the web node, whose X-Forwarded-For counts.</param>
 internal readonly record struct AccessLogEntry(
     DateTimeOffset Time,
     IPAddress? Peer,
@@ -30,28 +32,13 @@ internal readonly record struct AccessLogEntry(
     string? Referer,
     string? UserAgent,
     TimeSpan Duration,
-    string? Upstream)
+    string? Upstream,
+    TrustedPeers Proxies)
 {
     /// <summary>
-    /// The client: the first X-Forwarded-For entry when there is one, else the peer. Behind the load balancers the
-    /// first entry is the address the load balancer saw (it overwrites X-Forwarded-For from untrusted clients,
-    /// see ForwardingTransformer), so this is the real client; a web node reached directly trusts it as given.
+    /// The client (nginx's <c>$remote_addr</c> after <c>real_ip</c>): behind a load balancer or trusted proxy, the
+    /// address X-Forwarded-For names (<see cref="TrustedPeers.Client"/>); from anyone else, the peer, whatever
+    /// X-Forwarded-For it sent.
     /// </summary>
-    public string Remote
-    {
-        get
-        {
-            if (!string.IsNullOrEmpty(ForwardedFor))
-            {
-                var comma = ForwardedFor.IndexOf(',');
-                var first = (comma < 0 ? ForwardedFor : ForwardedFor[..comma]).Trim();
-                if (first.Length > 0)
-                {
-                    return first;
-                }
-            }
-
-            return Peer?.ToString() ?? "-";
-        }
-    }
+    public string Remote => Proxies.Client(Peer, ForwardedFor);
 }

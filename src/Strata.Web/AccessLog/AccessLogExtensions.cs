@@ -41,7 +41,9 @@ public static class AccessLogExtensions
     /// answers are all logged. Also adds <c>strata_access_log_dropped_total</c> to /metrics. Nothing when
     /// <see cref="AddAccessLog"/> added no writer.
     /// </summary>
-    public static WebApplication UseAccessLog(this WebApplication app)
+    /// <param name="app">The web node.</param>
+    /// <param name="proxies">The proxies in front, whose X-Forwarded-For names the client; anyone else's is not believed.</param>
+    public static WebApplication UseAccessLog(this WebApplication app, TrustedPeers proxies)
     {
         if (app.Services.GetService<LogFileWriter<AccessLogEntry>>() is not { } writer)
         {
@@ -57,14 +59,14 @@ public static class AccessLogExtensions
         var time = app.Services.GetRequiredService<TimeProvider>();
         if (node.Management.Equals(node.Address))
         {
-            app.UseMiddleware<AccessLogMiddleware>(writer, node.Name, time);
+            app.UseMiddleware<AccessLogMiddleware>(writer, node.Name, proxies, time);
             return app;
         }
 
         // The site's traffic only: health checks, /metrics and /admin on the management address are not logged.
         app.UseWhen(
             context => !node.IsManagementConnection(context),
-            site => site.UseMiddleware<AccessLogMiddleware>(writer, node.Name, time));
+            site => site.UseMiddleware<AccessLogMiddleware>(writer, node.Name, proxies, time));
         return app;
     }
 }

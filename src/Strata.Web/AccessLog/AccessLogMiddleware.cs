@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Strata.Hosting.Logs;
 using Strata.Proxy.Forwarding;
+using Strata.Topology;
 
 namespace Strata.Web.AccessLog;
 
@@ -9,7 +10,7 @@ namespace Strata.Web.AccessLog;
 /// Captures an <see cref="AccessLogEntry"/> for every request that reaches the pipeline (static files, forwarded
 /// requests and errors alike) and hands it to the <see cref="LogFileWriter{TEntry}"/>; nothing is formatted or written here.
 /// </summary>
-internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<AccessLogEntry> writer, string nodeName, TimeProvider time)
+internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<AccessLogEntry> writer, string nodeName, TrustedPeers proxies, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -46,7 +47,8 @@ internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<Ac
                 request.Headers.Referer.ToString(),
                 request.Headers.UserAgent.ToString(),
                 time.GetElapsedTime(started),
-                servedBy.Length == 0 || servedBy == nodeName ? null : servedBy));
+                servedBy.Length == 0 || servedBy == nodeName ? null : servedBy,
+                proxies));
         }
     }
 }

@@ -498,6 +498,64 @@ public sealed class AppNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetHome_NoFrameOptionsOfItsOwn_TheWebTiersDecide()
+    {
+        using var response = await Client.GetAsync("/");
+
+        // Antiforgery would add X-Frame-Options: SAMEORIGIN, which the web tier keeps over its own DENY.
+        Assert.False(response.Headers.Contains("X-Frame-Options"));
+    }
+
+    [Fact]
+    public async Task GetClient_FromAClient_ItsAddressWhateverItClaims()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/client");
+        request.Headers.Add("X-Forwarded-For", "6.6.6.6");
+        request.Headers.Add("X-Forwarded-Proto", "https");
+
+        using var response = await Client.SendAsync(request);
+
+        var client = await ReadJsonAsync(response);
+        Assert.Equal(("127.0.0.1", "http"), (client.GetProperty("address").GetString(), client.GetProperty("scheme").GetString()));
+    }
+
+    [Fact]
+    public async Task GetClient_FromAWebNode_TheChainReadBackPastTheProxiesInFront()
+    {
+        // Every node on 127.0.0.1: the peer is a web node, and so is the load balancer the chain names before the client.
+        var node = TestTopology.Node("app-2", NodeRole.App);
+        var topology = TestTopology.Create(
+            loadBalancers: [TestTopology.Node("lb-1", NodeRole.LoadBalancer, IPEndPoint.Parse("127.0.0.1:1"))],
+            webNodes: [TestTopology.Node("web-1", NodeRole.Web, IPEndPoint.Parse("127.0.0.1:2"))],
+            appNodes: [node],
+            webRoot: Database.Directory,
+            databasePath: Database.Path);
+        await using var host = await AppTestHost.StartAsync(topology, node);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/client");
+        request.Headers.Add("X-Forwarded-For", "6.6.6.6, 203.0.113.7, 127.0.0.1");
+        request.Headers.Add("X-Forwarded-Proto", "https");
+
+        using var response = await host.Client.SendAsync(request);
+
+        var client = await ReadJsonAsync(response);
+        Assert.Equal(("203.0.113.7", "https"), (client.GetProperty("address").GetString(), client.GetProperty("scheme").GetString()));
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Management_OnTheSharedAddress_AnsweredDirectlyNotThroughAProxy(string path)
+    {
+        using var direct = await Client.GetAsync(path);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Via", "1.1 web-1");
+        using var proxied = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, direct.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, proxied.StatusCode);
+    }
+
+    [Fact]
     public void Build_NodeNotInTopology_ThrowsArgumentException()
     {
         TopologyModel topology = TestTopology.Create(appNodes: [_app.Node], webRoot: Database.Directory, databasePath: Database.Path);

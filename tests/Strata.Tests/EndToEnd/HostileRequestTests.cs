@@ -11,7 +11,8 @@ namespace Strata.Tests.EndToEnd;
 /// load balancer, a web node and an app node, and none of them is counted against a server — no failure, no retry,
 /// no health change, the VIP where it was — while a normal client served at the same time sees no error.
 /// </summary>
-public sealed class HostileRequestTests(HostileRequestTests.Topology topology) : IClassFixture<HostileRequestTests.Topology>
+[Collection(SeedTopology.Collection)]
+public sealed class HostileRequestTests(SeedTopology topology)
 {
     /// <summary>Longer than any answer takes, shorter than the client timeout (30 s) a request waiting for more would meet.</summary>
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
@@ -91,71 +92,6 @@ public sealed class HostileRequestTests(HostileRequestTests.Topology topology) :
         Assert.Equal(0, unanswered);
         Assert.Equal(owner, (await topology.Run.StatusAsync())["vip"]!["owner"]!.GetValue<string>());
         await topology.AssertNoBlameSinceAsync(before);
-    }
-
-    /// <summary>The topology the tests share, started once; its proxies' counters are compared before and after each test.</summary>
-    public sealed class Topology : IAsyncLifetime
-    {
-        // What would move if a server were blamed: failures, retries, health changes. A load balancer's VRRP priority
-        // drops only when its web nodes go down (trackWeight), so these also cover the VIP moving because of blame;
-        // VRRP's own transitions are not compared: on this 2-core machine, with the whole suite running beside, a
-        // backup can miss 360 ms of adverts and flap for a moment for reasons that have nothing to do with requests.
-        private static readonly string[] BlameCounters =
-            ["strata_server_failures_total", "strata_retries_total", "strata_health_transitions_total"];
-
-        private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
-        private JsonArray _nodes = [];
-
-        internal EndToEndRun Run { get; } = EndToEndRun.Create();
-
-        public async Task InitializeAsync()
-        {
-            await Run.StrataAsync(TimeSpan.FromSeconds(120), "up", "--detach");
-            _nodes = (await Run.StatusAsync())["nodes"]!.AsArray();
-        }
-
-        public async Task DisposeAsync()
-        {
-            _client.Dispose();
-            await Run.DisposeAsync();
-        }
-
-        internal IPEndPoint Address(string node) => IPEndPoint.Parse(Node(node)["address"]!.GetValue<string>());
-
-        /// <summary>The blame counters of every load balancer and web node, by node and series.</summary>
-        internal async Task<Dictionary<string, double>> BlameAsync()
-        {
-            var counters = new Dictionary<string, double>();
-            foreach (var node in new[] { "lb-1", "lb-2", "web-1", "web-2" })
-            {
-                var metrics = await _client.GetStringAsync(new Uri(new Uri(Node(node)["managementUrl"]!.GetValue<string>()), "metrics"));
-                foreach (var line in metrics.Split('\n'))
-                {
-                    if (BlameCounters.Any(c => line.StartsWith(c, StringComparison.Ordinal)) || line.StartsWith("strata_server_up", StringComparison.Ordinal))
-                    {
-                        var space = line.LastIndexOf(' ');
-                        counters[$"{node} {line[..space]}"] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
-                    }
-                }
-            }
-
-            return counters;
-        }
-
-        /// <summary>Every server still up, and no blame counter moved since <paramref name="before"/>.</summary>
-        internal async Task AssertNoBlameSinceAsync(Dictionary<string, double> before)
-        {
-            var after = await BlameAsync();
-            Assert.Contains(after, c => c.Key.Contains("strata_server_failures_total", StringComparison.Ordinal));
-            var down = after.Where(c => c.Key.Contains(" strata_server_up", StringComparison.Ordinal) && c.Value != 1).Select(c => c.Key).ToList();
-            Assert.True(down.Count == 0, $"servers down: {string.Join(", ", down)}");
-            var moved = after.Where(c => !c.Key.Contains(" strata_server_up", StringComparison.Ordinal) && c.Value != before.GetValueOrDefault(c.Key))
-                .Select(c => $"{c.Key}: {before.GetValueOrDefault(c.Key)} -> {c.Value}")
-                .ToList();
-            Assert.True(moved.Count == 0, $"blamed: {string.Join("; ", moved)}");
-        }
-
-        private JsonNode Node(string name) => _nodes.Single(n => n!["name"]!.GetValue<string>() == name)!;
     }
 
     /// <summary>

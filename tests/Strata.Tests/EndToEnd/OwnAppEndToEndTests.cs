@@ -38,6 +38,12 @@ public sealed class OwnAppEndToEndTests : IAsyncLifetime
         Assert.Equal(["app-1", "app-2"], pids.Keys.Order());
         Assert.All(pids.Values, pid => Assert.Contains("app.py", File.ReadAllText($"/proc/{pid}/cmdline"), StringComparison.Ordinal));
 
+        // A client's own X-Forwarded-For never reaches the application: through the VIP it is the client's address then
+        // the load balancer's (appended by the web node); straight at an app node, the client's address alone.
+        Assert.Matches(@"^127\.0\.0\.1, 127\.0\.1\.[12]$", await ForwardedForAsync(_run.Site));
+        var app1 = (await _run.StatusAsync())["nodes"]!.AsArray().Single(n => n!["name"]!.GetValue<string>() == "app-1")!["address"]!.GetValue<string>();
+        Assert.Equal("127.0.0.1", await ForwardedForAsync(new Uri($"http://{app1}/")));
+
         // SIGKILL app-1's application (not the node) in the middle of 300 GETs through the VIP: none fails.
         var failed = new List<string>();
         for (var i = 0; i < 300; i++)
@@ -83,6 +89,16 @@ public sealed class OwnAppEndToEndTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         return (EndToEndRun.Header(response, "X-Served-By"), body["pid"]!.GetValue<int>());
+    }
+
+    /// <summary>The X-Forwarded-For the application received for a request that claimed 6.6.6.6, sent to <paramref name="site"/>.</summary>
+    private async Task<string?> ForwardedForAsync(Uri site)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(site, "/api/hello"));
+        request.Headers.Host = "www.foobar.com";
+        request.Headers.Add("X-Forwarded-For", "6.6.6.6");
+        using var response = await _run.Client.SendAsync(request);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["forwardedFor"]?.GetValue<string>();
     }
 
     private static System.Diagnostics.Process Process(int pid) => System.Diagnostics.Process.GetProcessById(pid);

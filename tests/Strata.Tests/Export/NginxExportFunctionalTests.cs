@@ -35,10 +35,16 @@ public sealed class NginxExportFunctionalTests(ITestOutputHelper output) : IDisp
         await File.WriteAllTextAsync(Path.Combine(root, "api", "messages"), "a file the app prefix must not serve");
 
         await using var app = await FakeUpstream.StartAsync("app-1");
-        var seen = new ConcurrentQueue<(string Protocol, string Connection, string Via, string ConnectionId)>();
+        var seen = new ConcurrentQueue<(string Protocol, string Connection, string Via, string ConnectionId, string ForwardedFor, string RealIp)>();
         app.Behavior = async context =>
         {
-            seen.Enqueue((context.Request.Protocol, context.Request.Headers.Connection.ToString(), context.Request.Headers.Via.ToString(), context.Connection.Id));
+            var headers = context.Request.Headers;
+            seen.Enqueue((context.Request.Protocol, headers.Connection.ToString(), headers.Via.ToString(), context.Connection.Id, headers["X-Forwarded-For"].ToString(), headers["X-Real-IP"].ToString()));
+            if (context.Request.Path == "/guestbook")
+            {
+                context.Response.Headers.ContentSecurityPolicy = "default-src 'none'";
+            }
+
             await context.Response.WriteAsync("from app-1 " + context.Request.Path);
         };
         var web = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
@@ -80,10 +86,19 @@ public sealed class NginxExportFunctionalTests(ITestOutputHelper output) : IDisp
 
         for (var i = 0; i < 3; i++)
         {
-            using var api = await client.GetAsync("/api/messages");
+            // A client's own claims of its address (no load balancer in front here): replaced, removed.
+            using var spoofed = new HttpRequestMessage(HttpMethod.Get, "/api/messages") { Headers = { { "X-Forwarded-For", "6.6.6.6" }, { "X-Real-IP", "6.6.6.6" } } };
+            using var api = await client.SendAsync(spoofed);
             Assert.Equal(HttpStatusCode.OK, api.StatusCode);
             Assert.Equal("from app-1 /api/messages", await api.Content.ReadAsStringAsync());
             Assert.Contains("1.1 web-1", api.Headers.GetValues("Via"));
+            AssertSecurityHeaders(api);
+        }
+
+        // web.securityHeaders on files, errors and forwarded answers, as Strata's web nodes add them.
+        foreach (var response in new[] { home, css, missing, hidden })
+        {
+            AssertSecurityHeaders(response);
         }
 
         // The management address answers the load balancers' checks, and nothing else.
@@ -95,15 +110,21 @@ public sealed class NginxExportFunctionalTests(ITestOutputHelper output) : IDisp
 
         using var dynamic = await client.GetAsync("/guestbook");
         Assert.Equal("from app-1 /guestbook", await dynamic.Content.ReadAsStringAsync());
+        // The app's own policy kept, not doubled.
+        Assert.Equal(["default-src 'none'"], dynamic.Headers.GetValues("Content-Security-Policy"));
 
         var requests = seen.ToList();
         Assert.Equal(4, requests.Count);
+        Assert.All(requests, r => Assert.Equal(("127.0.0.1", ""), (r.ForwardedFor, r.RealIp)));
         Assert.All(requests, r => Assert.Equal("HTTP/1.1", r.Protocol));
         Assert.All(requests, r => Assert.DoesNotContain("close", r.Connection, StringComparison.OrdinalIgnoreCase));
         Assert.All(requests, r => Assert.Equal("1.1 web-1", r.Via));
         // One worker, one upstream connection kept alive: every request reused it.
         Assert.Single(requests.Select(r => r.ConnectionId).Distinct());
     }
+
+    private static void AssertSecurityHeaders(HttpResponseMessage response) =>
+        Assert.All(WebSpec.Default.SecurityHeaders, h => Assert.Equal([h.Value], response.Headers.GetValues(h.Name)));
 
     [Fact]
     public async Task ExportedNginx_Routes_ApiPoolDenyRedirectReturnAndHeadersBeforeFiles()

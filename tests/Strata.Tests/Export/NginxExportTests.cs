@@ -57,12 +57,51 @@ public sealed class NginxExportTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("listen 127.0.2.2:8080;", lines);
         Assert.Contains("disable_symlinks if_not_owner from=$document_root;", lines);
         Assert.Contains("open_file_cache_valid 1s;", lines);
-        Assert.Contains("proxy_set_header X-Forwarded-Proto $scheme;", server);
+        Assert.Contains("proxy_set_header X-Forwarded-Proto $strata_forwarded_proto;", server);
         // The management address answers what HAProxy's checks ask (haproxy.cfg: check addr 127.0.2.1 port 8081).
         var management = Assert.Single(ExportTools.Blocks(config, "server {"), b => b.Contains("listen 127.0.2.1:8081;"));
         Assert.Contains("location = /readyz {", management);
         Assert.Contains("location = /healthz {", management);
         Assert.Contains("listen 127.0.2.2:8081;", lines);
+    }
+
+    [Fact]
+    public void Export_TrustBoundary_ForwardedHeadersKeptOnlyFromTheLoadBalancersAndTrustedProxies()
+    {
+        var topology = ExportTools.Load(_dir, json => json["loadBalancers"]!["trustedProxies"] = new JsonArray("10.9.0.0/16"));
+
+        var config = ExportTools.Export(ExportTargets.Nginx, topology, _dir);
+
+        var trusted = ExportTools.Block(config, "geo $strata_trusted_peer {");
+        Assert.Equal(["default 0;", "10.9.0.0/16 1;", "127.0.1.1/32 1;", "127.0.1.2/32 1;"], trusted);
+        var forwardedFor = ExportTools.Block(config, "map $strata_trusted_peer $strata_forwarded_for {");
+        Assert.Contains("1 $proxy_add_x_forwarded_for;", forwardedFor);
+        Assert.Contains("default $remote_addr;", forwardedFor);
+        Assert.Contains("default $scheme;", ExportTools.Block(config, "map \"$strata_trusted_peer$http_x_forwarded_proto\" $strata_forwarded_proto {"));
+        var server = ExportTools.Block(config, "server {");
+        Assert.Contains("proxy_set_header X-Forwarded-For $strata_forwarded_for;", server);
+        Assert.Contains("proxy_set_header X-Forwarded-Host $strata_forwarded_host;", server);
+        Assert.Contains("proxy_set_header X-Real-IP $strata_kept_x_real_ip;", server);
+        Assert.Contains("proxy_set_header Forwarded $strata_kept_forwarded;", server);
+        Assert.Contains("default \"\";", ExportTools.Block(config, "map $strata_trusted_peer $strata_kept_x_real_ip {"));
+    }
+
+    [Fact]
+    public void Export_SecurityHeaders_EveryLocationUnlessTheAppSetItsOwn()
+    {
+        var topology = ExportTools.Load(_dir, json => json["web"]!["securityHeaders"] = new JsonObject { ["frameOptions"] = "" });
+
+        var config = ExportTools.Export(ExportTargets.Nginx, topology, _dir);
+
+        var csp = ExportTools.Block(config, "map $upstream_http_content_security_policy $strata_content_security_policy {");
+        Assert.Contains("\"\" \"default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'\";", csp);
+        Assert.Contains("default \"\";", csp);
+        Assert.DoesNotContain("X-Frame-Options", config, StringComparison.Ordinal);
+        // The server block and every location in it: nginx inherits add_header only into a location that has none.
+        var server = ExportTools.Block(config, "server {");
+        var levels = server.Count(l => l.StartsWith("location ", StringComparison.Ordinal)) + 1;
+        Assert.Equal(levels, server.Count(l => l == "add_header Content-Security-Policy $strata_content_security_policy always;"));
+        Assert.Equal(levels, server.Count(l => l == "add_header X-Content-Type-Options $strata_x_content_type_options always;"));
     }
 
     [Theory]

@@ -149,7 +149,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     }
 
     public ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503) =>
-        Http1Forwarder.ForwardAsync(this, upstream.Connections, backend, discard503);
+        Http1Forwarder.ForwardAsync(this, upstream.Connections, _owner.Forwarder.Source, backend, discard503);
 
     /// <summary>Nothing to forget: a response is written only once it is relayed.</summary>
     public void ResetResponse()
@@ -240,7 +240,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
             }
 
             buffer.Slice(0, length).CopyTo(_head);
-            if (!_request.TryParse(_head.AsSpan(0, length), replaceForwarded: _owner.ProxyHeaders.IsEdge && !_keepClientValues)
+            if (!_request.TryParse(_head.AsSpan(0, length), replaceForwarded: !_keepClientValues)
                 || (!_request.PlainPath && forwarder.RoutesByPath))
             {
                 // Not a request this path takes, or a path Kestrel must decode before a route can match it.
@@ -302,19 +302,16 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
 
         writer.Append(_peerText);
         writer.Append("\r\n"u8);
-        if (_owner.ProxyHeaders.IsEdge)
+        if (!_keepClientValues || !request.HasForwardedProto)
         {
-            if (!_keepClientValues || !request.HasForwardedProto)
-            {
-                writer.Append(_https is null ? "X-Forwarded-Proto: http\r\n"u8 : "X-Forwarded-Proto: https\r\n"u8);
-            }
+            writer.Append(_https is null ? "X-Forwarded-Proto: http\r\n"u8 : "X-Forwarded-Proto: https\r\n"u8);
+        }
 
-            if (!_keepClientValues || !request.HasForwardedHost)
-            {
-                writer.Append("X-Forwarded-Host: "u8);
-                writer.Append(Slice(head, request.Host));
-                writer.Append("\r\n"u8);
-            }
+        if (!_keepClientValues || !request.HasForwardedHost)
+        {
+            writer.Append("X-Forwarded-Host: "u8);
+            writer.Append(Slice(head, request.Host));
+            writer.Append("\r\n"u8);
         }
 
         writer.Append("\r\n"u8);

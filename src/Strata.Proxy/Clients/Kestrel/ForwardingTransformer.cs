@@ -31,16 +31,13 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
         var forwardedFor = proxyHeaders.ForwardedForValue(httpContext, out var keepClientValues);
         headers.Remove(ProxyHeaders.ForwardedFor);
         headers.TryAddWithoutValidation(ProxyHeaders.ForwardedFor, forwardedFor);
-        if (proxyHeaders.IsEdge)
+        SetUnlessKept(headers, ProxyHeaders.ForwardedProto, request.Scheme, keepClientValues);
+        SetUnlessKept(headers, ProxyHeaders.ForwardedHost, request.Host.Value ?? "", keepClientValues);
+        if (!keepClientValues)
         {
-            SetUnlessKept(headers, ProxyHeaders.ForwardedProto, request.Scheme, keepClientValues);
-            SetUnlessKept(headers, ProxyHeaders.ForwardedHost, request.Host.Value ?? "", keepClientValues);
-            if (!keepClientValues)
+            foreach (var name in EdgeHeaders.ClientAddress)
             {
-                foreach (var name in EdgeHeaders.ClientAddress)
-                {
-                    headers.Remove(name);
-                }
+                headers.Remove(name);
             }
         }
     }

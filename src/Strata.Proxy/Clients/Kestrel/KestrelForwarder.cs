@@ -52,6 +52,7 @@ public sealed class KestrelForwarder : IDisposable
             // Kestrel decoded non-ASCII header values as UTF-8 (invalid UTF-8 it refused): sent on as the same bytes.
             // HttpClient would refuse them otherwise, after a server was chosen.
             RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
+            ConnectCallback = (context, cancellationToken) => UpstreamSocket.ConnectAsync(context, pipeline.Source, cancellationToken),
         });
     }
 
@@ -61,6 +62,9 @@ public sealed class KestrelForwarder : IDisposable
     internal ProxyHeaders ProxyHeaders { get; }
 
     internal string ProxyName => _pipeline.ProxyName;
+
+    /// <inheritdoc cref="UpstreamForwarder.Source"/>
+    internal IPAddress? Source => _pipeline.Source;
 
     /// <summary>Forwards the request, retrying on other servers where that is safe, or answers the error itself.</summary>
     public Task ForwardAsync(HttpContext context) => _pipeline.ForwardAsync(new KestrelProxyClient(context, this)).AsTask();

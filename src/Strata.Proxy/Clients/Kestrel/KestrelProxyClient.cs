@@ -107,7 +107,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
     /// <summary>Strata's own HTTP/1.1 path for a request without a body or upgrade (CONNECT never gets here: RequestScreen); YARP for the rest.</summary>
     public ValueTask<ForwardAttempt> SendAsync(Upstream upstream, BackendSpec backend, bool discard503) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false } && !context.Request.Headers.ContainsKey(HeaderNames.Upgrade)
-            ? Http1Forwarder.ForwardAsync(this, upstream.Connections, backend, discard503)
+            ? Http1Forwarder.ForwardAsync(this, upstream.Connections, forwarder.Source, backend, discard503)
             : forwarder.ForwardWithYarpAsync(context, upstream, backend, discard503);
 
     public void ResetResponse() => context.Response.Clear();
@@ -178,7 +178,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         writer.Append("\r\n"u8);
 
         var forwardedFor = proxyHeaders.ForwardedForValue(context, out var keepClientValues);
-        var replaceForwarded = proxyHeaders.IsEdge && !keepClientValues;
+        var replaceForwarded = !keepClientValues;
         var connectionOptions = request.Headers.Connection;
         var edits = context.Features.Get<UpstreamFeature>()?.Route?.RequestEdits ?? HeaderEdits.None;
         foreach (var (name, values) in request.Headers)
@@ -203,17 +203,14 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
 
         writer.Header(HeaderNames.Via, proxyHeaders.RequestVia(request));
         writer.Header(ProxyHeaders.ForwardedFor, forwardedFor);
-        if (proxyHeaders.IsEdge)
+        if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedProto))
         {
-            if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedProto))
-            {
-                writer.Header(ProxyHeaders.ForwardedProto, request.Scheme);
-            }
+            writer.Header(ProxyHeaders.ForwardedProto, request.Scheme);
+        }
 
-            if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedHost))
-            {
-                writer.Header(ProxyHeaders.ForwardedHost, request.Host.Value ?? "");
-            }
+        if (!keepClientValues || !request.Headers.ContainsKey(ProxyHeaders.ForwardedHost))
+        {
+            writer.Header(ProxyHeaders.ForwardedHost, request.Host.Value ?? "");
         }
 
         writer.Append(edits.Lines);

@@ -47,12 +47,12 @@ internal sealed class Http1Connection : IDisposable
     /// <summary>The bytes received and not yet consumed.</summary>
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
 
-    /// <summary>Opens a connection to <paramref name="endPoint"/> within <paramref name="timeout"/>.</summary>
+    /// <summary>Opens a connection to <paramref name="endPoint"/> from <paramref name="source"/> (<see cref="UpstreamSocket"/>) within <paramref name="timeout"/>.</summary>
     /// <exception cref="SocketException">Refused, unreachable...</exception>
     /// <exception cref="OperationCanceledException">Not connected within the timeout.</exception>
-    public static async ValueTask<Http1Connection> ConnectAsync(IPEndPoint endPoint, TimeSpan timeout)
+    public static async ValueTask<Http1Connection> ConnectAsync(IPEndPoint endPoint, IPAddress? source, TimeSpan timeout)
     {
-        var connection = new Http1Connection(new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }, endPoint);
+        var connection = new Http1Connection(UpstreamSocket.Create(endPoint, source), endPoint);
         try
         {
             connection.Arm(timeout);

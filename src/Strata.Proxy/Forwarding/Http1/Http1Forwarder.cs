@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Strata.Topology;
@@ -32,7 +33,7 @@ internal static class Http1Forwarder
     private const int RelayChunk = 16 * 1024;
 
     /// <summary>
-    /// Sends the request to the server of <paramref name="pool"/> and relays its answer, for any client side: Kestrel's request
+    /// Sends the request to the server of <paramref name="pool"/> (a new connection from <paramref name="source"/>) and relays its answer, for any client side: Kestrel's request
     /// and response (<see cref="KestrelProxyClient"/>), or a connection of its own (<see cref="ConnectionForwarder"/>).
     /// With <paramref name="discard503"/>, a 503 answer is not relayed: only the status is set, so that the caller can
     /// try another server.
@@ -41,7 +42,7 @@ internal static class Http1Forwarder
     /// One async method for the whole exchange, the resend on a new connection included: each async method that waits
     /// for the server allocates its state machine, the load balancer's only allocations per request (dotnet-trace).
     /// </remarks>
-    public static async ValueTask<ForwardAttempt> ForwardAsync<TClient>(TClient client, Http1ConnectionPool pool, BackendSpec backend, bool discard503)
+    public static async ValueTask<ForwardAttempt> ForwardAsync<TClient>(TClient client, Http1ConnectionPool pool, IPAddress? source, BackendSpec backend, bool discard503)
         where TClient : IForwardingClient
     {
         var connection = pool.TryTake();
@@ -56,7 +57,7 @@ internal static class Http1Forwarder
                 try
                 {
                     connect = Stopwatch.GetTimestamp();
-                    connection = await Http1Connection.ConnectAsync(pool.EndPoint, backend.ConnectTimeout);
+                    connection = await Http1Connection.ConnectAsync(pool.EndPoint, source, backend.ConnectTimeout);
                     connect = Stopwatch.GetTimestamp() - connect;
                 }
                 catch (SocketException e)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
+using Strata.Topology;
 using Strata.Web.AccessLog;
 
 namespace Strata.Tests.Web.AccessLog;
@@ -33,5 +34,5 @@ public sealed class AccessLogFormatTests
 
     private static AccessLogEntry Entry(DateTimeOffset at, string userAgent) => new(
         at, IPAddress.Parse("10.0.0.1"), null, "GET", "/a%20b?x=1", "HTTP/1.1", 200, 1024, null, userAgent,
-        TimeSpan.FromMilliseconds(1.6), null);
+        TimeSpan.FromMilliseconds(1.6), null, TrustedPeers.None);
 }
