@@ -24,6 +24,9 @@ public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes,
     /// <summary>This state with <paramref name="node"/> recorded, replacing an older record of the same name.</summary>
     public RunState With(RunNode node) => this with { Nodes = [.. Nodes.Where(n => n.Name != node.Name), node] };
 
+    /// <summary>This state without the node <paramref name="name"/> (scaled away).</summary>
+    public RunState Without(string name) => this with { Nodes = [.. Nodes.Where(n => n.Name != name)] };
+
     internal static RunState? Read(string path) =>
         File.Exists(path) ? JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json) : null;
 

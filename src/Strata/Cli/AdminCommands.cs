@@ -1,7 +1,6 @@
 using System.CommandLine;
-using System.Net.Http.Headers;
-using System.Text.Json;
 using Strata.Orchestration;
+using Strata.Orchestration.Admin;
 using Strata.Orchestration.Runs;
 using Strata.Orchestration.Status;
 using Strata.Topology;
@@ -15,8 +14,6 @@ namespace Strata.Cli;
 /// </summary>
 internal static class AdminCommands
 {
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
-
     public static Command Create(string name, string action, string description, Option<FileInfo> fileOption)
     {
         var node = new Argument<string>("node") { Description = "A web or app node, e.g. web-2" };
@@ -44,7 +41,7 @@ internal static class AdminCommands
 
     private static async Task<int> TellProxiesAsync(Topology.Topology topology, NodeSpec server, string action, CancellationToken cancellationToken)
     {
-        var proxyRole = server.Role == NodeRole.Web ? NodeRole.LoadBalancer : NodeRole.Web;
+        var proxyRole = ProxyAdmin.FrontOf(server);
         var token = topology.AdminToken ?? new RunDirectory(topology.SourcePath).ReadAdminToken();
         if (token is null)
         {
@@ -61,51 +58,14 @@ internal static class AdminCommands
             return Fail($"no {(proxyRole == NodeRole.LoadBalancer ? "load balancer" : "web node")} is running to tell about {server.Name}");
         }
 
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = RequestTimeout };
-        var results = await Task.WhenAll(proxies.Select(proxy => TellAsync(client, proxy, server.Name, action, token, cancellationToken)));
+        using var admin = new ProxyAdmin(token);
+        var results = await Task.WhenAll(proxies.Select(proxy => admin.TellAsync(proxy, server.Name, action, cancellationToken)));
         foreach (var (line, ok) in results)
         {
             (ok ? Console.Out : Console.Error).WriteLine(line);
         }
 
         return results.All(r => r.Ok) ? 0 : 1;
-    }
-
-    private static async Task<(string Line, bool Ok)> TellAsync(
-        HttpClient client, NodeSpec proxy, string server, string action, string token, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(proxy.ManagementUrl, $"admin/servers/{Uri.EscapeDataString(server)}/{action}"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        try
-        {
-            using var response = await client.SendAsync(request, cancellationToken);
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                return ($"strata: {proxy.Name}: HTTP {(int)response.StatusCode}: {Detail(body)}", false);
-            }
-
-            using var json = JsonDocument.Parse(body);
-            return ($"{proxy.Name}: {server} {json.RootElement.GetProperty("state").GetString()}", true);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
-        {
-            return ($"strata: {proxy.Name}: {ex.Message}", false);
-        }
-    }
-
-    /// <summary>The detail of a problem+json answer, else the body itself.</summary>
-    private static string Detail(string body)
-    {
-        try
-        {
-            using var json = JsonDocument.Parse(body);
-            return json.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? body : body;
-        }
-        catch (JsonException)
-        {
-            return body;
-        }
     }
 
     private static int Fail(string message)

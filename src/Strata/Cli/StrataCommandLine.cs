@@ -33,6 +33,7 @@ internal static class StrataCommandLine
             DownCommand(),
             KillCommand(),
             ReopenLogsCommand(),
+            ScaleCommand(),
             StartCommand(),
             CutCommand(),
             HealCommand(),
@@ -156,6 +157,65 @@ internal static class StrataCommandLine
                 ? await Orchestrator(topology).KillAsync(name)
                 : UsageError);
         return command;
+    }
+
+    private static Command ScaleCommand()
+    {
+        var sizes = new Argument<string[]>("sizes") { Description = "TIER=N for each tier to resize, e.g. web=4 app=3 (tiers: web, app)", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("scale", "Grow or shrink a tier of the running topology; strata.json keeps the new size") { sizes, FileOption };
+        command.SetAction(async (parse, cancellationToken) =>
+            LoadTopology(parse) is { } topology && ParseSizes(parse.GetValue(sizes)!) is { } parsed
+                ? await Orchestrator(topology).ScaleAsync(parsed, cancellationToken)
+                : UsageError);
+        return command;
+    }
+
+    /// <summary>web=4 app=3 as (tier, size); a usage error and null for anything else.</summary>
+    private static List<(string Tier, int Size)>? ParseSizes(IEnumerable<string> arguments)
+    {
+        var sizes = new List<(string Tier, int Size)>();
+        foreach (var argument in arguments)
+        {
+            var parts = argument.Split('=', 2);
+            var tier = parts[0].Trim().ToLowerInvariant();
+            if (parts.Length != 2 || !int.TryParse(parts[1], out var size))
+            {
+                Usage($"'{argument}' is not TIER=N (e.g. web=4)");
+                return null;
+            }
+
+            if (tier is "lb" or "loadbalancers" or "db" or "database" or "dns")
+            {
+                Usage(tier is "db" or "database"
+                    ? "the database tier has one server until its replication lands (issue 20): it cannot be scaled"
+                    : tier == "dns"
+                        ? "the DNS tier is one authoritative server: it cannot be scaled"
+                        : "the load balancers are the VIP's VRRP pair (their priorities decide who holds it): set them in strata.json");
+                return null;
+            }
+
+            if (!Orchestration.Orchestrator.ScalableTiers.Contains(tier))
+            {
+                Usage($"'{parts[0]}' is not a tier that scales; the tiers: {string.Join(", ", Orchestration.Orchestrator.ScalableTiers)}");
+                return null;
+            }
+
+            if (size < 1 || size > Orchestration.Orchestrator.MaxTierSize)
+            {
+                Usage($"{tier}={size}: a tier has 1 to {Orchestration.Orchestrator.MaxTierSize} nodes");
+                return null;
+            }
+
+            if (sizes.Any(s => s.Tier == tier))
+            {
+                Usage($"{tier} is given twice");
+                return null;
+            }
+
+            sizes.Add((tier, size));
+        }
+
+        return sizes;
     }
 
     private static Command ReopenLogsCommand()
