@@ -212,24 +212,42 @@ public sealed partial class Orchestrator(
         return 0;
     }
 
-    /// <summary>The state of every node of the topology and the VIP owner, asked of the nodes themselves.</summary>
+    /// <summary>
+    /// The state of every node of the topology and the VIP owner, asked of the nodes themselves, and each node's traffic
+    /// as the proxies in front of it see it (<see cref="NodeTraffic"/>); every node and proxy is asked at once.
+    /// </summary>
     public async Task<StatusReport> StatusAsync(CancellationToken cancellationToken)
     {
         var state = ReadRun();
         using var probe = new NodeProbe();
-        var nodes = _layout.AllNodes.ToList();
-        var statuses = await Task.WhenAll(nodes.Select(async node =>
+        var nodes = _layout.AllNodes.Select(node =>
         {
             var pid = state?.Find(node.Name)?.Pid;
-            var alive = pid is { } p && NodeProcess.IsRunning(p, node.Name);
-            var nodeState = !alive ? NodeStates.Down
-                : await probe.IsReadyAsync(node, cancellationToken) ? NodeStates.Ready
-                : NodeStates.Starting;
-            var vrrp = alive && node.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(node, cancellationToken) : null;
+            return (Spec: node, Pid: pid is { } p && NodeProcess.IsRunning(p, node.Name) ? pid : null);
+        }).ToList();
+        var proxies = Task.WhenAll(nodes
+            .Where(n => n.Pid is not null && n.Spec.Role is NodeRole.LoadBalancer or NodeRole.Web)
+            .Select(n => probe.StatsAsync(n.Spec, cancellationToken)));
+        var probes = Task.WhenAll(nodes.Select(async n => n.Pid is null
+            ? (Ready: false, Vrrp: (VrrpStatus?)null)
+            : (Ready: await probe.IsReadyAsync(n.Spec, cancellationToken),
+                Vrrp: n.Spec.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(n.Spec, cancellationToken) : null)));
+        var seen = (await proxies).OfType<ProxyStats>().ToList();
+        var answers = await probes;
+        var statuses = nodes.Select((n, i) =>
+        {
+            var (node, pid) = n;
+            var traffic = pid is null ? null : NodeTraffic.Of(node, seen);
+            var nodeState = pid is null ? NodeStates.Down
+                : traffic?.AdminState ?? (answers[i].Ready ? NodeStates.Ready : NodeStates.Starting);
             return new NodeStatus(
-                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState, vrrp,
-                _netns?.Namespace(node.Name));
-        }));
+                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), pid, nodeState, answers[i].Vrrp,
+                _netns?.Namespace(node.Name),
+                pid is { } running && NodeProcess.Uptime(running) is { } uptime ? (long)uptime.TotalSeconds : null,
+                traffic?.RequestsPerSecond,
+                traffic?.ErrorRate,
+                traffic?.SeenBy);
+        }).ToList();
 
         // The master listening on the VIP; in active-active mode every load balancer listens, and the master is named.
         var owner = (statuses.FirstOrDefault(s => s.Vrrp is { State: "master", Listening: true })
