@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Strata.Orchestration.Logs;
 using Strata.Orchestration.Netns;
 using Strata.Orchestration.Processes;
 using Strata.Orchestration.Runs;
@@ -298,6 +299,39 @@ public sealed partial class Orchestrator(
         }
 
         output.WriteLine($"asked {signalled.Count} node(s) to reopen their log files: {string.Join(", ", signalled.Select(n => n.Name))}");
+        return 0;
+    }
+
+    /// <summary>
+    /// Prints the last <paramref name="lines"/> lines of a node's own log (<c>.strata/logs/NODE.log</c>, kept after
+    /// <c>down</c>); with <paramref name="follow"/>, then what it writes next, across log rotations, until
+    /// <paramref name="stop"/> (Ctrl+C).
+    /// </summary>
+    /// <returns>0; 1 when the node has no log and <paramref name="follow"/> is off.</returns>
+    public async Task<int> LogsAsync(string name, int lines, bool follow, CancellationToken stop)
+    {
+        var path = ReadRun()?.Find(name)?.LogPath ?? _run.LogPath(name);
+        var end = 0L;
+        if (File.Exists(path))
+        {
+            (var text, end) = NodeLog.LastLines(path, lines);
+            output.Write(text);
+            output.Flush();
+        }
+        else if (follow)
+        {
+            (error ?? output).WriteLine($"strata: {path} does not exist yet; waiting for {name} to write it");
+        }
+        else
+        {
+            return Fail($"{name} has no log yet ({path}): it has not run here");
+        }
+
+        if (follow)
+        {
+            await NodeLog.FollowAsync(path, end, output, stop);
+        }
+
         return 0;
     }
 
