@@ -24,6 +24,9 @@ public sealed partial class Orchestrator(
 
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often a foreground <c>up</c> reads the run file and checks its nodes.</summary>
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly RunDirectory _run = new(topology.SourcePath);
 
     /// <summary>The topology as the file says.</summary>
@@ -154,8 +157,7 @@ public sealed partial class Orchestrator(
         }
 
         output.WriteLine("Press Ctrl+C to stop.");
-        await WatchAsync(state, stop);
-        return await DownAsync(quiet: false);
+        return await WatchAsync(state, stop) ? 0 : await DownAsync(quiet: false);
     }
 
     /// <summary>Stops every recorded node (SIGTERM, then SIGKILL after 10 s) front to back and forgets the run.</summary>
@@ -178,6 +180,8 @@ public sealed partial class Orchestrator(
             return 0;
         }
 
+        // A foreground 'up' watching the run reads this: the nodes are meant to exit.
+        _run.WriteState(state with { Stopping = true });
         var running = RunningNodes();
         var order = StartOrder.Reverse().SelectMany(t => t).Select(n => n.Name).ToList();
         foreach (var node in running.OrderBy(n => order.IndexOf(n.Name)))
@@ -477,28 +481,95 @@ public sealed partial class Orchestrator(
         return taken;
     }
 
-    private async Task WatchAsync(RunState state, CancellationToken stop)
+    /// <summary>
+    /// What a foreground <c>up</c> does once every node is ready: it follows the run file, so a node another command
+    /// starts (<c>strata start</c>, <c>strata scale</c>) is watched as well as those it started, and reports each node
+    /// that starts, becomes ready, exits or leaves the run, until <paramref name="stop"/> (Ctrl+C) or until
+    /// <c>strata down</c> from another terminal stops the run.
+    /// </summary>
+    /// <returns>True when <c>strata down</c> stopped the run (nothing left to stop); false on <paramref name="stop"/>.</returns>
+    private async Task<bool> WatchAsync(RunState started, CancellationToken stop)
     {
-        var reported = new HashSet<string>(StringComparer.Ordinal);
+        var watched = started.Nodes.ToDictionary(n => n.Name, n => n.Pid, StringComparer.Ordinal);
+        var exited = new HashSet<(string Name, int Pid)>();
+        // Noticed starting, not ready yet: their command line may still be the shell's, so only their exit is checked.
+        var starting = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var probe = new NodeProbe();
         while (!stop.IsCancellationRequested)
         {
-            foreach (var node in (ReadRun() ?? state).Nodes)
+            if (ReadRun() is not { Stopping: false } run)
             {
-                var running = NodeProcess.IsRunning(node.Pid, node.Name);
-                if (!running && reported.Add($"{node.Name}/{node.Pid}"))
+                output.WriteLine("'strata down' is stopping the run from another terminal");
+                return await WaitForDownAsync(stop);
+            }
+
+            foreach (var node in run.Nodes)
+            {
+                if (!watched.TryGetValue(node.Name, out var pid) || pid != node.Pid)
                 {
-                    output.WriteLine($"{node.Name} (pid {node.Pid}) exited; 'strata start {node.Name}' starts it again");
+                    watched[node.Name] = node.Pid;
+                    starting[node.Name] = node.Pid;
+                    output.WriteLine($"{node.Name} started (pid {node.Pid})");
+                }
+                else if (!exited.Contains((node.Name, pid))
+                    && (starting.ContainsKey(node.Name) ? NodeProcess.HasExited(pid) : !NodeProcess.IsRunning(pid, node.Name)))
+                {
+                    exited.Add((node.Name, pid));
+                    starting.Remove(node.Name);
+                    output.WriteLine($"{node.Name} (pid {pid}) exited; 'strata start {node.Name}' starts it again");
                 }
             }
 
-            try
+            foreach (var name in watched.Keys.Except(run.Nodes.Select(n => n.Name)).ToList())
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                watched.Remove(name);
+                starting.Remove(name);
+                output.WriteLine($"{name} left the run");
             }
-            catch (OperationCanceledException)
+
+            foreach (var (name, pid) in starting.ToList())
             {
-                break;
+                if (_layout.FindNode(name) is { } spec && await probe.IsReadyAsync(spec, CancellationToken.None))
+                {
+                    starting.Remove(name);
+                    output.WriteLine($"{name} (pid {pid}) ready");
+                }
             }
+
+            await DelayAsync(WatchInterval, stop);
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits, bounded, until the other terminal's <c>down</c> has stopped everything and removed the run file.</summary>
+    private async Task<bool> WaitForDownAsync(CancellationToken stop)
+    {
+        // Down's own bound: SIGTERM, SIGKILL after StopTimeout, 5 s more; then the namespaces of a --netns run.
+        var deadline = DateTime.UtcNow + StopTimeout + TimeSpan.FromSeconds(20);
+        while (_run.ReadState() is not null && DateTime.UtcNow < deadline && !stop.IsCancellationRequested)
+        {
+            await DelayAsync(WatchInterval, stop);
+        }
+
+        if (_run.ReadState() is not null)
+        {
+            // Interrupted, or that down is stuck: this up's own down finishes the job.
+            return false;
+        }
+
+        output.WriteLine("stopped by 'strata down'");
+        return true;
+    }
+
+    private static async Task DelayAsync(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, stop);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
