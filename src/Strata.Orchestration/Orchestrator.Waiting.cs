@@ -1,3 +1,4 @@
+using Strata.Orchestration.Logs;
 using Strata.Orchestration.Processes;
 using Strata.Orchestration.Runs;
 using Strata.Orchestration.Status;
@@ -75,7 +76,7 @@ public sealed partial class Orchestrator
     {
         try
         {
-            return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(lines).Select(l => "  " + l));
+            return string.Join(Environment.NewLine, NodeLog.LastLines(path, lines).Text.TrimEnd('\n').Split('\n').Select(l => "  " + l));
         }
         catch (IOException ex)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Strata.Orchestration.Logs;
 using Strata.Orchestration.Netns;
 using Strata.Orchestration.Processes;
 using Strata.Orchestration.Runs;
@@ -22,6 +23,9 @@ public sealed partial class Orchestrator(
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a foreground <c>up</c> reads the run file and checks its nodes.</summary>
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly RunDirectory _run = new(topology.SourcePath);
 
@@ -153,8 +157,7 @@ public sealed partial class Orchestrator(
         }
 
         output.WriteLine("Press Ctrl+C to stop.");
-        await WatchAsync(state, stop);
-        return await DownAsync(quiet: false);
+        return await WatchAsync(state, stop) ? 0 : await DownAsync(quiet: false);
     }
 
     /// <summary>Stops every recorded node (SIGTERM, then SIGKILL after 10 s) front to back and forgets the run.</summary>
@@ -177,6 +180,8 @@ public sealed partial class Orchestrator(
             return 0;
         }
 
+        // A foreground 'up' watching the run reads this: the nodes are meant to exit.
+        _run.WriteState(state with { Stopping = true });
         var running = RunningNodes();
         var order = StartOrder.Reverse().SelectMany(t => t).Select(n => n.Name).ToList();
         foreach (var node in running.OrderBy(n => order.IndexOf(n.Name)))
@@ -212,24 +217,42 @@ public sealed partial class Orchestrator(
         return 0;
     }
 
-    /// <summary>The state of every node of the topology and the VIP owner, asked of the nodes themselves.</summary>
+    /// <summary>
+    /// The state of every node of the topology and the VIP owner, asked of the nodes themselves, and each node's traffic
+    /// as the proxies in front of it see it (<see cref="NodeTraffic"/>); every node and proxy is asked at once.
+    /// </summary>
     public async Task<StatusReport> StatusAsync(CancellationToken cancellationToken)
     {
         var state = ReadRun();
         using var probe = new NodeProbe();
-        var nodes = _layout.AllNodes.ToList();
-        var statuses = await Task.WhenAll(nodes.Select(async node =>
+        var nodes = _layout.AllNodes.Select(node =>
         {
             var pid = state?.Find(node.Name)?.Pid;
-            var alive = pid is { } p && NodeProcess.IsRunning(p, node.Name);
-            var nodeState = !alive ? NodeStates.Down
-                : await probe.IsReadyAsync(node, cancellationToken) ? NodeStates.Ready
-                : NodeStates.Starting;
-            var vrrp = alive && node.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(node, cancellationToken) : null;
+            return (Spec: node, Pid: pid is { } p && NodeProcess.IsRunning(p, node.Name) ? pid : null);
+        }).ToList();
+        var proxies = Task.WhenAll(nodes
+            .Where(n => n.Pid is not null && n.Spec.Role is NodeRole.LoadBalancer or NodeRole.Web)
+            .Select(n => probe.StatsAsync(n.Spec, cancellationToken)));
+        var probes = Task.WhenAll(nodes.Select(async n => n.Pid is null
+            ? (Ready: false, Vrrp: (VrrpStatus?)null)
+            : (Ready: await probe.IsReadyAsync(n.Spec, cancellationToken),
+                Vrrp: n.Spec.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(n.Spec, cancellationToken) : null)));
+        var seen = (await proxies).OfType<ProxyStats>().ToList();
+        var answers = await probes;
+        var statuses = nodes.Select((n, i) =>
+        {
+            var (node, pid) = n;
+            var traffic = pid is null ? null : NodeTraffic.Of(node, seen);
+            var nodeState = pid is null ? NodeStates.Down
+                : traffic?.AdminState ?? (answers[i].Ready ? NodeStates.Ready : NodeStates.Starting);
             return new NodeStatus(
-                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), alive ? pid : null, nodeState, vrrp,
-                _netns?.Namespace(node.Name));
-        }));
+                node.Name, node.Role.ShortName(), node.Address.ToString(), node.ManagementUrl.ToString(), pid, nodeState, answers[i].Vrrp,
+                _netns?.Namespace(node.Name),
+                pid is { } running && NodeProcess.Uptime(running) is { } uptime ? (long)uptime.TotalSeconds : null,
+                traffic?.RequestsPerSecond,
+                traffic?.ErrorRate,
+                traffic?.SeenBy);
+        }).ToList();
 
         // The master listening on the VIP; in active-active mode every load balancer listens, and the master is named.
         var owner = (statuses.FirstOrDefault(s => s.Vrrp is { State: "master", Listening: true })
@@ -280,6 +303,39 @@ public sealed partial class Orchestrator(
         }
 
         output.WriteLine($"asked {signalled.Count} node(s) to reopen their log files: {string.Join(", ", signalled.Select(n => n.Name))}");
+        return 0;
+    }
+
+    /// <summary>
+    /// Prints the last <paramref name="lines"/> lines of a node's own log (<c>.strata/logs/NODE.log</c>, kept after
+    /// <c>down</c>); with <paramref name="follow"/>, then what it writes next, across log rotations, until
+    /// <paramref name="stop"/> (Ctrl+C).
+    /// </summary>
+    /// <returns>0; 1 when the node has no log and <paramref name="follow"/> is off.</returns>
+    public async Task<int> LogsAsync(string name, int lines, bool follow, CancellationToken stop)
+    {
+        var path = ReadRun()?.Find(name)?.LogPath ?? _run.LogPath(name);
+        var end = 0L;
+        if (File.Exists(path))
+        {
+            (var text, end) = NodeLog.LastLines(path, lines);
+            output.Write(text);
+            output.Flush();
+        }
+        else if (follow)
+        {
+            (error ?? output).WriteLine($"strata: {path} does not exist yet; waiting for {name} to write it");
+        }
+        else
+        {
+            return Fail($"{name} has no log yet ({path}): it has not run here");
+        }
+
+        if (follow)
+        {
+            await NodeLog.FollowAsync(path, end, output, stop);
+        }
+
         return 0;
     }
 
@@ -425,28 +481,95 @@ public sealed partial class Orchestrator(
         return taken;
     }
 
-    private async Task WatchAsync(RunState state, CancellationToken stop)
+    /// <summary>
+    /// What a foreground <c>up</c> does once every node is ready: it follows the run file, so a node another command
+    /// starts (<c>strata start</c>, <c>strata scale</c>) is watched as well as those it started, and reports each node
+    /// that starts, becomes ready, exits or leaves the run, until <paramref name="stop"/> (Ctrl+C) or until
+    /// <c>strata down</c> from another terminal stops the run.
+    /// </summary>
+    /// <returns>True when <c>strata down</c> stopped the run (nothing left to stop); false on <paramref name="stop"/>.</returns>
+    private async Task<bool> WatchAsync(RunState started, CancellationToken stop)
     {
-        var reported = new HashSet<string>(StringComparer.Ordinal);
+        var watched = started.Nodes.ToDictionary(n => n.Name, n => n.Pid, StringComparer.Ordinal);
+        var exited = new HashSet<(string Name, int Pid)>();
+        // Noticed starting, not ready yet: their command line may still be the shell's, so only their exit is checked.
+        var starting = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var probe = new NodeProbe();
         while (!stop.IsCancellationRequested)
         {
-            foreach (var node in (ReadRun() ?? state).Nodes)
+            if (ReadRun() is not { Stopping: false } run)
             {
-                var running = NodeProcess.IsRunning(node.Pid, node.Name);
-                if (!running && reported.Add($"{node.Name}/{node.Pid}"))
+                output.WriteLine("'strata down' is stopping the run from another terminal");
+                return await WaitForDownAsync(stop);
+            }
+
+            foreach (var node in run.Nodes)
+            {
+                if (!watched.TryGetValue(node.Name, out var pid) || pid != node.Pid)
                 {
-                    output.WriteLine($"{node.Name} (pid {node.Pid}) exited; 'strata start {node.Name}' starts it again");
+                    watched[node.Name] = node.Pid;
+                    starting[node.Name] = node.Pid;
+                    output.WriteLine($"{node.Name} started (pid {node.Pid})");
+                }
+                else if (!exited.Contains((node.Name, pid))
+                    && (starting.ContainsKey(node.Name) ? NodeProcess.HasExited(pid) : !NodeProcess.IsRunning(pid, node.Name)))
+                {
+                    exited.Add((node.Name, pid));
+                    starting.Remove(node.Name);
+                    output.WriteLine($"{node.Name} (pid {pid}) exited; 'strata start {node.Name}' starts it again");
                 }
             }
 
-            try
+            foreach (var name in watched.Keys.Except(run.Nodes.Select(n => n.Name)).ToList())
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                watched.Remove(name);
+                starting.Remove(name);
+                output.WriteLine($"{name} left the run");
             }
-            catch (OperationCanceledException)
+
+            foreach (var (name, pid) in starting.ToList())
             {
-                break;
+                if (_layout.FindNode(name) is { } spec && await probe.IsReadyAsync(spec, CancellationToken.None))
+                {
+                    starting.Remove(name);
+                    output.WriteLine($"{name} (pid {pid}) ready");
+                }
             }
+
+            await DelayAsync(WatchInterval, stop);
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits, bounded, until the other terminal's <c>down</c> has stopped everything and removed the run file.</summary>
+    private async Task<bool> WaitForDownAsync(CancellationToken stop)
+    {
+        // Down's own bound: SIGTERM, SIGKILL after StopTimeout, 5 s more; then the namespaces of a --netns run.
+        var deadline = DateTime.UtcNow + StopTimeout + TimeSpan.FromSeconds(20);
+        while (_run.ReadState() is not null && DateTime.UtcNow < deadline && !stop.IsCancellationRequested)
+        {
+            await DelayAsync(WatchInterval, stop);
+        }
+
+        if (_run.ReadState() is not null)
+        {
+            // Interrupted, or that down is stuck: this up's own down finishes the job.
+            return false;
+        }
+
+        output.WriteLine("stopped by 'strata down'");
+        return true;
+    }
+
+    private static async Task DelayAsync(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, stop);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

@@ -17,13 +17,16 @@ namespace Strata.Proxy;
 /// </summary>
 public static class ProxyManagementExtensions
 {
-    /// <summary>Adds metrics, stats and the admin API; call after <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/>.</summary>
+    /// <summary>Adds metrics, stats (with the rates sampled once a second) and the admin API; call after <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/>.</summary>
     public static IServiceCollection AddProxyManagement(this IServiceCollection services)
     {
         services.AddProxyMetrics();
+        services.AddSingleton(sp => new RateSampler(sp.GetRequiredService<Backends>(), sp.GetRequiredService<ProxyMetrics>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => sp.GetRequiredService<RateSampler>());
         services.AddSingleton(sp => new StatsReporter(
             sp.GetRequiredService<NodeSpec>(),
             sp.GetRequiredService<Backends>(),
+            sp.GetRequiredService<RateSampler>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<IServedCertificates>()));
         services.AddSingleton<AdminApi>();

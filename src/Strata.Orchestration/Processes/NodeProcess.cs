@@ -84,6 +84,20 @@ internal static partial class NodeProcess
         }
     }
 
+    /// <summary>How long the process has run (its start time in /proc, as .NET reads it); null once it is gone.</summary>
+    public static TimeSpan? Uptime(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return DateTime.Now - process.StartTime;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Asks the node to stop (SIGTERM): it stops listening and finishes in-flight requests.</summary>
     public static void Terminate(int pid) => Signal(pid, SigTerm);
 

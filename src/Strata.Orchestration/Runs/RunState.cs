@@ -14,7 +14,9 @@ public sealed record RunNode(string Name, int Pid, string LogPath);
 /// <param name="Nodes">Started nodes.</param>
 /// <param name="Netns">The namespaces of an <c>up --netns</c> run, or null.</param>
 /// <param name="Database">The engine of <c>up --db</c>, or null when the file's database runs.</param>
-public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null, string? Database = null)
+/// <param name="Stopping">Set by <c>down</c> before it stops the nodes, so a foreground <c>up</c> watching the run knows
+/// they are meant to exit.</param>
+public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null, string? Database = null, bool Stopping = false)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
@@ -27,8 +29,18 @@ public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes,
     /// <summary>This state without the node <paramref name="name"/> (scaled away).</summary>
     public RunState Without(string name) => this with { Nodes = [.. Nodes.Where(n => n.Name != name)] };
 
-    internal static RunState? Read(string path) =>
-        File.Exists(path) ? JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json) : null;
+    internal static RunState? Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Not started, or 'down' has just removed it (a foreground 'up' reads it while another terminal stops the run).
+            return null;
+        }
+    }
 
     internal void Write(string path)
     {

@@ -4,7 +4,7 @@ using Strata.Topology;
 
 namespace Strata.Orchestration.Status;
 
-/// <summary>Asks a running node over HTTP whether it is ready, and a load balancer whether it holds the VIP.</summary>
+/// <summary>Asks a running node over HTTP whether it is ready, a load balancer whether it holds the VIP, and a proxy what it sees of its servers.</summary>
 internal sealed class NodeProbe : IDisposable
 {
     private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(5) })
@@ -27,15 +27,25 @@ internal sealed class NodeProbe : IDisposable
     }
 
     /// <summary>The load balancer's VRRP state and priority, or null when it does not answer.</summary>
-    public async Task<VrrpStatus?> VrrpAsync(NodeSpec node, CancellationToken cancellationToken)
+    public Task<VrrpStatus?> VrrpAsync(NodeSpec node, CancellationToken cancellationToken) =>
+        GetJsonAsync(node, "vip", body => new VrrpStatus(
+            body.GetProperty("state").GetString() ?? "",
+            body.GetProperty("priority").GetInt32(),
+            body.GetProperty("listening").GetBoolean()), cancellationToken);
+
+    /// <summary>A proxy's <c>/stats?format=json</c>, or null when it does not answer.</summary>
+    public Task<ProxyStats?> StatsAsync(NodeSpec proxy, CancellationToken cancellationToken) =>
+        GetJsonAsync(proxy, "stats?format=json", body => ProxyStats.Parse(proxy.Name, body), cancellationToken);
+
+    public void Dispose() => _client.Dispose();
+
+    /// <summary>What <paramref name="read"/> makes of the JSON at <paramref name="path"/> on the node's management address; null when it does not answer as expected.</summary>
+    private async Task<T?> GetJsonAsync<T>(NodeSpec node, string path, Func<JsonElement, T> read, CancellationToken cancellationToken)
+        where T : class
     {
         try
         {
-            var body = await _client.GetFromJsonAsync<JsonElement>(new Uri(node.ManagementUrl, "vip"), cancellationToken);
-            return new VrrpStatus(
-                body.GetProperty("state").GetString() ?? "",
-                body.GetProperty("priority").GetInt32(),
-                body.GetProperty("listening").GetBoolean());
+            return read(await _client.GetFromJsonAsync<JsonElement>(new Uri(node.ManagementUrl, path), cancellationToken));
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException
             && !cancellationToken.IsCancellationRequested)
@@ -43,6 +53,4 @@ internal sealed class NodeProbe : IDisposable
             return null;
         }
     }
-
-    public void Dispose() => _client.Dispose();
 }

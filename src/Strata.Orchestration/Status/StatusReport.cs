@@ -9,6 +9,12 @@ public static class NodeStates
     /// <summary>The process runs but is not ready yet.</summary>
     public const string Starting = "starting";
 
+    /// <summary>A proxy in front was told to send it no new requests (<c>strata drain</c>); in-flight ones finish.</summary>
+    public const string Draining = "draining";
+
+    /// <summary>A proxy in front was told to send it no requests at all (<c>strata maint</c>).</summary>
+    public const string Maintenance = "maintenance";
+
     /// <summary>No process.</summary>
     public const string Down = "down";
 }
@@ -19,10 +25,19 @@ public static class NodeStates
 /// <param name="Address">host:port it serves on.</param>
 /// <param name="ManagementUrl">Where /healthz and /readyz answer.</param>
 /// <param name="Pid">Its process id, or null when down.</param>
-/// <param name="State">One of <see cref="NodeStates"/>.</param>
+/// <param name="State">One of <see cref="NodeStates"/>: down without a process; else maintenance or draining when a proxy in
+/// front has it so; else ready or starting by its own /readyz.</param>
 /// <param name="Vrrp">A running load balancer's VRRP state and priority; null for other nodes.</param>
 /// <param name="Namespace">Under <c>up --netns</c>: the network namespace it runs in (for <c>ip netns exec</c>).</param>
-public sealed record NodeStatus(string Name, string Role, string Address, string ManagementUrl, int? Pid, string State, VrrpStatus? Vrrp = null, string? Namespace = null);
+/// <param name="UptimeSeconds">Whole seconds since its process started; null when down.</param>
+/// <param name="RequestsPerSecond">Requests per second over the last ten seconds: sent to a web or app node by the proxies
+/// in front of it, answered by a load balancer; null where nothing counts them (DNS, the database server) or nobody answered.</param>
+/// <param name="ErrorRate">The part of those requests that failed, 0 to 1 (a web or app node: connection failures, resets,
+/// timeouts, 5xx other than 503; a load balancer: its 5xx answers); null with <paramref name="RequestsPerSecond"/>.</param>
+/// <param name="SeenBy">For a web or app node, each running proxy in front of it and the state it has it in (UP, DOWN,
+/// DRAIN, MAINT); null for other nodes.</param>
+public sealed record NodeStatus(string Name, string Role, string Address, string ManagementUrl, int? Pid, string State, VrrpStatus? Vrrp = null, string? Namespace = null,
+    long? UptimeSeconds = null, double? RequestsPerSecond = null, double? ErrorRate = null, IReadOnlyDictionary<string, string>? SeenBy = null);
 
 /// <summary>A load balancer's part in the VIP election.</summary>
 /// <param name="State">initialize, backup or master.</param>

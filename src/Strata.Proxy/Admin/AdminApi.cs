@@ -80,7 +80,7 @@ internal sealed partial class AdminApi(Backends backends, StatsReporter stats, T
     }
 
     private IResult Server(Upstream upstream) =>
-        Results.Json(StatsReporter.Server(upstream, time.GetUtcNow()), ProxyJsonContext.Default.ServerStats);
+        Results.Json(stats.Server(upstream, time.GetUtcNow()), ProxyJsonContext.Default.ServerStats);
 
     private IResult UnknownServer(string name) => Results.Problem(
         statusCode: StatusCodes.Status404NotFound,

@@ -33,6 +33,20 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
 
     public void RequestCompleted(UpstreamPool pool, int status, TimeSpan elapsed) => _pools[pool.Index].RequestCompleted(status, elapsed);
 
+    /// <summary>The requests this node has answered since it started (every pool), and those answered with a 5xx.</summary>
+    public (long Requests, long ServerErrors) Answered()
+    {
+        double requests = 0;
+        double errors = 0;
+        foreach (var pool in _pools)
+        {
+            requests += pool.Requests;
+            errors += pool.ServerErrors;
+        }
+
+        return ((long)requests, (long)errors);
+    }
+
     public void Retried(UpstreamPool pool, Upstream failed) => _pools[pool.Index].Retried(failed);
 
     // A label child looked up per refusal: only over-limit requests pay it, and route names are the topology's few.
@@ -121,6 +135,10 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
 
             pool.HealthChanged += OnHealthChanged;
         }
+
+        public double Requests => _requests.Value;
+
+        public double ServerErrors => _responsesByClass[4].Value;
 
         public void RequestCompleted(int status, TimeSpan elapsed)
         {

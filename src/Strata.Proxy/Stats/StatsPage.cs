@@ -21,7 +21,9 @@ internal static class StatsPage
             .Append("caption{text-align:left;font-weight:bold;padding:.3em 0}.UP{background:#c0f0c0}.DOWN{background:#f0a0a0}")
             .Append(".DRAIN{background:#a0c8f0}.MAINT{background:#c8c8c8}</style>\n</head>\n<body>\n<h1>")
             .Append(Encode(report.Node)).Append(" statistics</h1>\n<p>Taken at ")
-            .Append(Encode(report.At.ToString("u", CultureInfo.InvariantCulture))).Append(". JSON: <a href=\"?format=json\">?format=json</a>.</p>\n");
+            .Append(Encode(report.At.ToString("u", CultureInfo.InvariantCulture))).Append(". JSON: <a href=\"?format=json\">?format=json</a>.</p>\n<p>Answering ")
+            .Append(Rate(report.RequestsPerSecond)).Append(" requests/s, ").Append(Rate(report.ServerErrorsPerSecond))
+            .Append(" of them 5xx (the last 10 s).</p>\n");
 
         foreach (var backend in report.Backends)
         {
@@ -29,7 +31,7 @@ internal static class StatsPage
                 .Append(": algorithm ").Append(Encode(backend.Algorithm))
                 .Append(", queue ").Append(backend.QueueLength)
                 .Append(", ").Append(backend.Healthy).Append(" of ").Append(backend.Servers.Count).Append(" healthy</caption>\n")
-                .Append("<tr><th>server</th><th>state</th><th>weight</th><th>active</th><th>requests</th><th>failures</th><th>last check</th><th>check age</th></tr>\n");
+                .Append("<tr><th>server</th><th>state</th><th>weight</th><th>active</th><th>requests</th><th>req/s</th><th>failures</th><th>fail/s</th><th>last check</th><th>check age</th></tr>\n");
             foreach (var server in backend.Servers)
             {
                 html.Append("<tr class=\"").Append(Encode(server.State)).Append("\"><td>").Append(Encode(server.Name))
@@ -37,7 +39,9 @@ internal static class StatsPage
                     .Append("</td><td>").Append(server.Weight)
                     .Append("</td><td>").Append(server.ActiveRequests)
                     .Append("</td><td>").Append(server.TotalRequests)
+                    .Append("</td><td>").Append(Rate(server.RequestsPerSecond))
                     .Append("</td><td>").Append(server.TotalFailures)
+                    .Append("</td><td>").Append(Rate(server.FailuresPerSecond))
                     .Append("</td><td>").Append(server.LastCheck is { } check ? Encode(check.Detail) : "none yet")
                     .Append("</td><td>").Append(server.LastCheck is { } c ? Encode(c.AgeSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s") : "")
                     .Append("</td></tr>\n");
@@ -64,4 +68,6 @@ internal static class StatsPage
     }
 
     private static string Encode(string value) => WebUtility.HtmlEncode(value);
+
+    private static string Rate(double perSecond) => perSecond.ToString("0.##", CultureInfo.InvariantCulture);
 }

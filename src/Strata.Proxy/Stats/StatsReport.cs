@@ -7,8 +7,12 @@ namespace Strata.Proxy.Stats;
 /// <param name="At">When the report was taken.</param>
 /// <param name="Backends">Its pools: the tier behind it, then the named pools.</param>
 /// <param name="Certificates">The certificates it serves TLS with (a load balancer with <c>vip.tls</c>), else null.</param>
+/// <param name="RequestsPerSecond">Requests it answered through its pipeline per second over the last ten seconds (a web
+/// node's own files are not among them: its load balancers count those, as requests to it).</param>
+/// <param name="ServerErrorsPerSecond">Those of them it answered with a 5xx.</param>
 public sealed record StatsReport(string Node, DateTimeOffset At, IReadOnlyList<BackendStats> Backends,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CertificateStats>? Certificates);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CertificateStats>? Certificates,
+    double RequestsPerSecond, double ServerErrorsPerSecond);
 
 /// <summary>A certificate a node serves.</summary>
 /// <param name="Names">The names it is served to (its subject alternative names).</param>
@@ -39,7 +43,10 @@ public sealed record BackendStats(string Name, string Algorithm, int QueueLength
 /// <param name="TotalRequests">Requests sent to it since start.</param>
 /// <param name="TotalFailures">Requests that failed on it.</param>
 /// <param name="LastCheck">The last active check, or null before the first.</param>
-public sealed record ServerStats(string Name, string State, int Weight, int ActiveRequests, long TotalRequests, long TotalFailures, CheckStats? LastCheck);
+/// <param name="RequestsPerSecond">Requests sent to it per second over the last ten seconds.</param>
+/// <param name="FailuresPerSecond">Those that failed on it, per second over the same window.</param>
+public sealed record ServerStats(string Name, string State, int Weight, int ActiveRequests, long TotalRequests, long TotalFailures, CheckStats? LastCheck,
+    double RequestsPerSecond, double FailuresPerSecond);
 
 /// <summary>The last active check of a server.</summary>
 /// <param name="At">When it finished.</param>

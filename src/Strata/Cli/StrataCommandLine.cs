@@ -30,6 +30,7 @@ internal static class StrataCommandLine
         {
             UpCommand(),
             StatusCommand(),
+            LogsCommand(),
             DownCommand(),
             KillCommand(),
             ReopenLogsCommand(),
@@ -66,9 +67,10 @@ internal static class StrataCommandLine
     }
 
     /// <summary>Loads the topology, or writes its errors (one line each) and returns null.</summary>
-    public static Topology.Topology? LoadTopology(ParseResult parse)
+    public static Topology.Topology? LoadTopology(ParseResult parse) => LoadTopology(parse.GetValue(FileOption)!);
+
+    private static Topology.Topology? LoadTopology(FileInfo file)
     {
-        var file = parse.GetValue(FileOption)!;
         try
         {
             return TopologyLoader.Load(file.FullName);
@@ -107,16 +109,8 @@ internal static class StrataCommandLine
                 }
             }
 
-            using var stop = new CancellationTokenSource();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+            using var stop = new StopSignals();
             return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token, parse.GetValue(netns), database);
-
-            void Cancel(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            }
         });
         return command;
     }
@@ -137,6 +131,39 @@ internal static class StrataCommandLine
                 ? JsonSerializer.Serialize(report, StatusJson) + Environment.NewLine
                 : (report.Running ? "" : "not running" + Environment.NewLine) + StatusText.Format(report));
             return 0;
+        });
+        return command;
+    }
+
+    private static Command LogsCommand()
+    {
+        var node = new Argument<string>("node") { Description = "The node whose log to print, e.g. web-1" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Then print what the node writes next, across log rotations, until Ctrl+C" };
+        var lines = new Option<int>("--lines", "-n") { Description = "How many of the last lines to print (default 20)", DefaultValueFactory = _ => 20 };
+        lines.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError("--lines must be 0 or more");
+            }
+        });
+
+        // -f is follow here, as for tail, docker logs and journalctl; the topology file is --file.
+        var file = new Option<FileInfo>("--file")
+        {
+            Description = "The topology file",
+            DefaultValueFactory = _ => new FileInfo(TopologyLoader.DefaultFileName),
+        };
+        var command = new Command("logs", "Print the last lines of a node's own log; -f keeps following it") { node, follow, lines, file };
+        command.SetAction(async parse =>
+        {
+            if (LoadTopology(parse.GetValue(file)!) is not { } topology || KnownNode(topology, parse.GetValue(node)!) is not { } name)
+            {
+                return UsageError;
+            }
+
+            using var stop = new StopSignals();
+            return await Orchestrator(topology).LogsAsync(name, parse.GetValue(lines), parse.GetValue(follow), stop.Token);
         });
         return command;
     }
@@ -280,5 +307,34 @@ internal static class StrataCommandLine
     {
         Console.Error.WriteLine($"strata: {message}");
         return UsageError;
+    }
+
+    /// <summary>A token that Ctrl+C or SIGTERM cancels, for a command that ends cleanly on them (a foreground 'up', 'logs -f').</summary>
+    private sealed class StopSignals : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly PosixSignalRegistration _sigint;
+        private readonly PosixSignalRegistration _sigterm;
+
+        public StopSignals()
+        {
+            _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        }
+
+        public CancellationToken Token => _stop.Token;
+
+        public void Dispose()
+        {
+            _sigint.Dispose();
+            _sigterm.Dispose();
+            _stop.Dispose();
+        }
+
+        private void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            _stop.Cancel();
+        }
     }
 }

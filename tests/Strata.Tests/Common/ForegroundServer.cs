@@ -4,7 +4,7 @@ using Strata.Hosting.Processes;
 
 namespace Strata.Tests.Common;
 
-/// <summary>A server run in the foreground (nginx, HAProxy, keepalived), its output captured, stopped by its PID.</summary>
+/// <summary>A server run in the foreground (nginx, HAProxy, keepalived, a foreground <c>strata up</c>), its output captured, stopped by its PID.</summary>
 internal sealed class ForegroundServer : IAsyncDisposable
 {
     private readonly Process _process;
@@ -15,6 +15,21 @@ internal sealed class ForegroundServer : IAsyncDisposable
     public int Pid => _process.Id;
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>Its exit code once it has exited by itself within <paramref name="timeout"/>; null if it still runs.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
 
     public string Log
     {

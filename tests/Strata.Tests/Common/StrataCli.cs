@@ -14,4 +14,7 @@ internal static class StrataCli
         ChildProcess.RunAsync(Dotnet, [Assembly, .. arguments], timeout);
 
     public static Task<ProcessResult> RunAsync(params string[] arguments) => RunAsync(TimeSpan.FromSeconds(60), arguments);
+
+    /// <summary>Starts a command that runs until stopped (a foreground <c>up</c>, <c>logs -f</c>), its output captured.</summary>
+    public static ForegroundServer Start(params string[] arguments) => ForegroundServer.Start(Dotnet, [Assembly, .. arguments]);
 }

@@ -97,6 +97,10 @@ internal sealed class EndToEndRun : IAsyncDisposable
     public static string State(JsonNode status, string node) =>
         status["nodes"]!.AsArray().Single(n => n!["name"]!.GetValue<string>() == node)!["state"]!.GetValue<string>();
 
+    /// <summary>The PID of one node in <paramref name="status"/>.</summary>
+    public static int Pid(JsonNode status, string node) =>
+        status["nodes"]!.AsArray().Single(n => n!["name"]!.GetValue<string>() == node)!["pid"]!.GetValue<int>();
+
     /// <summary>A GET of the site (<paramref name="path"/> relative to it) with the zone's Host header.</summary>
     public async Task<HttpResponseMessage> GetAsync(string path)
     {

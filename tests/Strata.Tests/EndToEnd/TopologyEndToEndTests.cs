@@ -1,35 +1,48 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Strata.Tests.Common;
 using Strata.Tests.Dns;
 
 namespace Strata.Tests.EndToEnd;
 
 /// <summary>
-/// The whole seed as a user runs it: <c>strata up --detach</c> on a copy of the default topology (same
+/// The whole seed as a user runs it: a foreground <c>strata up</c> on a copy of the default topology (same
 /// addresses, other ports, its own folder, so a running default topology is left alone), then DNS, static
-/// and dynamic pages and a write through the VIP, the loss of the VIP owner, and <c>down</c>.
+/// and dynamic pages and a write through the VIP, the loss of the VIP owner and its restart, which the foreground
+/// <c>up</c> reports, and <c>down</c> from another terminal, which ends it.
 /// </summary>
 public sealed class TopologyEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan UpTimeout = TimeSpan.FromSeconds(120);
 
     private readonly EndToEndRun _run = EndToEndRun.Create();
+    private ForegroundServer? _up;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync() => await _run.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        // down first: a foreground up still running sees the run stopped and ends by itself.
+        await _run.DisposeAsync();
+        if (_up is not null)
+        {
+            await _up.DisposeAsync();
+        }
+    }
 
     [Fact]
     public async Task Up_WholeSeed_ServesThroughTheVipSurvivesLosingItsOwnerAndDownStopsAll()
     {
-        // up --detach: every node ready.
-        var up = await _run.StrataAsync(UpTimeout, "up", "--detach");
+        // up in the foreground, as a user runs it: every node ready.
+        var up = _up = StrataCli.Start("up", "-f", _run.TopologyPath);
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(up.Log.Contains("Press Ctrl+C to stop.") || up.HasExited), UpTimeout), up.Log);
+        Assert.False(up.HasExited, up.Log);
         var status = await _run.StatusAsync();
         var nodes = status["nodes"]!.AsArray();
         Assert.Equal(["dns", "lb-1", "lb-2", "web-1", "web-2", "app-1", "app-2"], nodes.Select(n => n!["name"]!.GetValue<string>()));
-        Assert.All(nodes, n => Assert.True(n!["state"]!.GetValue<string>() == "ready", $"{n["name"]} is {n["state"]} after up: {up.Output}"));
+        Assert.All(nodes, n => Assert.True(n!["state"]!.GetValue<string>() == "ready", $"{n["name"]} is {n["state"]} after up: {up.Log}"));
         var pids = nodes.Select(n => n!["pid"]!.GetValue<int>()).ToList();
         var owner = status["vip"]!["owner"]!.GetValue<string>();
         Assert.Contains(owner, new[] { "lb-1", "lb-2" });
@@ -126,10 +139,25 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
         Assert.Equal(other, status["vip"]!["owner"]!.GetValue<string>());
         Assert.Equal("down", EndToEndRun.State(status, owner));
 
-        // down: every process is gone.
+        // The foreground up reported both exits; it watches the run, so the owner started again from another terminal
+        // is noticed, and watched, as well.
+        Assert.True(
+            await Eventually.TrueAsync(() => Task.FromResult(Exited(up.Log, owner) && Exited(up.Log, "web-1")), TimeSpan.FromSeconds(10)),
+            up.Log);
+        await _run.StrataAsync("start", owner);
+        var restarted = EndToEndRun.Pid(await _run.StatusAsync(), owner);
+        Assert.True(
+            await Eventually.TrueAsync(() => Task.FromResult(up.Log.Contains($"{owner} started (pid {restarted})") && up.Log.Contains($"{owner} (pid {restarted}) ready")), TimeSpan.FromSeconds(10)),
+            up.Log);
+
+        // down from another terminal: every process is gone, and the foreground up ends, saying why, with 0.
         await _run.StrataAsync("down");
-        Assert.All(pids, pid => Assert.False(File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Contains(_run.TopologyPath), $"pid {pid} still runs"));
+        Assert.All(pids.Append(restarted), pid => Assert.False(File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Contains(_run.TopologyPath), $"pid {pid} still runs"));
         Assert.False((await _run.StatusAsync())["running"]!.GetValue<bool>());
+        Assert.Equal(0, await up.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("'strata down' is stopping the run from another terminal", up.Log);
+        Assert.Contains("stopped by 'strata down'", up.Log);
+        Assert.DoesNotContain("stopped 7 node(s)", up.Log);
     }
 
     /// <summary>
@@ -187,6 +215,10 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
     }
 
     private Task<HttpResponseMessage> GetAsync(Uri uri) => _run.GetAsync(uri.PathAndQuery);
+
+    /// <summary>Whether a foreground up's output reports that <paramref name="node"/> exited.</summary>
+    private static bool Exited(string log, string node) =>
+        Regex.IsMatch(log, $"{node} \\(pid \\d+\\) exited; 'strata start {node}' starts it again");
 
     private async Task<string?> TryViaAsync(Uri site)
     {

@@ -143,6 +143,38 @@ public sealed class ProxyManagementTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StatsJson_AfterTraffic_RatesPerServerAndOfTheAnswers()
+    {
+        var lb = await StartHealthyAsync();
+        // web-2 fails /fail: a failure on it for the load balancer, and the client's answer is a 5xx once every try failed.
+        foreach (var upstream in new[] { _web1, _web2 })
+        {
+            upstream.Behavior = context =>
+            {
+                context.Response.StatusCode = context.Request.Path == "/fail" || upstream == _web2 ? 500 : 200;
+                return Task.CompletedTask;
+            };
+        }
+
+        foreach (var path in new[] { "/page", "/page", "/page", "/page", "/fail", "/fail" })
+        {
+            using (await _client.GetAsync(new Uri(lb, path)))
+            {
+            }
+        }
+
+        var stats = await _client.GetFromJsonAsync<JsonElement>(new Uri(lb, "/stats?format=json"));
+        var servers = stats.GetProperty("backends")[0].GetProperty("servers").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
+
+        Assert.True(stats.GetProperty("requestsPerSecond").GetDouble() > 0, stats.ToString());
+        Assert.True(stats.GetProperty("serverErrorsPerSecond").GetDouble() > 0, stats.ToString());
+        Assert.True(servers["web-1"].GetProperty("requestsPerSecond").GetDouble() > 0, stats.ToString());
+        Assert.True(servers["web-2"].GetProperty("requestsPerSecond").GetDouble() > 0, stats.ToString());
+        Assert.True(servers["web-2"].GetProperty("failuresPerSecond").GetDouble() > 0, stats.ToString());
+        Assert.Contains("requests/s", await _client.GetStringAsync(new Uri(lb, "/stats")));
+    }
+
+    [Fact]
     public async Task Admin_NoToken_401WithBearerChallenge()
     {
         var lb = await StartAsync();
