@@ -27,7 +27,7 @@ public static class LoadBalancerNode
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
-        var builder = NodeHost.CreateBuilder(node)
+        var builder = NodeHost.CreateBuilder(node, configureListen: listen => listen.UseSendTimeout(topology.WebBackend.ClientTimeout))
             .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], isEdge: true, requireHealthyUpstream: true);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(topology.Web));
         builder.Services.AddRequestLog(topology, node);

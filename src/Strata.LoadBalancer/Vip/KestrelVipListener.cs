@@ -24,8 +24,9 @@ namespace Strata.LoadBalancer.Vip;
 /// <remarks>
 /// With <c>vip.tls</c>, the same server also listens for HTTPS on the VIP's address (<see cref="VipCertificates"/>),
 /// HTTP/1.1 and HTTP/2 by ALPN, through Kestrel's HTTP layer into the node's one pipeline; HTTP/2's limits are set
-/// here, each next to HAProxy's (docs/tls.md). The node's client timeouts and the web tier's client limits hold on the
-/// VIP too (a body no web node takes is refused at the edge).
+/// here, each next to HAProxy's (docs/tls.md). The node's client timeouts (a client that reads nothing of its answer
+/// too: <see cref="SendTimeout"/>) and the web tier's client limits hold on the VIP too (a body no web node takes is
+/// refused at the edge).
 /// </remarks>
 internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, WebSpec web, IServiceProvider nodeServices, VipTlsSpec? tls = null, VipCertificates? certificates = null) : IVipListener, IAsyncDisposable
 {
@@ -104,6 +105,7 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, We
             k.Listen(vip, listen =>
             {
                 listen.Use(limiter.Middleware(plainHttp: true));
+                listen.UseSendTimeout(backend.ClientTimeout);
                 listen.UseConnectionForwarding(nodeServices);
             });
             k.ApplyClientTimeouts(backend);
@@ -115,6 +117,7 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, We
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
                     // Ahead of the handshake: a refused connection costs no TLS work.
                     listen.Use(limiter.Middleware(plainHttp: false));
+                    listen.UseSendTimeout(backend.ClientTimeout);
                     listen.UseHttps(new TlsHandshakeCallbackOptions
                     {
                         OnConnection = context => ValueTask.FromResult(certificates.OptionsFor(context.ClientHelloInfo.ServerName)),

@@ -7,14 +7,15 @@ namespace Strata.Tests.EndToEnd;
 
 /// <summary>
 /// The regression corpus of issues 15 and 18 against a running topology (<c>strata up --detach</c> on a copy of the
-/// default one): requests a client may send that a proxy cannot forward as they are get the listed answer, and a
-/// closed connection where listed, from the VIP, a load balancer, a web node and an app node, and none of them is
-/// counted against a server — no failure, no retry, no health change, the VIP where it was — while a normal client
-/// served at the same time sees no error.
+/// default one, with a short client timeout): requests a client may send that a proxy cannot forward as they are
+/// get the listed answer, and a closed connection where listed, from the VIP, a load balancer, a web node and an
+/// app node, and none of them is counted against a server — no failure, no retry, no health change, the VIP where
+/// it was — while a normal client served at the same time sees no error. Slow clients:
+/// HostileRequestTests.SlowClients.cs.
 /// </summary>
-public sealed class HostileRequestTests(HostileRequestTests.Topology topology) : IClassFixture<HostileRequestTests.Topology>
+public sealed partial class HostileRequestTests(HostileRequestTests.Topology topology) : IClassFixture<HostileRequestTests.Topology>
 {
-    /// <summary>Longer than any answer takes, shorter than the client timeout (30 s) a request waiting for more would meet.</summary>
+    /// <summary>Longer than any answer takes, and than the client timeout a request waiting for more would meet (its 408 then shows).</summary>
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
 
     [Fact]
@@ -107,9 +108,35 @@ public sealed class HostileRequestTests(HostileRequestTests.Topology topology) :
             ["strata_server_failures_total", "strata_retries_total", "strata_health_transitions_total"];
 
         private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
+        private readonly string _webRoot = Directory.CreateTempSubdirectory("strata-hostile-www-").FullName;
         private JsonArray _nodes = [];
 
-        internal EndToEndRun Run { get; } = EndToEndRun.Create();
+        public Topology()
+        {
+            // The site's files and one large enough that a client that reads nothing of it fills every buffer on the way.
+            foreach (var file in Directory.GetFiles(Path.Combine(TestTopology.RepositoryRoot, "wwwroot"), "*", SearchOption.AllDirectories))
+            {
+                var copy = Path.Combine(_webRoot, Path.GetRelativePath(Path.Combine(TestTopology.RepositoryRoot, "wwwroot"), file));
+                Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                File.Copy(file, copy);
+            }
+
+            File.WriteAllBytes(Path.Combine(_webRoot, "static", "big.bin"), new byte[BigFileBytes]);
+            Run = EndToEndRun.Create(json =>
+            {
+                json["web"]!["root"] = _webRoot;
+                json["web"]!["timeouts"]!["clientMs"] = ClientTimeout.TotalMilliseconds;
+                json["app"]!["timeouts"] = new JsonObject { ["clientMs"] = ClientTimeout.TotalMilliseconds };
+            });
+        }
+
+        /// <summary>The client timeout of the load balancers and web nodes: short, so that slow clients are closed in seconds.</summary>
+        internal static TimeSpan ClientTimeout { get; } = TimeSpan.FromSeconds(3);
+
+        /// <summary>The size of /static/big.bin.</summary>
+        internal const int BigFileBytes = 8 * 1024 * 1024;
+
+        internal EndToEndRun Run { get; }
 
         public async Task InitializeAsync()
         {
@@ -121,6 +148,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Topology topology) :
         {
             _client.Dispose();
             await Run.DisposeAsync();
+            Directory.Delete(_webRoot, recursive: true);
         }
 
         internal IPEndPoint Address(string node) => IPEndPoint.Parse(Node(node)["address"]!.GetValue<string>());
@@ -163,7 +191,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Topology topology) :
 
     /// <summary>
     /// A normal client beside the hostile ones: two keep-alive connections through the VIP asking for a static file
-    /// and the API in turn, until stopped (at most 60 s or 20,000 requests).
+    /// and the API in turn, until stopped (at most 60 s or 20,000 requests); the slowest answer is kept.
     /// </summary>
     private sealed class NormalLoad : IAsyncDisposable
     {
@@ -172,6 +200,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Topology topology) :
         private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 2 }) { Timeout = TimeSpan.FromSeconds(10) };
         private Task _clients = Task.CompletedTask;
         private int _answered;
+        private TimeSpan _slowest;
 
         public static NormalLoad Start(EndToEndRun run)
         {
@@ -180,11 +209,11 @@ public sealed class HostileRequestTests(HostileRequestTests.Topology topology) :
             return load;
         }
 
-        public async Task<(int Answered, List<string> Failed)> StopAsync()
+        public async Task<(int Answered, List<string> Failed, TimeSpan Slowest)> StopAsync()
         {
             await _stop.CancelAsync();
             await _clients;
-            return (_answered, _failed);
+            return (_answered, _failed, _slowest);
         }
 
         public async ValueTask DisposeAsync()
@@ -203,11 +232,13 @@ public sealed class HostileRequestTests(HostileRequestTests.Topology topology) :
                 request.Headers.Host = "www.foobar.com";
                 try
                 {
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
                     using var response = await _client.SendAsync(request);
                     await response.Content.ReadAsByteArrayAsync();
-                    if (!response.IsSuccessStatusCode)
+                    lock (_failed)
                     {
-                        lock (_failed)
+                        _slowest = clock.Elapsed > _slowest ? clock.Elapsed : _slowest;
+                        if (!response.IsSuccessStatusCode)
                         {
                             _failed.Add($"{path}: {(int)response.StatusCode}");
                         }
