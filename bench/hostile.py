@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sends the hostile-request corpus (tests/Strata.Tests/EndToEnd/HostileRequests) to any HTTP/1.1 servers and prints
 the status each answered, one row per request, one column per target: to see another stack's decisions on the same
-input (docs/load-balancing.md, "The classic stack on the same input").
+input (docs/security.md, "Hostile requests"; docs/load-balancing.md, "The classic stack on the same input"). Where the
+corpus says the connection must be closed after the answer, a target that kept it open shows "STATUS open".
 
     python3 bench/hostile.py 127.0.0.100:8080 127.0.2.1:8080
 
