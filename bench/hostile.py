@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sends the hostile-request corpus (tests/Strata.Tests/EndToEnd/HostileRequests) to any HTTP/1.1 servers and prints
 the status each answered, one row per request, one column per target: to see another stack's decisions on the same
-input (docs/load-balancing.md, "The classic stack on the same input").
+input (docs/security.md, "Hostile requests"; docs/load-balancing.md, "The classic stack on the same input"). Where the
+corpus says the connection must be closed after the answer, a target that kept it open shows "STATUS open".
 
     python3 bench/hostile.py 127.0.0.100:8080 127.0.2.1:8080
 
@@ -15,7 +16,7 @@ To run it against the classic stack of the same topology (stop Strata's own firs
 
 Each request goes on a new connection, with a 10 s limit; a target that answers nothing shows "timeout".
 """
-import os, socket, sys
+import os, re, socket, sys, threading
 
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "Strata.Tests", "EndToEnd", "HostileRequests")
 BODY = '{"author":"corpus","text":"x"}'
@@ -38,20 +39,26 @@ def to_bytes(text):
 
 
 def cases():
-    with open(os.path.join(CORPUS, "requests.http")) as f:
-        blocks = f.read().split("\n### ")[1:]
+    """(name, bytes, close): close says the connection must be closed after the answer."""
+    files = sorted(f for f in os.listdir(CORPUS) if f.endswith(".http"))
+    blocks = []
+    for name in ["requests.http"] + [f for f in files if f != "requests.http"]:
+        with open(os.path.join(CORPUS, name)) as f:
+            blocks += f.read().split("\n### ")[1:]
     for block in blocks:
+        block = re.sub(r"\{repeat (\d+) ([^}]*)\}", lambda m: m.group(2) * int(m.group(1)), block)
         lines = block.split("\n")
-        name, eol, at = lines[0], "\r\n", 1
-        while at < len(lines) and lines[at].startswith(("expect:", "eol:")):
-            eol = "\n" if lines[at].startswith("eol:") else eol
+        name, eol, end, close, at = lines[0], "\r\n", "\r\n\r\n", False, 1
+        while at < len(lines) and lines[at].startswith(("expect:", "eol:", "close:", "end:")):
+            option = lines[at].split(":")[0]
+            if option == "eol":
+                eol, end = "\n", "\n\n"
+            close |= option == "close"
+            end = eol if option == "end" else end
             at += 1
         blank = lines.index("", at) if "" in lines[at:] else len(lines)
-        head, body = lines[at:blank], "\r\n".join(lines[blank + 1:]).rstrip("\r\n")
-        if any(h.lower() == "transfer-encoding: chunked" for h in head):
-            body += "\r\n\r\n"
-        body = to_bytes(body)
-        yield name, to_bytes(eol.join(head).replace("{length}", str(len(body))) + eol + eol) + body
+        head, body = lines[at:blank], to_bytes("\r\n".join(lines[blank + 1:]).rstrip("\r\n"))
+        yield name, to_bytes(eol.join(head).replace("{length}", str(len(body))) + end) + body, close
 
     def named(n):
         return "" if n in ("Content-Length", "Transfer-Encoding", "Host", "Content-Type") else f"{n}: x\r\n"
@@ -78,24 +85,41 @@ def cases():
                 "value-post": lambda: post(f"X-A: a{v}b\r\n"),
                 "method": lambda: f"{v} /api/messages?limit=1 HTTP/1.1\r\nHost: www.foobar.com\r\n\r\n",
             }[kind]()
-            yield f"{kind} {v}", to_bytes(request)
+            yield f"{kind} {v}", to_bytes(request), False
 
 
-def send(host, port, data):
+def send(host, port, data, close):
+    """The answer's status; with close, "STATUS open" when the server kept the connection open after it."""
     try:
         with socket.create_connection((host, port), timeout=10) as s:
-            s.sendall(data)
+            # Sent beside the reads: a server may answer (413) and close before it has read a large body.
+            threading.Thread(target=send_quietly, args=(s, data), daemon=True).start()
             answer = b""
             while b"\n" not in answer:
                 chunk = s.recv(4096)
                 if not chunk:
                     return "closed"
                 answer += chunk
-        return answer.split(b"\r\n")[0].split(b" ")[1].decode()
+            status = answer.split(b"\r\n")[0].split(b" ")[1].decode()
+            try:
+                while close and s.recv(4096):
+                    pass
+            except socket.timeout:
+                return status + " open"
+            except OSError:
+                pass
+            return status
     except socket.timeout:
         return "timeout"
     except OSError as e:
         return type(e).__name__
+
+
+def send_quietly(s, data):
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
 
 
 def main():
@@ -103,8 +127,8 @@ def main():
         sys.exit(__doc__)
     targets = [(t.rsplit(":", 1)[0], int(t.rsplit(":", 1)[1])) for t in sys.argv[1:]]
     print(f"{'request':70} " + " ".join(f"{t:>16}" for t in sys.argv[1:]))
-    for name, data in cases():
-        print(f"{name[:70]:70} " + " ".join(f"{send(h, p, data):>16}" for h, p in targets))
+    for name, data, close in cases():
+        print(f"{name[:70]:70} " + " ".join(f"{send(h, p, data, close):>16}" for h, p in targets))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,9 +27,9 @@ public static class NodeHost
     /// <summary>
     /// A builder for <paramref name="node"/>, listening over HTTP on its management address and, unless
     /// <paramref name="serveHttpOnAddress"/> is false (the DNS node, whose address is DNS over UDP and TCP),
-    /// on its address.
+    /// on its address; <paramref name="configureListen"/> is applied to each of its listeners.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(NodeSpec node, bool serveHttpOnAddress = true)
+    public static WebApplicationBuilder CreateBuilder(NodeSpec node, bool serveHttpOnAddress = true, Action<ListenOptions>? configureListen = null)
     {
         RefuseBareLineFeeds();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -39,10 +40,10 @@ public static class NodeHost
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(node.Management);
+            kestrel.Listen(node.Management, listen => configureListen?.Invoke(listen));
             if (serveHttpOnAddress && !node.Management.Equals(node.Address))
             {
-                kestrel.Listen(node.Address);
+                kestrel.Listen(node.Address, listen => configureListen?.Invoke(listen));
             }
         });
 

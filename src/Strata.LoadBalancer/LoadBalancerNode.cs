@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -40,8 +41,9 @@ public static class LoadBalancerNode
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
-        var builder = NodeHost.CreateBuilder(node)
+        var builder = NodeHost.CreateBuilder(node, configureListen: listen => listen.UseSendTimeout(topology.WebBackend.ClientTimeout))
             .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], requireHealthyUpstream: true);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(topology.Web));
         builder.Services.AddRequestLog(topology, node);
         builder.Services.AddSingleton(sp => new ConnectionLimiter(topology.VipConnections, sp.GetRequiredService<ILogger<ConnectionLimiter>>()));
         if (topology.VipTls is { } tls)
@@ -60,7 +62,7 @@ public static class LoadBalancerNode
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp =>
         {
-            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, sp, topology.VipTls, sp.GetService<VipCertificates>());
+            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, topology.Web, sp, topology.VipTls, sp.GetService<VipCertificates>());
             listener.Prepare();
             return listener;
         });

@@ -67,10 +67,28 @@ public static class ProxyServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>How long an upload may be slower than the minimum rate before Kestrel closes it (nginx counts 60 s of silence).</summary>
+    public static readonly TimeSpan MinBodyRateGracePeriod = TimeSpan.FromSeconds(5);
+
     /// <summary>The backend's client timeout on a forwarding node's own listener (HAProxy's timeout client and http-request).</summary>
     public static void ApplyClientTimeouts(this KestrelServerOptions kestrel, BackendSpec backend)
     {
         kestrel.Limits.KeepAliveTimeout = backend.ClientTimeout;
         kestrel.Limits.RequestHeadersTimeout = backend.ClientTimeout;
+    }
+
+    /// <summary>
+    /// What the web tier accepts from clients (<c>web.client</c>: the body's size and slowest rate, the request line's
+    /// and headers' size), on a web node's listeners and on a load balancer's (its own address and the VIP), so that
+    /// the edge refuses what no web node would take before one is tried.
+    /// </summary>
+    public static void ApplyClientLimits(this KestrelServerOptions kestrel, WebSpec web)
+    {
+        kestrel.Limits.MaxRequestBodySize = web.MaxBodyBytes;
+        kestrel.Limits.MaxRequestLineSize = web.MaxRequestLineBytes;
+        kestrel.Limits.MaxRequestHeadersTotalSize = web.MaxHeaderBytes;
+        kestrel.Limits.MinRequestBodyDataRate = web.MinBodyBytesPerSecond == 0
+            ? null
+            : new MinDataRate(web.MinBodyBytesPerSecond, MinBodyRateGracePeriod);
     }
 }

@@ -123,10 +123,9 @@ internal static class GuestbookEndpoints
                 ? Invalid(ex.Path[2..], $"{ex.Path[2..]} must be a string of valid Unicode text")
                 : Invalid("body", "the body must be a JSON object with string fields author and text");
         }
-        catch (BadHttpRequestException ex)
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException)
         {
-            // Kestrel's own verdicts on the body, e.g. 413 when it exceeds MaxBodyBytes.
-            return TypedResults.Problem(statusCode: ex.StatusCode, title: "The request body was rejected", detail: ex.Message);
+            return BodyRejected(ex);
         }
 
         if (body is null)
@@ -150,6 +149,17 @@ internal static class GuestbookEndpoints
     /// </summary>
     private static async Task<IResult> AddFromFormAsync(HttpContext context, IMessageStore store, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
+        IFormCollection form;
+        try
+        {
+            // Read here, where a body Kestrel rejects is the client's error; the antiforgery check reads it again from the cache.
+            form = await context.Request.ReadFormAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException)
+        {
+            return BodyRejected(ex);
+        }
+
         try
         {
             await antiforgery.ValidateRequestAsync(context);
@@ -162,7 +172,6 @@ internal static class GuestbookEndpoints
                 detail: "Reload the home page and sign again.");
         }
 
-        var form = await context.Request.ReadFormAsync(cancellationToken);
         if (!new NewMessageRequest(form["author"], form["text"]).TryValidate(out var author, out var text, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
@@ -172,6 +181,15 @@ internal static class GuestbookEndpoints
         context.Response.Headers.Location = "/";
         return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
     }
+
+    /// <summary>
+    /// Kestrel's own verdicts on a body it could not read: its status (413 over MaxBodyBytes, 400 for broken framing,
+    /// 408 too slow), or 400 for the IOException it throws for a chunk size that overflows (a 500 would blame the app).
+    /// </summary>
+    private static ProblemHttpResult BodyRejected(Exception ex) => TypedResults.Problem(
+        statusCode: ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest,
+        title: "The request body was rejected",
+        detail: ex.Message);
 
     private static ValidationProblem Invalid(string field, string error) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [error] });

@@ -24,9 +24,11 @@ namespace Strata.LoadBalancer.Vip;
 /// <remarks>
 /// With <c>vip.tls</c>, the same server also listens for HTTPS on the VIP's address (<see cref="VipCertificates"/>),
 /// HTTP/1.1 and HTTP/2 by ALPN, through Kestrel's HTTP layer into the node's one pipeline; HTTP/2's limits are set
-/// here, each next to HAProxy's (docs/tls.md).
+/// here, each next to HAProxy's (docs/tls.md). The node's client timeouts (a client that reads nothing of its answer
+/// too: <see cref="SendTimeout"/>) and the web tier's client limits hold on the VIP too (a body no web node takes is
+/// refused at the edge).
 /// </remarks>
-internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IServiceProvider nodeServices, VipTlsSpec? tls = null, VipCertificates? certificates = null) : IVipListener, IAsyncDisposable
+internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, WebSpec web, IServiceProvider nodeServices, VipTlsSpec? tls = null, VipCertificates? certificates = null) : IVipListener, IAsyncDisposable
 {
     private WebApplication? _server;
 
@@ -103,9 +105,11 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IS
             k.Listen(vip, listen =>
             {
                 listen.Use(limiter.Middleware(plainHttp: true));
+                listen.UseSendTimeout(backend.ClientTimeout);
                 listen.UseConnectionForwarding(nodeServices);
             });
             k.ApplyClientTimeouts(backend);
+            k.ApplyClientLimits(web);
             if (tls is not null && certificates is not null)
             {
                 k.Listen(new IPEndPoint(vip.Address, tls.Port), listen =>
@@ -113,6 +117,7 @@ internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, IS
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
                     // Ahead of the handshake: a refused connection costs no TLS work.
                     listen.Use(limiter.Middleware(plainHttp: false));
+                    listen.UseSendTimeout(backend.ClientTimeout);
                     listen.UseHttps(new TlsHandshakeCallbackOptions
                     {
                         OnConnection = context => ValueTask.FromResult(certificates.OptionsFor(context.ClientHelloInfo.ServerName)),

@@ -26,6 +26,13 @@ internal enum ForwardOutcome
 
     /// <summary>The response was not valid HTTP, or it started and then broke.</summary>
     ResponseBroken,
+
+    /// <summary>
+    /// The server stopped reading the request's body and closed the connection before its answer could be read: it
+    /// refused the body (a 413 lost to the reset its close sends). Answered 502, never counted against the server or
+    /// retried (a server that died is its health checks' to find).
+    /// </summary>
+    BodyRefused,
 }
 
 /// <summary>An attempt's outcome, the error behind it when it failed, and what the request log reads of it.</summary>

@@ -234,7 +234,11 @@ public sealed partial class UpstreamForwarder
                     return;
                 }
 
-                CountFailure(pool, upstream, Describe(attempt));
+                if (outcome != ForwardOutcome.BodyRefused)
+                {
+                    CountFailure(pool, upstream, Describe(attempt));
+                }
+
                 if (!client.ResponseStarted && retriesLeft > 0 && CanRetry(outcome, retryAfterSend, backend))
                 {
                     retriesLeft--;
@@ -270,6 +274,7 @@ public sealed partial class UpstreamForwarder
         ForwardOutcome.NotSent => new('S', 'C'),
         ForwardOutcome.TimedOut => new('s', 'H'),
         ForwardOutcome.FailedAfterSend => new('S', 'H'),
+        ForwardOutcome.BodyRefused => new('S', 'D'),
         // A response that could be read two ways is refused by the proxy (HAProxy's PH); one that broke in its body is the server's.
         _ => responseStarted ? new('S', 'D') : new('P', 'H'),
     };
@@ -333,6 +338,7 @@ public sealed partial class UpstreamForwarder
     {
         ForwardOutcome.NotSent => (StatusCodes.Status503ServiceUnavailable, $"no {pool.TierName} server could be reached"),
         ForwardOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, $"the {pool.TierName} server did not answer in time"),
+        ForwardOutcome.BodyRefused => (StatusCodes.Status502BadGateway, $"the {pool.TierName} server closed the connection before taking the whole request body"),
         _ => (StatusCodes.Status502BadGateway, $"the {pool.TierName} server failed to answer"),
     };
 

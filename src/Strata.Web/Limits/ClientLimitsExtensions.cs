@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Strata.Topology;
 
 namespace Strata.Web.Limits;
 
 /// <summary>
-/// What a web node accepts from clients, like nginx's <c>client_max_body_size</c>, <c>large_client_header_buffers</c>
-/// and <c>client_body_timeout</c>, enforced by Kestrel itself.
+/// A web node's early 413, ahead of its files and the forwarder. The limits themselves (nginx's
+/// <c>client_max_body_size</c>, <c>large_client_header_buffers</c> and <c>client_body_timeout</c>) are Kestrel's,
+/// set by <see cref="Proxy.ProxyServiceCollectionExtensions.ApplyClientLimits"/> on the web nodes and, at the edge, on
+/// the load balancers.
 /// </summary>
 /// <remarks>
 /// Kestrel answers a request line over the limit with 414, headers over the limit with 431, and a body over the
@@ -17,20 +17,6 @@ namespace Strata.Web.Limits;
 /// </remarks>
 public static class ClientLimitsExtensions
 {
-    /// <summary>How long an upload may be slower than the minimum rate before Kestrel closes it (nginx counts 60 s of silence).</summary>
-    public static readonly TimeSpan MinBodyRateGracePeriod = TimeSpan.FromSeconds(5);
-
-    /// <summary>Sets Kestrel's request limits from <paramref name="web"/>.</summary>
-    public static void ApplyClientLimits(this KestrelServerOptions kestrel, WebSpec web)
-    {
-        kestrel.Limits.MaxRequestBodySize = web.MaxBodyBytes;
-        kestrel.Limits.MaxRequestLineSize = web.MaxRequestLineBytes;
-        kestrel.Limits.MaxRequestHeadersTotalSize = web.MaxHeaderBytes;
-        kestrel.Limits.MinRequestBodyDataRate = web.MinBodyBytesPerSecond == 0
-            ? null
-            : new MinDataRate(web.MinBodyBytesPerSecond, MinBodyRateGracePeriod);
-    }
-
     /// <summary>
     /// Answers 413 at once to a request whose Content-Length is over the body limit, before anything reads it:
     /// Kestrel would only refuse the body when it is read, and a forwarded request has by then been sent on to an

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Strata.Tests.EndToEnd;
 
@@ -13,60 +14,78 @@ internal enum Tier
     App,
 }
 
-/// <summary>One request of the corpus: its exact bytes and the status each tier must answer.</summary>
-internal sealed record HostileRequest(string Name, byte[] Bytes, IReadOnlyDictionary<Tier, int> Expected)
+/// <summary>
+/// One request of the corpus: its exact bytes, the status each tier must answer (0: none, the connection closed), and
+/// the tiers that must close the connection after their answer (<paramref name="Close"/>: the request's framing is in
+/// doubt, so nothing after it may be read as another request).
+/// </summary>
+internal sealed record HostileRequest(string Name, byte[] Bytes, IReadOnlyDictionary<Tier, int> Expected, IReadOnlySet<Tier> Close)
 {
     public override string ToString() => Name;
 }
 
 /// <summary>
-/// Reads the regression corpus of hostile requests (HostileRequests/requests.http and variants.txt, whose headers
-/// say the format) into requests with their bytes.
+/// Reads the regression corpus of hostile requests (HostileRequests/*.http and variants.txt, whose headers say the
+/// format: requests.http's for every .http file) into requests with their bytes.
 /// </summary>
 internal static class HostileRequestCorpus
 {
     private const string Body = """{"author":"corpus","text":"x"}""";
 
+    private static readonly string[] Options = ["expect:", "eol:", "close:", "end:"];
+
     private static string Folder => Path.Combine(AppContext.BaseDirectory, "EndToEnd", "HostileRequests");
 
-    /// <summary>Every case of both files.</summary>
+    /// <summary>Every case of every file: the *.http files (requests.http first, then by name) and variants.txt.</summary>
     public static IReadOnlyList<HostileRequest> Load() =>
-        [.. Cases(File.ReadAllText(Path.Combine(Folder, "requests.http"))), .. Variants(File.ReadAllLines(Path.Combine(Folder, "variants.txt")))];
+    [
+        .. Directory.GetFiles(Folder, "*.http").OrderBy(f => Path.GetFileName(f) != "requests.http").ThenBy(f => f, StringComparer.Ordinal)
+            .SelectMany(f => Cases(File.ReadAllText(f))),
+        .. Variants(File.ReadAllLines(Path.Combine(Folder, "variants.txt"))),
+    ];
 
     private static IEnumerable<HostileRequest> Cases(string text)
     {
         foreach (var block in text.Split("\n### ").Skip(1))
         {
-            var lines = block.Split('\n').ToList();
+            // {repeat N TEXT}: TEXT N times, for requests over a size limit.
+            var lines = Regex.Replace(block, @"\{repeat (\d+) ([^}]*)\}", m => string.Concat(Enumerable.Repeat(m.Groups[2].Value, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))))
+                .Split('\n').ToList();
             var name = lines[0].Trim();
             var expected = new Dictionary<Tier, int>();
-            var eol = "\r\n";
+            var (eol, end) = ("\r\n", "\r\n\r\n");
+            var close = new HashSet<Tier>();
             var at = 1;
-            for (; at < lines.Count && lines[at].Contains(": ") && (lines[at].StartsWith("expect:") || lines[at].StartsWith("eol:")); at++)
+            for (; at < lines.Count && Options.FirstOrDefault(lines[at].StartsWith) is { } option; at++)
             {
-                var value = lines[at][(lines[at].IndexOf(':') + 1)..].Trim();
-                if (lines[at].StartsWith("eol:"))
+                var value = lines[at][option.Length..].Trim();
+                switch (option, value)
                 {
-                    eol = value == "lf" ? "\n" : throw new FormatException($"{name}: eol is 'lf' or absent");
-                }
-                else
-                {
-                    expected = Expectations(name, value);
+                    case ("expect:", _):
+                        expected = Expectations(name, value);
+                        break;
+                    case ("eol:", "lf"):
+                        (eol, end) = ("\n", "\n\n");
+                        break;
+                    case ("close:", "yes"):
+                        close.UnionWith(Enum.GetValues<Tier>());
+                        break;
+                    case ("close:", _):
+                        close.UnionWith(value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => Enum.Parse<Tier>(t, ignoreCase: true)));
+                        break;
+                    case ("end:", "line"):
+                        end = eol;
+                        break;
+                    default:
+                        throw new FormatException($"{name}: '{lines[at]}' is not an option (eol: lf, close: yes or tiers, end: line)");
                 }
             }
 
             var blank = lines.IndexOf("", at);
             var head = lines[at..(blank < 0 ? lines.Count : blank)];
-            var body = blank < 0 ? "" : string.Join("\r\n", lines[(blank + 1)..]).TrimEnd('\r', '\n');
-            if (head.Any(h => h.Equals("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase)))
-            {
-                // The chunked body ends with its last chunk's line and the blank line after it, which the trim took.
-                body += "\r\n\r\n";
-            }
-
-            var bodyBytes = Bytes(body);
-            var request = string.Join(eol, head).Replace("{length}", bodyBytes.Length.ToString(CultureInfo.InvariantCulture)) + eol + eol;
-            yield return new HostileRequest(name, [.. Bytes(request), .. bodyBytes], expected);
+            var bodyBytes = Bytes(blank < 0 ? "" : string.Join("\r\n", lines[(blank + 1)..]).TrimEnd('\r', '\n'));
+            var request = string.Join(eol, head).Replace("{length}", bodyBytes.Length.ToString(CultureInfo.InvariantCulture)) + end;
+            yield return new HostileRequest(name, [.. Bytes(request), .. bodyBytes], expected, close);
         }
     }
 
@@ -94,7 +113,7 @@ internal static class HostileRequestCorpus
                     "method" => $"{v} /api/messages?limit=1 HTTP/1.1\r\nHost: www.foobar.com\r\n\r\n",
                     _ => throw new FormatException($"variants.txt: unknown kind '{kind}' in: {line}"),
                 };
-                yield return new HostileRequest($"{kind} {v}", Bytes(request), expected);
+                yield return new HostileRequest($"{kind} {v}", Bytes(request), expected, new HashSet<Tier>());
             }
         }
 
@@ -162,25 +181,27 @@ internal static class HostileRequestCorpus
     }
 
     /// <summary>
-    /// Sends <paramref name="request"/> on a new connection and returns the status of the answer, or a description of
-    /// what came instead (nothing within <paramref name="timeout"/>, the connection closed or reset).
+    /// Sends <paramref name="request"/> on a new connection and returns the status of the answer, or 0 and a description of
+    /// what came instead (nothing within <paramref name="timeout"/>, the connection closed or reset). With
+    /// <paramref name="awaitClose"/>, it then waits, within the same time, for the server to close the connection.
     /// </summary>
-    public static async Task<(int Status, string Detail)> SendAsync(IPEndPoint target, byte[] request, TimeSpan timeout)
+    public static async Task<(int Status, bool Closed, string Detail)> SendAsync(IPEndPoint target, byte[] request, TimeSpan timeout, bool awaitClose = false)
     {
         using var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         using var limit = new CancellationTokenSource(timeout);
         var received = new List<byte>();
+        var buffer = new byte[4096];
         try
         {
             await socket.ConnectAsync(target, limit.Token);
-            await socket.SendAsync(request, SocketFlags.None, limit.Token);
-            var buffer = new byte[4096];
+            // Sent beside the reads: a server may answer (413) and close before it has read a large body.
+            _ = SendQuietlyAsync(socket, request, limit.Token);
             while (received.IndexOf((byte)'\n') < 0)
             {
                 var n = await socket.ReceiveAsync(buffer, SocketFlags.None, limit.Token);
                 if (n == 0)
                 {
-                    return (0, "the connection closed without an answer");
+                    return (0, true, "the connection closed without an answer");
                 }
 
                 received.AddRange(buffer.AsSpan(0, n));
@@ -188,17 +209,59 @@ internal static class HostileRequestCorpus
         }
         catch (OperationCanceledException)
         {
-            return (0, $"no answer within {timeout.TotalSeconds:0} s");
+            return (0, false, $"no answer within {timeout.TotalSeconds:0} s");
         }
         catch (SocketException e)
         {
-            return (0, $"the connection failed: {e.SocketErrorCode}");
+            return (0, true, $"the connection failed: {e.SocketErrorCode}");
         }
 
         var statusLine = Encoding.Latin1.GetString([.. received]).Split('\n')[0].TrimEnd('\r');
         var parts = statusLine.Split(' ');
-        return parts.Length >= 2 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var status)
-            ? (status, statusLine)
-            : (0, $"not an HTTP answer: {statusLine}");
+        if (parts.Length < 2 || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var status))
+        {
+            return (0, false, $"not an HTTP answer: {statusLine}");
+        }
+
+        if (!awaitClose)
+        {
+            return (status, false, statusLine);
+        }
+
+        var closed = await ClosedAsync(socket, buffer, limit.Token);
+        return (status, closed, closed ? statusLine : $"{statusLine}, the connection still open after {timeout.TotalSeconds:0} s");
+    }
+
+    private static async Task SendQuietlyAsync(Socket socket, byte[] request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await socket.SendAsync(request, SocketFlags.None, cancellationToken);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The server closed first, or the answer was read and the socket disposed: the answer tells.
+        }
+    }
+
+    /// <summary>Reads the rest of the answer until the server closes the connection (true) or the time is up (false).</summary>
+    private static async Task<bool> ClosedAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 }

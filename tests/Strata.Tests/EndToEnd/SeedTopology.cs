@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using Strata.Tests.Common;
 
 namespace Strata.Tests.EndToEnd;
 
 /// <summary>
 /// A running copy of the repository's topology (<c>strata up --detach</c>), started once for the end-to-end tests that
-/// only use it — the hostile-request corpus, the trust boundaries, the site in a browser — so they share one start (they
-/// run one after another). <see cref="TrustedProxy"/> is its <c>loadBalancers.trustedProxies</c>; the proxies' blame
+/// only use it — the hostile-request corpus and slow clients, the trust boundaries, the site in a browser, status —
+/// so they share one start (they run one after another). Its client timeout is short (<see cref="ClientTimeout"/>). <see cref="TrustedProxy"/> is its <c>loadBalancers.trustedProxies</c>; the proxies' blame
 /// counters can be compared before and after a test.
 /// </summary>
 public sealed class SeedTopology : IAsyncLifetime
@@ -20,7 +21,35 @@ public sealed class SeedTopology : IAsyncLifetime
         ["strata_server_failures_total", "strata_retries_total", "strata_health_transitions_total"];
 
     private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly string _webRoot = Directory.CreateTempSubdirectory("strata-seed-www-").FullName;
     private JsonArray _nodes = [];
+
+    public SeedTopology()
+    {
+        // The site's files and one large enough that a client that reads nothing of it fills every buffer on the way.
+        var site = Path.Combine(TestTopology.RepositoryRoot, "wwwroot");
+        foreach (var file in Directory.GetFiles(site, "*", SearchOption.AllDirectories))
+        {
+            var copy = Path.Combine(_webRoot, Path.GetRelativePath(site, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+
+        File.WriteAllBytes(Path.Combine(_webRoot, "static", "big.bin"), new byte[BigFileBytes]);
+        Run = EndToEndRun.Create(json =>
+        {
+            json["loadBalancers"]!["trustedProxies"] = new JsonArray(TrustedProxy.ToString());
+            json["web"]!["root"] = _webRoot;
+            json["web"]!["timeouts"]!["clientMs"] = ClientTimeout.TotalMilliseconds;
+            json["app"]!["timeouts"] = new JsonObject { ["clientMs"] = ClientTimeout.TotalMilliseconds };
+        });
+    }
+
+    /// <summary>The client timeout of the load balancers, web and app nodes: short, so that slow clients are closed in seconds.</summary>
+    internal static TimeSpan ClientTimeout { get; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The size of /static/big.bin.</summary>
+    internal const int BigFileBytes = 8 * 1024 * 1024;
 
     /// <summary>The collection of the tests that share it.</summary>
     public const string Collection = "seed topology";
@@ -28,7 +57,7 @@ public sealed class SeedTopology : IAsyncLifetime
     /// <summary>A loopback address the topology trusts as a proxy in front of the load balancers.</summary>
     public static readonly IPAddress TrustedProxy = IPAddress.Parse("127.0.0.77");
 
-    internal EndToEndRun Run { get; } = EndToEndRun.Create(json => json["loadBalancers"]!["trustedProxies"] = new JsonArray(TrustedProxy.ToString()));
+    internal EndToEndRun Run { get; }
 
     public async Task InitializeAsync()
     {
@@ -40,6 +69,7 @@ public sealed class SeedTopology : IAsyncLifetime
     {
         _client.Dispose();
         await Run.DisposeAsync();
+        Directory.Delete(_webRoot, recursive: true);
     }
 
     internal IPEndPoint Address(string node) => IPEndPoint.Parse(Node(node)["address"]!.GetValue<string>());

@@ -224,10 +224,11 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
                     return false;
                 }
 
-                if (buffer.Length >= RequestHead.MaxLength || HasBareLineFeed(buffer))
+                if (buffer.Length >= RequestHead.MaxLength || HasBareLineFeed(buffer) || RefusesRequestLine(buffer))
                 {
-                    // Too long for this path, or lines ended by LF alone, which would never show the blank line this
-                    // path waits for: Kestrel answers either at once (400 for a bare LF, NodeHost).
+                    // Too long for this path, lines ended by LF alone, which would never show the blank line this path
+                    // waits for, or a request line it does not take (HTTP/0.9 sends nothing after it): Kestrel answers
+                    // each at once (400 for a bare LF, NodeHost).
                     return HandOver(buffer);
                 }
 
@@ -442,6 +443,25 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
 
         var reader = new SequenceReader<byte>(buffer);
         return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8) && reader.Consumed <= RequestHead.MaxLength ? (int)reader.Consumed : -1;
+    }
+
+    /// <summary>Whether the incomplete head in <paramref name="buffer"/> has a whole request line this path does not take.</summary>
+    private bool RefusesRequestLine(ReadOnlySequence<byte> buffer)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> line, "\r\n"u8))
+        {
+            return false;
+        }
+
+        if (line.Length > _head.Length)
+        {
+            // Shorter than RequestHead.MaxLength, as the whole buffer.
+            _head = new byte[RequestHead.MaxLength];
+        }
+
+        line.CopyTo(_head);
+        return !_request.ParseRequestLine(_head.AsSpan(0, (int)line.Length));
     }
 
     /// <summary>Whether a line of the incomplete head in <paramref name="buffer"/> ends in LF without CR.</summary>

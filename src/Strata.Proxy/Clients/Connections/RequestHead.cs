@@ -6,9 +6,10 @@ namespace Strata.Proxy.Clients.Connections;
 
 /// <summary>
 /// A client's request head parsed in place for <see cref="ConnectionForwarder"/>, which serves only the plainest
-/// requests itself: <c>GET</c> or <c>HEAD</c> of an origin-form target over HTTP/1.1, one valid Host, no body, no
-/// upgrade or expectation, no Connection option but <c>close</c> or <c>keep-alive</c>, only visible ASCII. Anything else
-/// is not refused here but left to Kestrel (<see cref="TryParse"/> returns false), whose parser answers it as before.
+/// requests itself: <c>GET</c> or <c>HEAD</c> of an origin-form target over HTTP/1.1 in a request line up to 8 KiB,
+/// one Host naming a host by name or IPv4 address (a port up to 65535), no body, no upgrade or expectation, no
+/// Connection option but <c>close</c> or <c>keep-alive</c>, only visible ASCII. Anything else is not refused here but
+/// left to Kestrel (<see cref="TryParse"/> returns false), whose parser and <see cref="RequestScreen"/> answer it.
 /// </summary>
 internal sealed class RequestHead
 {
@@ -17,6 +18,9 @@ internal sealed class RequestHead
 
     // Kestrel's default MaxRequestHeaderCount.
     private const int MaxHeaders = 100;
+
+    // Kestrel's default MaxRequestLineSize (and web.client.maxRequestLineBytes'): a longer line is Kestrel's to answer (414).
+    private const int MaxRequestLine = 8 * 1024;
 
     private Line[] _copied = new Line[24];
     private int _copiedCount;
@@ -95,7 +99,7 @@ internal sealed class RequestHead
                 case Kind.Refused:
                     return false;
                 case Kind.Host:
-                    if (HostLine.Length != 0 || value.IsEmpty || value.IndexOfAnyExcept(HostCharacters) >= 0)
+                    if (HostLine.Length != 0 || !IsPlainHost(value))
                     {
                         return false;
                     }
@@ -158,9 +162,15 @@ internal sealed class RequestHead
         return HostLine.Length != 0;
     }
 
-    private bool ParseRequestLine(ReadOnlySpan<byte> line)
+    /// <summary>Whether <paramref name="line"/> (without its CRLF) is a request line this path takes.</summary>
+    public bool ParseRequestLine(ReadOnlySpan<byte> line)
     {
         int start;
+        if (line.Length > MaxRequestLine - 2)
+        {
+            return false;
+        }
+
         if (line.StartsWith("GET "u8))
         {
             Method = "GET";
@@ -191,6 +201,22 @@ internal sealed class RequestHead
         return target.IndexOfAnyExcept(TargetCharacters) < 0;
     }
 
+    /// <summary>A name or IPv4 address and maybe a port up to 65535 (RFC 3986 §3.2.2); IPv6 literals and the rest go to Kestrel.</summary>
+    private static bool IsPlainHost(ReadOnlySpan<byte> value)
+    {
+        var colon = value.IndexOf((byte)':');
+        var name = colon < 0 ? value : value[..colon];
+        if (name.IsEmpty || name.IndexOfAnyExcept(NameCharacters) >= 0)
+        {
+            return false;
+        }
+
+        // One to five digits, up to 65535 (five digits compare as their numbers do).
+        var port = colon < 0 ? "0"u8 : value[(colon + 1)..];
+        return port.Length is > 0 and <= 5 && port.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0
+            && (port.Length < 5 || port.SequenceCompareTo("65535"u8) <= 0);
+    }
+
     // What this path leaves to Kestrel (a body, an expectation, an upgrade), then the forwarded-header policy's kinds.
     private static Kind Classify(ReadOnlySpan<byte> name, bool replaceForwarded) => name.Length switch
     {
@@ -219,9 +245,9 @@ internal sealed class RequestHead
     private static readonly SearchValues<byte> TargetCharacters = SearchValues.Create(
         "!$%&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~"u8);
 
-    // reg-name, IPv4, [IPv6] and a port (RFC 3986 §3.2.2).
-    private static readonly SearchValues<byte> HostCharacters = SearchValues.Create(
-        "-.0123456789:ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~"u8);
+    // A reg-name's unreserved characters, and IPv4 (RFC 3986 §3.2.2).
+    private static readonly SearchValues<byte> NameCharacters = SearchValues.Create(
+        "-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~"u8);
 
     /// <summary>Where a line or value lies in the head.</summary>
     internal readonly record struct Line(int Start, int Length);

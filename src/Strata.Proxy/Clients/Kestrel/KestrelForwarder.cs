@@ -132,6 +132,9 @@ public sealed class KestrelForwarder : IDisposable
                 or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => ForwardOutcome.ClientGone,
             _ when IsConnectFailure(exception) => ForwardOutcome.NotSent,
             ForwarderError.RequestTimedOut => ForwardOutcome.TimedOut,
+            // The server stopped reading the body and closed: after answering (a 413: YARP relays it, then reports
+            // this), or before its answer could be read. A server refusing a body is not failing.
+            ForwarderError.RequestBodyDestination => context.Response.HasStarted ? ForwardOutcome.Answered : ForwardOutcome.BodyRefused,
             ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination => ForwardOutcome.ResponseBroken,
             _ => ForwardOutcome.FailedAfterSend,
         };

@@ -251,7 +251,8 @@ internal static class Http1Forwarder
                 memory = memory[..(int)remaining];
             }
 
-            var received = await connection.ReceiveAsync(memory);
+            // Each receive re-arms the server timeout (an inactivity timeout: a long body is not a slow server).
+            var received = connection.Received(await connection.ReceiveAsync(memory));
             if (received == 0)
             {
                 if (length < 0)

@@ -142,6 +142,45 @@ public sealed class ConnectionForwardingTests : Http1ForwardingTests
         Assert.Equal("ok", (await ReadResponseAsync(next)).Body);
     }
 
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("1.0")]
+    public async Task ClientReadsNothingOfItsAnswer_GivenUpAfterTheClientTimeout_NotCountedAgainstTheServer(string version)
+    {
+        var body = new string('x', 16 * 1024 * 1024);
+        Web.Answer = _ => Response("200 OK", $"Content-Length: {body.Length}", body);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
+        await client.ConnectAsync(IPEndPoint.Parse(Address.Authority));
+        var stalled = System.Diagnostics.Stopwatch.StartNew();
+
+        // HTTP/1.1 takes the connection path; HTTP/1.0 is handed to Kestrel.
+        await SendAsync(client, $"GET /big HTTP/{version}\r\nHost: x\r\n\r\n");
+
+        // Nothing read: once the buffers are full, the answer waits for the client, which has the client timeout (2 s).
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(Web1.ActiveRequests == 1)), "the request never reached the server");
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(Web1.ActiveRequests == 0), TimeSpan.FromSeconds(30)), "the stalled answer was never given up");
+        var givenUp = stalled.Elapsed;
+        Assert.True(givenUp >= ClientTimeout, $"given up after {givenUp.TotalSeconds:0.0} s, before the client timeout");
+        Assert.Equal(0, Web1.TotalFailures);
+
+        // The client gets what was buffered, then the end of its connection, well before the whole answer.
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var (buffer, received) = (new byte[1024 * 1024], 0L);
+        try
+        {
+            for (int n; (n = await client.ReceiveAsync(buffer, SocketFlags.None, cancel.Token)) > 0;)
+            {
+                received += n;
+            }
+        }
+        catch (SocketException)
+        {
+            // Reset: closed too.
+        }
+
+        Assert.True(received < body.Length, $"the whole answer arrived ({received} bytes)");
+    }
+
     private async Task<Socket> ConnectAsync()
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

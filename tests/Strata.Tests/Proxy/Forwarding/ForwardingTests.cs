@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.LoadBalancer;
 using Strata.Proxy.Upstreams;
@@ -80,6 +81,32 @@ public sealed class ForwardingTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("502 Bad Gateway: the web server failed to answer\n", await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, _web2.Requests);
+    }
+
+    [Fact]
+    public async Task Post_ServerRefusesTheBodyEarlyAndCloses_502_NotCountedAgainstIt()
+    {
+        // As Kestrel does past a body limit (the guestbook's is 16 KiB): 413, then a close that resets what is unread,
+        // while the proxy is still sending the body it gets in pieces: the reset ends the exchange before the answer
+        // is read.
+        await StartAsync(new BackendSpec { Algorithm = BalancingAlgorithms.First, HealthCheck = TestTopology.SlowChecks, PassiveFailures = 1 });
+        _web1.Behavior = context =>
+        {
+            context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = 1024;
+            return context.Request.Body.CopyToAsync(Stream.Null);
+        };
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await _client.PostAsync(new Uri(_address, "/api"), new PiecesContent());
+
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            Assert.Equal("502 Bad Gateway: the web server closed the connection before taking the whole request body\n", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(0, Pool.Find("web-1")!.TotalFailures);
+        Assert.True(Pool.Find("web-1")!.IsUp);
         Assert.Equal(0, _web2.Requests);
     }
 
@@ -457,6 +484,27 @@ public sealed class ForwardingTests : IAsyncLifetime
     {
         context.Abort();
         return Task.CompletedTask;
+    }
+
+    /// <summary>A request body of eight 64 KiB pieces, 50 ms apart.</summary>
+    private sealed class PiecesContent : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var piece = new byte[64 * 1024];
+            for (var i = 0; i < 8; i++)
+            {
+                await stream.WriteAsync(piece);
+                await stream.FlushAsync();
+                await Task.Delay(50);
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 8 * 64 * 1024;
+            return true;
+        }
     }
 
     private static string Header(HttpResponseMessage response, string name) =>

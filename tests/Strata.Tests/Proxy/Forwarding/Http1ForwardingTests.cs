@@ -269,6 +269,21 @@ public class Http1ForwardingTests : IAsyncLifetime
         Assert.Equal(1, Web.Connections);
     }
 
+    [Fact]
+    public async Task BodyInPartsOverLongerThanTheServerTimeout_RelayedWhole_NoFailureCounted()
+    {
+        // Four parts 2 s apart (the head whole in the first): 6 s in all, more than the 5 s server timeout, which counts
+        // the server's silence, not the whole body.
+        var body = new string('a', 400);
+        Web.Answer = _ => Response("200 OK", $"Content-Length: {body.Length}", body);
+        Web.Pause = TimeSpan.FromSeconds(2);
+
+        using var response = await _client.GetAsync(new Uri(Address, "/slow"));
+
+        Assert.Equal(body, await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, Web1.TotalFailures);
+    }
+
     protected static byte[] Response(string status, string headers, string body) =>
         Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\n{headers}\r\n\r\n{body}");
 
@@ -291,6 +306,9 @@ public class Http1ForwardingTests : IAsyncLifetime
         public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
 
         public Func<string, byte[]> Answer { get; set; } = _ => Response("200 OK", "Content-Length: 0", "");
+
+        /// <summary>When set, each answer goes in four parts with this pause between them.</summary>
+        public TimeSpan Pause { get; set; }
 
         /// <summary>Close the connection after each answer (the health check's too).</summary>
         public bool CloseAfterAnswer { get; set; }
@@ -368,7 +386,13 @@ public class Http1ForwardingTests : IAsyncLifetime
 
                     for (var sent = 0; sent < answer.Length;)
                     {
-                        sent += await socket.SendAsync(answer.AsMemory(sent), SocketFlags.None, _stop.Token);
+                        var part = Pause > TimeSpan.Zero && !head.StartsWith("GET /readyz ") ? (answer.Length + 3) / 4 : answer.Length;
+                        if (sent > 0 && part < answer.Length)
+                        {
+                            await Task.Delay(Pause, _stop.Token);
+                        }
+
+                        sent += await socket.SendAsync(answer.AsMemory(sent, Math.Min(part, answer.Length - sent)), SocketFlags.None, _stop.Token);
                     }
 
                     if (CloseAfterAnswer)

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Time.Testing;
 using Strata.Proxy.Forwarding;
 using Strata.Tests.Common;
@@ -47,6 +48,66 @@ public sealed class RequestScreenTests
         Assert.Equal(new RequestScreen.Refusal(400, "both Content-Length and Transfer-Encoding"), RequestScreen.Check(context.Request));
     }
 
+    [Theory]
+    [InlineData("HTTP/1.1", "chunked", null)]
+    [InlineData("HTTP/1.1", " Chunked\t", null)]
+    [InlineData("HTTP/1.1", "chunked, chunked", 400)]
+    [InlineData("HTTP/1.1", "gzip, chunked", 501)]
+    [InlineData("HTTP/1.0", "chunked", 400)]
+    public void Check_TransferEncoding_OnlyChunkedOnceOverHttp11(string protocol, string value, int? status)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Protocol = protocol;
+        context.Request.Headers.TransferEncoding = value;
+
+        Assert.Equal(status, RequestScreen.Check(context.Request)?.Status);
+    }
+
+    [Theory]
+    [InlineData("www.foobar.com:65535", null)]
+    [InlineData("[::1]:8080", null)]
+    [InlineData("[::1]", null)]
+    [InlineData("", 400)]
+    [InlineData("www.foobar.com:65536", 400)]
+    [InlineData("www.foobar.com:99999999999", 400)]
+    public void Check_Host_NotEmpty_PortInRange(string host, int? status)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        context.Request.Headers.Host = host;
+
+        Assert.Equal(status, RequestScreen.Check(context.Request)?.Status);
+    }
+
+    [Theory]
+    [InlineData("GET", "/a@b?c", null)]
+    [InlineData("GET", "http://www.foobar.com/a@b", null)]
+    [InlineData("GET", "http://evil@www.foobar.com/", 400)]
+    [InlineData("GET", "/a\rb", 400)]
+    [InlineData("get", "/", 400)]
+    public void Check_MethodAndTarget(string method, string target, int? status)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = method;
+        context.Features.Get<IHttpRequestFeature>()!.RawTarget = target;
+
+        Assert.Equal(status, RequestScreen.Check(context.Request)?.Status);
+    }
+
+    [Fact]
+    public void Check_DeclaredBodyOverTheNodesLimit_413()
+    {
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpMaxRequestBodySizeFeature>(new BodyLimit(1024));
+        context.Request.Method = "POST";
+
+        context.Request.ContentLength = 1024;
+        Assert.Null(RequestScreen.Check(context.Request));
+        context.Request.ContentLength = 1025;
+        Assert.Equal(413, RequestScreen.Check(context.Request)?.Status);
+    }
+
     [Fact]
     public void RefusalLog_OneLinePerClientPerInterval()
     {
@@ -90,5 +151,12 @@ public sealed class RequestScreenTests
         time.Advance(RefusalLog.Interval);
         log.Refused(IPAddress.Parse("192.0.2.9"), "GET", refusal);
         Assert.Equal(RefusalLog.MaxClients + 1, logger.Lines.Count);
+    }
+
+    private sealed class BodyLimit(long limit) : IHttpMaxRequestBodySizeFeature
+    {
+        public bool IsReadOnly => false;
+
+        public long? MaxRequestBodySize { get; set; } = limit;
     }
 }
