@@ -12,6 +12,7 @@ using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Data.Bench;
 using Strata.Hosting;
+using Strata.Hosting.Metrics;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
@@ -38,7 +39,7 @@ public static class AppNode
             throw new ArgumentException($"Node '{node.Name}' is not an app node of this topology.", nameof(node));
         }
 
-        var builder = NodeHost.CreateBuilder(node);
+        var builder = NodeHost.CreateBuilder(topology, node);
         builder.Services.AddSingleton(topology);
         builder.Services.AddSingleton(services => MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>()));
         if (topology.BenchmarkEndpoints)
@@ -86,6 +87,7 @@ public static class AppNode
         });
 
         var app = builder.Build();
+        app.UseServedRequestMetrics();
         app.UseForwardedHeaders();
         app.UseServedBy(node.Name);
         app.UseExceptionHandler();

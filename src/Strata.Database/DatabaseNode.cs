@@ -28,7 +28,7 @@ public static class DatabaseNode
         }
 
         var installation = MariaDbInstallation.Locate();
-        var builder = NodeHost.CreateBuilder(node, serveHttpOnAddress: false);
+        var builder = NodeHost.CreateBuilder(topology, node, serveHttpOnAddress: false);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = MariaDbServer.StopGrace + TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton(topology.Database);
         builder.Services.AddSingleton(installation);

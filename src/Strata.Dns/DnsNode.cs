@@ -23,7 +23,7 @@ public static class DnsNode
         ArgumentNullException.ThrowIfNull(topology);
 
         var node = topology.Dns;
-        var builder = NodeHost.CreateBuilder(node, serveHttpOnAddress: false);
+        var builder = NodeHost.CreateBuilder(topology, node, serveHttpOnAddress: false);
         builder.Services.AddSingleton(new ZoneAuthority(topology.Zone, node.Address.Address));
         builder.Services.AddSingleton(sp => new ResponseRateLimiter(
             topology.DnsRateLimit, node.Name, sp.GetRequiredService<ILogger<ResponseRateLimiter>>(), sp.GetRequiredService<TimeProvider>()));

@@ -5,15 +5,17 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Strata.Hosting.Logs;
 using Microsoft.Net.Http.Headers;
+using Prometheus;
+using Strata.Hosting.Logs;
+using Strata.Hosting.Metrics;
 using Strata.Topology;
 
 namespace Strata.Hosting;
 
 /// <summary>
 /// The defaults every HTTP node shares (eShop's ServiceDefaults): Kestrel bound to the node's own
-/// addresses, one-line console logs, and the /healthz and /readyz endpoints.
+/// addresses, one-line console logs, and the /healthz, /readyz and /metrics endpoints.
 /// </summary>
 public static class NodeHost
 {
@@ -24,11 +26,12 @@ public static class NodeHost
     public const string ReadyPath = "/readyz";
 
     /// <summary>
-    /// A builder for <paramref name="node"/>, listening over HTTP on its management address and, unless
-    /// <paramref name="serveHttpOnAddress"/> is false (the DNS node, whose address is DNS over UDP and TCP),
-    /// on its address.
+    /// A builder for <paramref name="node"/> of <paramref name="topology"/>, listening over HTTP on its management address
+    /// and, unless <paramref name="serveHttpOnAddress"/> is false (the DNS node, whose address is DNS over UDP and TCP; the
+    /// database node's, MySQL's protocol), on its address; with its <see cref="NodeMetrics"/> (and, serving HTTP,
+    /// <see cref="ServedRequests"/>).
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(NodeSpec node, bool serveHttpOnAddress = true)
+    public static WebApplicationBuilder CreateBuilder(Topology.Topology topology, NodeSpec node, bool serveHttpOnAddress = true)
     {
         RefuseBareLineFeeds();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -47,9 +50,15 @@ public static class NodeHost
         });
 
         ConfigureLogging(builder.Logging);
+        var marker = new ManagementEndpoint(Isolated: serveHttpOnAddress && !node.Management.Equals(node.Address));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(new ManagementEndpoint(Isolated: serveHttpOnAddress && !node.Management.Equals(node.Address)));
+        builder.Services.AddSingleton(marker);
+        builder.Services.AddSingleton(new NodeMetrics(node));
+        if (serveHttpOnAddress)
+        {
+            builder.Services.AddSingleton<ServedRequests>();
+        }
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LogReopening>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LogReopening>());
@@ -90,9 +99,9 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// Maps the node's management routes and returns their group, for the role to add its own (/vip, /metrics,
-    /// /stats, /admin): GET /healthz (the process is alive) and GET /readyz (every <see cref="IReadinessCheck"/>
-    /// passes: 200, else 503), both with a small JSON body naming the node. The group never answers through the VIP
+    /// Maps the node's management routes and returns their group, for the role to add its own (/vip, /stats, /admin):
+    /// GET /healthz (the process is alive), GET /readyz (every <see cref="IReadinessCheck"/> passes: 200, else 503), both
+    /// with a small JSON body naming the node, and GET /metrics (<see cref="NodeMetrics"/>, Prometheus's text format). The group never answers through the VIP
     /// or another proxy (404, as a path the site does not have): when the node has a management address of its own,
     /// it answers only there (HAProxy's stats on a <c>listen</c> of their own); when it shares the node's address, only
     /// requests that came through no proxy (no <c>Via</c>, which every Strata proxy appends; nginx's
@@ -141,8 +150,12 @@ public static class NodeHost
                 new { node = node.Name, role = node.Role.ShortName(), ready, checks = results },
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
+        management.MapMetrics(NodeMetrics.Path, app.Services.GetRequiredService<NodeMetrics>().Registry);
         return management;
     }
+
+    /// <summary>Whether <paramref name="context"/>'s request was one of the management routes (known once routing has run).</summary>
+    public static bool IsManagementRequest(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null;
 
     /// <summary>Whether <paramref name="context"/>'s connection arrived on <paramref name="node"/>'s management address.</summary>
     public static bool IsManagementConnection(this NodeSpec node, HttpContext context) =>
