@@ -42,6 +42,7 @@ public static class AppNode
         var builder = NodeHost.CreateBuilder(topology, node);
         builder.Services.AddSingleton(topology);
         builder.Services.AddSingleton(services => MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(services => new DatabaseMetrics(services.Metrics(), mysql: topology.Database.Engine == MessageStores.MySql));
         if (topology.BenchmarkEndpoints)
         {
             builder.Services.AddSingleton(_ => WorldStores.Create(topology.Database));
@@ -87,6 +88,8 @@ public static class AppNode
         });
 
         var app = builder.Build();
+        // Now, before the database is first opened: the pool's metrics count its connections as they come and go.
+        app.Services.GetRequiredService<DatabaseMetrics>();
         app.UseServedRequestMetrics();
         app.UseForwardedHeaders();
         app.UseServedBy(node.Name);
