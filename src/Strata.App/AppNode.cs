@@ -13,6 +13,7 @@ using Strata.Data;
 using Strata.Data.Bench;
 using Strata.Hosting;
 using Strata.Hosting.Metrics;
+using Strata.Hosting.Telemetry;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
@@ -41,7 +42,11 @@ public static class AppNode
 
         var builder = NodeHost.CreateBuilder(topology, node);
         builder.Services.AddSingleton(topology);
-        builder.Services.AddSingleton(services => MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(services =>
+        {
+            var store = MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>());
+            return NodeTracing.IsOn(topology.Telemetry) ? new TracedMessageStore(store, topology.Database.Engine) : store;
+        });
         builder.Services.AddSingleton(services => new DatabaseMetrics(services.Metrics(), mysql: topology.Database.Engine == MessageStores.MySql));
         if (topology.BenchmarkEndpoints)
         {

@@ -9,13 +9,14 @@ using Microsoft.Net.Http.Headers;
 using Prometheus;
 using Strata.Hosting.Logs;
 using Strata.Hosting.Metrics;
+using Strata.Hosting.Telemetry;
 using Strata.Topology;
 
 namespace Strata.Hosting;
 
 /// <summary>
 /// The defaults every HTTP node shares (eShop's ServiceDefaults): Kestrel bound to the node's own
-/// addresses, one-line console logs, and the /healthz, /readyz and /metrics endpoints.
+/// addresses, one-line console logs, the /healthz, /readyz and /metrics endpoints, and traces when configured.
 /// </summary>
 public static class NodeHost
 {
@@ -29,7 +30,7 @@ public static class NodeHost
     /// A builder for <paramref name="node"/> of <paramref name="topology"/>, listening over HTTP on its management address
     /// and, unless <paramref name="serveHttpOnAddress"/> is false (the DNS node, whose address is DNS over UDP and TCP; the
     /// database node's, MySQL's protocol), on its address; with its <see cref="NodeMetrics"/> (and, serving HTTP,
-    /// <see cref="ServedRequests"/>).
+    /// <see cref="ServedRequests"/>) and, when <see cref="NodeTracing.IsOn"/>, its traces.
     /// </summary>
     public static WebApplicationBuilder CreateBuilder(Topology.Topology topology, NodeSpec node, bool serveHttpOnAddress = true)
     {
@@ -59,6 +60,8 @@ public static class NodeHost
         {
             builder.Services.AddSingleton<ServedRequests>();
         }
+
+        builder.AddTracing(topology.Telemetry, node, context => marker.Isolated ? node.IsManagementConnection(context) : IsProbePath(context.Request.Path));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LogReopening>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LogReopening>());
@@ -156,6 +159,10 @@ public static class NodeHost
 
     /// <summary>Whether <paramref name="context"/>'s request was one of the management routes (known once routing has run).</summary>
     public static bool IsManagementRequest(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null;
+
+    /// <summary>The paths probed several times a second (health checks, scrapes), on a node whose management routes share its address.</summary>
+    private static bool IsProbePath(PathString path) =>
+        path.Equals(HealthPath, StringComparison.Ordinal) || path.Equals(ReadyPath, StringComparison.Ordinal) || path.Equals(NodeMetrics.Path, StringComparison.Ordinal);
 
     /// <summary>Whether <paramref name="context"/>'s connection arrived on <paramref name="node"/>'s management address.</summary>
     public static bool IsManagementConnection(this NodeSpec node, HttpContext context) =>
