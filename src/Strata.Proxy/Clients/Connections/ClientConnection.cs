@@ -307,14 +307,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         }
 
         writer.Append(edits.Lines);
-        if (span is not null)
-        {
-            writer.Header(TraceContextHeaders.TraceParent, span.Id!);
-            if (span.TraceStateString is { Length: > 0 } state)
-            {
-                writer.Header(TraceContextHeaders.TraceState, state);
-            }
-        }
+        writer.TraceContext(span);
 
         writer.Append("Via: "u8);
         if (request.Via.Length > 0)

@@ -182,6 +182,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         var replaceForwarded = !keepClientValues;
         var connectionOptions = request.Headers.Connection;
         var edits = context.Features.Get<UpstreamFeature>()?.Route?.RequestEdits ?? HeaderEdits.None;
+        // While the node traces, the attempt's span is the parent the server is told of, in place of the client's.
         var span = TraceContextHeaders.Current;
         foreach (var (name, values) in request.Headers)
         {
@@ -216,15 +217,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         }
 
         writer.Append(edits.Lines);
-        if (span is not null)
-        {
-            // While the node traces, the attempt's span is the parent the server is told of, in place of the client's.
-            writer.Header(TraceContextHeaders.TraceParent, span.Id!);
-            if (span.TraceStateString is { Length: > 0 } state)
-            {
-                writer.Header(TraceContextHeaders.TraceState, state);
-            }
-        }
+        writer.TraceContext(span);
 
         writer.Append("\r\n"u8);
         return writer.Length;
