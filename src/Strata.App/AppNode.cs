@@ -12,6 +12,8 @@ using Strata.Data.Messages;
 using Strata.Data;
 using Strata.Data.Bench;
 using Strata.Hosting;
+using Strata.Hosting.Metrics;
+using Strata.Hosting.Telemetry;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
@@ -38,9 +40,14 @@ public static class AppNode
             throw new ArgumentException($"Node '{node.Name}' is not an app node of this topology.", nameof(node));
         }
 
-        var builder = NodeHost.CreateBuilder(node);
+        var builder = NodeHost.CreateBuilder(topology, node);
         builder.Services.AddSingleton(topology);
-        builder.Services.AddSingleton(services => MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(services =>
+        {
+            var store = MessageStores.Create(topology.Database, services.GetRequiredService<TimeProvider>());
+            return NodeTracing.IsOn(topology.Telemetry) ? new TracedMessageStore(store, topology.Database.Engine) : store;
+        });
+        builder.Services.AddSingleton(services => new DatabaseMetrics(services.Metrics(), mysql: topology.Database.Engine == MessageStores.MySql));
         if (topology.BenchmarkEndpoints)
         {
             builder.Services.AddSingleton(_ => WorldStores.Create(topology.Database));
@@ -86,6 +93,9 @@ public static class AppNode
         });
 
         var app = builder.Build();
+        // Now, before the database is first opened: the pool's metrics count its connections as they come and go.
+        app.Services.GetRequiredService<DatabaseMetrics>();
+        app.UseServedRequestMetrics();
         app.UseForwardedHeaders();
         app.UseServedBy(node.Name);
         app.UseExceptionHandler();

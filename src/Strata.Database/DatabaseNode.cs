@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Strata.Database.Server;
 using Strata.Hosting;
+using Strata.Hosting.Metrics;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
@@ -10,8 +11,8 @@ namespace Strata.Database;
 
 /// <summary>
 /// The database node of a managed database (<c>"engine": "mysql", "managed": true</c> or <c>strata up --db
-/// mysql</c>): a MariaDB server on the node's address, run and watched by this process, whose /healthz and /readyz
-/// answer on the management address (ready while the server answers on its socket).
+/// mysql</c>): a MariaDB server on the node's address, run and watched by this process, whose /healthz, /readyz and
+/// /metrics (<see cref="MariaDbMetrics"/>) answer on the management address (ready while the server answers on its socket).
 /// </summary>
 public static class DatabaseNode
 {
@@ -28,7 +29,7 @@ public static class DatabaseNode
         }
 
         var installation = MariaDbInstallation.Locate();
-        var builder = NodeHost.CreateBuilder(node, serveHttpOnAddress: false);
+        var builder = NodeHost.CreateBuilder(topology, node, serveHttpOnAddress: false);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = MariaDbServer.StopGrace + TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton(topology.Database);
         builder.Services.AddSingleton(installation);
@@ -37,6 +38,7 @@ public static class DatabaseNode
         builder.Services.AddSingleton<IReadinessCheck, MariaDbReadinessCheck>();
 
         var app = builder.Build();
+        MariaDbMetrics.Register(app.Services.Metrics(), app.Services.GetRequiredService<MariaDbServer>());
         app.MapManagement();
         return app;
     }

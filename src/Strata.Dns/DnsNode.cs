@@ -5,12 +5,13 @@ using Strata.Dns.RateLimiting;
 using Strata.Dns.Server;
 using Strata.Dns.Zone;
 using Strata.Hosting;
+using Strata.Hosting.Metrics;
 
 namespace Strata.Dns;
 
 /// <summary>
 /// The DNS node: an authoritative server for the topology's zone on the node's address (UDP, rate limited per client
-/// network, and TCP), with /healthz and /readyz over HTTP on its management address.
+/// network, and TCP), with /healthz, /readyz and /metrics (<see cref="DnsMetrics"/>) over HTTP on its management address.
 /// </summary>
 public static class DnsNode
 {
@@ -23,10 +24,11 @@ public static class DnsNode
         ArgumentNullException.ThrowIfNull(topology);
 
         var node = topology.Dns;
-        var builder = NodeHost.CreateBuilder(node, serveHttpOnAddress: false);
+        var builder = NodeHost.CreateBuilder(topology, node, serveHttpOnAddress: false);
         builder.Services.AddSingleton(new ZoneAuthority(topology.Zone, node.Address.Address));
         builder.Services.AddSingleton(sp => new ResponseRateLimiter(
             topology.DnsRateLimit, node.Name, sp.GetRequiredService<ILogger<ResponseRateLimiter>>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new DnsMetrics(sp.Metrics()));
         builder.Services.AddSingleton<AuthoritativeDnsServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuthoritativeDnsServer>());
         builder.Services.AddSingleton<IReadinessCheck, DnsListenerReadinessCheck>();

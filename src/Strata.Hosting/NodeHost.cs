@@ -6,15 +6,18 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Strata.Hosting.Logs;
 using Microsoft.Net.Http.Headers;
+using Prometheus;
+using Strata.Hosting.Logs;
+using Strata.Hosting.Metrics;
+using Strata.Hosting.Telemetry;
 using Strata.Topology;
 
 namespace Strata.Hosting;
 
 /// <summary>
 /// The defaults every HTTP node shares (eShop's ServiceDefaults): Kestrel bound to the node's own
-/// addresses, one-line console logs, and the /healthz and /readyz endpoints.
+/// addresses, one-line console logs, the /healthz, /readyz and /metrics endpoints, and traces when configured.
 /// </summary>
 public static class NodeHost
 {
@@ -25,11 +28,13 @@ public static class NodeHost
     public const string ReadyPath = "/readyz";
 
     /// <summary>
-    /// A builder for <paramref name="node"/>, listening over HTTP on its management address and, unless
-    /// <paramref name="serveHttpOnAddress"/> is false (the DNS node, whose address is DNS over UDP and TCP),
-    /// on its address; <paramref name="configureListen"/> is applied to each of its listeners.
+    /// A builder for <paramref name="node"/> of <paramref name="topology"/>, listening over HTTP on its management address
+    /// and, unless <paramref name="serveHttpOnAddress"/> is false (the DNS node, whose address is DNS over UDP and TCP; the
+    /// database node's, MySQL's protocol), on its address, <paramref name="configureListen"/> applied to each listener;
+    /// with its <see cref="NodeMetrics"/> (and, serving HTTP, <see cref="ServedRequests"/>) and, when
+    /// <see cref="NodeTracing.IsOn"/>, its traces.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(NodeSpec node, bool serveHttpOnAddress = true, Action<ListenOptions>? configureListen = null)
+    public static WebApplicationBuilder CreateBuilder(Topology.Topology topology, NodeSpec node, bool serveHttpOnAddress = true, Action<ListenOptions>? configureListen = null)
     {
         RefuseBareLineFeeds();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -48,9 +53,17 @@ public static class NodeHost
         });
 
         ConfigureLogging(builder.Logging);
+        var marker = new ManagementEndpoint(Isolated: serveHttpOnAddress && !node.Management.Equals(node.Address));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(new ManagementEndpoint(Isolated: serveHttpOnAddress && !node.Management.Equals(node.Address)));
+        builder.Services.AddSingleton(marker);
+        builder.Services.AddSingleton(new NodeMetrics(node));
+        if (serveHttpOnAddress)
+        {
+            builder.Services.AddSingleton<ServedRequests>();
+        }
+
+        builder.AddTracing(topology.Telemetry, node, context => marker.Isolated ? node.IsManagementConnection(context) : IsProbePath(context.Request.Path));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LogReopening>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LogReopening>());
@@ -91,9 +104,9 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// Maps the node's management routes and returns their group, for the role to add its own (/vip, /metrics,
-    /// /stats, /admin): GET /healthz (the process is alive) and GET /readyz (every <see cref="IReadinessCheck"/>
-    /// passes: 200, else 503), both with a small JSON body naming the node. The group never answers through the VIP
+    /// Maps the node's management routes and returns their group, for the role to add its own (/vip, /stats, /admin):
+    /// GET /healthz (the process is alive), GET /readyz (every <see cref="IReadinessCheck"/> passes: 200, else 503), both
+    /// with a small JSON body naming the node, and GET /metrics (<see cref="NodeMetrics"/>, Prometheus's text format). The group never answers through the VIP
     /// or another proxy (404, as a path the site does not have): when the node has a management address of its own,
     /// it answers only there (HAProxy's stats on a <c>listen</c> of their own); when it shares the node's address, only
     /// requests that came through no proxy (no <c>Via</c>, which every Strata proxy appends; nginx's
@@ -142,8 +155,16 @@ public static class NodeHost
                 new { node = node.Name, role = node.Role.ShortName(), ready, checks = results },
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
+        management.MapMetrics(NodeMetrics.Path, app.Services.GetRequiredService<NodeMetrics>().Registry);
         return management;
     }
+
+    /// <summary>Whether <paramref name="context"/>'s request was one of the management routes (known once routing has run).</summary>
+    public static bool IsManagementRequest(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ManagementEndpoint>() is not null;
+
+    /// <summary>The paths probed several times a second (health checks, scrapes), on a node whose management routes share its address.</summary>
+    private static bool IsProbePath(PathString path) =>
+        path.Equals(HealthPath, StringComparison.Ordinal) || path.Equals(ReadyPath, StringComparison.Ordinal) || path.Equals(NodeMetrics.Path, StringComparison.Ordinal);
 
     /// <summary>Whether <paramref name="context"/>'s connection arrived on <paramref name="node"/>'s management address.</summary>
     public static bool IsManagementConnection(this NodeSpec node, HttpContext context) =>

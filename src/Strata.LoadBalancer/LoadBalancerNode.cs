@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Strata.Cluster.Election;
 using Strata.Cluster.Wire;
 using Strata.Hosting;
+using Strata.Hosting.Metrics;
 using Strata.Hosting.Tls;
 using Strata.LoadBalancer.Limits;
 using Strata.LoadBalancer.Vip;
@@ -41,8 +42,8 @@ public static class LoadBalancerNode
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
     public static WebApplication Build(Topology.Topology topology, NodeSpec node)
     {
-        var builder = NodeHost.CreateBuilder(node, configureListen: listen => listen.UseSendTimeout(topology.WebBackend.ClientTimeout))
-            .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], requireHealthyUpstream: true);
+        var builder = NodeHost.CreateBuilder(topology, node, configureListen: listen => listen.UseSendTimeout(topology.WebBackend.ClientTimeout))
+            .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], requireHealthyUpstream: true, servesOnlyForwarded: true);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(topology.Web));
         builder.Services.AddRequestLog(topology, node);
         builder.Services.AddSingleton(sp => new ConnectionLimiter(topology.VipConnections, sp.GetRequiredService<ILogger<ConnectionLimiter>>()));
@@ -95,13 +96,15 @@ public static class LoadBalancerNode
             app.Logger.LogInformation("{Node}: {Handover}", node.Name, TcpMigrateRequests.Enable());
         }
 
-        VipMetrics.Register(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<VipStatus>());
+        var metrics = app.Services.Metrics();
+        VipMetrics.Register(metrics, app.Services.GetRequiredService<VipStatus>());
         app.UseRequestLogMetrics();
-        VipMetrics.RegisterConnections(app.Services.MetricsRegistry(), node.Name, app.Services.GetRequiredService<ConnectionLimiter>());
+        VipMetrics.RegisterConnections(metrics, app.Services.GetRequiredService<ConnectionLimiter>());
         if (app.Services.GetService<VipCertificates>() is { } certificates)
         {
-            VipMetrics.RegisterCertificates(app.Services.MetricsRegistry(), node.Name, certificates, app.Services.GetRequiredService<TimeProvider>());
+            VipMetrics.RegisterCertificates(metrics, certificates, app.Services.GetRequiredService<TimeProvider>());
         }
+
         var management = app.MapManagement();
         var vip = topology.Vip.ToString();
         management.MapGet(VipPath, (VipStatus status) => Results.Json(new

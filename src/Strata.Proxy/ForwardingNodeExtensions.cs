@@ -23,22 +23,27 @@ public static class ForwardingNodeExtensions
     /// takes, with the default pool's client timeouts on this node's listener, and metrics, stats and the admin API
     /// (see <see cref="ProxyServiceCollectionExtensions.AddUpstreamForwarding"/>).
     /// </summary>
+    /// <param name="servesOnlyForwarded">
+    /// Whether every request the node answers goes through the pipeline (a load balancer), which then counts them as the
+    /// node's served requests; a node that serves content of its own (a web node's files) counts them in Kestrel's pipeline.
+    /// </param>
     public static WebApplicationBuilder AddForwardingTo(
         this WebApplicationBuilder builder,
         Topology.Topology topology,
         NodeSpec node,
         Func<Topology.Topology, ImmutableArray<PoolSpec>> pools,
         Func<Topology.Topology, ImmutableArray<RouteSpec>> routes,
-        bool requireHealthyUpstream)
+        bool requireHealthyUpstream,
+        bool servesOnlyForwarded)
     {
         var backend = pools(topology)[0].Backend;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientTimeouts(backend));
         builder.Services.AddUpstreamForwarding(topology, pools, routes, node, requireHealthyUpstream);
-        builder.Services.AddProxyManagement();
+        builder.Services.AddProxyManagement(servesOnlyForwarded);
         return builder;
     }
 
-    /// <summary>Maps /metrics, /stats and /admin on <paramref name="management"/>, and forwards every other request.</summary>
+    /// <summary>Maps /stats and /admin on <paramref name="management"/>, and forwards every other request.</summary>
     public static WebApplication MapForwarding(this WebApplication app, RouteGroupBuilder management, Topology.Topology topology)
     {
         management.MapProxyManagement(topology);

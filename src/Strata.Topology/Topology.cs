@@ -389,6 +389,22 @@ public sealed record AppCommandSpec(ImmutableArray<string> Run, string HealthPat
     public static readonly IReadOnlyList<string> ReservedVariables = ["PORT", "HOST", "DATABASE_URL", "STRATA_DATABASE"];
 }
 
+/// <summary>Where the nodes send their traces, validated (<see cref="TelemetryOptions"/>).</summary>
+/// <param name="OtlpEndpoint">The collector's OTLP base address (http or https).</param>
+/// <param name="OtlpProtocol">One of <see cref="Protocols"/>.</param>
+/// <param name="SampleRatio">Share of new traces kept, 0–1.</param>
+public sealed record TelemetrySpec(Uri OtlpEndpoint, string OtlpProtocol = TelemetrySpec.HttpProtobuf, double SampleRatio = 1)
+{
+    /// <summary>OTLP over HTTP with protobuf bodies.</summary>
+    public const string HttpProtobuf = "http/protobuf";
+
+    /// <summary>OTLP over gRPC.</summary>
+    public const string Grpc = "grpc";
+
+    /// <summary>The protocols a node can export with.</summary>
+    public static readonly IReadOnlyList<string> Protocols = [HttpProtobuf, Grpc];
+}
+
 /// <summary>A loaded and validated topology: the immutable model every role reads its part of.</summary>
 public sealed record Topology
 {
@@ -498,6 +514,9 @@ public sealed record Topology
 
     /// <summary>Whether the built-in application serves the TechEmpower benchmarks (/bench/) and keeps their tables.</summary>
     public bool BenchmarkEndpoints { get; init; }
+
+    /// <summary>Where the nodes send their traces, or null (then the OpenTelemetry SDK's environment variables decide).</summary>
+    public TelemetrySpec? Telemetry { get; init; }
 
     /// <summary>The private subnet of <c>strata up --netns</c> (see <see cref="NetnsLayout"/>).</summary>
     public IPNetwork NetnsSubnet { get; init; } = NetnsLayout.DefaultSubnet;

@@ -30,6 +30,26 @@ public sealed record TopologyOptions
 
     /// <summary>The private network of <c>strata up --netns</c> (every node in its own network namespace).</summary>
     public NetnsOptions? Netns { get; init; }
+
+    /// <summary>Where the nodes send their traces (docs/observability.md).</summary>
+    public TelemetryOptions? Telemetry { get; init; }
+}
+
+/// <summary>
+/// Traces of every request, load balancer to database, sent by OTLP to a collector (Jaeger, the Aspire dashboard, an
+/// OpenTelemetry Collector). Without this section a node traces only when the OpenTelemetry SDK's variables
+/// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT are set in its environment; else not at all.
+/// </summary>
+public sealed record TelemetryOptions
+{
+    /// <summary>The collector's OTLP base address, e.g. <c>http://127.0.0.1:4318</c> (/v1/traces is appended for http/protobuf).</summary>
+    public string? OtlpEndpoint { get; init; }
+
+    /// <summary><c>http/protobuf</c> (port 4318 by convention) or <c>grpc</c> (4317) [http/protobuf].</summary>
+    public string? OtlpProtocol { get; init; }
+
+    /// <summary>Share of new traces kept, 0–1; a request that comes with a sampled traceparent is always kept [1].</summary>
+    public double? SampleRatio { get; init; }
 }
 
 /// <summary>The private network of <c>strata up --netns</c>.</summary>

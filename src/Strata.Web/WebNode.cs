@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Hosting;
+using Strata.Hosting.Metrics;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
 using Strata.Topology;
@@ -26,13 +27,14 @@ public static class WebNode
         var web = topology.Web;
 
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
-        var builder = NodeHost.CreateBuilder(node)
-            .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, requireHealthyUpstream: false);
+        var builder = NodeHost.CreateBuilder(topology, node)
+            .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, requireHealthyUpstream: false, servesOnlyForwarded: false);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
         builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
         builder.Services.AddAccessLog(web, node);
 
         var app = builder.Build();
+        app.UseServedRequestMetrics();
         app.UseSecurityHeaders(web);
         app.UseAccessLog(topology.ProxiesInFront(NodeRole.Web));
         app.UseRequestBodyLimit();

@@ -8,10 +8,12 @@ namespace Strata.App.Database;
 
 /// <summary>
 /// Answers a request whose database call failed with 503 and a problem body (never the exception), so the tier in
-/// front can retry elsewhere. Logs at most one failure per <see cref="LogInterval"/>: an outage fails every request.
+/// front can retry elsewhere, and counts it (<see cref="DatabaseMetrics"/>). Logs at most one failure per
+/// <see cref="LogInterval"/>: an outage fails every request.
 /// </summary>
 internal sealed partial class DatabaseExceptionHandler(
     IProblemDetailsService problemDetails,
+    DatabaseMetrics metrics,
     TimeProvider timeProvider,
     ILogger<DatabaseExceptionHandler> logger) : IExceptionHandler
 {
@@ -30,6 +32,7 @@ internal sealed partial class DatabaseExceptionHandler(
             return false;
         }
 
+        metrics.Failed();
         Report(exception);
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds;

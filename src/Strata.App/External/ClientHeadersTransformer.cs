@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Strata.Hosting.Telemetry;
 using Strata.Topology;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -8,7 +9,8 @@ namespace Strata.App.External;
 /// What the user's application is told about the client: from a proxy in front (a web node, a trusted proxy) the
 /// headers as it wrote them; from any other peer (a client talking to the app node straight) X-Forwarded-For/-Proto/-Host
 /// from the connection and the other client-address headers (<see cref="EdgeHeaders.ClientAddress"/>) removed, as
-/// every Strata proxy does, so a client's own claim never reaches the application.
+/// every Strata proxy does, so a client's own claim never reaches the application. While the node traces, the
+/// application's parent span is the app node's (<see cref="TraceContextHeaders"/>).
 /// </summary>
 internal sealed class ClientHeadersTransformer(TrustedPeers proxiesInFront) : HttpTransformer
 {
@@ -17,6 +19,7 @@ internal sealed class ClientHeadersTransformer(TrustedPeers proxiesInFront) : Ht
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        TraceContextHeaders.Replace(proxyRequest.Headers);
         var peer = httpContext.Connection.RemoteIpAddress;
         if (proxiesInFront.Contains(peer))
         {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.App.Diagnostics;
 using Strata.Hosting;
+using Strata.Hosting.Metrics;
 using Strata.Topology;
 using TopologyModel = Strata.Topology.Topology;
 
@@ -28,7 +29,7 @@ public static class ExternalAppNode
         }
 
         var command = topology.AppCommand ?? throw new ArgumentException("The topology has no app.command.", nameof(topology));
-        var builder = NodeHost.CreateBuilder(node);
+        var builder = NodeHost.CreateBuilder(topology, node);
         builder.Services.AddSingleton(topology);
         builder.Services.AddSingleton(command);
         builder.Services.AddSingleton<AppProcessSupervisor>();
@@ -39,6 +40,7 @@ public static class ExternalAppNode
 
         var app = builder.Build();
         var forwarder = app.Services.GetRequiredService<AppProcessForwarder>();
+        app.UseServedRequestMetrics();
         app.UseServedBy(node.Name);
         if (!node.Management.Equals(node.Address))
         {

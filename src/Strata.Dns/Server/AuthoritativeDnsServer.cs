@@ -14,7 +14,7 @@ namespace Strata.Dns.Server;
 /// <see cref="UdpDnsListener"/> (rate limited), over TCP with ARSoft.Tools.Net's server (never limited: a TCP client's
 /// address cannot be forged, and TCP is where a limited client is sent).
 /// </summary>
-internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority authority, ResponseRateLimiter limiter, ILogger<AuthoritativeDnsServer> logger)
+internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority authority, ResponseRateLimiter limiter, DnsMetrics metrics, ILogger<AuthoritativeDnsServer> logger)
     : IHostedService, IDisposable
 {
     private readonly Lock _lock = new();
@@ -35,7 +35,7 @@ internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority author
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var udp = new UdpDnsListener(node, authority, limiter, logger);
+        var udp = new UdpDnsListener(node, authority, limiter, metrics, logger);
         var tcpTransport = new TcpServerTransport(node.Address);
         var tcp = new DnsServer(tcpTransport);
         tcp.QueryReceived += OnQueryReceivedAsync;
@@ -113,6 +113,10 @@ internal sealed class AuthoritativeDnsServer(NodeSpec node, ZoneAuthority author
             DnsUpdateMessage update => NotImplemented(update.CreateResponseInstance()),
             _ => null,
         };
+        if (e.Response is { } response)
+        {
+            metrics.Answered(tcp: true, e.Query as DnsMessage, response.ReturnCode);
+        }
 
         return Task.CompletedTask;
     }

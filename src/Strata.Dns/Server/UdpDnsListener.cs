@@ -36,15 +36,17 @@ internal sealed class UdpDnsListener : IDisposable
     private readonly NodeSpec _node;
     private readonly ZoneAuthority _authority;
     private readonly ResponseRateLimiter _limiter;
+    private readonly DnsMetrics _metrics;
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stopping = new();
 
-    public UdpDnsListener(NodeSpec node, ZoneAuthority authority, ResponseRateLimiter limiter, ILogger logger)
+    public UdpDnsListener(NodeSpec node, ZoneAuthority authority, ResponseRateLimiter limiter, DnsMetrics metrics, ILogger logger)
     {
         _node = node;
         _authority = authority;
         _limiter = limiter;
+        _metrics = metrics;
         _logger = logger;
         _socket = new Socket(node.Address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
     }
@@ -85,13 +87,16 @@ internal sealed class UdpDnsListener : IDisposable
         var verdict = _limiter.Check(client);
         if (verdict == RateLimitVerdict.Drop)
         {
+            _metrics.Limited(verdict);
             return default;
         }
 
         var query = Parse(datagram);
         var response = query is null ? FormatError(datagram) : _authority.Answer(query);
+        _metrics.Answered(tcp: false, query, response.ReturnCode);
         if (verdict == RateLimitVerdict.Slip)
         {
+            _metrics.Limited(verdict);
             Truncate(response);
         }
 

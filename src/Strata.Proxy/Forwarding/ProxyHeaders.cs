@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Strata.Hosting.Telemetry;
 using Strata.Topology;
 
 namespace Strata.Proxy.Forwarding;
@@ -15,7 +16,9 @@ namespace Strata.Proxy.Forwarding;
 /// kept, the peer's address appended to X-Forwarded-For; from any other peer set from the real connection;</item>
 /// <item>the other headers that tell an application the client's address or how it came in
 /// (<see cref="EdgeHeaders.ClientAddress"/>): kept from a trusted peer, removed from any other;</item>
-/// <item>the persistence cookie, when the backend has one and the client does not carry the right value.</item>
+/// <item>the persistence cookie, when the backend has one and the client does not carry the right value;</item>
+/// <item>W3C trace context (<c>traceparent</c>, <c>tracestate</c>): while the node traces, the current span's in place of
+/// the client's (<see cref="TraceContextHeaders"/>); otherwise the client's as they came.</item>
 /// </list>
 /// </summary>
 /// <remarks>
@@ -40,6 +43,8 @@ internal sealed class ProxyHeaders(string proxyName, TrustedPeers trustedPeers)
         // Replaced unless the peer is trusted.
         (ForwardedProto, HeaderKind.ForwardedProto), (ForwardedHost, HeaderKind.ForwardedHost),
         .. EdgeHeaders.ClientAddress.Select(name => (name, HeaderKind.ClientAddress)),
+        // Replaced by the current span's while the node traces.
+        (TraceContextHeaders.TraceParent, HeaderKind.TraceParent), (TraceContextHeaders.TraceState, HeaderKind.TraceState),
     ];
 
     private readonly string _via = $"1.1 {proxyName}";
@@ -143,6 +148,10 @@ internal sealed class ProxyHeaders(string proxyName, TrustedPeers trustedPeers)
         _ => false,
     };
 
+    /// <summary>Whether a client's header of <paramref name="kind"/> gives way to <paramref name="span"/>'s trace context (while the node traces).</summary>
+    public static bool IsReplacedTraceContext(HeaderKind kind, System.Diagnostics.Activity? span) =>
+        span is not null && kind is (HeaderKind.TraceParent or HeaderKind.TraceState);
+
     private static string Append(StringValues existing, string value) =>
         StringValues.IsNullOrEmpty(existing) ? value : $"{existing}, {value}";
 
@@ -175,4 +184,10 @@ internal enum HeaderKind
 
     /// <summary>One of <see cref="EdgeHeaders.ClientAddress"/>: removed unless the peer is trusted.</summary>
     ClientAddress,
+
+    /// <summary>traceparent: replaced by the current span's while the node traces.</summary>
+    TraceParent,
+
+    /// <summary>tracestate: replaced by the current span's while the node traces.</summary>
+    TraceState,
 }

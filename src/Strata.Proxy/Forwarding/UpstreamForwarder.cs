@@ -189,7 +189,8 @@ public sealed partial class UpstreamForwarder
 
                 // A 503 is discarded only when it can be retried elsewhere; the last attempt relays whatever it gets.
                 var discard503 = retry503 && retriesLeft > 0 && pool.HasUntried(tried);
-                ForwardAttempt attempt;
+                var span = ProxyTracing.StartAttempt(client.Method, upstream);
+                ForwardAttempt attempt = default;
                 try
                 {
                     attempt = await client.SendAsync(upstream, backend, discard503);
@@ -197,6 +198,10 @@ public sealed partial class UpstreamForwarder
                 finally
                 {
                     pool.Release(upstream);
+                    if (span is not null)
+                    {
+                        ProxyTracing.End(span, client.Status, attempt.Outcome);
+                    }
                 }
 
                 last = attempt;

@@ -1,4 +1,5 @@
 using Prometheus;
+using Strata.Hosting.Metrics;
 using Strata.Proxy.Forwarding;
 using Strata.Proxy.Routing;
 using Strata.Proxy.Upstreams;
@@ -18,20 +19,32 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
 
     private readonly PoolMetrics[] _pools;
     private readonly Counter _rateLimited;
+    private readonly ServedRequests? _served;
 
-    public ProxyMetrics(Backends backends)
+    /// <param name="backends">The node's pools.</param>
+    /// <param name="metrics">The node's metrics.</param>
+    /// <param name="served">
+    /// Where the node counts the requests it answered, when every one of them goes through this pipeline (a load
+    /// balancer); null when the node counts them itself (a web node, which also serves files).
+    /// </param>
+    public ProxyMetrics(Backends backends, NodeMetrics metrics, ServedRequests? served = null)
     {
-        Registry = Prometheus.Metrics.NewCustomRegistry();
-        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        Registry = metrics.Registry;
+        var factory = metrics.Factory;
         var families = new Families(factory);
+        _served = served;
         _rateLimited = factory.CreateCounter("strata_rate_limited_total", "Requests refused with 429 by a route's limit (a client over its rate).", "route");
         _pools = [.. backends.All.Select(pool => new PoolMetrics(pool, families, Registry))];
     }
 
-    /// <summary>Where this node's metrics live; /metrics exports it.</summary>
+    /// <summary>The node's registry; /metrics exports it.</summary>
     public CollectorRegistry Registry { get; }
 
-    public void RequestCompleted(UpstreamPool pool, int status, TimeSpan elapsed) => _pools[pool.Index].RequestCompleted(status, elapsed);
+    public void RequestCompleted(UpstreamPool pool, int status, TimeSpan elapsed)
+    {
+        _pools[pool.Index].RequestCompleted(status, elapsed);
+        _served?.Record(status, elapsed);
+    }
 
     /// <summary>The requests this node has answered since it started (every pool), and those answered with a 5xx.</summary>
     public (long Requests, long ServerErrors) Answered()
@@ -69,7 +82,7 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
             "strata_request_duration_seconds",
             "Time from receiving a request to finishing its response, retries included.",
             ["backend"],
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+            new HistogramConfiguration { Buckets = NodeMetrics.DurationBuckets() });
 
         public readonly Counter Retries = factory.CreateCounter("strata_retries_total", "Requests tried again on another server after this one failed them.", "backend", "server");
         public readonly Counter Transitions = factory.CreateCounter("strata_health_transitions_total", "Health changes of a server, by the state it went to.", "backend", "server", "to");
@@ -99,7 +112,7 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
             var backend = pool.TierName;
             var members = pool.Members;
             _requests = f.Requests.WithLabels(backend);
-            _responsesByClass = [.. Enumerable.Range(1, 5).Select(c => f.Responses.WithLabels(backend, $"{c}xx"))];
+            _responsesByClass = [.. NodeMetrics.StatusClasses.Select(c => f.Responses.WithLabels(backend, c))];
             _duration = f.Duration.WithLabels(backend);
             _retries = [.. members.Select(m => f.Retries.WithLabels(backend, m.Name))];
             _transitionsUp = [.. members.Select(m => f.Transitions.WithLabels(backend, m.Name, "up"))];
@@ -143,8 +156,8 @@ internal sealed class ProxyMetrics : IProxyObserver, IDisposable
         public void RequestCompleted(int status, TimeSpan elapsed)
         {
             _requests.Inc();
-            // Kestrel only sends 100-599; clamp anyway so a bad status can never throw on the request path.
-            _responsesByClass[Math.Clamp(status / 100, 1, 5) - 1].Inc();
+            // Kestrel only sends 100-599; clamped anyway so a bad status can never throw on the request path.
+            _responsesByClass[NodeMetrics.StatusClass(status)].Inc();
             _duration.Observe(elapsed.TotalSeconds);
         }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Prometheus;
 using Strata.Hosting.Logs;
+using Strata.Hosting.Metrics;
 using Strata.Topology;
 
 namespace Strata.Proxy.RequestLog;
@@ -41,11 +42,9 @@ public static class RequestLogExtensions
             return app;
         }
 
-        var registry = app.Services.MetricsRegistry();
-        var dropped = Prometheus.Metrics.WithCustomRegistry(registry)
-            .CreateCounter("strata_request_log_dropped_total", "Request log lines dropped because the writer could not keep up.", "node")
-            .WithLabels(app.Services.GetRequiredService<NodeSpec>().Name);
-        registry.AddBeforeCollectCallback(() => dropped.IncTo(writer.Dropped));
+        var metrics = app.Services.Metrics();
+        var dropped = metrics.Factory.CreateCounter("strata_request_log_dropped_total", "Request log lines dropped because the writer could not keep up.");
+        metrics.Registry.AddBeforeCollectCallback(() => dropped.IncTo(writer.Dropped));
         return app;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Prometheus;
 using Strata.Hosting;
 using Strata.Hosting.Logs;
+using Strata.Hosting.Metrics;
 using Strata.Proxy;
 using Strata.Topology;
 
@@ -51,11 +52,9 @@ public static class AccessLogExtensions
         }
 
         var node = app.Services.GetRequiredService<NodeSpec>();
-        var registry = app.Services.MetricsRegistry();
-        var dropped = Metrics.WithCustomRegistry(registry)
-            .CreateCounter("strata_access_log_dropped_total", "Access log lines dropped because the writer could not keep up.", "node")
-            .WithLabels(node.Name);
-        registry.AddBeforeCollectCallback(() => dropped.IncTo(writer.Dropped));
+        var metrics = app.Services.Metrics();
+        var dropped = metrics.Factory.CreateCounter("strata_access_log_dropped_total", "Access log lines dropped because the writer could not keep up.");
+        metrics.Registry.AddBeforeCollectCallback(() => dropped.IncTo(writer.Dropped));
         var time = app.Services.GetRequiredService<TimeProvider>();
         if (node.Management.Equals(node.Address))
         {

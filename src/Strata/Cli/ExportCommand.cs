@@ -6,8 +6,8 @@ using Strata.Hosting.Tls;
 namespace Strata.Cli;
 
 /// <summary>
-/// <c>strata export haproxy|nginx|keepalived [-f strata.json] [-o DIR] [--workers N]</c>: the classic stack's
-/// configuration for the same topology, written to DIR (default <c>./export</c>), one line per file on stdout.
+/// <c>strata export haproxy|nginx|keepalived|prometheus [-f strata.json] [-o DIR] [--workers N]</c>: the classic stack's
+/// configuration for the same topology (and Prometheus's scrape configuration for it), written to DIR (default <c>./export</c>), one line per file on stdout.
 /// An unknown target is a usage error (2) listing the targets.
 /// </summary>
 internal static class ExportCommand
@@ -23,7 +23,7 @@ internal static class ExportCommand
             DefaultValueFactory = _ => new DirectoryInfo(DefaultDirectory),
         };
         var workers = new Option<int?>("--workers") { Description = "nginx's worker_processes and HAProxy's nbthread (default: one per CPU)" };
-        var command = new Command("export", "Write HAProxy, nginx or keepalived configuration for the same topology") { target, fileOption, output, workers };
+        var command = new Command("export", "Write HAProxy, nginx, keepalived or Prometheus configuration for the same topology") { target, fileOption, output, workers };
         command.SetAction(parse =>
         {
             var name = parse.GetValue(target)!;

@@ -398,6 +398,39 @@ public sealed class AppNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_RequestsLatencyAndDatabaseErrors_LabelledWithNodeAndTier()
+    {
+        using (var home = await Client.GetAsync("/"))
+        {
+            Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+        }
+
+        SqliteConnection.ClearAllPools();
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(Database.Path)!))
+        {
+            File.Delete(file);
+        }
+
+        Directory.CreateDirectory(Database.Path);
+        using (var failed = await Client.GetAsync("/"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        }
+
+        using var ready = await Client.GetAsync("/readyz");
+        var text = await Client.GetStringAsync("/metrics");
+
+        MetricsText.AssertEveryLabelled(text, "app-1", "app");
+        // The management routes (/readyz, /metrics) are not the site's requests.
+        Assert.Equal(1, MetricsText.Value(text, "strata_http_requests_total{code=\"2xx\""));
+        Assert.Equal(1, MetricsText.Value(text, "strata_http_requests_total{code=\"5xx\""));
+        Assert.Equal(2, MetricsText.Value(text, "strata_http_request_duration_seconds_count"));
+        Assert.Equal(1, MetricsText.Value(text, "strata_db_errors_total"));
+        Assert.DoesNotContain("strata_db_pool_", text, StringComparison.Ordinal);
+        Assert.Contains("process_cpu_seconds_total", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnyRequest_DatabaseGone_Returns503ProblemAndNotReady()
     {
         // Replace the database file with a directory: every new connection now fails to open.

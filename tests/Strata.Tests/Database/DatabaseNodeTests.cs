@@ -70,6 +70,29 @@ public sealed class DatabaseNodeTests(ITestOutputHelper output) : IDisposable
     }
 
     [SkippableFact]
+    public async Task Metrics_TheServersConnectionsAndQueries_LabelledWithNodeAndTier()
+    {
+        MariaDbRequirement.Check(output);
+        var topology = Topology();
+        var metrics = new Uri($"http://{topology.Database.Server!.Management}/metrics");
+        await using var node = await StartAsync(topology);
+        var store = MessageStores.Create(topology.Database);
+        await store.InitializeAsync(CancellationToken.None);
+        var before = MetricsText.Value(await _client.GetStringAsync(metrics), "strata_db_queries_total");
+
+        await store.AddAsync("ada", "counted", CancellationToken.None);
+        var text = await _client.GetStringAsync(metrics);
+
+        MetricsText.AssertEveryLabelled(text, topology.Database.Server.Name, "db");
+        Assert.Equal(1, MetricsText.Value(text, "strata_db_up"));
+        // The scrape's own connection at least.
+        Assert.True(MetricsText.Value(text, "strata_db_connections{") >= 1, text);
+        Assert.True(MetricsText.Value(text, "strata_db_max_connections") > 0, text);
+        Assert.True(MetricsText.Value(text, "strata_db_queries_total") > before, text);
+        await node.StopAsync();
+    }
+
+    [SkippableFact]
     public async Task Start_AddressTaken_FailsWithTheServersReason()
     {
         MariaDbRequirement.Check(output);

@@ -1,6 +1,7 @@
 using System.Net;
 using ARSoft.Tools.Net;
 using ARSoft.Tools.Net.Dns;
+using Strata.Tests.Common;
 
 namespace Strata.Tests.Dns;
 
@@ -43,6 +44,23 @@ public class DnsNodeTests(DnsNodeFixture node) : IClassFixture<DnsNodeFixture>
         var response = await ResolveAsync(new TcpClientTransport(node.Port), "example.org", RecordType.A);
 
         Assert.Equal(ReturnCode.Refused, response.ReturnCode);
+    }
+
+    [Fact]
+    public async Task Metrics_QueriesByTransportTypeAndResponseCode_LabelledWithNodeAndTier()
+    {
+        await ResolveAsync(new UdpClientTransport(node.Port), "www.foobar.com", RecordType.Aaaa);
+        await ResolveAsync(new TcpClientTransport(node.Port), "nope.foobar.com", RecordType.Mx);
+        using var client = new HttpClient();
+
+        var text = await client.GetStringAsync(new Uri(node.ManagementUrl, "/metrics"));
+
+        MetricsText.AssertEveryLabelled(text, "dns", "dns");
+        Assert.True(MetricsText.Value(text, "strata_dns_queries_total{transport=\"udp\",type=\"AAAA\",rcode=\"NOERROR\"") >= 1, text);
+        Assert.True(MetricsText.Value(text, "strata_dns_queries_total{transport=\"tcp\",type=\"MX\",rcode=\"NXDOMAIN\"") >= 1, text);
+        // Series of queries never asked are not published.
+        Assert.DoesNotContain("rcode=\"SERVFAIL\"", text, StringComparison.Ordinal);
+        Assert.Contains("strata_dns_responses_limited_total{action=\"drop\"", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class ExportCommandTests : IDisposable
         var result = await StrataCli.RunAsync("export", "varnish", "-f", path, "-o", Path.Combine(_dir, "out"));
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal("strata: unknown export target 'varnish'; the targets are: haproxy, nginx, keepalived", result.Error.TrimEnd());
+        Assert.Equal("strata: unknown export target 'varnish'; the targets are: haproxy, nginx, keepalived, prometheus", result.Error.TrimEnd());
         Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
     }
 

@@ -26,6 +26,6 @@ public sealed class ExportTargetsTests : IDisposable
     {
         var error = Assert.Throws<ArgumentException>(() => ExportTargets.Export("apache", ExportTools.Load(_dir), new ExportSettings(_dir)));
 
-        Assert.Contains("the targets are: haproxy, nginx, keepalived", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the targets are: haproxy, nginx, keepalived, prometheus", error.Message, StringComparison.Ordinal);
     }
 }

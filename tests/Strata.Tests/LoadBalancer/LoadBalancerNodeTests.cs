@@ -287,10 +287,10 @@ public sealed class LoadBalancerNodeTests : IAsyncLifetime
 
         var metrics = await _client.GetStringAsync(new Uri(Address(lb1), "/metrics"));
 
-        Assert.Contains("strata_vrrp_master{node=\"lb-1\"} 1", metrics);
-        Assert.Contains("strata_vrrp_listening{node=\"lb-1\"} 1", metrics);
-        Assert.Contains("strata_vrrp_transitions{node=\"lb-1\",to=\"master\"} 1", metrics);
-        Assert.Matches("strata_vrrp_priority\\{node=\"lb-1\"\\} (200|50)\n", metrics);
+        Assert.Contains("strata_vrrp_master{node=\"lb-1\",tier=\"lb\"} 1", metrics);
+        Assert.Contains("strata_vrrp_listening{node=\"lb-1\",tier=\"lb\"} 1", metrics);
+        Assert.Contains("strata_vrrp_transitions_total{to=\"master\",node=\"lb-1\",tier=\"lb\"} 1", metrics);
+        Assert.Matches("strata_vrrp_priority\\{node=\"lb-1\",tier=\"lb\"\\} (200|50)\n", metrics);
     }
 
     [Fact]

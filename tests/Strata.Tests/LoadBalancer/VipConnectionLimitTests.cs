@@ -62,7 +62,7 @@ public sealed class VipConnectionLimitTests : IAsyncLifetime
         Assert.StartsWith("HTTP/1.1 429", refused);
         Assert.Contains("\r\nRetry-After: 1\r\n", refused);
         Assert.StartsWith("HTTP/1.1 200", other);
-        Assert.Contains("strata_vip_connections_refused_total{node=\"lb-1\",reason=\"per_client\"} 1", await MetricsAsync());
+        Assert.Contains("strata_vip_connections_refused_total{reason=\"per_client\",node=\"lb-1\",tier=\"lb\"} 1", await MetricsAsync());
     }
 
     [Fact]
@@ -74,12 +74,12 @@ public sealed class VipConnectionLimitTests : IAsyncLifetime
         var refused = await GetAsync("127.0.0.45");
         Assert.StartsWith("HTTP/1.1 503", refused);
         Assert.Contains("\r\nRetry-After: 1\r\n", refused);
-        Assert.Contains("strata_vip_connections{node=\"lb-1\"} 6", await MetricsAsync());
+        Assert.Contains("strata_vip_connections{node=\"lb-1\",tier=\"lb\"} 6", await MetricsAsync());
 
         _held[0].Dispose();
         _held.RemoveAt(0);
         Assert.True(await Eventually.TrueAsync(async () => (await GetAsync("127.0.0.45")).StartsWith("HTTP/1.1 200")), "no room after a connection closed");
-        Assert.Contains("strata_vip_connections_refused_total{node=\"lb-1\",reason=\"max\"} 1", await MetricsAsync());
+        Assert.Contains("strata_vip_connections_refused_total{reason=\"max\",node=\"lb-1\",tier=\"lb\"} 1", await MetricsAsync());
     }
 
     /// <summary>Opens <paramref name="count"/> idle connections from <paramref name="source"/>, each known to the load balancer.</summary>

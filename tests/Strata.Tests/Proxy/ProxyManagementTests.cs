@@ -66,19 +66,20 @@ public sealed class ProxyManagementTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
         Assert.StartsWith("text/plain", metrics.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("strata_requests_total{backend=\"web\"} 4", text);
-        Assert.Contains("strata_responses_total{backend=\"web\",code=\"2xx\"} 4", text);
-        Assert.Contains("strata_responses_total{backend=\"web\",code=\"5xx\"} 0", text);
-        Assert.Contains("strata_server_up{backend=\"web\",server=\"web-1\"} 1", text);
-        Assert.Contains("strata_server_up{backend=\"web\",server=\"web-2\"} 1", text);
-        Assert.Contains("strata_server_weight{backend=\"web\",server=\"web-1\"} 1", text);
-        Assert.Contains("strata_server_admin_state{backend=\"web\",server=\"web-1\",state=\"ready\"} 1", text);
-        Assert.Contains("strata_server_active_requests{backend=\"web\",server=\"web-2\"} 0", text);
-        Assert.Contains("strata_server_requests_total{backend=\"web\",server=\"web-1\"} 2", text);
-        Assert.Contains("strata_backend_queue_length{backend=\"web\"} 0", text);
-        Assert.Contains("strata_retries_total{backend=\"web\",server=\"web-1\"} 0", text);
-        Assert.Contains("strata_health_transitions_total{backend=\"web\",server=\"web-2\",to=\"up\"} 1", text);
-        Assert.Contains("strata_request_duration_seconds_count{backend=\"web\"} 4", text);
+        Assert.Contains("strata_requests_total{backend=\"web\",node=\"lb-1\",tier=\"lb\"} 4", text);
+        Assert.Contains("strata_responses_total{backend=\"web\",code=\"2xx\",node=\"lb-1\",tier=\"lb\"} 4", text);
+        Assert.Contains("strata_responses_total{backend=\"web\",code=\"5xx\",node=\"lb-1\",tier=\"lb\"} 0", text);
+        Assert.Contains("strata_server_up{backend=\"web\",server=\"web-1\",node=\"lb-1\",tier=\"lb\"} 1", text);
+        Assert.Contains("strata_server_up{backend=\"web\",server=\"web-2\",node=\"lb-1\",tier=\"lb\"} 1", text);
+        Assert.Contains("strata_server_weight{backend=\"web\",server=\"web-1\",node=\"lb-1\",tier=\"lb\"} 1", text);
+        Assert.Contains("strata_server_admin_state{backend=\"web\",server=\"web-1\",state=\"ready\",node=\"lb-1\",tier=\"lb\"} 1", text);
+        Assert.Contains("strata_server_active_requests{backend=\"web\",server=\"web-2\",node=\"lb-1\",tier=\"lb\"} 0", text);
+        Assert.Contains("strata_server_requests_total{backend=\"web\",server=\"web-1\",node=\"lb-1\",tier=\"lb\"} 2", text);
+        Assert.Contains("strata_backend_queue_length{backend=\"web\",node=\"lb-1\",tier=\"lb\"} 0", text);
+        Assert.Contains("strata_retries_total{backend=\"web\",server=\"web-1\",node=\"lb-1\",tier=\"lb\"} 0", text);
+        Assert.Contains("strata_health_transitions_total{backend=\"web\",server=\"web-2\",to=\"up\",node=\"lb-1\",tier=\"lb\"} 1", text);
+        Assert.Contains("strata_request_duration_seconds_count{backend=\"web\",node=\"lb-1\",tier=\"lb\"} 4", text);
+        Assert.Contains("strata_http_requests_total{code=\"2xx\",node=\"lb-1\",tier=\"lb\"} 4", text);
     }
 
     [Fact]
@@ -89,9 +90,9 @@ public sealed class ProxyManagementTests : IAsyncLifetime
         _web2.Ready = false;
 
         Assert.True(await Eventually.TrueAsync(async () =>
-            (await _client.GetStringAsync(new Uri(lb, "/metrics"))).Contains("strata_server_up{backend=\"web\",server=\"web-2\"} 0")));
+            (await _client.GetStringAsync(new Uri(lb, "/metrics"))).Contains("strata_server_up{backend=\"web\",server=\"web-2\",node=\"lb-1\",tier=\"lb\"} 0")));
         var text = await _client.GetStringAsync(new Uri(lb, "/metrics"));
-        Assert.Contains("strata_health_transitions_total{backend=\"web\",server=\"web-2\",to=\"down\"} 1", text);
+        Assert.Contains("strata_health_transitions_total{backend=\"web\",server=\"web-2\",to=\"down\",node=\"lb-1\",tier=\"lb\"} 1", text);
     }
 
     [Fact]
@@ -327,7 +328,7 @@ public sealed class ProxyManagementTests : IAsyncLifetime
             var address = new Uri(web.Urls.First());
 
             Assert.Equal("static", await _client.GetStringAsync(new Uri(address, "/index.txt")));
-            Assert.Contains("strata_server_up{backend=\"app\",server=\"app-1\"}", await _client.GetStringAsync(new Uri(address, "/metrics")));
+            Assert.Contains("strata_server_up{backend=\"app\",server=\"app-1\",node=\"web-1\",tier=\"web\"}", await _client.GetStringAsync(new Uri(address, "/metrics")));
             Assert.Contains("<td>app-2</td>", await _client.GetStringAsync(new Uri(address, "/stats")));
             using var drain = await SendAsync(HttpMethod.Post, new Uri(address, "/admin/servers/app-1/drain"));
             Assert.Equal(HttpStatusCode.OK, drain.StatusCode);

@@ -73,6 +73,44 @@ public sealed class WebNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_FilesAndForwardedRequests_BothServedByTheNode_LabelledWithNodeAndTier()
+    {
+        var address = await StartWebAsync(_app1, _app2);
+        Assert.True(await Eventually.TrueAsync(async () => await ReadyBodyAsync(address) is { } body && body.Contains("2 of 2 app nodes healthy")));
+
+        using (var file = await _client.GetAsync(new Uri(address, "/static/site.css")))
+        using (var forwarded = await _client.GetAsync(new Uri(address, "/api/messages")))
+        using (var missing = await _client.GetAsync(new Uri(address, "/static/missing.css")))
+        {
+            Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.NotFound), (file.StatusCode, forwarded.StatusCode, missing.StatusCode));
+        }
+
+        var text = await _client.GetStringAsync(new Uri(address, "/metrics"));
+
+        MetricsText.AssertEveryLabelled(text, "web-1", "web");
+        Assert.Equal(2, MetricsText.Value(text, "strata_http_requests_total{code=\"2xx\""));
+        Assert.Equal(1, MetricsText.Value(text, "strata_http_requests_total{code=\"4xx\""));
+        Assert.Equal(1, MetricsText.Value(text, "strata_requests_total{backend=\"app\""));
+    }
+
+    [Fact]
+    public async Task Get_ClientTraceContext_TracingOff_SentOnAsItCame()
+    {
+        var address = await StartWebAsync(_app1, _app2);
+        Assert.True(await Eventually.TrueAsync(async () => await ReadyBodyAsync(address) is { } body && body.Contains("2 of 2 app nodes healthy")));
+        const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "/api/messages"));
+        request.Headers.Add("traceparent", TraceParent);
+        request.Headers.Add("tracestate", "vendor=1");
+        using var response = await _client.SendAsync(request);
+
+        var app = Header(response, "X-Served-By") == "app-1" ? _app1 : _app2;
+        Assert.Equal(TraceParent, app.LastHeaders!["traceparent"].ToString());
+        Assert.Equal("vendor=1", app.LastHeaders!["tracestate"].ToString());
+    }
+
+    [Fact]
     public async Task Get_NoAppNodeUp_StaticStillServesAndDynamicIs503()
     {
         _app1.Ready = false;

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
+using Strata.Hosting.Telemetry;
 using Strata.Proxy.Forwarding;
 using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Routing;
@@ -257,7 +258,19 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
             Status = StatusCodes.Status200OK;
             ResponseStarted = false;
             _answerBytes = -1;
-            await forwarder.ForwardAsync(this);
+            var span = ProxyTracing.StartServer(Method, Slice(_head, _request.TraceParent), Slice(_head, _request.TraceState));
+            try
+            {
+                await forwarder.ForwardAsync(this);
+            }
+            finally
+            {
+                if (span is not null)
+                {
+                    ProxyTracing.End(span, Status);
+                }
+            }
+
             if (_output.UnflushedBytes > 0 && !await Http1Forwarder.FlushAsync(_output))
             {
                 return false;
@@ -275,16 +288,27 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         writer.Append(Slice(head, request.RequestLine));
         writer.Append(Slice(head, request.HostLine));
         var edits = _route?.RequestEdits ?? HeaderEdits.None;
+        // While the node traces, the attempt's span is the parent the server is told of, in place of the client's.
+        var span = TraceContextHeaders.Current;
+        var dropTraceContext = span is not null && request.HasTraceContext;
         foreach (var line in request.Copied)
         {
             var bytes = Slice(head, line);
-            if (edits.IsEmpty || !edits.Drops(bytes[..bytes.IndexOf((byte)':')]))
+            if (edits.IsEmpty && !dropTraceContext)
+            {
+                writer.Append(bytes);
+                continue;
+            }
+
+            var name = bytes[..bytes.IndexOf((byte)':')];
+            if ((edits.IsEmpty || !edits.Drops(name)) && !ProxyHeaders.IsReplacedTraceContext(ProxyHeaders.Classify(name), span))
             {
                 writer.Append(bytes);
             }
         }
 
         writer.Append(edits.Lines);
+        writer.TraceContext(span);
 
         writer.Append("Via: "u8);
         if (request.Via.Length > 0)

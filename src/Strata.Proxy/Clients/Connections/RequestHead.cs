@@ -52,6 +52,15 @@ internal sealed class RequestHead
     /// <summary>The client's X-Forwarded-For value, if any.</summary>
     public Line ForwardedFor { get; private set; }
 
+    /// <summary>The client's traceparent value, if any (Length 0 when none).</summary>
+    public Line TraceParent { get; private set; }
+
+    /// <summary>The client's tracestate value, if any.</summary>
+    public Line TraceState { get; private set; }
+
+    /// <summary>Whether the client sent either trace context header (copied with the others, unless the node traces).</summary>
+    public bool HasTraceContext => TraceParent.Length != 0 || TraceState.Length != 0;
+
     public bool HasForwardedProto { get; private set; }
 
     public bool HasForwardedHost { get; private set; }
@@ -76,7 +85,7 @@ internal sealed class RequestHead
 
         RequestLine = new Line(0, lineEnd + 2);
         Length = head.Length;
-        HostLine = Host = Via = ForwardedFor = default;
+        HostLine = Host = Via = ForwardedFor = TraceParent = TraceState = default;
         HasForwardedProto = HasForwardedHost = Close = false;
         _copiedCount = 0;
         var count = 0;
@@ -143,6 +152,12 @@ internal sealed class RequestHead
                     goto default;
                 case Kind.ForwardedHost:
                     HasForwardedHost = true;
+                    goto default;
+                case Kind.TraceParent:
+                    TraceParent = valueRange;
+                    goto default;
+                case Kind.TraceState:
+                    TraceState = valueRange;
                     goto default;
                 case Kind.Dropped:
                     break;
@@ -234,6 +249,8 @@ internal sealed class RequestHead
             var kind when ProxyHeaders.IsDropped(kind, replaceForwarded) => Kind.Dropped,
             HeaderKind.ForwardedProto => Kind.ForwardedProto,
             HeaderKind.ForwardedHost => Kind.ForwardedHost,
+            HeaderKind.TraceParent => Kind.TraceParent,
+            HeaderKind.TraceState => Kind.TraceState,
             _ => Kind.EndToEnd,
         },
     };
@@ -263,5 +280,7 @@ internal sealed class RequestHead
         ForwardedFor,
         ForwardedProto,
         ForwardedHost,
+        TraceParent,
+        TraceState,
     }
 }

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Strata.Hosting.Telemetry;
 using Strata.Proxy.Forwarding;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -33,6 +34,7 @@ internal sealed class ForwardingTransformer(ProxyHeaders proxyHeaders) : HttpTra
         headers.TryAddWithoutValidation(ProxyHeaders.ForwardedFor, forwardedFor);
         SetUnlessKept(headers, ProxyHeaders.ForwardedProto, request.Scheme, keepClientValues);
         SetUnlessKept(headers, ProxyHeaders.ForwardedHost, request.Host.Value ?? "", keepClientValues);
+        TraceContextHeaders.Replace(headers);
         if (!keepClientValues)
         {
             foreach (var name in EdgeHeaders.ClientAddress)

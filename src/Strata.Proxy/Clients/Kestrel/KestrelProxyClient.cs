@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Strata.Hosting.Telemetry;
 using Strata.Proxy.Forwarding;
 using Strata.Proxy.Forwarding.Http1;
 using Strata.Proxy.Routing;
@@ -181,9 +182,11 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         var replaceForwarded = !keepClientValues;
         var connectionOptions = request.Headers.Connection;
         var edits = context.Features.Get<UpstreamFeature>()?.Route?.RequestEdits ?? HeaderEdits.None;
+        // While the node traces, the attempt's span is the parent the server is told of, in place of the client's.
+        var span = TraceContextHeaders.Current;
         foreach (var (name, values) in request.Headers)
         {
-            if (IsNotForwarded(name, replaceForwarded) || (connectionOptions.Count > 0 && IsListed(connectionOptions, name)) || edits.Drops(name))
+            if (IsNotForwarded(name, replaceForwarded, span) || (connectionOptions.Count > 0 && IsListed(connectionOptions, name)) || edits.Drops(name))
             {
                 continue;
             }
@@ -214,6 +217,8 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         }
 
         writer.Append(edits.Lines);
+        writer.TraceContext(span);
+
         writer.Append("\r\n"u8);
         return writer.Length;
     }
@@ -231,10 +236,11 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         return request.PathBase.Add(request.Path).ToUriComponent() + request.QueryString.ToUriComponent();
     }
 
-    // The policy's dropped headers, those this proxy writes itself (Host, Via, X-Forwarded-For), and Expect (nothing to
-    // continue: this way has no body).
-    private static bool IsNotForwarded(string name, bool replaceForwarded) =>
-        ProxyHeaders.Classify(name) is var kind && (kind is HeaderKind.Host or HeaderKind.Via or HeaderKind.ForwardedFor || ProxyHeaders.IsDropped(kind, replaceForwarded))
+    // The policy's dropped headers, those this proxy writes itself (Host, Via, X-Forwarded-For, and the trace context
+    // while it traces), and Expect (nothing to continue: this way has no body).
+    private static bool IsNotForwarded(string name, bool replaceForwarded, System.Diagnostics.Activity? span) =>
+        ProxyHeaders.Classify(name) is var kind
+        && (kind is HeaderKind.Host or HeaderKind.Via or HeaderKind.ForwardedFor || ProxyHeaders.IsDropped(kind, replaceForwarded) || ProxyHeaders.IsReplacedTraceContext(kind, span))
         || name.Equals(HeaderNames.Expect, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsListed(StringValues connection, string name)

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Strata.Hosting.Telemetry;
+
 namespace Strata.Proxy.Forwarding.Http1;
 
 /// <summary>Writes a request head into the connection's head buffer, refusing characters a header cannot carry.</summary>
@@ -11,6 +14,21 @@ internal ref struct HeadWriter(Http1Connection connection)
         Append(": "u8);
         Append(value);
         Append("\r\n"u8);
+    }
+
+    /// <summary>The trace context naming <paramref name="span"/> as the parent (<see cref="TraceContextHeaders"/>); nothing without one.</summary>
+    public void TraceContext(Activity? span)
+    {
+        if (span is null)
+        {
+            return;
+        }
+
+        Header(TraceContextHeaders.TraceParent, span.Id!);
+        if (span.TraceStateString is { Length: > 0 } state)
+        {
+            Header(TraceContextHeaders.TraceState, state);
+        }
     }
 
     public void Append(ReadOnlySpan<byte> bytes)

@@ -222,7 +222,7 @@ public sealed class LoadBalancerRoutingTests(LoadBalancerRoutingTests.Cluster cl
         Assert.Contains("too many requests", refused);
         Assert.DoesNotContain("X-Served-By: web-1", refused);
         Assert.StartsWith("HTTP/1.1 200", otherAnswer);
-        Assert.Matches("strata_rate_limited_total\\{route=\"limited\"\\} [1-9]", await Client.GetStringAsync(new Uri(cluster.Node, "/metrics")));
+        Assert.Matches("strata_rate_limited_total\\{route=\"limited\",node=\"lb-1\",tier=\"lb\"\\} [1-9]", await Client.GetStringAsync(new Uri(cluster.Node, "/metrics")));
     }
 
     [Fact]

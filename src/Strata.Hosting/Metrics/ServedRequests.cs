@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
+
+namespace Strata.Hosting.Metrics;
+
+/// <summary>
+/// The requests an HTTP node (lb, web, app) answered to its clients, whoever produced the answer (a server behind it,
+/// a file, the application, the proxy's own error): <c>strata_http_requests_total{code="1xx".."5xx"}</c> and
+/// <c>strata_http_request_duration_seconds</c>. The same two series on every tier are what a dashboard's requests/s,
+/// error rate and p99 read. The management routes (/healthz, /readyz, /metrics...) are not counted.
+/// </summary>
+/// <remarks>Label children are resolved once here: recording a request is a few interlocked adds, no allocation.</remarks>
+public sealed class ServedRequests
+{
+    private readonly Counter.Child[] _byClass;
+    private readonly Histogram _duration;
+
+    public ServedRequests(NodeMetrics metrics)
+    {
+        var requests = metrics.Factory.CreateCounter("strata_http_requests_total", "Requests this node answered, by status class.", "code");
+        _byClass = [.. NodeMetrics.StatusClasses.Select(c => requests.WithLabels(c))];
+        _duration = metrics.Factory.CreateHistogram(
+            "strata_http_request_duration_seconds",
+            "Time from receiving a request to finishing its answer.",
+            new HistogramConfiguration { Buckets = NodeMetrics.DurationBuckets() });
+    }
+
+    /// <summary>Records one answered request.</summary>
+    public void Record(int status, TimeSpan elapsed)
+    {
+        _byClass[NodeMetrics.StatusClass(status)].Inc();
+        _duration.Observe(elapsed.TotalSeconds);
+    }
+}
+
+/// <summary>Counting the requests a node serves through Kestrel's HTTP layer.</summary>
+public static class ServedRequestsExtensions
+{
+    /// <summary>
+    /// Records every request that reaches the pipeline in <see cref="ServedRequests"/> but those of the management routes;
+    /// call first, so files, forwarded requests, error answers and the application's are all counted.
+    /// </summary>
+    public static WebApplication UseServedRequestMetrics(this WebApplication app)
+    {
+        var served = app.Services.GetRequiredService<ServedRequests>();
+        app.Use(next => async context =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                if (!NodeHost.IsManagementRequest(context))
+                {
+                    served.Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+                }
+            }
+        });
+        return app;
+    }
+}
