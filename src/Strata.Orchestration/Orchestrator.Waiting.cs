@@ -75,7 +75,7 @@ public sealed partial class Orchestrator
     {
         try
         {
-            return string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(lines).Select(l => "  " + l));
+            return string.Join(Environment.NewLine, LogTail.Read(path, lines).Select(l => "  " + l));
         }
         catch (IOException ex)
         {

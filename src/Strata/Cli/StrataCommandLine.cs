@@ -184,25 +184,9 @@ internal static class StrataCommandLine
                 return null;
             }
 
-            if (tier is "lb" or "loadbalancers" or "db" or "database" or "dns")
+            if (Orchestration.Orchestrator.ScaleProblem(tier, size) is { } problem)
             {
-                Usage(tier is "db" or "database"
-                    ? "the database tier has one server until its replication lands (issue 20): it cannot be scaled"
-                    : tier == "dns"
-                        ? "the DNS tier is one authoritative server: it cannot be scaled"
-                        : "the load balancers are the VIP's VRRP pair (their priorities decide who holds it): set them in strata.json");
-                return null;
-            }
-
-            if (!Orchestration.Orchestrator.ScalableTiers.Contains(tier))
-            {
-                Usage($"'{parts[0]}' is not a tier that scales; the tiers: {string.Join(", ", Orchestration.Orchestrator.ScalableTiers)}");
-                return null;
-            }
-
-            if (size < 1 || size > Orchestration.Orchestrator.MaxTierSize)
-            {
-                Usage($"{tier}={size}: a tier has 1 to {Orchestration.Orchestrator.MaxTierSize} nodes");
+                Usage(problem);
                 return null;
             }
 
@@ -273,7 +257,7 @@ internal static class StrataCommandLine
         return null;
     }
 
-    private static Orchestrator Orchestrator(Topology.Topology topology) =>
+    public static Orchestrator Orchestrator(Topology.Topology topology) =>
         new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out, Console.Error);
 
     public static int Usage(string message)
