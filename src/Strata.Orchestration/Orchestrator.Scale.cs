@@ -236,7 +236,8 @@ public sealed partial class Orchestrator
         return _layout.AllNodes.Where(n => n.Role == role && running.Contains(n.Name));
     }
 
-    private string? AdminToken() => _layout.AdminToken ?? _run.ReadAdminToken();
+    /// <summary>The admin token of the run: the file's, else the one <c>up</c> made.</summary>
+    internal string? AdminToken() => _layout.AdminToken ?? _run.ReadAdminToken();
 
     /// <summary>The tier's default pool as the file has it.</summary>
     private static System.Collections.Immutable.ImmutableArray<NodeSpec> Tier(Topology.Topology topology, string tier) =>

@@ -147,6 +147,7 @@ public sealed partial class Orchestrator(
 
         output.WriteLine($"all {state.Nodes.Count} nodes ready");
         output.Write(StatusText.Format(await StatusAsync(CancellationToken.None)));
+        await using var dashboard = await StartDashboardAsync(detach);
         if (detach)
         {
             return 0;
@@ -177,6 +178,7 @@ public sealed partial class Orchestrator(
             return 0;
         }
 
+        await StopDashboardAsync(state);
         var running = RunningNodes();
         var order = StartOrder.Reverse().SelectMany(t => t).Select(n => n.Name).ToList();
         foreach (var node in running.OrderBy(n => order.IndexOf(n.Name)))

@@ -14,7 +14,8 @@ public sealed record RunNode(string Name, int Pid, string LogPath);
 /// <param name="Nodes">Started nodes.</param>
 /// <param name="Netns">The namespaces of an <c>up --netns</c> run, or null.</param>
 /// <param name="Database">The engine of <c>up --db</c>, or null when the file's database runs.</param>
-public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null, string? Database = null)
+/// <param name="Dashboard">The dashboard's own process of <c>up --detach</c> (<c>down</c> stops it first), or null.</param>
+public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null, string? Database = null, RunNode? Dashboard = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Strata.Database.Server;
@@ -30,6 +31,7 @@ internal static class StrataCommandLine
         {
             UpCommand(),
             StatusCommand(),
+            DashboardCommand(),
             DownCommand(),
             KillCommand(),
             ReopenLogsCommand(),
@@ -85,12 +87,32 @@ internal static class StrataCommandLine
         var detach = new Option<bool>("--detach", "-d") { Description = "Return once every node is ready, leaving them running" };
         var db = NodeCommands.DatabaseOption("The database, whatever the file says: sqlite (embedded) or mysql (a MariaDB server Strata runs as db-1)");
         var netns = new Option<bool>("--netns") { Description = "Run each node in its own network namespace (root)" };
-        var command = new Command("up", "Start every node of the topology and wait until all are ready") { FileOption, detach, db, netns };
+        var dashboard = new Option<string>("--dashboard")
+        {
+            Description = "Where to serve the live dashboard, a loopback HOST:PORT, or 'off' [dashboard.address of the file, else 127.0.0.1:8099]",
+        };
+        var command = new Command("up", "Start every node of the topology and wait until all are ready") { FileOption, detach, db, netns, dashboard };
         command.SetAction(async (parse, _) =>
         {
             if (LoadTopology(parse) is not { } topology)
             {
                 return UsageError;
+            }
+
+            if (parse.GetValue(dashboard) is { } setting)
+            {
+                if (setting == "off")
+                {
+                    topology = topology with { Dashboard = null };
+                }
+                else if (DashboardAddress(setting) is { } address)
+                {
+                    topology = topology with { Dashboard = address };
+                }
+                else
+                {
+                    return UsageError;
+                }
             }
 
             var database = parse.GetValue(db);
@@ -107,18 +129,61 @@ internal static class StrataCommandLine
                 }
             }
 
-            using var stop = new CancellationTokenSource();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
-            return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token, parse.GetValue(netns), database);
-
-            void Cancel(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            }
+            return await UntilSignalledAsync(stop => Orchestrator(topology).UpAsync(parse.GetValue(detach), stop, parse.GetValue(netns), database));
         });
         return command;
+    }
+
+    private static Command DashboardCommand()
+    {
+        var address = new Option<string>("--address") { Description = "A loopback HOST:PORT [dashboard.address of the file, else 127.0.0.1:8099]" };
+        var command = new Command("dashboard", "Serve the live dashboard of the running topology (up does it itself; this one ends with the run)") { FileOption, address };
+        command.SetAction(async parse =>
+        {
+            if (LoadTopology(parse) is not { } topology)
+            {
+                return UsageError;
+            }
+
+            var at = parse.GetValue(address) is { } given ? DashboardAddress(given) : topology.Dashboard ?? Topology.Topology.DefaultDashboard;
+            if (at is null)
+            {
+                return UsageError;
+            }
+
+            return await UntilSignalledAsync(stop => Orchestrator(topology).DashboardAsync(at, stop));
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// Runs a command that stops in order by itself (a foreground 'up' stops its nodes) with a token that Ctrl+C and
+    /// SIGTERM cancel, instead of the process ending at once.
+    /// </summary>
+    private static async Task<int> UntilSignalledAsync(Func<CancellationToken, Task<int>> command)
+    {
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        return await command(stop.Token);
+
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
+
+    /// <summary>A loopback HOST:PORT for the dashboard; else a usage error and null.</summary>
+    private static IPEndPoint? DashboardAddress(string value)
+    {
+        if (IPEndPoint.TryParse(value, out var address) && address.Port != 0 && IPAddress.IsLoopback(address.Address) && value.Contains(':', StringComparison.Ordinal))
+        {
+            return address;
+        }
+
+        Usage($"'{value}' is not a loopback HOST:PORT (e.g. 127.0.0.1:8099): the dashboard is never served beyond this machine");
+        return null;
     }
 
     private static Command StatusCommand()
@@ -258,7 +323,7 @@ internal static class StrataCommandLine
     }
 
     public static Orchestrator Orchestrator(Topology.Topology topology) =>
-        new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out, Console.Error);
+        new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out, Console.Error) { StrataCommand = NodeCommands.Executable };
 
     public static int Usage(string message)
     {
