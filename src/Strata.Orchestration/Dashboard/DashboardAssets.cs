@@ -34,7 +34,7 @@ internal static class DashboardAssets
             var name = resource[Prefix.Length..];
             var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(content))[..16]}\"";
             var contentType = ContentTypes[Path.GetExtension(name)];
-            app.MapGet(name == "index.html" ? "/" : "/" + name, (HttpContext context) =>
+            app.MapMethods(name == "index.html" ? "/" : "/" + name, [HttpMethods.Get, HttpMethods.Head], (HttpContext context) =>
             {
                 context.Response.Headers.ETag = etag;
                 context.Response.Headers.CacheControl = "no-cache";

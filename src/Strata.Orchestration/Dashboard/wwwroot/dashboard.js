@@ -126,7 +126,11 @@
     e.classList.add('vip');
     e.dataset.state = state.vip.owner ? 'ready' : 'down';
     const title = el('span', 'title');
-    title.append(el('span', 'name', state.vip.address));
+    // Host and port, so that a narrow box breaks the line between them, not inside the port.
+    const name = el('span', 'name');
+    const colon = state.vip.address.lastIndexOf(':');
+    name.append(el('span', null, state.vip.address.slice(0, colon)), el('wbr'), el('span', null, state.vip.address.slice(colon)));
+    title.append(name);
     const held = el('span', 'detail');
     held.append('held by ', el('strong', null, state.vip.owner || 'nobody'));
     e.replaceChildren(title, held);
