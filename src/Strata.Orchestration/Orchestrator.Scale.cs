@@ -29,6 +29,17 @@ public sealed partial class Orchestrator
     /// <summary>How long the proxies in front may take to check a new node in.</summary>
     private static readonly TimeSpan InRotationTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Why <paramref name="tier"/> (lower case) cannot be set to <paramref name="size"/> nodes, or null when it can.</summary>
+    public static string? ScaleProblem(string tier, int size) => tier switch
+    {
+        "db" or "database" => "the database tier has one server until its replication lands (issue 20): it cannot be scaled",
+        "dns" => "the DNS tier is one authoritative server: it cannot be scaled",
+        "lb" or "loadbalancers" => "the load balancers are the VIP's VRRP pair (their priorities decide who holds it): set them in strata.json",
+        _ when !ScalableTiers.Contains(tier) => $"'{tier}' is not a tier that scales; the tiers: {string.Join(", ", ScalableTiers)}",
+        _ when size < 1 || size > MaxTierSize => $"{tier}={size}: a tier has 1 to {MaxTierSize} nodes",
+        _ => null,
+    };
+
     /// <summary>Sets each tier of <paramref name="sizes"/> to its size; 0 when done, 1 on a failure, 2 when refused.</summary>
     public async Task<int> ScaleAsync(IReadOnlyList<(string Tier, int Size)> sizes, CancellationToken cancellationToken)
     {
@@ -225,7 +236,8 @@ public sealed partial class Orchestrator
         return _layout.AllNodes.Where(n => n.Role == role && running.Contains(n.Name));
     }
 
-    private string? AdminToken() => _layout.AdminToken ?? _run.ReadAdminToken();
+    /// <summary>The admin token of the run: the file's, else the one <c>up</c> made.</summary>
+    internal string? AdminToken() => _layout.AdminToken ?? _run.ReadAdminToken();
 
     /// <summary>The tier's default pool as the file has it.</summary>
     private static System.Collections.Immutable.ImmutableArray<NodeSpec> Tier(Topology.Topology topology, string tier) =>

@@ -151,6 +151,7 @@ public sealed partial class Orchestrator(
 
         output.WriteLine($"all {state.Nodes.Count} nodes ready");
         output.Write(StatusText.Format(await StatusAsync(CancellationToken.None)));
+        await using var dashboard = await StartDashboardAsync(detach);
         if (detach)
         {
             return 0;
@@ -180,6 +181,7 @@ public sealed partial class Orchestrator(
             return 0;
         }
 
+        await StopDashboardAsync(state);
         // A foreground 'up' watching the run reads this: the nodes are meant to exit.
         _run.WriteState(state with { Stopping = true });
         var running = RunningNodes();
@@ -254,13 +256,9 @@ public sealed partial class Orchestrator(
                 traffic?.SeenBy);
         }).ToList();
 
-        // The master listening on the VIP; in active-active mode every load balancer listens, and the master is named.
-        var owner = (statuses.FirstOrDefault(s => s.Vrrp is { State: "master", Listening: true })
-            ?? statuses.FirstOrDefault(s => s.Vrrp is { Listening: true }))?.Name;
-        var masters = statuses.Where(s => s.Vrrp is { State: "master" }).Select(s => s.Name).ToList();
         var netns = _netns is null ? null
             : new NetnsReport(_netns.Subnet, NetnsLayout.HostAddress(_layout.NetnsSubnet).ToString(), _netns.HostLink, _netns.SwitchNamespace);
-        return new StatusReport(_layout.SourcePath, state is not null, new VipReport(_layout.Vip.ToString(), owner, masters), statuses, netns);
+        return new StatusReport(_layout.SourcePath, state is not null, VipReport.Of(_layout.Vip.ToString(), statuses.Select(s => (s.Name, s.Vrrp))), statuses, netns);
     }
 
     /// <summary>The names of the topology's nodes as it runs: with the database server of 'up --db mysql'.</summary>

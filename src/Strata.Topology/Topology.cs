@@ -524,6 +524,12 @@ public sealed record Topology
     /// <summary>Whether the addresses are those of <see cref="NetnsLayout.Apply"/>, not the file's.</summary>
     public bool InNetns { get; init; }
 
+    /// <summary>Where <c>strata up</c> serves the live dashboard (a loopback address), or null when it is off.</summary>
+    public IPEndPoint? Dashboard { get; init; } = DefaultDashboard;
+
+    /// <summary>The dashboard's address unless the file says otherwise: http://127.0.0.1:8099/.</summary>
+    public static IPEndPoint DefaultDashboard => new(IPAddress.Loopback, 8099);
+
     /// <summary>Every node, DNS first, then tier by tier from the front, the managed database server last.</summary>
     public IEnumerable<NodeSpec> AllNodes => Database.Server is { } server
         ? [Dns, .. LoadBalancers, .. AllWebNodes, .. AllAppNodes, server]

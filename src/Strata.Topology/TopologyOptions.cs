@@ -33,6 +33,9 @@ public sealed record TopologyOptions
 
     /// <summary>Where the nodes send their traces (docs/observability.md).</summary>
     public TelemetryOptions? Telemetry { get; init; }
+
+    /// <summary>The live dashboard <c>strata up</c> serves (docs/dashboard.md).</summary>
+    public DashboardOptions? Dashboard { get; init; }
 }
 
 /// <summary>
@@ -50,6 +53,19 @@ public sealed record TelemetryOptions
 
     /// <summary>Share of new traces kept, 0–1; a request that comes with a sampled traceparent is always kept [1].</summary>
     public double? SampleRatio { get; init; }
+}
+
+/// <summary>The live dashboard of the running topology, served by <c>strata up</c> (docs/dashboard.md).</summary>
+public sealed record DashboardOptions
+{
+    /// <summary>
+    /// A loopback host:port it listens on [127.0.0.1:8099]. Loopback only: it has no TLS and its pages are read
+    /// without the token (reach it from elsewhere through an SSH tunnel).
+    /// </summary>
+    public string? Address { get; init; }
+
+    /// <summary>Whether <c>strata up</c> serves it [true]; <c>up --dashboard off</c> turns it off for one run.</summary>
+    public bool? Enabled { get; init; }
 }
 
 /// <summary>The private network of <c>strata up --netns</c>.</summary>

@@ -9,7 +9,7 @@ namespace Strata.Topology;
 /// <summary>
 /// Checks <see cref="TopologyOptions"/> field by field, collecting every error, and builds the runtime model. This file
 /// holds the whole and what every section uses (nodes, names, addresses, numbers in range); each section's own checks
-/// are in <c>TopologyValidator.SECTION.cs</c> beside it (Dns, Vip, Tls, Backends, Web, App, Routes, Database, Netns, Telemetry).
+/// are in <c>TopologyValidator.SECTION.cs</c> beside it (Dns, Vip, Tls, Backends, Web, App, Routes, Database, Netns, Telemetry, Dashboard).
 /// </summary>
 internal sealed partial class TopologyValidator
 {
@@ -74,6 +74,7 @@ internal sealed partial class TopologyValidator
             InRange(o.Vip?.MaxConnectionsPerClient ?? ConnectionLimitSpec.Default.PerClient, "vip.maxConnectionsPerClient", 0, 1_000_000));
         var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length + webPools.Sum(p => p.Nodes.Length) + appPools.Sum(p => p.Nodes.Length) + (database?.Managed == true ? 1 : 0));
         var telemetry = Telemetry(o.Telemetry);
+        var dashboard = Dashboard(o.Dashboard);
         var adminToken = o.Admin?.Token;
         if (o.Admin is not null && (string.IsNullOrWhiteSpace(adminToken) || adminToken.Length < 16))
         {
@@ -114,6 +115,7 @@ internal sealed partial class TopologyValidator
             BenchmarkEndpoints = BenchmarkEndpoints(o.App, appCommand),
             NetnsSubnet = netnsSubnet,
             Telemetry = telemetry,
+            Dashboard = dashboard,
         };
     }
 

@@ -12,6 +12,8 @@ public sealed class ProxyAdmin(string token) : IDisposable
 {
     private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
 
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     /// <summary>What one proxy said: a line for the user, and whether it agreed.</summary>
     public readonly record struct Answer(string Line, bool Ok);
 
@@ -52,28 +54,32 @@ public sealed class ProxyAdmin(string token) : IDisposable
         try
         {
             using var response = await _client.SendAsync(request, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                return null;
-            }
-
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-            foreach (var backend in json.RootElement.GetProperty("backends").EnumerateArray())
-            {
-                foreach (var entry in backend.GetProperty("servers").EnumerateArray())
-                {
-                    if (entry.GetProperty("name").GetString() == server)
-                    {
-                        return (entry.GetProperty("state").GetString() ?? "", entry.GetProperty("activeRequests").GetInt32());
-                    }
-                }
-            }
-
-            return null;
+            return response.IsSuccessStatusCode
+                && ReadServers(await response.Content.ReadAsStringAsync(cancellationToken)).FirstOrDefault(s => s.Name == server) is { Name: not null } seen
+                    ? (seen.State, seen.Active)
+                    : null;
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Every server of every pool in a proxy's report (the body of <c>GET /admin/servers</c> and of the open
+    /// <c>/stats?format=json</c>); empty when the body is not such a report. Fields a newer node adds are ignored.
+    /// </summary>
+    public static IReadOnlyList<ServerView> ReadServers(string report)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Report>(report, Json)?.Backends?.SelectMany(b => b.Servers ?? []).Where(s => s.Name is not null)
+                .Select(s => new ServerView(s.Name!, s.State ?? "", s.ActiveRequests, s.TotalRequests, s.TotalFailures, s.LastCheck?.Detail))
+                .ToList() ?? [];
+        }
+        catch (JsonException)
+        {
+            return [];
         }
     }
 
@@ -92,4 +98,22 @@ public sealed class ProxyAdmin(string token) : IDisposable
             return body;
         }
     }
+
+    // The report's shape, as Strata.Proxy's StatsReport writes it (this room does not reference the proxy's).
+    private sealed record Report(IReadOnlyList<Backend>? Backends);
+
+    private sealed record Backend(IReadOnlyList<Server>? Servers);
+
+    private sealed record Server(string? Name, string? State, int ActiveRequests, long TotalRequests, long TotalFailures, Check? LastCheck);
+
+    private sealed record Check(string? Detail);
 }
+
+/// <summary>One server as a proxy in front sees it.</summary>
+/// <param name="Name">The server's node name.</param>
+/// <param name="State">UP, DOWN, DRAIN or MAINT.</param>
+/// <param name="Active">Requests the proxy has in flight there.</param>
+/// <param name="Requests">Requests the proxy sent it since the proxy started.</param>
+/// <param name="Failures">Of those, the ones that failed on it.</param>
+/// <param name="Check">The proxy's last health check of it ("passed", "HTTP 503"...), or null before the first.</param>
+public readonly record struct ServerView(string Name, string State, int Active, long Requests, long Failures, string? Check);

@@ -29,6 +29,10 @@ internal static class NodeLog
         return (Encoding.UTF8.GetString(bytes), end);
     }
 
+    /// <summary>The last <paramref name="count"/> lines as a list, empty ones left out; none when the file does not exist.</summary>
+    public static IReadOnlyList<string> Lines(string path, int count) =>
+        File.Exists(path) ? LastLines(path, count).Text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList() : [];
+
     /// <summary>
     /// Writes to <paramref name="output"/> what is appended to <paramref name="path"/> from <paramref name="from"/> on,
     /// until <paramref name="stop"/>. A file that does not exist yet is waited for and read from its start; one moved

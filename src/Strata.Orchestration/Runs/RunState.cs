@@ -16,7 +16,8 @@ public sealed record RunNode(string Name, int Pid, string LogPath);
 /// <param name="Database">The engine of <c>up --db</c>, or null when the file's database runs.</param>
 /// <param name="Stopping">Set by <c>down</c> before it stops the nodes, so a foreground <c>up</c> watching the run knows
 /// they are meant to exit.</param>
-public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null, string? Database = null, bool Stopping = false)
+/// <param name="Dashboard">The dashboard's own process of <c>up --detach</c> (<c>down</c> stops it first), or null.</param>
+public sealed record RunState(string TopologyPath, IReadOnlyList<RunNode> Nodes, NetnsRun? Netns = null, string? Database = null, bool Stopping = false, RunNode? Dashboard = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -49,7 +49,20 @@ public sealed record VrrpStatus(string State, int Priority, bool Listening);
 /// <param name="Address">host:port.</param>
 /// <param name="Owner">The load balancer holding it, or null.</param>
 /// <param name="Masters">Every load balancer in the master state: more than one is a split brain (they cannot hear each other).</param>
-public sealed record VipReport(string Address, string? Owner, IReadOnlyList<string> Masters);
+public sealed record VipReport(string Address, string? Owner, IReadOnlyList<string> Masters)
+{
+    /// <summary>
+    /// The VIP as the load balancers' VRRP states say: held by the master listening on it (in active-active mode every
+    /// load balancer listens, and the master is named), else by any load balancer listening; every master listed.
+    /// </summary>
+    public static VipReport Of(string address, IEnumerable<(string Name, VrrpStatus? Vrrp)> nodes)
+    {
+        var vrrp = nodes.Where(n => n.Vrrp is not null).ToList();
+        var owner = vrrp.Where(n => n.Vrrp is { State: "master", Listening: true }).Concat(vrrp.Where(n => n.Vrrp is { Listening: true }))
+            .Select(n => n.Name).FirstOrDefault();
+        return new(address, owner, [.. vrrp.Where(n => n.Vrrp is { State: "master" }).Select(n => n.Name)]);
+    }
+}
 
 /// <summary>The network of <c>up --netns</c> in <c>status --json</c>.</summary>
 /// <param name="Subnet">The private subnet.</param>

@@ -1,8 +1,4 @@
 using System.CommandLine;
-using Strata.Orchestration;
-using Strata.Orchestration.Admin;
-using Strata.Orchestration.Runs;
-using Strata.Orchestration.Status;
 using Strata.Topology;
 
 namespace Strata.Cli;
@@ -34,43 +30,8 @@ internal static class AdminCommands
                     $"{(spec is null ? $"no node named '{server}'" : $"'{server}' is not a backend server")}: {name} takes a web or app node: {string.Join(", ", servers)}");
             }
 
-            return await TellProxiesAsync(topology, spec, action, cancellationToken);
+            return await StrataCommandLine.Orchestrator(topology).TellProxiesAsync(server, action, cancellationToken);
         });
         return command;
-    }
-
-    private static async Task<int> TellProxiesAsync(Topology.Topology topology, NodeSpec server, string action, CancellationToken cancellationToken)
-    {
-        var proxyRole = ProxyAdmin.FrontOf(server);
-        var token = topology.AdminToken ?? new RunDirectory(topology.SourcePath).ReadAdminToken();
-        if (token is null)
-        {
-            return Fail("no admin token: none in the topology and no run token (is the topology running? 'strata up')");
-        }
-
-        var status = await new Orchestrator(topology, _ => [], TextWriter.Null).StatusAsync(cancellationToken);
-        var proxies = status.Nodes
-            .Where(n => n.Pid is not null && topology.FindNode(n.Name)?.Role == proxyRole)
-            .Select(n => topology.FindNode(n.Name)!)
-            .ToList();
-        if (proxies.Count == 0)
-        {
-            return Fail($"no {(proxyRole == NodeRole.LoadBalancer ? "load balancer" : "web node")} is running to tell about {server.Name}");
-        }
-
-        using var admin = new ProxyAdmin(token);
-        var results = await Task.WhenAll(proxies.Select(proxy => admin.TellAsync(proxy, server.Name, action, cancellationToken)));
-        foreach (var (line, ok) in results)
-        {
-            (ok ? Console.Out : Console.Error).WriteLine(line);
-        }
-
-        return results.All(r => r.Ok) ? 0 : 1;
-    }
-
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"strata: {message}");
-        return 1;
     }
 }

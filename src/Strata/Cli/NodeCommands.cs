@@ -84,14 +84,18 @@ internal static class NodeCommands
     }
 
     /// <summary>The command line that runs <paramref name="node"/> with the executable running now.</summary>
-    public static IReadOnlyList<string> CommandLine(NodeSpec node, string topologyPath)
+    public static IReadOnlyList<string> CommandLine(NodeSpec node, string topologyPath) =>
+        Executable([node.Role.ShortName(), node.Name, "--file", topologyPath]);
+
+    /// <summary>The command line that runs the executable running now with <paramref name="arguments"/>.</summary>
+    public static IReadOnlyList<string> Executable(IReadOnlyList<string> arguments)
     {
         var executable = Environment.ProcessPath!;
         // Under 'dotnet Strata.dll' (as in tests) the host is dotnet and the program is the assembly.
         IReadOnlyList<string> program = Path.GetFileNameWithoutExtension(executable) == "dotnet"
             ? [executable, typeof(NodeCommands).Assembly.Location]
             : [executable];
-        return [.. program, node.Role.ShortName(), node.Name, "--file", topologyPath];
+        return [.. program, .. arguments];
     }
 
     private static WebApplication Build(Topology.Topology topology, NodeSpec node) => node.Role switch

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Strata.Database.Server;
@@ -31,6 +32,7 @@ internal static class StrataCommandLine
             UpCommand(),
             StatusCommand(),
             LogsCommand(),
+            DashboardCommand(),
             DownCommand(),
             KillCommand(),
             ReopenLogsCommand(),
@@ -87,12 +89,32 @@ internal static class StrataCommandLine
         var detach = new Option<bool>("--detach", "-d") { Description = "Return once every node is ready, leaving them running" };
         var db = NodeCommands.DatabaseOption("The database, whatever the file says: sqlite (embedded) or mysql (a MariaDB server Strata runs as db-1)");
         var netns = new Option<bool>("--netns") { Description = "Run each node in its own network namespace (root)" };
-        var command = new Command("up", "Start every node of the topology and wait until all are ready") { FileOption, detach, db, netns };
+        var dashboard = new Option<string>("--dashboard")
+        {
+            Description = "Where to serve the live dashboard, a loopback HOST:PORT, or 'off' [dashboard.address of the file, else 127.0.0.1:8099]",
+        };
+        var command = new Command("up", "Start every node of the topology and wait until all are ready") { FileOption, detach, db, netns, dashboard };
         command.SetAction(async (parse, _) =>
         {
             if (LoadTopology(parse) is not { } topology)
             {
                 return UsageError;
+            }
+
+            if (parse.GetValue(dashboard) is { } setting)
+            {
+                if (setting == "off")
+                {
+                    topology = topology with { Dashboard = null };
+                }
+                else if (DashboardAddress(setting) is { } address)
+                {
+                    topology = topology with { Dashboard = address };
+                }
+                else
+                {
+                    return UsageError;
+                }
             }
 
             var database = parse.GetValue(db);
@@ -113,6 +135,41 @@ internal static class StrataCommandLine
             return await Orchestrator(topology).UpAsync(parse.GetValue(detach), stop.Token, parse.GetValue(netns), database);
         });
         return command;
+    }
+
+    private static Command DashboardCommand()
+    {
+        var address = new Option<string>("--address") { Description = "A loopback HOST:PORT [dashboard.address of the file, else 127.0.0.1:8099]" };
+        var command = new Command("dashboard", "Serve the live dashboard of the running topology (up does it itself; this one ends with the run)") { FileOption, address };
+        command.SetAction(async parse =>
+        {
+            if (LoadTopology(parse) is not { } topology)
+            {
+                return UsageError;
+            }
+
+            var at = parse.GetValue(address) is { } given ? DashboardAddress(given) : topology.Dashboard ?? Topology.Topology.DefaultDashboard;
+            if (at is null)
+            {
+                return UsageError;
+            }
+
+            using var stop = new StopSignals();
+            return await Orchestrator(topology).DashboardAsync(at, stop.Token);
+        });
+        return command;
+    }
+
+    /// <summary>A loopback HOST:PORT for the dashboard; else a usage error and null.</summary>
+    private static IPEndPoint? DashboardAddress(string value)
+    {
+        if (IPEndPoint.TryParse(value, out var address) && address.Port != 0 && IPAddress.IsLoopback(address.Address) && value.Contains(':', StringComparison.Ordinal))
+        {
+            return address;
+        }
+
+        Usage($"'{value}' is not a loopback HOST:PORT (e.g. 127.0.0.1:8099): the dashboard is never served beyond this machine");
+        return null;
     }
 
     private static Command StatusCommand()
@@ -211,25 +268,9 @@ internal static class StrataCommandLine
                 return null;
             }
 
-            if (tier is "lb" or "loadbalancers" or "db" or "database" or "dns")
+            if (Orchestration.Orchestrator.ScaleProblem(tier, size) is { } problem)
             {
-                Usage(tier is "db" or "database"
-                    ? "the database tier has one server until its replication lands (issue 20): it cannot be scaled"
-                    : tier == "dns"
-                        ? "the DNS tier is one authoritative server: it cannot be scaled"
-                        : "the load balancers are the VIP's VRRP pair (their priorities decide who holds it): set them in strata.json");
-                return null;
-            }
-
-            if (!Orchestration.Orchestrator.ScalableTiers.Contains(tier))
-            {
-                Usage($"'{parts[0]}' is not a tier that scales; the tiers: {string.Join(", ", Orchestration.Orchestrator.ScalableTiers)}");
-                return null;
-            }
-
-            if (size < 1 || size > Orchestration.Orchestrator.MaxTierSize)
-            {
-                Usage($"{tier}={size}: a tier has 1 to {Orchestration.Orchestrator.MaxTierSize} nodes");
+                Usage(problem);
                 return null;
             }
 
@@ -300,8 +341,8 @@ internal static class StrataCommandLine
         return null;
     }
 
-    private static Orchestrator Orchestrator(Topology.Topology topology) =>
-        new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out, Console.Error);
+    public static Orchestrator Orchestrator(Topology.Topology topology) =>
+        new(topology, node => NodeCommands.CommandLine(node, topology.SourcePath), Console.Out, Console.Error) { StrataCommand = NodeCommands.Executable };
 
     public static int Usage(string message)
     {

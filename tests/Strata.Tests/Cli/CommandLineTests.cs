@@ -43,6 +43,18 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Up_DashboardNotOnLoopback_Exit2NothingStarted()
+    {
+        var path = WriteTopology(_ => { });
+
+        var result = await StrataCli.RunAsync("up", "--detach", "--dashboard", "0.0.0.0:8099", "-f", path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("strata: '0.0.0.0:8099' is not a loopback HOST:PORT (e.g. 127.0.0.1:8099): the dashboard is never served beyond this machine", result.Error.TrimEnd());
+        Assert.False(Directory.Exists(Path.Combine(_dir, ".strata")), "a run folder was created although up was refused");
+    }
+
+    [Fact]
     public async Task Kill_UnknownNode_Exit2ListingTheNodes()
     {
         var path = WriteTopology(_ => { });

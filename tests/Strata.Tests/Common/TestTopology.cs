@@ -59,13 +59,18 @@ internal static class TestTopology
             Database = new DatabaseSpec("sqlite", databasePath ?? Path.Combine(Path.GetTempPath(), $"strata-{Guid.NewGuid():N}.db")),
         };
 
-    /// <summary>The repository's strata.json as a JSON tree, with web.root made absolute so a copy works anywhere.</summary>
+    /// <summary>
+    /// The repository's strata.json as a JSON tree, with web.root made absolute so a copy works anywhere, and the live
+    /// dashboard off: a test's run never takes 127.0.0.1:8099 (a developer's own dashboard) nor starts a process for it;
+    /// the dashboard's tests give it a free port.
+    /// </summary>
     public static JsonObject DefaultJson()
     {
         var root = JsonNode.Parse(
             File.ReadAllText(Path.Combine(RepositoryRoot, "strata.json")),
             documentOptions: new() { CommentHandling = JsonCommentHandling.Skip })!.AsObject();
         root["web"]!["root"] = Path.Combine(RepositoryRoot, "wwwroot");
+        root["dashboard"] = new JsonObject { ["enabled"] = false };
         return root;
     }
 

@@ -99,6 +99,31 @@ public sealed class TopologyLoaderTests : IDisposable
         Assert.Equal(("netns.subnet", problem), (error.Field, error.Problem));
     }
 
+    [Fact]
+    public void Load_Dashboard_OnAt8099UnlessTheFileSaysOtherwise()
+    {
+        var file = TopologyLoader.Load(Path.Combine(TestTopology.RepositoryRoot, "strata.json"));
+        var moved = TopologyLoader.Load(Write(Default(root => root["dashboard"] = new JsonObject { ["address"] = "127.0.0.1:9099" })));
+        var off = TopologyLoader.Load(Write(Default(root => root["dashboard"] = new JsonObject { ["enabled"] = false })));
+
+        Assert.Equal(IPEndPoint.Parse("127.0.0.1:8099"), file.Dashboard);
+        Assert.Equal(IPEndPoint.Parse("127.0.0.1:9099"), moved.Dashboard);
+        Assert.Null(off.Dashboard);
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0:8099", "'0.0.0.0:8099' is not a loopback address (e.g. \"127.0.0.1:8099\"); reach the dashboard from elsewhere through an SSH tunnel")]
+    [InlineData("192.168.1.5:8099", "'192.168.1.5:8099' is not a loopback address (e.g. \"127.0.0.1:8099\"); reach the dashboard from elsewhere through an SSH tunnel")]
+    [InlineData("127.0.0.1:0", "'127.0.0.1:0' needs a port from 1 to 65535")]
+    [InlineData("127.0.1.1:8081", "'127.0.1.1:8081' is already used by lb-1 management")]
+    public void Load_BadDashboardAddress_SaysWhy(string address, string problem)
+    {
+        var path = Write(Default(root => root["dashboard"] = new JsonObject { ["address"] = address }));
+
+        var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(path)).Errors);
+        Assert.Equal(("dashboard.address", problem), (error.Field, error.Problem));
+    }
+
     [Theory]
     [InlineData("responsesPerSecond", 1001, "1001 is out of range (0 to 1000)")]
     [InlineData("window", 0, "0 is out of range (1 to 3600)")]
