@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Strata.Orchestration.Admin;
+using Strata.Orchestration.Netns;
 using Strata.Orchestration.Processes;
 using Strata.Orchestration.Runs;
 using Strata.Orchestration.Status;
@@ -13,7 +14,9 @@ namespace Strata.Orchestration;
 /// <c>strata scale TIER=N</c>: a tier grows by nodes on the next free addresses, started and ready before the proxies in
 /// front take them (they join as DOWN and are checked in: health checks, slow start), and shrinks from its
 /// highest-numbered nodes, taken out of rotation (maintenance: no new requests, persistence cookies redispatched) and
-/// emptied of their requests in flight before they stop. The topology file says the new size, its comments kept.
+/// emptied of their requests in flight before they stop. The topology file says the new size, its comments kept. Under
+/// <c>--netns</c> a new node gets a namespace of its own at its tier's next address (NetnsLayout's blocks: no other node
+/// moves), removed with the node.
 /// </summary>
 public sealed partial class Orchestrator
 {
@@ -46,11 +49,6 @@ public sealed partial class Orchestrator
         if (ReadRun() is not { } state || RunningNodes().Count == 0)
         {
             return Fail("not running: use 'strata up' to start the topology");
-        }
-
-        if (_netns is not null)
-        {
-            return Refuse("scale under --netns is not there yet (each node's namespace address follows the order of the nodes); stop with 'strata down', edit the tier in strata.json and 'strata up --netns' again");
         }
 
         foreach (var (tier, size) in sizes)
@@ -89,6 +87,15 @@ public sealed partial class Orchestrator
         var started = added.Select(n => _layout.FindNode(n.Name)!).ToList();
         foreach (var node in started)
         {
+            if (_netns is not null)
+            {
+                // Its own namespace on the run's switch, at its tier's next address (NetnsLayout): no other node moves.
+                _netns = _netns.With(node.Name);
+                state = state with { Netns = _netns };
+                _run.WriteState(state);
+                await NetnsNetwork.AddNodeAsync(_netns, node, _layout.NetnsSubnet.PrefixLength);
+            }
+
             state = state.With(StartNode(node));
             _run.WriteState(state);
         }
@@ -163,6 +170,13 @@ public sealed partial class Orchestrator
             }
 
             state = state.Without(node.Name);
+            if (_netns is not null)
+            {
+                await NetnsNetwork.RemoveNodeAsync(_netns, node.Name);
+                _netns = _netns.Without(node.Name);
+                state = state with { Netns = _netns };
+            }
+
             _run.WriteState(state);
             output.WriteLine($"stopped {node.Name}");
         }
@@ -183,12 +197,13 @@ public sealed partial class Orchestrator
         {
             File.WriteAllText(next, TopologyFileEditor.ResizeNodes(File.ReadAllText(path), tier, remove, add));
             var topology = TopologyLoader.Load(next);
+            var file = _file.DatabaseChoice is { } database ? ManagedDatabase.Choose(topology, database) : topology;
+            var layout = _netns is null ? file : NetnsLayout.Apply(file);
             File.Move(next, path, overwrite: true);
-            _file = _file.DatabaseChoice is { } database ? ManagedDatabase.Choose(topology, database) : topology;
-            _layout = _file;
+            (_file, _layout) = (file, layout);
             return null;
         }
-        catch (Exception ex) when (ex is TopologyException or FormatException or IOException)
+        catch (Exception ex) when (ex is TopologyException or FormatException or IOException or InvalidOperationException)
         {
             File.Delete(next);
             return $"{Path.GetFileName(path)} not changed: {ex.Message}";

@@ -6,8 +6,7 @@ namespace Strata.Topology;
 /// <summary>
 /// Where the nodes of a topology live under <c>strata up --netns</c>: each in its own network namespace with one
 /// interface, <see cref="InterfaceName"/>, on <see cref="Topology.NetnsSubnet"/>. The host end of the one veth
-/// into the host namespace gets the first address (.1), the nodes .10 on in <see cref="Topology.AllNodes"/>
-/// order, the VIP .100; every port stays as written. A pure function of the topology file, so the orchestrator,
+/// into the host namespace gets the first address (.1), the nodes an address in their tier's block (below), the VIP .100; every port stays as written. A pure function of the topology file, so the orchestrator,
 /// <c>status</c> and each node (started with <c>--netns</c>) agree on it without passing addresses around.
 /// </summary>
 public static class NetnsLayout
@@ -18,10 +17,14 @@ public static class NetnsLayout
     /// <summary>Each node's one interface inside its namespace.</summary>
     public const string InterfaceName = "eth0";
 
-    /// <summary>Nodes fit between .10 and the VIP at .100.</summary>
-    public const int MaxNodes = 90;
+    /// <summary>
+    /// Each tier's block of addresses (offsets in the subnet), fixed so that a tier can grow or shrink (<c>strata
+    /// scale</c>) without moving any other node: the DNS node .10, load balancers .11–.19, web nodes .20–.49, app nodes
+    /// .50–.89, the database server .90, the VIP .100. In the web and app blocks the default pool counts up from the
+    /// start and the named pools down from the end.
+    /// </summary>
+    private static readonly (int First, int Last) DnsBlock = (10, 10), LoadBalancerBlock = (11, 19), WebBlock = (20, 49), AppBlock = (50, 89), DatabaseBlock = (90, 90);
 
-    private const int FirstNode = 10;
     private const int VipOffset = 100;
 
     /// <summary>The host end's address (.1).</summary>
@@ -36,7 +39,20 @@ public static class NetnsLayout
         }
 
         var subnet = topology.NetnsSubnet;
-        var placed = topology.AllNodes.Select((node, i) => (node, Address: Offset(subnet, FirstNode + i))).ToDictionary(p => p.node.Name, p => p.Address);
+        if (Problem(topology.LoadBalancers.Length, topology.AllWebNodes.Count(), topology.AllAppNodes.Count()) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
+        var placed = new Dictionary<string, IPAddress>(StringComparer.Ordinal) { [topology.Dns.Name] = Offset(subnet, DnsBlock.First) };
+        Place(placed, subnet, LoadBalancerBlock, topology.LoadBalancers, []);
+        Place(placed, subnet, WebBlock, topology.WebNodes, topology.WebPools.SelectMany(p => p.Nodes));
+        Place(placed, subnet, AppBlock, topology.AppNodes, topology.AppPools.SelectMany(p => p.Nodes));
+        if (topology.Database.Server is { } database)
+        {
+            placed[database.Name] = Offset(subnet, DatabaseBlock.First);
+        }
+
         var vip = Offset(subnet, VipOffset);
         var moved = new Dictionary<IPAddress, IPAddress> { [topology.Vip.Address] = vip };
         foreach (var node in topology.AllNodes)
@@ -73,6 +89,37 @@ public static class NetnsLayout
                 Records = topology.Zone.Records.ToImmutableDictionary(r => r.Key, r => moved.GetValueOrDefault(r.Value, r.Value)),
             },
         };
+    }
+
+    /// <summary>Why a topology with these many nodes per tier does not fit the layout's blocks, or null.</summary>
+    public static string? Problem(int loadBalancers, int webNodes, int appNodes)
+    {
+        foreach (var (tier, count, block) in new[] { ("load balancers", loadBalancers, LoadBalancerBlock), ("web nodes", webNodes, WebBlock), ("app nodes", appNodes, AppBlock) })
+        {
+            var room = block.Last - block.First + 1;
+            if (count > room)
+            {
+                return $"the network layout of 'up --netns' has room for {room} {tier} (.{block.First}-.{block.Last}); the topology has {count}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The default pool's nodes from the start of <paramref name="block"/>, the named pools' from its end.</summary>
+    private static void Place(Dictionary<string, IPAddress> placed, IPNetwork subnet, (int First, int Last) block, IEnumerable<NodeSpec> fromStart, IEnumerable<NodeSpec> fromEnd)
+    {
+        var offset = block.First;
+        foreach (var node in fromStart)
+        {
+            placed[node.Name] = Offset(subnet, offset++);
+        }
+
+        offset = block.Last;
+        foreach (var node in fromEnd)
+        {
+            placed[node.Name] = Offset(subnet, offset--);
+        }
     }
 
     /// <summary>Whether <paramref name="subnet"/> lies inside 10/8, 172.16/12 or 192.168/16.</summary>

@@ -6,7 +6,7 @@ namespace Strata.Topology;
 /// <summary>The checks of the netns section: the subnet of up --netns.</summary>
 internal sealed partial class TopologyValidator
 {
-    private IPNetwork NetnsSubnet(string? value, int nodeCount)
+    private IPNetwork NetnsSubnet(string? value, int loadBalancers, int webNodes, int appNodes)
     {
         if (value is null)
         {
@@ -28,9 +28,9 @@ internal sealed partial class TopologyValidator
             // The host gets a route for this subnet: a public range would hijack real addresses.
             Error("netns.subnet", $"'{value}' is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
         }
-        else if (nodeCount > NetnsLayout.MaxNodes)
+        else if (NetnsLayout.Problem(loadBalancers, webNodes, appNodes) is { } problem)
         {
-            Error("netns.subnet", $"the layout has room for {NetnsLayout.MaxNodes} nodes; the topology has {nodeCount}");
+            Error("netns.subnet", problem);
         }
 
         return subnet;

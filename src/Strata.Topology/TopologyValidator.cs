@@ -72,7 +72,7 @@ internal sealed partial class TopologyValidator
         var vipConnections = new ConnectionLimitSpec(
             InRange(o.Vip?.MaxConnections ?? ConnectionLimitSpec.Default.Max, "vip.maxConnections", 1, 1_000_000),
             InRange(o.Vip?.MaxConnectionsPerClient ?? ConnectionLimitSpec.Default.PerClient, "vip.maxConnectionsPerClient", 0, 1_000_000));
-        var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, 1 + loadBalancers.Length + webNodes.Length + appNodes.Length + webPools.Sum(p => p.Nodes.Length) + appPools.Sum(p => p.Nodes.Length) + (database?.Managed == true ? 1 : 0));
+        var netnsSubnet = NetnsSubnet(o.Netns?.Subnet, loadBalancers.Length, webNodes.Length + webPools.Sum(p => p.Nodes.Length), appNodes.Length + appPools.Sum(p => p.Nodes.Length));
         var telemetry = Telemetry(o.Telemetry);
         var dashboard = Dashboard(o.Dashboard);
         var adminToken = o.Admin?.Token;

@@ -23,6 +23,13 @@ public sealed record NetnsRun(string Prefix, string Subnet, IReadOnlyDictionary<
     /// <summary>The namespace node <paramref name="node"/> runs in.</summary>
     public string Namespace(string node) => $"{Prefix}-{node}";
 
+    /// <summary>These names with a switch port for a node added to the run (<c>strata scale</c>).</summary>
+    public NetnsRun With(string node) =>
+        this with { Ports = new Dictionary<string, string>(Ports) { [node] = $"n{Ports.Values.Select(p => int.Parse(p.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(-1).Max() + 1}" } };
+
+    /// <summary>These names without a node taken out of the run.</summary>
+    public NetnsRun Without(string node) => this with { Ports = Ports.Where(p => p.Key != node).ToDictionary(p => p.Key, p => p.Value) };
+
     /// <summary>The names for <paramref name="topology"/> run from <paramref name="runRoot"/>.</summary>
     public static NetnsRun For(string runRoot, Topology.Topology topology)
     {
@@ -106,14 +113,7 @@ internal static class NetnsNetwork
         await IpCommand.CheckedAsync("ip", "-n", run.SwitchNamespace, "link", "set", "br0", "up");
         foreach (var node in layout.AllNodes)
         {
-            var ns = run.Namespace(node.Name);
-            var port = run.Ports[node.Name];
-            await AddNamespaceAsync(ns);
-            // Made straight between the two namespaces: the node's link never appears in the host namespace.
-            await IpCommand.CheckedAsync("ip", "-n", ns, "link", "add", NetnsLayout.InterfaceName, "type", "veth", "peer", "name", port, "netns", run.SwitchNamespace);
-            await IpCommand.CheckedAsync("ip", "-n", run.SwitchNamespace, "link", "set", port, "master", "br0", "up");
-            await IpCommand.CheckedAsync("ip", "-n", ns, "addr", "add", $"{node.Address.Address}/{prefixLength}", "dev", NetnsLayout.InterfaceName);
-            await IpCommand.CheckedAsync("ip", "-n", ns, "link", "set", NetnsLayout.InterfaceName, "up");
+            await AddNodeAsync(run, node, prefixLength);
         }
 
         await IpCommand.CheckedAsync("ip", "link", "add", run.HostLink, "type", "veth", "peer", "name", "host", "netns", run.SwitchNamespace);
@@ -121,6 +121,25 @@ internal static class NetnsNetwork
         await IpCommand.CheckedAsync("ip", "addr", "add", $"{NetnsLayout.HostAddress(layout.NetnsSubnet)}/{prefixLength}", "dev", run.HostLink);
         await IpCommand.CheckedAsync("ip", "link", "set", run.HostLink, "up");
     }
+
+    /// <summary>
+    /// A node's namespace with its one interface on the subnet, joined to the switch at its port (at <c>up</c>, and for
+    /// a node <c>strata scale</c> adds).
+    /// </summary>
+    public static async Task AddNodeAsync(NetnsRun run, NodeSpec node, int prefixLength)
+    {
+        var ns = run.Namespace(node.Name);
+        var port = run.Ports[node.Name];
+        await AddNamespaceAsync(ns);
+        // Made straight between the two namespaces: the node's link never appears in the host namespace.
+        await IpCommand.CheckedAsync("ip", "-n", ns, "link", "add", NetnsLayout.InterfaceName, "type", "veth", "peer", "name", port, "netns", run.SwitchNamespace);
+        await IpCommand.CheckedAsync("ip", "-n", run.SwitchNamespace, "link", "set", port, "master", "br0", "up");
+        await IpCommand.CheckedAsync("ip", "-n", ns, "addr", "add", $"{node.Address.Address}/{prefixLength}", "dev", NetnsLayout.InterfaceName);
+        await IpCommand.CheckedAsync("ip", "-n", ns, "link", "set", NetnsLayout.InterfaceName, "up");
+    }
+
+    /// <summary>A node's namespace removed (its veth goes with it): <c>strata scale</c> took the node out.</summary>
+    public static Task RemoveNodeAsync(NetnsRun run, string node) => IpCommand.CheckedAsync("ip", "netns", "del", run.Namespace(node));
 
     /// <summary>
     /// Removes every namespace of the run (their veths go with them, the host's too, whose other end is in the

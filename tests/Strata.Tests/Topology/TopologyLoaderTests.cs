@@ -173,6 +173,37 @@ public sealed class TopologyLoaderTests : IDisposable
     }
 
     [Fact]
+    public void NetnsLayout_ATierScaled_NoOtherNodeMoves()
+    {
+        var before = NetnsLayout.Apply(TopologyLoader.Load(Write(Default(_ => { }))));
+        var after = NetnsLayout.Apply(TopologyLoader.Load(Write(Default(root =>
+        {
+            root["web"]!["nodes"]!.AsArray().Add(new JsonObject { ["name"] = "web-3", ["address"] = "127.0.2.3:8080", ["management"] = "127.0.2.3:8081" });
+            root["app"]!["nodes"]!.AsArray().RemoveAt(1);
+        }))));
+
+        Assert.All(after.AllNodes.Where(n => n.Name != "web-3"), n => Assert.Equal(before.FindNode(n.Name)!.Address, n.Address));
+        Assert.Equal("10.201.0.22:8080", after.FindNode("web-3")!.Address.ToString());
+    }
+
+    [Fact]
+    public void NetnsLayout_MoreWebNodesThanTheirBlock_Refused()
+    {
+        var path = Write(Default(root =>
+        {
+            root["netns"] = new JsonObject { ["subnet"] = "10.201.0.0/24" };
+            var nodes = root["web"]!["nodes"]!.AsArray();
+            for (var i = 3; i <= 31; i++)
+            {
+                nodes.Add(new JsonObject { ["name"] = $"web-{i}", ["address"] = $"127.0.2.{i}:8080", ["management"] = $"127.0.2.{i}:8081" });
+            }
+        }));
+
+        var error = Assert.Single(Assert.Throws<TopologyException>(() => TopologyLoader.Load(path)).Errors);
+        Assert.Equal(("netns.subnet", "the network layout of 'up --netns' has room for 30 web nodes (.20-.49); the topology has 31"), (error.Field, error.Problem));
+    }
+
+    [Fact]
     public void NetnsLayout_MovesEveryNodeTheVipAndTheZoneOntoTheSubnet_KeepingPorts()
     {
         var path = Write(Default(root => root["netns"] = new JsonObject { ["subnet"] = "192.168.40.0/24" }));
@@ -181,8 +212,8 @@ public sealed class TopologyLoaderTests : IDisposable
         var layout = NetnsLayout.Apply(file);
 
         Assert.Equal(
-            ["dns 192.168.40.10:8053", "lb-1 192.168.40.11:8080", "lb-2 192.168.40.12:8080", "web-1 192.168.40.13:8080",
-             "web-2 192.168.40.14:8080", "app-1 192.168.40.15:8080", "app-2 192.168.40.16:8080"],
+            ["dns 192.168.40.10:8053", "lb-1 192.168.40.11:8080", "lb-2 192.168.40.12:8080", "web-1 192.168.40.20:8080",
+             "web-2 192.168.40.21:8080", "app-1 192.168.40.50:8080", "app-2 192.168.40.51:8080"],
             layout.AllNodes.Select(n => $"{n.Name} {n.Address}"));
         Assert.All(layout.AllNodes, n => Assert.Equal(n.Address.Address, n.Management.Address));
         Assert.Equal("192.168.40.100:8080", layout.Vip.ToString());

@@ -354,7 +354,7 @@ public sealed class NetnsTopologyTests(NetnsTopology run, ITestOutputHelper outp
 public sealed class NetnsUpDownTests(ITestOutputHelper output)
 {
     [SkippableFact]
-    public async Task Down_RemovesEveryNamespaceAndTheHostLink()
+    public async Task Scale_TheNewNodeInANamespaceOfItsOwnNoOtherNodeMoves_DownRemovesEveryNamespaceAndTheHostLink()
     {
         await using var run = new NetnsTopology();
         await run.InitializeAsync();
@@ -364,6 +364,23 @@ public sealed class NetnsUpDownTests(ITestOutputHelper output)
         }
 
         Assert.True(run.UpFailure is null, run.UpFailure);
+        var before = Addresses(await run.StatusAsync());
+
+        // web-3 joins in a namespace of its own at the web block's next address; every other node stays where it was.
+        var grown = await run.CliAsync("scale", "web=3");
+        Assert.True(grown.ExitCode == 0, grown.Output + grown.Error);
+        var during = Addresses(await run.StatusAsync());
+        Assert.Equal($"{run.Subnet}.22:8080", during["web-3"]);
+        Assert.All(before, node => Assert.Equal(node.Value, during[node.Key]));
+        var web3 = await run.NamespaceAsync("web-3");
+        Assert.Contains(web3, await Commands.RunCheckedAsync("ip", "netns", "list"));
+        Assert.Equal(HttpStatusCode.OK, await run.GetThroughVipAsync());
+
+        var shrunk = await run.CliAsync("scale", "web=2");
+        Assert.True(shrunk.ExitCode == 0, shrunk.Output + shrunk.Error);
+        Assert.DoesNotContain(web3, await Commands.RunCheckedAsync("ip", "netns", "list"));
+        Assert.Equal(before, Addresses(await run.StatusAsync()));
+
         var status = await run.StatusAsync();
         var names = status["nodes"]!.AsArray().Select(n => n!["namespace"]!.GetValue<string>())
             .Append(status["netns"]!["switchNamespace"]!.GetValue<string>()).ToList();
@@ -376,6 +393,9 @@ public sealed class NetnsUpDownTests(ITestOutputHelper output)
         Assert.NotEqual(0, (await Commands.RunAsync("ip", "link", "show", hostLink)).ExitCode);
         Assert.DoesNotContain(run.Subnet + ".", await Commands.RunCheckedAsync("ip", "-4", "route", "show"), StringComparison.Ordinal);
     }
+
+    private static Dictionary<string, string> Addresses(JsonObject status) =>
+        status["nodes"]!.AsArray().ToDictionary(n => n!["name"]!.GetValue<string>(), n => n!["address"]!.GetValue<string>());
 }
 
 /// <summary>Namespaces whose run file was lost (a crashed orchestrator, a deleted .strata) are still found by name.</summary>
