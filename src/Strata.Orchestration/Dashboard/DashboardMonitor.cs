@@ -33,8 +33,11 @@ internal sealed class DashboardMonitor : IAsyncDisposable
     /// <summary>A node slower than this to answer one question is shown as not answering it, this once.</summary>
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMilliseconds(800);
 
-    /// <summary>The histogram a node's p99 comes from (the proxies' <c>strata_request_duration_seconds</c>), by name only.</summary>
-    private const string DurationHistogram = "strata_request_duration_seconds";
+    /// <summary>
+    /// What every HTTP node (load balancer, web, app) says of the requests it answered (docs/observability.md), read by
+    /// name whatever the labels: its requests by status class and the histogram its p99 comes from.
+    /// </summary>
+    private const string ServedRequests = "strata_http_requests_total", DurationHistogram = "strata_http_request_duration_seconds";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -210,12 +213,12 @@ internal sealed class DashboardMonitor : IAsyncDisposable
         var name = sample.Node.Name;
         if (sample.Metrics is { } metrics)
         {
-            if (metrics.Sum("strata_requests_total") is { } requests)
+            if (metrics.Sum(ServedRequests) is { } requests)
             {
                 _counters.Add(name + " requests", requests, now);
             }
 
-            if (metrics.Sum("strata_responses_total", "code", "5xx") is { } errors)
+            if (metrics.Sum(ServedRequests, "code", "5xx") is { } errors)
             {
                 _counters.Add(name + " errors", errors, now);
             }
