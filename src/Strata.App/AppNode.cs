@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Strata.App.Bench;
 using Strata.App.Database;
 using Strata.App.Diagnostics;
@@ -71,32 +71,16 @@ public static class AppNode
         builder.Services.AddExceptionHandler<DatabaseExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GuestbookJsonContext.Default));
 
-        // The client's address and scheme as the proxies in front wrote them (X-Forwarded-For/-Proto), read right to
-        // left while each hop is one of them (nginx's real_ip_recursive): a request that came over HTTPS is HTTPS here
-        // (the antiforgery cookie is then Secure), and a client's own claims count only from a trusted proxy. Nothing
-        // else is known, not even loopback (ASP.NET's default): on one machine a client is on loopback too. With none
-        // known ASP.NET would believe anyone, so then nothing is read.
-        var proxies = topology.ProxiesInFront(NodeRole.App).Networks;
-        builder.Services.Configure<ForwardedHeadersOptions>(options =>
-        {
-            options.ForwardedHeaders = proxies.IsEmpty ? ForwardedHeaders.None : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-            options.ForwardLimit = null;
-            options.KnownProxies.Clear();
-            options.KnownIPNetworks.Clear();
-#pragma warning disable ASPDEPR005 // Obsolete, but still consulted: it holds loopback by default too.
-            options.KnownNetworks.Clear();
-#pragma warning restore ASPDEPR005
-            foreach (var proxy in proxies)
-            {
-                options.KnownIPNetworks.Add(proxy);
-            }
-        });
+        // Whose X-Forwarded-For/-Proto the app believes: the proxies in front, again on each reload (a tier scaled).
+        builder.Services.AddSingleton(sp => new ForwardedClients(topology, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<ITopologyReloadTarget>(sp => sp.GetRequiredService<ForwardedClients>());
+        builder.Services.AddTopologyReload(topology);
 
         var app = builder.Build();
         // Now, before the database is first opened: the pool's metrics count its connections as they come and go.
         app.Services.GetRequiredService<DatabaseMetrics>();
         app.UseServedRequestMetrics();
-        app.UseForwardedHeaders();
+        app.Use(app.Services.GetRequiredService<ForwardedClients>().Middleware);
         app.UseServedBy(node.Name);
         app.UseExceptionHandler();
         app.UseStatusCodePages();

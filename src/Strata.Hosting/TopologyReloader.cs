@@ -123,6 +123,11 @@ internal sealed partial class TopologyReloader(
         {
             LogRefused(path, string.Join("; ", ex.Errors));
         }
+        catch (InvalidOperationException ex) when (initial.InNetns)
+        {
+            // The file is valid but does not fit the --netns layout (a tier larger than its block of addresses).
+            LogRefused(path, ex.Message);
+        }
     }
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "reloaded {Path}")]

@@ -44,6 +44,19 @@ public sealed class ScaleEndToEndTests : IAsyncLifetime
             await Eventually.TrueAsync(async () => EndToEndRun.Header(await _run.GetAsync("/static/site.css"), "X-Served-By") == "web-3", TimeSpan.FromSeconds(10)),
             "web-3 never served");
 
+        // The app nodes took web-3 among the proxies they believe (a reload): through it they still see the client.
+        var seen = new List<string>();
+        Assert.True(
+            await Eventually.TrueAsync(async () =>
+            {
+                using var response = await _run.GetAsync("/api/client");
+                var address = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["address"]!.GetValue<string>();
+                seen.Add($"{address} via {EndToEndRun.Header(response, "Via")}");
+                return EndToEndRun.Header(response, "Via").Contains("web-3", StringComparison.Ordinal);
+            }, TimeSpan.FromSeconds(10)),
+            "no request went through web-3");
+        Assert.All(seen, s => Assert.StartsWith("127.0.0.1 ", s));
+
         await _run.StrataAsync(TimeSpan.FromSeconds(120), "scale", "web=2", "app=2");
         await Task.Delay(500);
         await stop.CancelAsync();
