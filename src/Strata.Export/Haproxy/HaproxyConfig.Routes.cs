@@ -130,7 +130,7 @@ public static partial class HaproxyConfig
                         var table = LimitTable(route, limits - firstCounter);
                         if (trusted)
                         {
-                            // As Strata's: behind a trusted proxy, the address it appended last (a counter tracked once, by the first rule that matches).
+                            // Behind a trusted proxy, the address it appended last (Strata reads further left past trusted proxies; a counter is tracked once, by the first rule that matches).
                             w.Line($"http-request track-sc{limits} req.hdr_ip(X-Forwarded-For,-1) table {table} if {acl} strata_trusted {{ req.hdr_ip(X-Forwarded-For,-1) -m found }}");
                         }
 

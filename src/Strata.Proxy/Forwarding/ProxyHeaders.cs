@@ -73,15 +73,11 @@ internal sealed class ProxyHeaders(string proxyName, TrustedPeers trustedPeers)
     }
 
     /// <summary>
-    /// The last address of an X-Forwarded-For value (the one the nearest proxy appended), or null when it is not an
-    /// address (then the peer counts).
+    /// The client a rate limit counts: the one <paramref name="forwardedFor"/> names when <paramref name="peer"/> is a
+    /// trusted proxy (read as every tier reads it: <see cref="TrustedPeers.Client"/>), else the peer.
     /// </summary>
-    public static IPAddress? LastForwardedFor(ReadOnlySpan<char> value)
-    {
-        var comma = value.LastIndexOf(',');
-        var last = (comma < 0 ? value : value[(comma + 1)..]).Trim(" \t");
-        return IPAddress.TryParse(last, out var address) ? address : null;
-    }
+    public IPAddress? LimitedClient(IPAddress? peer, string? forwardedFor) =>
+        IPAddress.TryParse(trustedPeers.Client(peer, forwardedFor), out var client) ? client : peer;
 
     /// <summary>Whether the client's own X-Forwarded-* and client-address headers may be kept: only from a trusted peer.</summary>
     public bool KeepsClientValues(IPAddress? peer) => trustedPeers.Contains(peer);

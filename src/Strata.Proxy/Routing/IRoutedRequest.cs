@@ -13,8 +13,9 @@ internal interface IRoutedRequest
 
     /// <summary>
     /// The client a rate limit counts: the peer, or, when the peer's X-Forwarded-For is kept (a trusted proxy at the
-    /// edge; the load balancer in front of a web node), the address that peer appended last (nginx's
-    /// <c>real_ip_header X-Forwarded-For</c> with <c>set_real_ip_from</c>). Read only for a route with a limit.
+    /// edge; the load balancer in front of a web node), the client its X-Forwarded-For names, read right to left past
+    /// trusted proxies as every tier reads it (nginx's <c>real_ip_header X-Forwarded-For</c> with
+    /// <c>real_ip_recursive on</c>). Read only for a route with a limit.
     /// </summary>
     IPAddress? LimitedClient { get; }
 

@@ -104,7 +104,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
 
     public IPAddress? LimitedClient =>
         _keepClientValues && _request.ForwardedFor.Length > 0
-            ? ProxyHeaders.LastForwardedFor(Encoding.ASCII.GetString(Slice(_head, _request.ForwardedFor))) ?? Peer
+            ? _owner.ProxyHeaders.LimitedClient(Peer, Encoding.ASCII.GetString(Slice(_head, _request.ForwardedFor)))
             : Peer;
 
     public int PeerPort { get; }

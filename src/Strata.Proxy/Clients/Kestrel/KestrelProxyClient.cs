@@ -29,10 +29,7 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
 
     public IPAddress? Peer => context.Connection.RemoteIpAddress;
 
-    public IPAddress? LimitedClient =>
-        forwarder.ProxyHeaders.KeepsClientValues(Peer) && context.Request.Headers[ProxyHeaders.ForwardedFor] is { Count: > 0 } forwardedFor
-            ? ProxyHeaders.LastForwardedFor(forwardedFor[^1]) ?? Peer
-            : Peer;
+    public IPAddress? LimitedClient => forwarder.ProxyHeaders.LimitedClient(Peer, context.Request.Headers[ProxyHeaders.ForwardedFor].ToString());
 
     public string Scheme => context.Request.Scheme;
 
