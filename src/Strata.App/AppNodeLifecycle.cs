@@ -39,7 +39,7 @@ internal sealed partial class AppNodeLifecycle(
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var database = topology.Database switch
         {
-            { Server: { } server } => $"the MariaDB server {server.Name} at {server.Address}",
+            { Managed: true, Nodes: var servers } => $"the MariaDB servers {string.Join(", ", servers.Select(s => $"{s.Name} at {s.Address}"))}",
             { Engine: "mysql" } => "a MySQL server",
             { Path: var path } => $"the SQLite file {path}",
         };

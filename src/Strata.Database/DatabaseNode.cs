@@ -23,7 +23,7 @@ public static class DatabaseNode
     {
         ArgumentNullException.ThrowIfNull(topology);
         ArgumentNullException.ThrowIfNull(node);
-        if (node.Role != NodeRole.Database || topology.Database.Server != node)
+        if (node.Role != NodeRole.Database || !topology.Database.Nodes.Contains(node))
         {
             throw new ArgumentException($"Node '{node.Name}' is not the database node of this topology.", nameof(node));
         }

@@ -42,8 +42,8 @@ public sealed partial class Orchestrator(
 
     /// <summary>Back to front, so each tier finds the one behind it ready: the database server, app, web, load balancers, DNS.</summary>
     private ImmutableArray<ImmutableArray<NodeSpec>> StartOrder =>
-        _layout.Database.Server is { } database
-            ? [[database], [.. _layout.AllAppNodes], [.. _layout.AllWebNodes], _layout.LoadBalancers, [_layout.Dns]]
+        _layout.Database.Managed
+            ? [_layout.Database.Nodes, [.. _layout.AllAppNodes], [.. _layout.AllWebNodes], _layout.LoadBalancers, [_layout.Dns]]
             : [[.. _layout.AllAppNodes], [.. _layout.AllWebNodes], _layout.LoadBalancers, [_layout.Dns]];
 
     /// <summary>

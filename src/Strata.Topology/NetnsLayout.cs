@@ -20,10 +20,10 @@ public static class NetnsLayout
     /// <summary>
     /// Each tier's block of addresses (offsets in the subnet), fixed so that a tier can grow or shrink (<c>strata
     /// scale</c>) without moving any other node: the DNS node .10, load balancers .11–.19, web nodes .20–.49, app nodes
-    /// .50–.89, the database server .90, the VIP .100. In the web and app blocks the default pool counts up from the
+    /// .50–.89, the database servers .90–.98, the VIP .100. In the web and app blocks the default pool counts up from the
     /// start and the named pools down from the end.
     /// </summary>
-    private static readonly (int First, int Last) DnsBlock = (10, 10), LoadBalancerBlock = (11, 19), WebBlock = (20, 49), AppBlock = (50, 89), DatabaseBlock = (90, 90);
+    private static readonly (int First, int Last) DnsBlock = (10, 10), LoadBalancerBlock = (11, 19), WebBlock = (20, 49), AppBlock = (50, 89), DatabaseBlock = (90, 98);
 
     private const int VipOffset = 100;
 
@@ -48,10 +48,7 @@ public static class NetnsLayout
         Place(placed, subnet, LoadBalancerBlock, topology.LoadBalancers, []);
         Place(placed, subnet, WebBlock, topology.WebNodes, topology.WebPools.SelectMany(p => p.Nodes));
         Place(placed, subnet, AppBlock, topology.AppNodes, topology.AppPools.SelectMany(p => p.Nodes));
-        if (topology.Database.Server is { } database)
-        {
-            placed[database.Name] = Offset(subnet, DatabaseBlock.First);
-        }
+        Place(placed, subnet, DatabaseBlock, topology.Database.Nodes, []);
 
         var vip = Offset(subnet, VipOffset);
         var moved = new Dictionary<IPAddress, IPAddress> { [topology.Vip.Address] = vip };
@@ -80,7 +77,7 @@ public static class NetnsLayout
             AppNodes = [.. topology.AppNodes.Select(Move)],
             WebPools = [.. topology.WebPools.Select(p => p with { Nodes = [.. p.Nodes.Select(Move)] })],
             AppPools = [.. topology.AppPools.Select(p => p with { Nodes = [.. p.Nodes.Select(Move)] })],
-            Database = topology.Database.Server is { } server ? topology.Database with { Server = Move(server) } : topology.Database,
+            Database = topology.Database with { Nodes = [.. topology.Database.Nodes.Select(Move)] },
             Vip = new IPEndPoint(vip, topology.Vip.Port),
             Vrrp = topology.Vrrp with { Interface = InterfaceName },
             InNetns = true,

@@ -364,18 +364,25 @@ public sealed record WebSpec
 /// <summary>A validated database choice.</summary>
 /// <param name="Engine">"sqlite" or "mysql".</param>
 /// <param name="Path">
-/// Absolute path of the SQLite database file; for a managed server, its folder (data directory, socket, the
-/// application account's password; see <see cref="ManagedDatabase"/>); unused for another MySQL server.
+/// Absolute path of the SQLite database file; for managed servers, the folder of what they share (the application
+/// account's password, the replication account's; see <see cref="ManagedDatabase"/>), each node's own data being in
+/// <see cref="ManagedDatabase.NodeFolder"/>; unused for another MySQL server.
 /// </param>
 /// <param name="ConnectionString">
 /// The MySQL connection string of a server Strata does not run; null otherwise. Checked only for shape here: the
 /// provider parses it.
 /// </param>
-/// <param name="Server">The database node Strata runs (engine "mysql", <c>managed</c>), or null.</param>
-public sealed record DatabaseSpec(string Engine, string Path, string? ConnectionString = null, NodeSpec? Server = null)
+/// <param name="Nodes">
+/// The database nodes Strata runs (engine "mysql", <c>managed</c>): a primary and its replicas, which is which decided
+/// at run time (docs/database.md); empty when Strata runs no server.
+/// </param>
+public sealed record DatabaseSpec(string Engine, string Path, string? ConnectionString = null, ImmutableArray<NodeSpec> Nodes = default)
 {
-    /// <summary>Whether Strata runs the server itself, as the node <see cref="Server"/>.</summary>
-    public bool Managed => Server is not null;
+    /// <summary>The managed servers' nodes, none when Strata runs no server.</summary>
+    public ImmutableArray<NodeSpec> Nodes { get; init; } = Nodes.IsDefault ? [] : Nodes;
+
+    /// <summary>Whether Strata runs the servers itself, as the nodes <see cref="Nodes"/>.</summary>
+    public bool Managed => !Nodes.IsEmpty;
 }
 
 /// <summary>The user's own application, validated (docs/own-app.md).</summary>
@@ -530,10 +537,8 @@ public sealed record Topology
     /// <summary>The dashboard's address unless the file says otherwise: http://127.0.0.1:8099/.</summary>
     public static IPEndPoint DefaultDashboard => new(IPAddress.Loopback, 8099);
 
-    /// <summary>Every node, DNS first, then tier by tier from the front, the managed database server last.</summary>
-    public IEnumerable<NodeSpec> AllNodes => Database.Server is { } server
-        ? [Dns, .. LoadBalancers, .. AllWebNodes, .. AllAppNodes, server]
-        : [Dns, .. LoadBalancers, .. AllWebNodes, .. AllAppNodes];
+    /// <summary>Every node, DNS first, then tier by tier from the front, the managed database servers last.</summary>
+    public IEnumerable<NodeSpec> AllNodes => [Dns, .. LoadBalancers, .. AllWebNodes, .. AllAppNodes, .. Database.Nodes];
 
     /// <summary>The node with this name, or null.</summary>
     public NodeSpec? FindNode(string name) => AllNodes.FirstOrDefault(n => string.Equals(n.Name, name, StringComparison.Ordinal));

@@ -538,8 +538,14 @@ public sealed record DatabaseOptions
     public bool? Managed { get; init; }
 
     /// <summary>
-    /// The managed server's node: name [db-1], address (where the server listens) [127.0.4.1:3306] and management
-    /// (its /healthz and /readyz) [127.0.4.1:8081].
+    /// A managed server of one node: name [db-1], address (where the server listens) [127.0.4.1:3306] and management
+    /// (its /healthz and /readyz) [127.0.4.1:8081]. Kept for files written before <see cref="Nodes"/>.
     /// </summary>
     public NodeOptions? Node { get; init; }
+
+    /// <summary>
+    /// The managed servers' nodes, a primary and its replicas (docs/database.md) [db-1 on 127.0.4.1, db-2 on
+    /// 127.0.4.2; MySQL's port 3306, management 8081]. A node without an address gets the next default one.
+    /// </summary>
+    public List<NodeOptions?>? Nodes { get; init; }
 }

@@ -17,9 +17,9 @@ internal sealed partial class TopologyValidator
             return ManagedDatabaseServer(database, engine);
         }
 
-        if (database?.Node is not null)
+        if (database?.Node is not null || database?.Nodes is not null)
         {
-            Error("database.node", "describes the server Strata runs; set \"managed\": true to run one");
+            Error(database.Node is not null ? "database.node" : "database.nodes", "describes the servers Strata runs; set \"managed\": true to run them");
         }
 
         var path = database?.Path ?? Path.Combine(".strata", "foobar.db");
@@ -65,21 +65,51 @@ internal sealed partial class TopologyValidator
 
         if (database.Path is not null)
         {
-            Error("database.path", $"is for SQLite; a managed server keeps its data in .strata/{database.Node?.Name ?? ManagedDatabase.DefaultName}/");
+            Error("database.path", "is for SQLite; a managed server keeps its data in .strata/NODE/ (e.g. .strata/db-1/)");
         }
 
-        var node = database.Node ?? new NodeOptions();
-        if (node.Weight is not null || node.Priority is not null)
+        if (database.Node is not null && database.Nodes is not null)
         {
-            Error("database.node", "takes only name, address and management");
+            Error("database.node", "is the one-node form of database.nodes; give one of them");
         }
 
-        var name = NodeName(node.Name ?? ManagedDatabase.DefaultName, "database.node.name");
-        var address = Endpoint(node.Address ?? ManagedDatabase.DefaultAddress.ToString(), "database.node.address", owner: name ?? "database.node");
-        var management = Endpoint(node.Management ?? ManagedDatabase.DefaultManagement.ToString(), "database.node.management", owner: $"{name ?? "database.node"} management");
-        // The address speaks MySQL, the management address HTTP: Endpoint refuses the two being one.
-        return name is null || address is null || management is null
-            ? null
-            : ManagedDatabase.Spec(_sourcePath, new NodeSpec(name, NodeRole.Database, address, management));
+        List<(NodeOptions? Node, string Field)> written = database.Nodes is { } list
+            ? [.. list.Select((n, i) => (n, $"database.nodes[{i}]"))]
+            : database.Node is { } one
+                ? [(one, "database.node")]
+                : [.. Enumerable.Range(0, ManagedDatabase.DefaultNodeCount).Select(i => ((NodeOptions?)new NodeOptions(), $"database.nodes[{i}]"))];
+        if (written.Count is 0 or > ManagedDatabase.MaxNodes)
+        {
+            Error("database.nodes", $"must list 1 to {ManagedDatabase.MaxNodes} nodes (a primary and its replicas)");
+            return null;
+        }
+
+        var nodes = new List<NodeSpec>();
+        for (var i = 0; i < written.Count; i++)
+        {
+            var (node, field) = written[i];
+            if (node is null)
+            {
+                Error(field, "must be an object with name, address and management");
+                continue;
+            }
+
+            if (node.Weight is not null || node.Priority is not null)
+            {
+                Error(field, "takes only name, address and management");
+            }
+
+            var defaults = ManagedDatabase.DefaultNode(i);
+            var name = NodeName(node.Name ?? defaults.Name, $"{field}.name");
+            var address = Endpoint(node.Address ?? defaults.Address.ToString(), $"{field}.address", owner: name ?? field);
+            var management = Endpoint(node.Management ?? defaults.Management.ToString(), $"{field}.management", owner: $"{name ?? field} management");
+            // The address speaks MySQL, the management address HTTP: Endpoint refuses the two being one.
+            if (name is not null && address is not null && management is not null)
+            {
+                nodes.Add(new NodeSpec(name, NodeRole.Database, address, management));
+            }
+        }
+
+        return nodes.Count == written.Count ? ManagedDatabase.Spec(_sourcePath, nodes) : null;
     }
 }

@@ -52,7 +52,7 @@ public static class ManagedDatabaseAccount
     /// <exception cref="InvalidOperationException">The password file is missing: the database node has not started yet.</exception>
     public static string ConnectionString(DatabaseSpec database)
     {
-        var server = database.Server ?? throw new ArgumentException("the database is not managed", nameof(database));
+        var server = database.Managed ? database.Nodes[0] : throw new ArgumentException("the database is not managed", nameof(database));
         return new MySqlConnectionStringBuilder
         {
             Server = server.Address.Address.ToString(),
@@ -73,7 +73,7 @@ public static class ManagedDatabaseAccount
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new InvalidOperationException(
-                $"{path} is missing: the database node {database.Server?.Name} creates it when it first starts ('strata up' starts it before the app nodes; on another host, copy it from there)", ex);
+                $"{path} is missing: the first database node to start creates it when it first starts ('strata up' starts it before the app nodes; on another host, copy it from there)", ex);
         }
     }
 }

@@ -1,8 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
@@ -34,34 +32,32 @@ internal sealed partial class MariaDbServer(
     /// <summary>Between SIGTERM and SIGKILL on stop; InnoDB needs a moment to flush.</summary>
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(8);
 
-    /// <summary>sun_path holds 108 bytes; a longer socket path goes to the temporary folder.</summary>
-    private const int MaxSocketPath = 100;
-
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _ready;
     private volatile bool _stopping;
     private Process? _process;
-    private string? _socketPath;
+
+    /// <summary>The node's own folder: <c>.strata/NODE</c>.</summary>
+    public string Folder { get; } = ManagedDatabase.NodeFolder(database, node.Name);
 
     /// <summary>The server's data directory.</summary>
-    public string DataDirectory => Path.Combine(database.Path, "data");
+    public string DataDirectory => Path.Combine(Folder, "data");
 
     /// <summary>
     /// The server's own temporary folder: mariadbd removes the <c>#sql*</c> files it finds in its tmpdir at start, so two
     /// servers sharing /tmp (two starting at once: a test run, two topologies) could remove each other's temporary
     /// tables, which makes mariadb-install-db fail now and then ("Unknown table 'mysql.tmp_user_sys'").
     /// </summary>
-    public string TempDirectory => Path.Combine(database.Path, "tmp");
+    public string TempDirectory => Path.Combine(Folder, "tmp");
 
     /// <summary>The server's Unix socket, where this node connects as the administrator (never over TCP).</summary>
-    public string SocketPath => _socketPath ??= ChooseSocketPath();
+    public string SocketPath => ManagedDatabase.SocketPath(Folder);
 
     /// <summary>Whether the server runs and the application's account exists.</summary>
     public bool IsReady => _ready;
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(database.Path);
         Directory.CreateDirectory(TempDirectory);
         var password = ManagedDatabaseAccount.CreateOrReadPassword(database);
         if (!Directory.Exists(DataDirectory))
@@ -149,7 +145,7 @@ internal sealed partial class MariaDbServer(
     /// </summary>
     private async Task WaitForEarlierServerAsync(CancellationToken cancellationToken)
     {
-        var pidFile = Path.Combine(database.Path, "mariadbd.pid");
+        var pidFile = Path.Combine(Folder, "mariadbd.pid");
         if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture, out var pid))
         {
             return;
@@ -180,7 +176,7 @@ internal sealed partial class MariaDbServer(
         $"--datadir={DataDirectory}",
         $"--tmpdir={TempDirectory}",
         $"--socket={SocketPath}",
-        $"--pid-file={Path.Combine(database.Path, "mariadbd.pid")}",
+        $"--pid-file={Path.Combine(Folder, "mariadbd.pid")}",
         $"--bind-address={node.Address.Address}",
         $"--port={node.Address.Port.ToString(CultureInfo.InvariantCulture)}",
         // Durable: every commit is on disk (redo log and binary log both synced) before the client hears of it.
@@ -195,18 +191,6 @@ internal sealed partial class MariaDbServer(
         "--collation-server=utf8mb4_bin",
         .. AsUser(),
     ];
-
-    private string ChooseSocketPath()
-    {
-        var path = Path.Combine(database.Path, "mariadbd.sock");
-        if (Encoding.UTF8.GetByteCount(path) <= MaxSocketPath)
-        {
-            return path;
-        }
-
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(path)))[..12].ToLowerInvariant();
-        return Path.Combine(Path.GetTempPath(), $"strata-{hash}.sock");
-    }
 
     /// <summary>mariadbd refuses to run as root unless told to; as anyone else it runs as that user.</summary>
     private static string[] AsUser() => Environment.IsPrivilegedProcess ? ["--user=root"] : [];

@@ -304,7 +304,7 @@ internal sealed class DashboardMonitor : IAsyncDisposable
 
     private static DatabaseView Database(Topology.Topology layout) => layout.Database switch
     {
-        { Server: { } server } => new(server.Name, "mysql", $"MariaDB server run by Strata on {server.Address}", true),
+        { Managed: true, Nodes: var servers } => new(servers[0].Name, "mysql", $"MariaDB servers run by Strata: {string.Join(", ", servers.Select(s => $"{s.Name} on {s.Address}"))}", true),
         { Engine: "sqlite" } sqlite => new("database", "sqlite", $"SQLite file {Path.GetRelativePath(Path.GetDirectoryName(layout.SourcePath)!, sqlite.Path)}, opened by every app node", false),
         _ => new("database", "mysql", "MySQL/MariaDB server of database.connectionString", false),
     };

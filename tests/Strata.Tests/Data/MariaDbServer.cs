@@ -79,7 +79,7 @@ public sealed class MariaDbServer : IAsyncLifetime
         Port = FreePorts.Tcp();
         var address = new IPEndPoint(IPAddress.Loopback, Port);
         var node = new NodeSpec("db-test", NodeRole.Database, address, address);
-        var database = new DatabaseSpec("mysql", Directory, Server: node);
+        var database = new DatabaseSpec("mysql", Path.Combine(Directory, "database"), Nodes: [node]);
         _server = new ProductServer(database, node, installation, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), NullLogger<ProductServer>.Instance);
         try
         {

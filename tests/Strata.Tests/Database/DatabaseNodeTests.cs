@@ -41,17 +41,18 @@ public sealed class DatabaseNodeTests(ITestOutputHelper output) : IDisposable
         int serverPid;
         await using (var node = await StartAsync(topology))
         {
-            var ready = await _client.GetFromJsonAsync<JsonObject>(new Uri($"http://{database.Server!.Management}/readyz"));
+            var ready = await _client.GetFromJsonAsync<JsonObject>(new Uri($"http://{database.Nodes[0].Management}/readyz"));
             Assert.True(ready!["ready"]!.GetValue<bool>(), ready.ToJsonString());
             Assert.Equal("db", ready["role"]!.GetValue<string>());
-            Assert.True(Directory.Exists(Path.Combine(database.Path, "data", "mysql")));
+            var folder = ManagedDatabase.NodeFolder(database, database.Nodes[0].Name);
+            Assert.True(Directory.Exists(Path.Combine(folder, "data", "mysql")));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(database.Path, "password")));
 
             // The app nodes' way in: the account over TCP, with the password from the file.
             var store = MessageStores.Create(database);
             await store.InitializeAsync(CancellationToken.None);
             id = (await store.AddAsync("ada", "kept across a restart", CancellationToken.None)).Id;
-            serverPid = int.Parse(File.ReadAllText(Path.Combine(database.Path, "mariadbd.pid")).Trim());
+            serverPid = int.Parse(File.ReadAllText(Path.Combine(folder, "mariadbd.pid")).Trim());
             Assert.True(IsAlive(serverPid), "mariadbd should run while the node does");
             await node.StopAsync();
         }
@@ -74,7 +75,7 @@ public sealed class DatabaseNodeTests(ITestOutputHelper output) : IDisposable
     {
         MariaDbRequirement.Check(output);
         var topology = Topology();
-        var metrics = new Uri($"http://{topology.Database.Server!.Management}/metrics");
+        var metrics = new Uri($"http://{topology.Database.Nodes[0].Management}/metrics");
         await using var node = await StartAsync(topology);
         var store = MessageStores.Create(topology.Database);
         await store.InitializeAsync(CancellationToken.None);
@@ -83,7 +84,7 @@ public sealed class DatabaseNodeTests(ITestOutputHelper output) : IDisposable
         await store.AddAsync("ada", "counted", CancellationToken.None);
         var text = await _client.GetStringAsync(metrics);
 
-        MetricsText.AssertEveryLabelled(text, topology.Database.Server.Name, "db");
+        MetricsText.AssertEveryLabelled(text, topology.Database.Nodes[0].Name, "db");
         Assert.Equal(1, MetricsText.Value(text, "strata_db_up"));
         // The scrape's own connection at least.
         Assert.True(MetricsText.Value(text, "strata_db_connections{") >= 1, text);
@@ -97,12 +98,12 @@ public sealed class DatabaseNodeTests(ITestOutputHelper output) : IDisposable
     {
         MariaDbRequirement.Check(output);
         var topology = Topology();
-        using var squatter = new System.Net.Sockets.TcpListener(topology.Database.Server!.Address);
+        using var squatter = new System.Net.Sockets.TcpListener(topology.Database.Nodes[0].Address);
         squatter.Start();
 
         var error = await Assert.ThrowsAsync<DatabaseServerException>(async () =>
         {
-            await using var node = DatabaseNode.Build(topology, topology.Database.Server);
+            await using var node = DatabaseNode.Build(topology, topology.Database.Nodes[0]);
             await node.StartAsync();
         });
 
@@ -125,12 +126,12 @@ public sealed class DatabaseNodeTests(ITestOutputHelper output) : IDisposable
             new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp()),
             new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp()));
         var sourcePath = Path.Combine(_dir, "strata.json");
-        return TestTopology.Create() with { SourcePath = sourcePath, Database = ManagedDatabase.Spec(sourcePath, server) };
+        return TestTopology.Create() with { SourcePath = sourcePath, Database = ManagedDatabase.Spec(sourcePath, [server]) };
     }
 
     private static async Task<WebApplication> StartAsync(Strata.Topology.Topology topology)
     {
-        var node = DatabaseNode.Build(topology, topology.Database.Server!);
+        var node = DatabaseNode.Build(topology, topology.Database.Nodes[0]);
         try
         {
             await node.StartAsync();

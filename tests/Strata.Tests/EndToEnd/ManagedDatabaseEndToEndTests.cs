@@ -179,7 +179,7 @@ public sealed class ManagedDatabaseEndToEndTests(ITestOutputHelper output) : IAs
     /// <summary>Every message text in the database, read over the application's account (its password from the run folder).</summary>
     private async Task<HashSet<string>> ReadRowsAsync()
     {
-        var password = (await File.ReadAllTextAsync(Path.Combine(_run.Directory, ".strata", "db-1", "password"))).Trim();
+        var password = (await File.ReadAllTextAsync(Path.Combine(_run.Directory, ".strata", "database", "password"))).Trim();
         await using var connection = new MySqlConnection($"Server=127.0.4.1;Port={ServerPort};Database=foobar;User ID=strata;Password={password};Pooling=false");
         await connection.OpenAsync();
         await using var command = new MySqlCommand("SELECT text FROM messages", connection);

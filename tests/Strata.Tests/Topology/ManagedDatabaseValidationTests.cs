@@ -13,17 +13,20 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
-    public void Load_Managed_AddsTheDb1NodeWithItsDefaultsAndFolder()
+    public void Load_Managed_AddsAPrimaryAndAReplicaWithTheirDefaultsAndFolders()
     {
         var topology = TopologyLoader.Load(Write(new JsonObject { ["engine"] = "mysql", ["managed"] = true }));
 
-        var server = topology.Database.Server!;
+        Assert.Equal(["db-1", "db-2"], topology.Database.Nodes.Select(n => n.Name));
+        var server = topology.Database.Nodes[0];
         Assert.Equal(("db-1", NodeRole.Database), (server.Name, server.Role));
         Assert.Equal(IPEndPoint.Parse("127.0.4.1:3306"), server.Address);
         Assert.Equal(IPEndPoint.Parse("127.0.4.1:8081"), server.Management);
-        Assert.Equal(Path.Combine(_dir, ".strata", "db-1"), topology.Database.Path);
+        Assert.Equal(IPEndPoint.Parse("127.0.4.2:3306"), topology.Database.Nodes[1].Address);
+        Assert.Equal(Path.Combine(_dir, ".strata", "database"), topology.Database.Path);
+        Assert.Equal(Path.Combine(_dir, ".strata", "db-2"), ManagedDatabase.NodeFolder(topology.Database, "db-2"));
         Assert.Null(topology.Database.ConnectionString);
-        Assert.Equal("db-1", topology.AllNodes.Last().Name);
+        Assert.Equal("db-2", topology.AllNodes.Last().Name);
         Assert.Same(server, topology.FindNode("db-1"));
     }
 
@@ -37,9 +40,10 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
             ["node"] = new JsonObject { ["name"] = "mysql-a", ["address"] = "127.0.4.9:13306", ["management"] = "127.0.4.9:18081" },
         }));
 
-        Assert.Equal("mysql-a", topology.Database.Server!.Name);
-        Assert.Equal(IPEndPoint.Parse("127.0.4.9:13306"), topology.Database.Server.Address);
-        Assert.Equal(Path.Combine(_dir, ".strata", "mysql-a"), topology.Database.Path);
+        Assert.Equal("mysql-a", topology.Database.Nodes[0].Name);
+        Assert.Equal(IPEndPoint.Parse("127.0.4.9:13306"), topology.Database.Nodes[0].Address);
+        Assert.Single(topology.Database.Nodes);
+        Assert.Equal(Path.Combine(_dir, ".strata", "mysql-a"), ManagedDatabase.NodeFolder(topology.Database, "mysql-a"));
     }
 
     [Theory]
@@ -65,8 +69,8 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
         var file = TopologyLoader.Load(Write(new JsonObject { ["engine"] = "sqlite", ["path"] = "data/site.db" }));
 
         var mysql = ManagedDatabase.Choose(file, "mysql");
-        Assert.Equal(("mysql", "db-1", "mysql"), (mysql.Database.Engine, mysql.Database.Server!.Name, mysql.DatabaseChoice));
-        Assert.Equal(ManagedDatabase.DefaultAddress, mysql.Database.Server.Address);
+        Assert.Equal(("mysql", "db-1", "mysql"), (mysql.Database.Engine, mysql.Database.Nodes[0].Name, mysql.DatabaseChoice));
+        Assert.Equal(ManagedDatabase.DefaultAddress, mysql.Database.Nodes[0].Address);
         Assert.Contains(mysql.AllNodes, n => n.Role == NodeRole.Database);
 
         // --db sqlite keeps the file's own SQLite path; over a managed server it is the default file.
@@ -86,7 +90,7 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
             ["node"] = new JsonObject { ["address"] = "127.0.4.9:13306", ["management"] = "127.0.4.9:18081" },
         }));
 
-        Assert.Equal(IPEndPoint.Parse("127.0.4.9:13306"), ManagedDatabase.Choose(file, "mysql").Database.Server!.Address);
+        Assert.Equal(IPEndPoint.Parse("127.0.4.9:13306"), ManagedDatabase.Choose(file, "mysql").Database.Nodes[0].Address);
     }
 
     [Fact]
@@ -95,8 +99,8 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
         var topology = NetnsLayout.Apply(TopologyLoader.Load(Write(new JsonObject { ["engine"] = "mysql", ["managed"] = true })));
 
         // dns .10, lb .11 .12, web .13 .14, app .15 .16, db .17; ports as written.
-        Assert.Equal(IPEndPoint.Parse("10.201.0.90:3306"), topology.Database.Server!.Address);
-        Assert.Equal(IPEndPoint.Parse("10.201.0.90:8081"), topology.Database.Server.Management);
+        Assert.Equal(IPEndPoint.Parse("10.201.0.90:3306"), topology.Database.Nodes[0].Address);
+        Assert.Equal(IPEndPoint.Parse("10.201.0.90:8081"), topology.Database.Nodes[0].Management);
     }
 
     private string Write(JsonObject database)
