@@ -84,7 +84,7 @@ public static class AppNode
         app.UseServedBy(node.Name);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapManagement();
+        app.MapManagement().MapDatabaseVoting(topology, node);
         app.MapHomePage(siteName: topology.Zone.Zone);
         app.MapGuestbookApi();
         app.MapClientEndpoint();

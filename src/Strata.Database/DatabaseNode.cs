@@ -1,7 +1,12 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Strata.Data.Managed;
+using Strata.Database.Replication;
 using Strata.Database.Server;
+using Strata.Hosting.Admin;
+using Strata.Hosting.Leases;
 using Strata.Hosting;
 using Strata.Hosting.Metrics;
 using Strata.Topology;
@@ -29,17 +34,50 @@ public static class DatabaseNode
         }
 
         var installation = MariaDbInstallation.Locate();
+        var database = topology.Database;
+        // The first node to start creates the shared password files; the lease token is derived from one of them.
+        ManagedDatabaseAccount.CreateOrReadPassword(database);
         var builder = NodeHost.CreateBuilder(topology, node, serveHttpOnAddress: false);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = MariaDbServer.StopGrace + TimeSpan.FromSeconds(2));
-        builder.Services.AddSingleton(topology.Database);
+        builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(installation);
         builder.Services.AddSingleton<MariaDbServer>();
         builder.Services.AddHostedService(services => services.GetRequiredService<MariaDbServer>());
         builder.Services.AddSingleton<IReadinessCheck, MariaDbReadinessCheck>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(services => new LeaseVoter(services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(services => new MariaDbReplication(
+            services.GetRequiredService<MariaDbServer>(),
+            installation,
+            ManagedDatabaseAccount.CreateOrReadPassword(database, ManagedDatabase.ReplicationPasswordFileName)));
+        builder.Services.AddSingleton(services => new ClusterPeers(
+            node,
+            database.Nodes,
+            ManagedDatabase.Voters(topology),
+            services.GetRequiredService<LeaseVoter>(),
+            ManagedDatabaseAccount.LeaseToken(database)));
+        builder.Services.AddSingleton<ReplicationAgent>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ReplicationAgent>());
+        builder.Services.AddSingleton<IReadinessCheck>(services => services.GetRequiredService<ReplicationAgent>());
 
         var app = builder.Build();
-        MariaDbMetrics.Register(app.Services.Metrics(), app.Services.GetRequiredService<MariaDbServer>());
-        app.MapManagement();
+        var agent = app.Services.GetRequiredService<ReplicationAgent>();
+        MariaDbMetrics.Register(app.Services.Metrics(), app.Services.GetRequiredService<MariaDbServer>(), agent);
+        var management = app.MapManagement();
+        management.MapGet("/db/state", () => Results.Json(agent.State));
+        management.MapLeaseVoting(app.Services.GetRequiredService<LeaseVoter>(), ManagedDatabaseAccount.LeaseToken(database));
+        var adminToken = AdminToken.Resolve(topology.AdminToken);
+        management.MapPost("/db/switchover", async (HttpContext context, string to, CancellationToken cancellationToken) =>
+        {
+            if (adminToken is null || !adminToken.Matches(context.Request.Headers.Authorization))
+            {
+                return Results.Unauthorized();
+            }
+
+            return await agent.SwitchoverAsync(to, cancellationToken) is { } refusal
+                ? Results.Conflict(new { error = refusal })
+                : Results.Json(new { from = node.Name, to });
+        });
         return app;
     }
 }

@@ -33,6 +33,12 @@ public static class ManagedDatabase
     /// <summary>The file in <see cref="DatabaseSpec.Path"/> holding <see cref="UserName"/>'s password (created by the first database node to start, mode 0600).</summary>
     public const string PasswordFileName = "password";
 
+    /// <summary>The account replicas connect to the primary with (and copy it with, when a new replica starts).</summary>
+    public const string ReplicationUserName = "strata_repl";
+
+    /// <summary>The file in <see cref="DatabaseSpec.Path"/> holding <see cref="ReplicationUserName"/>'s password.</summary>
+    public const string ReplicationPasswordFileName = "replication-password";
+
     /// <summary>sun_path holds 108 bytes; a longer socket path goes to the temporary folder.</summary>
     private const int MaxSocketPath = 100;
 
@@ -65,6 +71,15 @@ public static class ManagedDatabase
         var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(path)))[..12].ToLowerInvariant();
         return Path.Combine(Path.GetTempPath(), $"strata-{hash}.sock");
     }
+
+    /// <summary>
+    /// Who votes on the primary's lease (docs/database.md, "Who is primary"): every database node and the first
+    /// (database nodes − 1) app nodes. The app nodes alone are never a majority, so the database nodes together
+    /// always are (they elect the first primary before any app node runs), and with two database nodes the first app
+    /// node breaks the tie when they lose each other.
+    /// </summary>
+    public static IReadOnlyList<NodeSpec> Voters(Topology topology) =>
+        [.. topology.Database.Nodes, .. topology.AllAppNodes.Take(Math.Max(0, topology.Database.Nodes.Length - 1))];
 
     /// <summary>The database choice for managed servers run as <paramref name="nodes"/>.</summary>
     public static DatabaseSpec Spec(string topologyPath, IEnumerable<NodeSpec> nodes) =>

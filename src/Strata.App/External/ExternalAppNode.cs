@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Strata.App.Database;
 using Strata.App.Diagnostics;
 using Strata.Hosting;
 using Strata.Hosting.Metrics;
@@ -48,7 +49,7 @@ public static class ExternalAppNode
             app.Use((context, next) => IsManagement(context, node) ? next(context) : forwarder.ForwardAsync(context));
         }
 
-        app.MapManagement();
+        app.MapManagement().MapDatabaseVoting(topology, node);
         app.Map("{**path}", forwarder.ForwardAsync);
         return app;
     }

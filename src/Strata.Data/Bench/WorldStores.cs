@@ -16,7 +16,7 @@ public static class WorldStores
         return database.Engine.ToLowerInvariant() switch
         {
             MessageStores.Sqlite => new SqliteWorldStore(database.Path),
-            MessageStores.MySql => new MySqlWorldStore(MessageStores.MySqlConnectionString(database)),
+            MessageStores.MySql => new MySqlWorldStore(MessageStores.MySqlConnectionString(database), database),
             _ => throw new NotSupportedException($"Database engine '{database.Engine}' is not supported; the engines are: {MessageStores.Sqlite}, {MessageStores.MySql}."),
         };
     }

@@ -12,18 +12,21 @@ namespace Strata.Data.Managed;
 /// </summary>
 public static class ManagedDatabaseAccount
 {
-    /// <summary>The password file of <paramref name="database"/>.</summary>
-    public static string PasswordFile(DatabaseSpec database) => Path.Combine(database.Path, ManagedDatabase.PasswordFileName);
+    /// <summary>The password file of <paramref name="database"/>'s application account (or of another, by its file name).</summary>
+    public static string PasswordFile(DatabaseSpec database, string fileName = ManagedDatabase.PasswordFileName) => Path.Combine(database.Path, fileName);
 
-    /// <summary>The password, creating the file with a random one the first time.</summary>
-    public static string CreateOrReadPassword(DatabaseSpec database)
+    /// <summary>
+    /// The password of the application account (or of another account, by its file name:
+    /// <see cref="ManagedDatabase.ReplicationPasswordFileName"/>), creating the file with a random one the first time.
+    /// </summary>
+    public static string CreateOrReadPassword(DatabaseSpec database, string fileName = ManagedDatabase.PasswordFileName)
     {
         if (OperatingSystem.IsWindows())
         {
             throw new PlatformNotSupportedException("the password file needs Unix file modes");
         }
 
-        var path = PasswordFile(database);
+        var path = PasswordFile(database, fileName);
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(database.Path);
@@ -45,7 +48,7 @@ public static class ManagedDatabaseAccount
             }
         }
 
-        return ReadPassword(database);
+        return ReadPassword(database, fileName);
     }
 
     /// <summary>The connection string of the application's account on <paramref name="database"/>'s server.</summary>
@@ -63,9 +66,17 @@ public static class ManagedDatabaseAccount
         }.ConnectionString;
     }
 
-    private static string ReadPassword(DatabaseSpec database)
+    /// <summary>
+    /// The bearer token the database nodes present to the voters on the primary's lease (<c>POST /lease/database</c>):
+    /// derived from the application account's password, which every database and app node already has, so no
+    /// other secret needs copying; the password itself never goes over the wire.
+    /// </summary>
+    public static string LeaseToken(DatabaseSpec database) =>
+        Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(ReadPassword(database)), "strata database lease"u8)).ToLowerInvariant();
+
+    private static string ReadPassword(DatabaseSpec database, string fileName = ManagedDatabase.PasswordFileName)
     {
-        var path = PasswordFile(database);
+        var path = PasswordFile(database, fileName);
         try
         {
             return File.ReadAllText(path).Trim();

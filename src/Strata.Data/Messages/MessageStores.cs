@@ -26,7 +26,7 @@ public static class MessageStores
         return database.Engine.ToLowerInvariant() switch
         {
             Sqlite => new SqliteMessageStore(database.Path, timeProvider),
-            MySql => new MySqlMessageStore(MySqlConnectionString(database), timeProvider),
+            MySql => new MySqlMessageStore(MySqlConnectionString(database), timeProvider, database),
             _ => throw new NotSupportedException($"Database engine '{database.Engine}' is not supported; the engines are: {Sqlite}, {MySql}."),
         };
     }

@@ -1,6 +1,7 @@
 using MySqlConnector;
 using Strata.Data.Connections;
 using Strata.Data.Migrations;
+using Strata.Topology;
 
 namespace Strata.Data.Messages;
 
@@ -20,9 +21,9 @@ internal sealed class MySqlMessageStore : DbMessageStore
 
     /// <summary>A store on the server and database <paramref name="connectionString"/> names.</summary>
     /// <exception cref="ArgumentException"><paramref name="connectionString"/> is not a MySQL connection string.</exception>
-    public MySqlMessageStore(string connectionString, TimeProvider timeProvider)
+    public MySqlMessageStore(string connectionString, TimeProvider timeProvider, DatabaseSpec? managed = null)
     {
-        _connections = new MySqlConnectionFactory(connectionString);
+        _connections = managed is { Managed: true } ? new MySqlConnectionFactory(managed, connectionString) : new MySqlConnectionFactory(connectionString);
         _timeProvider = timeProvider;
     }
 
@@ -31,7 +32,7 @@ internal sealed class MySqlMessageStore : DbMessageStore
 
     public override async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var connection = await _connections.OpenPrimaryAsync(cancellationToken);
         await MigrationRunner.ApplyAsync(connection, MigrationEngine.MySql, SchemaMigrations.Guestbook, _timeProvider, cancellationToken);
     }
 
@@ -44,14 +45,18 @@ internal sealed class MySqlMessageStore : DbMessageStore
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(_timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
 
         // One autocommitted INSERT: committed when it returns, and LAST_INSERT_ID is this connection's own.
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO messages (author, text, created_at) VALUES (@author, @text, @createdAt);";
-        command.Parameters.AddWithValue("@author", author);
-        command.Parameters.AddWithValue("@text", text);
-        command.Parameters.AddWithValue("@createdAt", createdAt.ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        return new Message(command.LastInsertedId, author, text, createdAt);
+        return await _connections.WriteAsync(
+            async connection =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = "INSERT INTO messages (author, text, created_at) VALUES (@author, @text, @createdAt);";
+                command.Parameters.AddWithValue("@author", author);
+                command.Parameters.AddWithValue("@text", text);
+                command.Parameters.AddWithValue("@createdAt", createdAt.ToUnixTimeMilliseconds());
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                return new Message(command.LastInsertedId, author, text, createdAt);
+            },
+            cancellationToken);
     }
 
     protected override async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => await OpenConnectionAsync(cancellationToken);

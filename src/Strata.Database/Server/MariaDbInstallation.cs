@@ -3,12 +3,15 @@ using Strata.Hosting.Processes;
 namespace Strata.Database.Server;
 
 /// <summary>
-/// The MariaDB programs found on this machine: the server and the tool that creates a data directory. Debian ships
-/// MariaDB as its MySQL (package mariadb-server); Oracle's MySQL server initialises differently and is not looked for.
+/// The MariaDB programs found on this machine: the server, the tool that creates a data directory, and the client and
+/// dump tool a new replica copies its primary with. Debian ships MariaDB as its MySQL (package mariadb-server, which
+/// depends on mariadb-client); Oracle's MySQL server initialises differently and is not looked for.
 /// </summary>
 /// <param name="Server">Absolute path of mariadbd (or MariaDB's mysqld).</param>
 /// <param name="InstallDb">Absolute path of mariadb-install-db (or mysql_install_db).</param>
-public sealed record MariaDbInstallation(string Server, string InstallDb)
+/// <param name="Client">Absolute path of mariadb (or mysql).</param>
+/// <param name="Dump">Absolute path of mariadb-dump (or mysqldump).</param>
+public sealed record MariaDbInstallation(string Server, string InstallDb, string Client, string Dump)
 {
     /// <summary>The Debian package that provides both.</summary>
     public const string Package = "mariadb-server";
@@ -27,14 +30,17 @@ public sealed record MariaDbInstallation(string Server, string InstallDb)
     {
         var server = Find(directories, "mariadbd", "mysqld");
         var installDb = Find(directories, "mariadb-install-db", "mysql_install_db");
-        if (server is null || installDb is null)
+        var client = Find(directories, "mariadb", "mysql");
+        var dump = Find(directories, "mariadb-dump", "mysqldump");
+        if (server is null || installDb is null || client is null || dump is null)
         {
+            var missing = server is null ? "mariadbd" : installDb is null ? "mariadb-install-db" : client is null ? "mariadb" : "mariadb-dump";
             throw new DatabaseServerException(
-                $"no MariaDB server on this machine ({(server is null ? "mariadbd" : "mariadb-install-db")} not found on PATH or in /usr/sbin): "
+                $"no MariaDB server on this machine ({missing} not found on PATH or in /usr/sbin): "
                 + $"install the Debian package {Package} (sudo apt-get install {Package}); its service need not run, Strata starts its own server");
         }
 
-        return new MariaDbInstallation(server, installDb);
+        return new MariaDbInstallation(server, installDb, client, dump);
     }
 
     private static string? Find(IReadOnlyList<string> directories, params string[] names)

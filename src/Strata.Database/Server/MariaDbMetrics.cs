@@ -1,5 +1,6 @@
 using System.Globalization;
 using MySqlConnector;
+using Strata.Database.Replication;
 using Strata.Hosting.Metrics;
 
 namespace Strata.Database.Server;
@@ -21,9 +22,19 @@ internal static class MariaDbMetrics
         "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Questions', 'Slow_queries', 'Aborted_connects');" +
         "SHOW GLOBAL VARIABLES WHERE Variable_name = 'max_connections';";
 
-    public static void Register(NodeMetrics metrics, MariaDbServer server)
+    public static void Register(NodeMetrics metrics, MariaDbServer server, ReplicationAgent agent)
     {
         var factory = metrics.Factory;
+        var primary = factory.CreateGauge("strata_db_primary", "1 while this node is the primary (holds the lease and takes writes), else 0.");
+        var sequence = factory.CreateGauge("strata_db_gtid_sequence", "The sequence number of the last transaction this server holds (GTID domain 0).");
+        var lag = factory.CreateGauge("strata_db_replica_lag_seconds", "A replica's Seconds_Behind_Master; 0 on the primary.");
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            var state = agent.State;
+            primary.Set(state.Role == Roles.Primary ? 1 : 0);
+            sequence.Set(state.Sequence);
+            lag.Set(state.LagSeconds ?? 0);
+        });
         var up = factory.CreateGauge("strata_db_up", "1 when the server answered this scrape's status query, else 0.");
         var connections = factory.CreateGauge("strata_db_connections", "Client connections the server holds now (Threads_connected).");
         var max = factory.CreateGauge("strata_db_max_connections", "The most client connections the server accepts (max_connections).");

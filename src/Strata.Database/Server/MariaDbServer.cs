@@ -32,8 +32,9 @@ internal sealed partial class MariaDbServer(
     /// <summary>Between SIGTERM and SIGKILL on stop; InnoDB needs a moment to flush.</summary>
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(8);
 
-    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _ready;
+    private volatile bool _restarting;
     private volatile bool _stopping;
     private Process? _process;
 
@@ -66,14 +67,50 @@ internal sealed partial class MariaDbServer(
         }
 
         await WaitForEarlierServerAsync(cancellationToken);
+        await StartAndWaitAsync(cancellationToken);
+        await EnsureAccountsAsync(password, ManagedDatabaseAccount.CreateOrReadPassword(database, ManagedDatabase.ReplicationPasswordFileName), cancellationToken);
+        _ready = true;
+        LogServing(logger, node.Name, node.Address.ToString(), DataDirectory);
+        _ = WatchAsync();
+    }
+
+    /// <summary>
+    /// Kills the server (SIGKILL: nothing it holds is flushed or acknowledged after this) and starts it again, read-only.
+    /// How a primary that lost its lease is fenced: the crash recovery of a server started as a semi-sync replica
+    /// (<c>--init-rpl-role=SLAVE</c>) removes from its binary log the transactions no replica acknowledged, so it can
+    /// follow the new primary without holding writes nobody else has.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        _ready = false;
+        _restarting = true;
+        try
+        {
+            if (_process is { HasExited: false } process)
+            {
+                process.Kill(entireProcessTree: false);
+                await _exited.Task.WaitAsync(StopGrace, cancellationToken);
+            }
+
+            _exited = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            await WaitForEarlierServerAsync(cancellationToken);
+            await StartAndWaitAsync(cancellationToken);
+            _ready = true;
+        }
+        finally
+        {
+            _restarting = false;
+        }
+
+        _ = WatchAsync();
+    }
+
+    private async Task StartAndWaitAsync(CancellationToken cancellationToken)
+    {
         await StartServerAsync();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartTimeout);
         await WaitUntilAnsweringAsync(timeout.Token);
-        await EnsureAccountAsync(password, cancellationToken);
-        _ready = true;
-        LogServing(logger, node.Name, node.Address.ToString(), DataDirectory);
-        _ = WatchAsync();
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -182,8 +219,27 @@ internal sealed partial class MariaDbServer(
         // Durable: every commit is on disk (redo log and binary log both synced) before the client hears of it.
         "--innodb-flush-log-at-trx-commit=1",
         "--log-bin=mariadb-bin",
-        "--server-id=1",
         "--sync-binlog=1",
+        // Replication (docs/database.md): GTIDs in one domain, strict so a node holding transactions the primary
+        // never had cannot follow it; replicas log what they apply, so any node can become the primary.
+        $"--server-id={ServerId.ToString(CultureInfo.InvariantCulture)}",
+        "--log-slave-updates",
+        "--gtid-strict-mode=ON",
+        "--relay-log=relay-bin",
+        $"--report-host={node.Address.Address}",
+        // Every node starts read-only and as a semi-sync replica; the node makes it writable once it holds the
+        // primary's lease. A semi-sync replica acknowledges what it received; the primary (the node enables
+        // rpl_semi_sync_master when it has a replica) acknowledges a commit only after that (AFTER_SYNC), and never
+        // gives up waiting on its own (the node decides, with the lease, when a primary may write alone).
+        "--read-only=ON",
+        "--init-rpl-role=SLAVE",
+        "--rpl-semi-sync-slave-enabled=ON",
+        "--rpl-semi-sync-master-enabled=OFF",
+        "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
+        "--rpl-semi-sync-master-wait-no-slave=ON",
+        "--rpl-semi-sync-master-timeout=4294967295",
+        // A replica notices a primary that went silent within 4 s (the primary sends a heartbeat every second).
+        "--slave-net-timeout=4",
         // Two app nodes with MySqlConnector's default pool of 100 each need more than MariaDB's 151.
         "--max-connections=512",
         "--skip-name-resolve",
@@ -249,21 +305,34 @@ internal sealed partial class MariaDbServer(
         }
     }
 
-    /// <summary>The schema and the application's account, made again at every start (so a new password file takes effect).</summary>
-    private async Task EnsureAccountAsync(string password, CancellationToken cancellationToken)
+    /// <summary>
+    /// The schema, the application's account and the replication account, made again at every start (so a new
+    /// password file takes effect) on each node itself: kept out of the binary log, so they are never replicated and
+    /// every node has them whatever its role (the administrator may write on a read-only server).
+    /// </summary>
+    private async Task EnsureAccountsAsync(string password, string replicationPassword, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAdminAsync(cancellationToken);
         await using var command = new MySqlCommand(
             $"""
+            SET SESSION sql_log_bin = 0;
             CREATE DATABASE IF NOT EXISTS `{ManagedDatabase.DatabaseName}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
             CREATE USER IF NOT EXISTS '{ManagedDatabase.UserName}'@'%' IDENTIFIED BY @password;
             ALTER USER '{ManagedDatabase.UserName}'@'%' IDENTIFIED BY @password;
             GRANT ALL PRIVILEGES ON `{ManagedDatabase.DatabaseName}`.* TO '{ManagedDatabase.UserName}'@'%';
+            CREATE USER IF NOT EXISTS '{ManagedDatabase.ReplicationUserName}'@'%' IDENTIFIED BY @replication;
+            ALTER USER '{ManagedDatabase.ReplicationUserName}'@'%' IDENTIFIED BY @replication;
+            GRANT REPLICATION SLAVE, SELECT, RELOAD, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT, BINLOG MONITOR ON *.* TO '{ManagedDatabase.ReplicationUserName}'@'%';
+            SET SESSION sql_log_bin = 1;
             """,
             connection);
         command.Parameters.AddWithValue("@password", password);
+        command.Parameters.AddWithValue("@replication", replicationPassword);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>The server's id among the nodes: its place in database.nodes, from 1.</summary>
+    private int ServerId => database.Nodes.IndexOf(node) + 1;
 
     /// <summary>A connection as the administrator: whoever runs the node, over the server's socket.</summary>
     internal async Task<MySqlConnection> OpenAdminAsync(CancellationToken cancellationToken)
@@ -291,6 +360,11 @@ internal sealed partial class MariaDbServer(
     private async Task WatchAsync()
     {
         var code = await _exited.Task;
+        if (_restarting)
+        {
+            return;
+        }
+
         _ready = false;
         if (!_stopping)
         {

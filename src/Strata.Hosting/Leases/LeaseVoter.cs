@@ -1,0 +1,80 @@
+namespace Strata.Hosting.Leases;
+
+/// <summary>What a candidate asks a voter: the lease for <see cref="Candidate"/>, for <see cref="DurationMs"/>.</summary>
+/// <param name="Candidate">The node asking.</param>
+/// <param name="Mode">
+/// How the candidate writes while it holds the lease: <see cref="LeaseVoter.Strict"/> (no commit acknowledged before a
+/// replica has it) or <see cref="LeaseVoter.Alone"/> (commits acknowledged with no replica).
+/// </param>
+/// <param name="DurationMs">How long the grant lasts unless renewed.</param>
+/// <param name="Release">The holder gives the lease up (a switchover), after its writes are on the replica that takes over.</param>
+public sealed record LeaseRequest(string Candidate, string Mode, int DurationMs, bool Release = false);
+
+/// <summary>A voter's answer.</summary>
+/// <param name="Granted">Whether the candidate holds this voter's grant now.</param>
+/// <param name="Holder">Who holds it (the candidate when granted), or null.</param>
+/// <param name="RemainingMs">How long the holder's grant lasts here.</param>
+/// <param name="Reason">Why it was refused, or null.</param>
+public sealed record LeaseAnswer(bool Granted, string? Holder, int RemainingMs, string? Reason);
+
+/// <summary>
+/// One voter's part of the lease on the database primary (docs/database.md, "Who is primary"): it grants the lease to
+/// one node at a time, for a limited time the holder renews; another node gets it only once that time has run out
+/// here, and never after a holder that wrote alone (its last acknowledged writes may exist nowhere else). A node is
+/// primary while a majority of the voters grant it the lease, so two majorities always share a voter and two nodes
+/// are never primary at once. The state is in memory: a voter that restarts knows no holder, which the majority
+/// covers (one voter lost at a time). Written by hand: the rule is a dozen lines, and no library in the registry here
+/// offers leases without a consensus service to run beside Strata.
+/// </summary>
+public sealed class LeaseVoter(TimeProvider time)
+{
+    /// <summary>The holder acknowledges a commit only once a replica has it.</summary>
+    public const string Strict = "strict";
+
+    /// <summary>The holder acknowledges commits with no replica.</summary>
+    public const string Alone = "alone";
+
+    private readonly Lock _lock = new();
+    private string? _holder;
+    private string _mode = Strict;
+    private long _expires;
+
+    /// <summary>Answers a candidate's request (or a holder's release).</summary>
+    public LeaseAnswer Ask(LeaseRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var now = time.GetTimestamp();
+        lock (_lock)
+        {
+            var remaining = _holder is not null && _expires > now ? (int)time.GetElapsedTime(now, _expires).TotalMilliseconds : 0;
+            if (request.Release)
+            {
+                if (_holder == request.Candidate)
+                {
+                    // The holder stopped writing and its replica has everything: whoever is most advanced may take over.
+                    (_holder, _mode) = (null, Strict);
+                }
+
+                return new LeaseAnswer(false, _holder, 0, null);
+            }
+
+            if (_holder is not null && _holder != request.Candidate)
+            {
+                if (remaining > 0)
+                {
+                    return new LeaseAnswer(false, _holder, remaining, $"{_holder} holds the lease for {remaining} ms more");
+                }
+
+                if (_mode == Alone)
+                {
+                    return new LeaseAnswer(false, _holder, 0, $"{_holder} wrote without a replica when it was last primary: only it has every acknowledged write");
+                }
+            }
+
+            _holder = request.Candidate;
+            _mode = request.Mode;
+            _expires = now + (long)(request.DurationMs * (time.TimestampFrequency / 1000.0));
+            return new LeaseAnswer(true, _holder, request.DurationMs, null);
+        }
+    }
+}
