@@ -236,9 +236,10 @@ public sealed partial class Orchestrator(
             .Where(n => n.Pid is not null && n.Spec.Role is NodeRole.LoadBalancer or NodeRole.Web)
             .Select(n => probe.StatsAsync(n.Spec, cancellationToken)));
         var probes = Task.WhenAll(nodes.Select(async n => n.Pid is null
-            ? (Ready: false, Vrrp: (VrrpStatus?)null)
+            ? (Ready: false, Vrrp: (VrrpStatus?)null, Replication: (ReplicationStatus?)null)
             : (Ready: await probe.IsReadyAsync(n.Spec, cancellationToken),
-                Vrrp: n.Spec.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(n.Spec, cancellationToken) : null)));
+                Vrrp: n.Spec.Role == NodeRole.LoadBalancer ? await probe.VrrpAsync(n.Spec, cancellationToken) : null,
+                Replication: n.Spec.Role == NodeRole.Database ? await probe.ReplicationAsync(n.Spec, cancellationToken) : null)));
         var seen = (await proxies).OfType<ProxyStats>().ToList();
         var answers = await probes;
         var statuses = nodes.Select((n, i) =>
@@ -253,7 +254,8 @@ public sealed partial class Orchestrator(
                 pid is { } running && NodeProcess.Uptime(running) is { } uptime ? (long)uptime.TotalSeconds : null,
                 traffic?.RequestsPerSecond,
                 traffic?.ErrorRate,
-                traffic?.SeenBy);
+                traffic?.SeenBy,
+                answers[i].Replication);
         }).ToList();
 
         var netns = _netns is null ? null

@@ -37,6 +37,16 @@ internal sealed class NodeProbe(TimeSpan? timeout = null) : IDisposable
             body.GetProperty("priority").GetInt32(),
             body.GetProperty("listening").GetBoolean()), cancellationToken);
 
+    /// <summary>A managed database node's <c>/db/state</c>, or null when it does not answer.</summary>
+    public Task<ReplicationStatus?> ReplicationAsync(NodeSpec node, CancellationToken cancellationToken) =>
+        GetJsonAsync(node, "db/state", body => new ReplicationStatus(
+            body.GetProperty("role").GetString() ?? "",
+            body.GetProperty("mode").GetString(),
+            body.GetProperty("gtid").GetString() ?? "",
+            body.GetProperty("following").GetString(),
+            body.GetProperty("lagSeconds").ValueKind == System.Text.Json.JsonValueKind.Number ? body.GetProperty("lagSeconds").GetDouble() : null,
+            body.GetProperty("reason").GetString()), cancellationToken);
+
     /// <summary>A proxy's <c>/stats?format=json</c>, or null when it does not answer.</summary>
     public Task<ProxyStats?> StatsAsync(NodeSpec proxy, CancellationToken cancellationToken) =>
         GetJsonAsync(proxy, "stats?format=json", body => ProxyStats.Parse(proxy.Name, body), cancellationToken);

@@ -36,8 +36,28 @@ public static class NodeStates
 /// timeouts, 5xx other than 503; a load balancer: its 5xx answers); null with <paramref name="RequestsPerSecond"/>.</param>
 /// <param name="SeenBy">For a web or app node, each running proxy in front of it and the state it has it in (UP, DOWN,
 /// DRAIN, MAINT); null for other nodes.</param>
+/// <param name="Replication">A running database node's part in replication; null for other nodes.</param>
 public sealed record NodeStatus(string Name, string Role, string Address, string ManagementUrl, int? Pid, string State, VrrpStatus? Vrrp = null, string? Namespace = null,
-    long? UptimeSeconds = null, double? RequestsPerSecond = null, double? ErrorRate = null, IReadOnlyDictionary<string, string>? SeenBy = null);
+    long? UptimeSeconds = null, double? RequestsPerSecond = null, double? ErrorRate = null, IReadOnlyDictionary<string, string>? SeenBy = null,
+    ReplicationStatus? Replication = null);
+
+/// <summary>A managed database node's replication, from its <c>/db/state</c> (docs/database.md).</summary>
+/// <param name="Role">primary, replica, starting or diverged.</param>
+/// <param name="Mode">A primary's: strict (commits wait for a replica's acknowledgement) or alone.</param>
+/// <param name="Gtid">Every transaction its server holds (gtid_current_pos).</param>
+/// <param name="Following">The primary a replica follows.</param>
+/// <param name="LagSeconds">A replica's lag behind it.</param>
+/// <param name="Reason">Why it is starting or diverged.</param>
+public sealed record ReplicationStatus(string Role, string? Mode, string Gtid, string? Following, double? LagSeconds, string? Reason)
+{
+    /// <summary>One line: "db-1 primary (strict) at 0-1-42", "db-2 replica of db-1, 0 s behind, at 0-1-42".</summary>
+    public string Describe(string node) => Role switch
+    {
+        "primary" => $"{node} primary ({Mode}) at {Gtid}",
+        "replica" => $"{node} replica of {Following}, {(LagSeconds is { } lag ? $"{lag:0} s behind" : "lag unknown")}, at {Gtid}",
+        _ => $"{node} {Role}{(Reason is null ? "" : $": {Reason}")}",
+    };
+}
 
 /// <summary>A load balancer's part in the VIP election.</summary>
 /// <param name="State">initialize, backup or master.</param>

@@ -28,6 +28,11 @@ public static class StatusText
         text.AppendLine(report.Vip.Masters.Count > 1
             ? $"VIP {report.Vip.Address}: SPLIT BRAIN, {string.Join(" and ", report.Vip.Masters)} are {(report.Vip.Masters.Count == 2 ? "both" : "all")} master (they cannot hear each other)"
             : $"VIP {report.Vip.Address}: {(report.Vip.Owner is { } owner ? $"held by {owner}" : "not held")}");
+        if (report.Nodes.Where(n => n.Replication is not null).Select(n => n.Replication!.Describe(n.Name)).ToList() is { Count: > 0 } databases)
+        {
+            text.AppendLine($"database: {string.Join("; ", databases)}");
+        }
+
         foreach (var node in report.Nodes)
         {
             if (Expected(node.State) is { } expected && node.SeenBy is { } seen && seen.Values.Any(v => v != expected))

@@ -35,6 +35,7 @@ internal static class StrataCommandLine
             DashboardCommand(),
             DownCommand(),
             KillCommand(),
+            SwitchoverCommand(),
             ReopenLogsCommand(),
             ScaleCommand(),
             StartCommand(),
@@ -240,6 +241,30 @@ internal static class StrataCommandLine
             LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
                 ? await Orchestrator(topology).KillAsync(name)
                 : UsageError);
+        return command;
+    }
+
+    private static Command SwitchoverCommand()
+    {
+        var node = new Argument<string>("node") { Description = "The database node to make the primary, e.g. db-2" };
+        var command = new Command("switchover", "Move the database primary to another database node, with no write lost or failed") { node, FileOption };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (LoadTopology(parse) is not { } topology)
+            {
+                return UsageError;
+            }
+
+            try
+            {
+                return await Orchestrator(topology).SwitchoverAsync(parse.GetValue(node)!, cancellationToken);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine($"strata: {ex.Message}");
+                return UsageError;
+            }
+        });
         return command;
     }
 
