@@ -193,7 +193,7 @@ internal sealed class MariaDbReplication(MariaDbServer server, MariaDbInstallati
                 [
                     $"--defaults-file={credentials}", $"--host={primary.Address.Address}", $"--port={primary.Address.Port.ToString(CultureInfo.InvariantCulture)}",
                     "--single-transaction", "--gtid", "--master-data=1", "--routines", "--triggers", "--events",
-                    $"--databases={ManagedDatabase.DatabaseName}", $"--result-file={dump}",
+                    $"--result-file={dump}", "--databases", ManagedDatabase.DatabaseName,
                 ],
                 CopyTimeout,
                 cancellationToken);

@@ -42,6 +42,7 @@ internal sealed partial class ReplicationAgent(
     private static readonly TimeSpan NoPrimaryGrace = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan AloneAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ApplyLimit = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RefollowAfter = TimeSpan.FromSeconds(2);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile DatabaseState _state = new(node.Name, Roles.Starting, null, "", 0, 0, true, null, null, null, "the server is starting");
@@ -53,6 +54,7 @@ internal sealed partial class ReplicationAgent(
     private long _leaseUntil;
     private long _lastRenew;
     private long? _noPrimarySince;
+    private long _followedAt;
     private long? _waitingSince;
     private string? _lastRefusal;
 
@@ -227,7 +229,8 @@ internal sealed partial class ReplicationAgent(
         _lastRenew = sent;
         if (granted < peers.Majority)
         {
-            if (refusal != _lastRefusal)
+            // Once per kind of refusal, not once per remaining millisecond count.
+            if (Kind(refusal) != Kind(_lastRefusal))
             {
                 LogRenewalShort(logger, node.Name, granted, peers.Voters, refusal ?? "no answer");
             }
@@ -240,6 +243,11 @@ internal sealed partial class ReplicationAgent(
         _leaseUntil = sent + (long)((LeaseDuration - Margin).TotalSeconds * time.TimestampFrequency);
         return true;
     }
+
+    private static string? Kind(string? refusal) => refusal is null ? null : RemainingTime().Replace(refusal, "");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\d+ ms")]
+    private static partial System.Text.RegularExpressions.Regex RemainingTime();
 
     private async Task AsReplicaAsync(LocalReplication local, CancellationToken cancellationToken)
     {
@@ -263,6 +271,11 @@ internal sealed partial class ReplicationAgent(
         if (!handedToMe && time.GetElapsedTime(_noPrimarySince.Value) < NoPrimaryGrace)
         {
             return;
+        }
+
+        if (!handedToMe && states.Any(s => s.HandingOverTo is not null))
+        {
+            return; // A switchover to another node is under way.
         }
 
         // The most advanced node takes over, so nothing a replica received is lost; on a tie, the first listed.
@@ -299,8 +312,9 @@ internal sealed partial class ReplicationAgent(
             return;
         }
 
-        if (_following == primary && (local.Replicating || local.ReplicaError == 0))
+        if (_following == primary && (local.Replicating || time.GetElapsedTime(_followedAt) < RefollowAfter))
         {
+            // Following (or still connecting): a replica whose threads stopped is started again, at most every 2 s.
             _role = Roles.Replica;
             return;
         }
@@ -314,8 +328,13 @@ internal sealed partial class ReplicationAgent(
         }
 
         await replication.FollowAsync(primary, cancellationToken);
+        _followedAt = time.GetTimestamp();
+        if (_following != primary)
+        {
+            LogFollowing(logger, node.Name, primary.Name, local.Gtid);
+        }
+
         (_role, _following, _reason, _handingOverTo) = (Roles.Replica, primary, null, null);
-        LogFollowing(logger, node.Name, primary.Name, local.Gtid);
     }
 
     private void Publish(LocalReplication local) => _state = new DatabaseState(
