@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using MySqlConnector;
 using Strata.Orchestration.Backups;
 
 namespace Strata.Orchestration;
@@ -105,7 +106,7 @@ public sealed partial class Orchestrator
         {
             restored = await DatabaseBackup.RestoreAsync(primary, dumpPath, cancellationToken);
         }
-        catch (Exception ex) when (ex is BackupException or MySqlConnector.MySqlException)
+        catch (Exception ex) when (ex is BackupException or MySqlException)
         {
             return Fail($"restore into {primary.Node.Name} failed: {ex.Message}; the schema {manifest.Database} may be partly restored: 'strata restore {folder}' again replaces it whole");
         }

@@ -13,9 +13,21 @@ internal static class BackupFolder
     /// <summary>The dump's name in the folder.</summary>
     public const string DumpFileName = ManagedDatabase.DatabaseName + ".sql";
 
-    /// <summary>Where <c>strata backup</c> without <c>-o</c> puts a backup: <c>.strata/backups/20261206T230919Z</c>.</summary>
-    public static string DefaultPath(string runFolder, DateTimeOffset now) =>
-        Path.Combine(runFolder, "backups", now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture));
+    /// <summary>
+    /// Where <c>strata backup</c> without <c>-o</c> puts a backup: <c>.strata/backups/20261206T230919Z</c>, or with <c>-2</c>,
+    /// <c>-3</c>… when a backup of the same second is there.
+    /// </summary>
+    public static string DefaultPath(string runFolder, DateTimeOffset now)
+    {
+        var name = Path.Combine(runFolder, "backups", now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture));
+        var path = name;
+        for (var n = 2; Directory.Exists(path); n++)
+        {
+            path = $"{name}-{n}";
+        }
+
+        return path;
+    }
 
     /// <summary>The temporary folder a backup into <paramref name="folder"/> is written in: hidden, beside it (so the rename stays on one file system).</summary>
     public static string TemporaryPath(string folder) =>

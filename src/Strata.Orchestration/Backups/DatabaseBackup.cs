@@ -22,9 +22,15 @@ internal static class DatabaseBackup
     public static async Task<BackupManifest> CreateAsync(
         DatabaseNodeAnswer primary, string folder, string? strataVersion, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("a backup's folder needs Unix file modes");
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(folder)!);
         var temporary = BackupFolder.TemporaryPath(folder);
-        Directory.CreateDirectory(temporary);
+        // The guestbook's every row is in it: for its owner only, as the database's own files are.
+        Directory.CreateDirectory(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             var dumpPath = Path.Combine(temporary, BackupFolder.DumpFileName);

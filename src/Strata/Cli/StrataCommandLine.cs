@@ -332,13 +332,8 @@ internal static class StrataCommandLine
 
     private static Command BackupCommand()
     {
-        var output = new Option<string>("--output", "-o") { Description = "The folder to write the backup in, new or empty [.strata/backups/UTC-TIME]" };
-        var command = new Command(
-            "backup",
-            "Back up the managed database's primary while writes go on (a consistent mariadb-dump of the schema, its GTID position, a manifest with its SHA-256)")
-        {
-            output, FileOption,
-        };
+        var output = new Option<string>("--output", "-o") { Description = "The folder to write the backup in, new or empty [.strata/backups/UTC-TIME]", HelpName = "dir" };
+        var command = new Command("backup", "Back up the managed database's primary while writes go on: a consistent dump and its manifest") { output, FileOption };
         command.SetAction(async (parse, cancellationToken) =>
             LoadTopology(parse) is { } topology
                 ? await Orchestrator(topology).BackupAsync(parse.GetValue(output), cancellationToken)
@@ -349,12 +344,7 @@ internal static class StrataCommandLine
     private static Command RestoreCommand()
     {
         var folder = new Argument<string>("folder") { Description = "A backup's folder, as 'strata backup' wrote it" };
-        var command = new Command(
-            "restore",
-            "Replace the application's schema on the running primary with a backup's (checked against its manifest first); the replicas follow")
-        {
-            folder, FileOption,
-        };
+        var command = new Command("restore", "Replace the schema on the running primary with a backup's, checked first; the replicas follow") { folder, FileOption };
         command.SetAction(async (parse, cancellationToken) =>
             LoadTopology(parse) is { } topology
                 ? await Orchestrator(topology).RestoreAsync(parse.GetValue(folder)!, cancellationToken)

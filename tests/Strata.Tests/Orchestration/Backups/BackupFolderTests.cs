@@ -19,6 +19,19 @@ public sealed class BackupFolderTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public void DefaultPath_BackupOfTheSameSecondThere_NextNumber()
+    {
+        var now = new DateTimeOffset(2026, 12, 6, 23, 9, 19, 500, TimeSpan.Zero);
+        var first = BackupFolder.DefaultPath(_dir, now);
+        Directory.CreateDirectory(first);
+
+        var second = BackupFolder.DefaultPath(_dir, now);
+
+        Assert.Equal(Path.Combine(_dir, "backups", "20261206T230919Z"), first);
+        Assert.Equal(first + "-2", second);
+    }
+
+    [Fact]
     public async Task VerifyAsync_UnchangedBackup_ItsManifestAndDump()
     {
         SampleDump.WriteBackup(Folder);
