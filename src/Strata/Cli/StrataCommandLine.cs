@@ -41,6 +41,8 @@ internal static class StrataCommandLine
             StartCommand(),
             CutCommand(),
             HealCommand(),
+            BackupCommand(),
+            RestoreCommand(),
             ExportCommand.Create(FileOption),
             AdminCommands.Create("drain", "drain", "Stop sending new requests to a web or app node (in-flight ones finish)", FileOption),
             AdminCommands.Create("ready", "ready", "Send requests to a drained or maintained node again", FileOption),
@@ -349,6 +351,28 @@ internal static class StrataCommandLine
         command.SetAction(async parse =>
             LoadTopology(parse) is { } topology && KnownNode(topology, parse.GetValue(node)!) is { } name
                 ? await Orchestrator(topology).HealAsync(name)
+                : UsageError);
+        return command;
+    }
+
+    private static Command BackupCommand()
+    {
+        var output = new Option<string>("--output", "-o") { Description = "The folder to write the backup in, new or empty [.strata/backups/UTC-TIME]", HelpName = "dir" };
+        var command = new Command("backup", "Back up the managed database's primary while writes go on: a consistent dump and its manifest") { output, FileOption };
+        command.SetAction(async (parse, cancellationToken) =>
+            LoadTopology(parse) is { } topology
+                ? await Orchestrator(topology).BackupAsync(parse.GetValue(output), cancellationToken)
+                : UsageError);
+        return command;
+    }
+
+    private static Command RestoreCommand()
+    {
+        var folder = new Argument<string>("folder") { Description = "A backup's folder, as 'strata backup' wrote it" };
+        var command = new Command("restore", "Replace the schema on the running primary with a backup's, checked first; the replicas follow") { folder, FileOption };
+        command.SetAction(async (parse, cancellationToken) =>
+            LoadTopology(parse) is { } topology
+                ? await Orchestrator(topology).RestoreAsync(parse.GetValue(folder)!, cancellationToken)
                 : UsageError);
         return command;
     }

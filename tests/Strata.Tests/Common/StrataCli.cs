@@ -15,6 +15,10 @@ internal static class StrataCli
 
     public static Task<ProcessResult> RunAsync(params string[] arguments) => RunAsync(TimeSpan.FromSeconds(60), arguments);
 
+    /// <summary>Runs it with <paramref name="directory"/> first on its PATH, where a test puts a stand-in for a program it runs.</summary>
+    public static Task<ProcessResult> RunWithPathFirstAsync(string directory, TimeSpan timeout, params string[] arguments) =>
+        ChildProcess.RunAsync("/usr/bin/env", [$"PATH={directory}:{Environment.GetEnvironmentVariable("PATH")}", Dotnet, Assembly, .. arguments], timeout);
+
     /// <summary>Starts a command that runs until stopped (a foreground <c>up</c>, <c>logs -f</c>), its output captured.</summary>
     public static ForegroundServer Start(params string[] arguments) => ForegroundServer.Start(Dotnet, [Assembly, .. arguments]);
 }
