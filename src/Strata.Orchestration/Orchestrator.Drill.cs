@@ -32,11 +32,8 @@ public sealed partial class Orchestrator
             return Refuse(string.Join("; ", problems));
         }
 
-        if (ReadRun() is null || RunningNodes().Count == 0)
-        {
-            return Refuse("not running: a drill strikes a running topology; start it with 'strata up --detach' first");
-        }
-
+        // The run's layout first (its addresses, the database of 'up --db'), then the tiers in it, then whether it runs.
+        var run = ReadRun();
         var tiers = options.Tiers.Count > 0 ? options.Tiers : [.. DrillTiers.All.Where(t => DrillTargets(t).Length > 0)];
         var targets = new List<(string Tier, IReadOnlyList<string> Nodes)>();
         foreach (var tier in tiers)
@@ -53,6 +50,11 @@ public sealed partial class Orchestrator
             }
 
             targets.Add((tier, [.. DrillTargets(tier).Select(n => n.Name)]));
+        }
+
+        if (run is null || RunningNodes().Count == 0)
+        {
+            return Refuse("not running: a drill strikes a running topology; start it with 'strata up --detach' first");
         }
 
         if (DrillSiteProblem() is { } siteProblem)

@@ -117,7 +117,8 @@ internal sealed class DrillLoad
         }
     }
 
-    private async Task<DrillRequest> GetAsync(DrillRequestKind kind, Uri uri, byte[] buffer)
+    /// <summary>One GET, its whole body read into <paramref name="buffer"/> (and dropped), classified.</summary>
+    internal async Task<DrillRequest> GetAsync(DrillRequestKind kind, Uri uri, byte[] buffer)
     {
         var start = _clock.NowMs;
         using var timeout = new CancellationTokenSource(_options.RequestTimeout, _clock.Time);
@@ -140,7 +141,8 @@ internal sealed class DrillLoad
         }
     }
 
-    private async Task<DrillRequest> PostAsync(List<AcknowledgedWrite> acknowledged)
+    /// <summary>One POST of a message with the next unique text, classified; added to <paramref name="acknowledged"/> when answered 201.</summary>
+    internal async Task<DrillRequest> PostAsync(List<AcknowledgedWrite> acknowledged)
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"{_writeTag}-{Interlocked.Increment(ref _writes)}");
         var start = _clock.NowMs;

@@ -40,9 +40,11 @@ public sealed record DrillOptions
     public IReadOnlyList<string> Problems()
     {
         var problems = new List<string>();
-        if (Duration <= TimeSpan.Zero || Duration > MaxDuration)
+        // Room for the warm-up, one pause and a second of load after the restart: at least one event.
+        var shortest = WarmUp + Pause + TimeSpan.FromSeconds(1);
+        if (Duration < shortest || Duration > MaxDuration)
         {
-            problems.Add($"--duration must be 1 to {MaxDuration.TotalSeconds:0} seconds");
+            problems.Add($"--duration must be {shortest.TotalSeconds:0} to {MaxDuration.TotalSeconds:0} seconds (a warm-up and a pause come before the first restart)");
         }
 
         if (Clients is < 1 or > 64)
