@@ -147,8 +147,12 @@ public sealed partial class Orchestrator
         var heldVip = node.Role == NodeRole.LoadBalancer && await probe.VrrpAsync(node, CancellationToken.None) is { Listening: true };
         var cut = victim.Kind == DrillEventKinds.Cut;
         output.WriteLine($"[{clock.Stamp}] #{number} {victim.Kind} {victim.Node}{(heldVip ? " (holding the VIP)" : "")}");
+        // A kill takes effect as the signal is sent, at the start of KillAsync (which then waits for the exit); a cut when
+        // its 'ip link' command has run, at the end of CutAsync.
         var at = clock.NowMs;
-        if ((cut ? await CutAsync(victim.Node, from: null) : await KillAsync(victim.Node)) != 0)
+        var struck = cut ? await CutAsync(victim.Node, from: null) : await KillAsync(victim.Node);
+        at = cut ? clock.NowMs : at;
+        if (struck != 0)
         {
             return new DrillEvent(number, victim, at, heldVip, null, null, $"could not {victim.Kind} it");
         }

@@ -44,6 +44,7 @@ internal sealed class DrillAnalysis
         var verification = _recording.Verification;
         var judged = _events.Select(_ => new Judgement()).ToArray();
         var outside = new Judgement();
+        var unexpected = new List<DrillFailureSample>();
         var firstReadBack = _events.Select(e => FirstSuccessAfter(e.AtMs, r => r.IsRead) ?? double.PositiveInfinity).ToArray();
         foreach (var request in _byStart.Where(r => !r.Succeeded))
         {
@@ -51,6 +52,7 @@ internal sealed class DrillAnalysis
             if (index < 0)
             {
                 outside.Count(request, excuse: Excuse.None, expected: false);
+                Sample(request, null);
                 continue;
             }
 
@@ -60,6 +62,25 @@ internal sealed class DrillAnalysis
                 ? excuse != Excuse.None
                 : request.EndMs <= (e.BackAtMs ?? double.PositiveInfinity) + options.Settle.TotalMilliseconds;
             judged[index].Count(request, excuse, expected);
+            if (!expected)
+            {
+                Sample(request, e);
+            }
+        }
+
+        void Sample(DrillRequest request, DrillEvent? e)
+        {
+            if (unexpected.Count < DrillReport.MaxSamples)
+            {
+                unexpected.Add(new DrillFailureSample(
+                    e?.Number,
+                    Math.Round(request.StartMs / 1000, 3),
+                    e is null ? null : Ms(request.StartMs - e.AtMs),
+                    e?.RestoredAtMs is { } restored && request.StartMs >= restored,
+                    request.Kind switch { DrillRequestKind.Static => "GET static", DrillRequestKind.Dynamic => "GET dynamic", _ => "POST" },
+                    DrillFailures.Name(request.Cause),
+                    request.Status));
+            }
         }
 
         var eventReports = _events.Select((e, i) => EventReport(e, i, judged[i])).ToList();
@@ -112,6 +133,7 @@ internal sealed class DrillAnalysis
             writes,
             eventReports,
             perTier,
+            unexpected,
             _recording.OtherFailures,
             Verdict(totals, writes, eventReports));
     }
@@ -158,6 +180,7 @@ internal sealed class DrillAnalysis
             Math.Round(e.AtMs / 1000, 3),
             e.HeldVip,
             e.RestoredAtMs is not null,
+            e.RestoredAtMs is { } restored ? Ms(restored - e.AtMs) : null,
             e.BackAtMs is not null,
             e.BackAtMs is { } back ? Ms(back - e.AtMs) : null,
             e.Problem,

@@ -20,6 +20,7 @@ namespace Strata.Orchestration.Drill;
 /// <param name="Writes">The acknowledged writes and what the read-back found.</param>
 /// <param name="Events">Each event, in order.</param>
 /// <param name="PerTier">Each struck tier's events summed up.</param>
+/// <param name="UnexpectedFailures">The first <see cref="MaxSamples"/> unexpected failures, each with its event.</param>
 /// <param name="OtherFailures">Failures of cause "other", by description, with their counts.</param>
 /// <param name="Result">The verdict and the exit code.</param>
 public sealed record DrillReport(
@@ -38,9 +39,13 @@ public sealed record DrillReport(
     DrillWrites Writes,
     IReadOnlyList<DrillEventReport> Events,
     IReadOnlyList<DrillTierReport> PerTier,
+    IReadOnlyList<DrillFailureSample> UnexpectedFailures,
     IReadOnlyDictionary<string, int> OtherFailures,
     DrillVerdict Result)
 {
+    /// <summary>How many unexpected failures the report lists one by one.</summary>
+    public const int MaxSamples = 100;
+
     /// <summary>The report of what <paramref name="recording"/> holds: every failure classified and attributed to its event.</summary>
     internal static DrillReport Build(DrillRecording recording) => new DrillAnalysis(recording).Report();
 }
@@ -74,8 +79,9 @@ public sealed record DrillFailureCounts(int Refused, int Reset, int Timeout, int
     /// <summary>The causes that happened, as (name, count), in the order of <see cref="FailureCause"/>.</summary>
     public IEnumerable<(string Cause, int Count)> NonZero()
     {
-        (string, int)[] all = [("refused", Refused), ("reset", Reset), ("timeout", Timeout), ("502", Http502), ("503", Http503), ("504", Http504), ("other", Other)];
-        return all.Where(c => c.Item2 > 0);
+        (FailureCause, int)[] all = [(FailureCause.Refused, Refused), (FailureCause.Reset, Reset), (FailureCause.Timeout, Timeout),
+            (FailureCause.Http502, Http502), (FailureCause.Http503, Http503), (FailureCause.Http504, Http504), (FailureCause.Other, Other)];
+        return all.Where(c => c.Item2 > 0).Select(c => (DrillFailures.Name(c.Item1), c.Item2));
     }
 }
 
@@ -121,6 +127,7 @@ public sealed record DrillWrites(int Attempted, int Acknowledged, bool Verified,
 /// <param name="AtSeconds">When, since the load began.</param>
 /// <param name="HeldVip">A load balancer that held (listened on) the VIP when struck.</param>
 /// <param name="Restored">Started (or healed) again.</param>
+/// <param name="RestoredAfterMs">From the event to the restart (or heal) command.</param>
 /// <param name="BackInService">Ready again, every web and app node up at every proxy in front, the VIP settled.</param>
 /// <param name="BackAfterMs">From the event to that.</param>
 /// <param name="Problem">What went wrong with the event itself.</param>
@@ -137,10 +144,20 @@ public sealed record DrillWrites(int Attempted, int Acknowledged, bool Verified,
 /// <param name="WhileVipMoved">Of those GETs, sent while the VIP moved away from it.</param>
 /// <param name="Unexpected">Failures that fail the drill.</param>
 public sealed record DrillEventReport(
-    int Number, string Tier, string Node, string Kind, double AtSeconds, bool HeldVip, bool Restored, bool BackInService, double? BackAfterMs, string? Problem,
+    int Number, string Tier, string Node, string Kind, double AtSeconds, bool HeldVip, bool Restored, double? RestoredAfterMs, bool BackInService, double? BackAfterMs, string? Problem,
     double? UnavailableReadsMs, double? UnavailableDynamicReadsMs, double? UnavailableWritesMs,
     double LongestReadGapMs, double LongestDynamicReadGapMs, double LongestWriteGapMs,
     int Requests, DrillFailureCounts ReadFailures, DrillFailureCounts WriteFailures, int InFlightOnKilledLoadBalancer, int WhileVipMoved, int Unexpected);
+
+/// <summary>One unexpected failure, where it happened.</summary>
+/// <param name="Event">The event it is attributed to; null before the first.</param>
+/// <param name="SentAtSeconds">When it was sent, since the load began.</param>
+/// <param name="SentAfterEventMs">When it was sent, from its event (negative: in flight at the event).</param>
+/// <param name="AfterRestore">Sent once the victim was started (or healed) again: the recovery's doing, not the loss's.</param>
+/// <param name="Request">GET static, GET dynamic or POST.</param>
+/// <param name="Cause">refused, reset, timeout, 502, 503, 504 or other.</param>
+/// <param name="Status">The answer's status; 0 without one.</param>
+public sealed record DrillFailureSample(int? Event, double SentAtSeconds, double? SentAfterEventMs, bool AfterRestore, string Request, string Cause, int Status);
 
 /// <summary>A tier's events summed up.</summary>
 /// <param name="Tier">The tier.</param>

@@ -9,6 +9,8 @@ public static class DrillReportText
 {
     private const int MissingListed = 50;
 
+    private const int SamplesListed = 10;
+
     public static string Format(DrillReport report)
     {
         var text = new StringBuilder();
@@ -71,6 +73,19 @@ public static class DrillReportText
                 Invariant($"{t.Unexpected}"),
             }));
             TextTable.Append(text, rows, "  ");
+        }
+
+        if (report.UnexpectedFailures.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine(Invariant($"unexpected failures ({report.Requests.Unexpected}{(report.Requests.Unexpected > SamplesListed ? $"; the first {SamplesListed}, the JSON has up to {DrillReport.MaxSamples}" : "")})"));
+            foreach (var failure in report.UnexpectedFailures.Take(SamplesListed))
+            {
+                var e = failure.Event is { } number ? report.Events.Single(e => e.Number == number) : null;
+                text.AppendLine(e is null
+                    ? Invariant($"  before any event, sent at {failure.SentAtSeconds:0.000} s: {failure.Request} {failure.Cause}")
+                    : Invariant($"  #{e.Number} {e.Kind} {e.Node}, sent {failure.SentAfterEventMs:+0;-0} ms after it{(failure.AfterRestore ? $", after the {(e.Kind == DrillEventKinds.Cut ? "heal" : "restart")}" : "")}: {failure.Request} {failure.Cause}"));
+            }
         }
 
         text.AppendLine();

@@ -105,6 +105,19 @@ internal static class DrillFailures
         return FailureCause.Other;
     }
 
+    /// <summary>The cause as the report names it: refused, reset, timeout, 502, 503, 504, other.</summary>
+    public static string Name(FailureCause cause) => cause switch
+    {
+        FailureCause.Refused => "refused",
+        FailureCause.Reset => "reset",
+        FailureCause.Timeout => "timeout",
+        FailureCause.Http502 => "502",
+        FailureCause.Http503 => "503",
+        FailureCause.Http504 => "504",
+        FailureCause.Other => "other",
+        _ => "none",
+    };
+
     /// <summary>A short description of an <see cref="FailureCause.Other"/> failure, for the report's samples.</summary>
     public static string Describe(Exception exception)
     {

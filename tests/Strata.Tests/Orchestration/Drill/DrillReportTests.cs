@@ -36,6 +36,24 @@ public sealed class DrillReportTests
         Assert.Equal((1, 1, 1), (e.InFlightOnKilledLoadBalancer, e.WhileVipMoved, e.Unexpected));
         Assert.Equal(1, report.Result.ExitCode);
         Assert.Contains("1 unexpected failure(s): 1 GET(s), 0 POST(s)", report.Result.Reasons);
+        Assert.Equal([new DrillFailureSample(1, 1.3, 300, AfterRestore: false, "GET static", "refused", 0)], report.UnexpectedFailures);
+    }
+
+    [Fact]
+    public void Build_UnexpectedFailuresAfterTheRestart_ListedWithTheirEventInTheText()
+    {
+        // The VIP moving back to the restarted load balancer (preemption) breaks connections to the one that held it meanwhile.
+        var report = Build(
+            [.. Steady(0, End), Failed(3200, 3201, FailureCause.Reset, DrillRequestKind.Dynamic), Failed(400, 401, FailureCause.Http502)],
+            [Event(1, "lb", "lb-1", at: 1000, heldVip: true, back: 4000)]);
+
+        Assert.Equal(
+            [new DrillFailureSample(null, 0.4, null, false, "GET static", "502", 0), new DrillFailureSample(1, 3.2, 2200, AfterRestore: true, "GET dynamic", "reset", 0)],
+            report.UnexpectedFailures);
+        var text = DrillReportText.Format(report);
+        Assert.Contains(
+            string.Join(Environment.NewLine, "unexpected failures (2)", "  before any event, sent at 0.400 s: GET static 502", "  #1 kill lb-1, sent +2200 ms after it, after the restart: GET dynamic reset"),
+            text);
     }
 
     [Fact]
