@@ -147,10 +147,9 @@ public sealed partial class Orchestrator
         var heldVip = node.Role == NodeRole.LoadBalancer && await probe.VrrpAsync(node, CancellationToken.None) is { Listening: true };
         var cut = victim.Kind == DrillEventKinds.Cut;
         output.WriteLine($"[{clock.Stamp}] #{number} {victim.Kind} {victim.Node}{(heldVip ? " (holding the VIP)" : "")}");
-        // A kill takes effect as the signal is sent, at the start of KillAsync (which then waits for the exit); a cut when
-        // its 'ip link' command has run, at the end of CutAsync.
+        // A kill takes effect as its signal is sent (KillAsync then waits for the exit); a cut once its 'ip link' has run.
         var at = clock.NowMs;
-        var struck = cut ? await CutAsync(victim.Node, from: null) : await KillAsync(victim.Node);
+        var struck = cut ? await CutAsync(victim.Node, from: null) : await KillAsync(victim.Node, () => at = clock.NowMs);
         at = cut ? clock.NowMs : at;
         if (struck != 0)
         {
