@@ -81,7 +81,7 @@ public sealed partial class Orchestrator
             + (_netns is null ? "" : ", kills and link cuts"));
         output.WriteLine($"drill: {options.Clients} clients at {options.RatePerClient:0.#} requests/s each through {site.Address}, writes tagged {writeTag}-N");
 
-        // Bounded whatever happens: the duration, then per event at most the restart's and the rotation's waits.
+        // Bounded whatever happens: events start within the duration; the last one's restart and check-in are bounded too.
         var load = new DrillLoad(site, clock, options, writeTag, options.Duration + ReadyTimeout + InRotationTimeout + TimeSpan.FromMinutes(2));
         load.Start();
         var events = new List<DrillEvent>();
