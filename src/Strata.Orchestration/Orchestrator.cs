@@ -271,7 +271,9 @@ public sealed partial class Orchestrator(
     }
 
     /// <summary>SIGKILLs one node, as a crash would. Nothing restarts it: <c>start</c> does.</summary>
-    public async Task<int> KillAsync(string name)
+    /// <param name="name">The node.</param>
+    /// <param name="killing">Called just before the signal is sent (the drill's clock reads the moment of the crash).</param>
+    public async Task<int> KillAsync(string name, Action? killing = null)
     {
         var node = ReadRun()?.Find(name);
         if (node is null || !NodeProcess.IsRunning(node.Pid, name))
@@ -279,6 +281,7 @@ public sealed partial class Orchestrator(
             return Fail($"{name} is not running");
         }
 
+        killing?.Invoke();
         NodeProcess.Kill(node.Pid);
         await NodeProcess.WaitForExitAsync([(node.Pid, name)], TimeSpan.FromSeconds(5));
         output.WriteLine($"killed {name} (pid {node.Pid})");

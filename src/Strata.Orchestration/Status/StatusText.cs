@@ -18,12 +18,8 @@ public static class StatusText
             n.ErrorRate is { } errors ? errors.ToString("0.0%", CultureInfo.InvariantCulture) : "-",
             n.Vrrp is { } v ? $"{v.State} ({v.Priority})" : "",
         }));
-        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var text = new StringBuilder();
-        foreach (var row in rows)
-        {
-            text.AppendLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
-        }
+        TextTable.Append(text, rows);
 
         text.AppendLine(report.Vip.Masters.Count > 1
             ? $"VIP {report.Vip.Address}: SPLIT BRAIN, {string.Join(" and ", report.Vip.Masters)} are {(report.Vip.Masters.Count == 2 ? "both" : "all")} master (they cannot hear each other)"

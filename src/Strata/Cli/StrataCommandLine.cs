@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Strata.Database.Server;
 using Strata.Orchestration;
+using Strata.Orchestration.Drill;
 using Strata.Orchestration.Status;
 using Strata.Topology;
 
@@ -43,6 +44,7 @@ internal static class StrataCommandLine
             HealCommand(),
             BackupCommand(),
             RestoreCommand(),
+            DrillCommand(),
             ExportCommand.Create(FileOption),
             AdminCommands.Create("drain", "drain", "Stop sending new requests to a web or app node (in-flight ones finish)", FileOption),
             AdminCommands.Create("ready", "ready", "Send requests to a drained or maintained node again", FileOption),
@@ -374,6 +376,47 @@ internal static class StrataCommandLine
             LoadTopology(parse) is { } topology
                 ? await Orchestrator(topology).RestoreAsync(parse.GetValue(folder)!, cancellationToken)
                 : UsageError);
+        return command;
+    }
+
+    private static Command DrillCommand()
+    {
+        var duration = new Option<int>("--duration") { Description = "Seconds during which nodes are struck (the last restart and the read-back come after)", DefaultValueFactory = _ => 60 };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the victims' sequence, to repeat a drill [random, printed]" };
+        var tiers = new Option<string>("--tiers") { Description = "Tiers whose nodes may be struck, e.g. lb,web,app [every tier the topology has: lb, web, app, and db when Strata runs the database]" };
+        var outputDirectory = new Option<DirectoryInfo>("--output", "-o") { Description = "Where to write the report (text and JSON) [.strata/drill beside the topology file]" };
+        var command = new Command("drill", "A chaos drill on the running topology: kill (or cut) nodes at random under load, restart them, report failures, time without service and lost writes")
+        {
+            duration, seed, tiers, outputDirectory, FileOption,
+        };
+        command.SetAction(async parse =>
+        {
+            if (LoadTopology(parse) is not { } topology)
+            {
+                return UsageError;
+            }
+
+            IReadOnlyList<string> chosen = [];
+            if (parse.GetValue(tiers) is { } value)
+            {
+                if (DrillTiers.Parse(value, out var problem) is not { } parsed)
+                {
+                    return Usage(problem!);
+                }
+
+                chosen = parsed;
+            }
+
+            var options = new DrillOptions
+            {
+                Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
+                Seed = parse.GetValue(seed) ?? Random.Shared.Next(),
+                Tiers = chosen,
+                OutputDirectory = parse.GetValue(outputDirectory)?.FullName,
+            };
+            using var stop = new StopSignals();
+            return await Orchestrator(topology).DrillAsync(options, stop.Token);
+        });
         return command;
     }
 

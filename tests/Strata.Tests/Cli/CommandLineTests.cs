@@ -89,6 +89,32 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Drill_NothingRunning_Exit2SayingSo()
+    {
+        var path = WriteTopology(_ => { });
+
+        var result = await StrataCli.RunAsync("drill", "--duration", "10", "-f", path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("strata: not running: a drill strikes a running topology; start it with 'strata up --detach' first", result.Error.TrimEnd());
+        Assert.False(Directory.Exists(Path.Combine(_dir, ".strata")), "a refused drill wrote a report");
+    }
+
+    [Theory]
+    [InlineData("db", "strata: --tiers db: this topology has no database server that Strata runs (database.nodes, 'strata up --db mysql'); a database outside the topology is not the drill's to kill")]
+    [InlineData("lb,dns", "strata: --tiers: dns is not a drill tier (the load goes to the VIP's address, not through DNS); the tiers: lb, web, app, db")]
+    [InlineData("web,cache", "strata: --tiers: 'cache' is not a tier; the tiers: lb, web, app, db")]
+    public async Task Drill_TierItCannotStrike_Exit2NamingIt(string tiers, string expected)
+    {
+        var path = WriteTopology(_ => { });
+
+        var result = await StrataCli.RunAsync("drill", "--tiers", tiers, "-f", path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(expected, result.Error.TrimEnd());
+    }
+
+    [Fact]
     public async Task Status_NothingRunning_EveryNodeDown()
     {
         var path = WriteTopology(_ => { });
