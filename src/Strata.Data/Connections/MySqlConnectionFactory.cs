@@ -16,6 +16,12 @@ internal sealed class MySqlConnectionFactory
     /// <summary>How long opening a connection (or waiting for a free one in the pool) may take, unless the connection string says.</summary>
     internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>Opening a connection to a managed node: they share a network.</summary>
+    private static readonly TimeSpan ManagedConnectTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>A statement on a managed node (every one of the application's is a few milliseconds).</summary>
+    private static readonly TimeSpan ManagedCommandTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a write waits for a primary before it fails: longer than a failover takes (docs/database.md).</summary>
     internal static readonly TimeSpan FailoverBudget = TimeSpan.FromSeconds(10);
 
@@ -75,13 +81,33 @@ internal sealed class MySqlConnectionFactory
             return await OpenAsync(ConnectionString, cancellationToken);
         }
 
-        try
+        // A read is safe to try again: a node that cannot be reached (killed, cut off) is left for the next one.
+        var deadline = DateTime.UtcNow + FailoverBudget;
+        while (true)
         {
-            return await OpenPrimaryAsync(ReadWait, cancellationToken);
-        }
-        catch (NoPrimaryException) when (_locator.Readable is [var replica, ..])
-        {
-            return await OpenAsync(For(replica), cancellationToken);
+            NodeSpec? target = null;
+            try
+            {
+                return await OpenPrimaryAsync(ReadWait, cancellationToken);
+            }
+            catch (NoPrimaryException) when (_locator.Readable is [var replica, ..])
+            {
+                target = replica;
+                try
+                {
+                    return await OpenAsync(For(replica), cancellationToken);
+                }
+                catch (MySqlException) when (DateTime.UtcNow < deadline)
+                {
+                    _locator.Suspect(replica);
+                }
+            }
+            catch (Exception e) when (e is NoPrimaryException or MySqlException && DateTime.UtcNow < deadline)
+            {
+                // OpenPrimaryAsync told the locator already.
+            }
+
+            await Task.Delay(target is null ? 50 : 100, cancellationToken);
         }
     }
 
@@ -160,10 +186,14 @@ internal sealed class MySqlConnectionFactory
         }
     }
 
+    // Managed nodes are on the same network: a node that takes 2 s to accept a connection, or 5 s to answer a
+    // statement of this application, is gone (cut off), and the caller moves on rather than waiting out the defaults.
     private string For(NodeSpec node) => _byNode.GetOrAdd(node, n => new MySqlConnectionStringBuilder(ConnectionString)
     {
         Server = n.Address.Address.ToString(),
         Port = (uint)n.Address.Port,
+        ConnectionTimeout = (uint)ManagedConnectTimeout.TotalSeconds,
+        DefaultCommandTimeout = (uint)ManagedCommandTimeout.TotalSeconds,
     }.ConnectionString);
 
     private static async Task<MySqlConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MySqlConnector;
 using Strata.Hosting.Processes;
+using Strata.Tests.Common;
 using Strata.Tests.Database;
 using Strata.Topology;
 using Xunit.Abstractions;
@@ -157,6 +158,26 @@ public sealed class DatabaseReplicationEndToEndTests(ReplicatedDatabaseRun fixtu
         var texts = await TextsAsync(replica);
         Assert.Contains("the primary still writes", texts);
         Assert.DoesNotContain("only on the replica", texts);
+    }
+
+    [SkippableFact]
+    public async Task ShortDrillOnTheDatabaseTier_NoAcknowledgedWriteLost_EveryNodeBack()
+    {
+        await HealthyPairAsync();
+        var reports = Path.Combine(_run.Directory, "drill-reports");
+        var result = await StrataCli.RunAsync(TimeSpan.FromSeconds(180), "drill", "--duration", "15", "--seed", "5", "--tiers", "db", "-o", reports, "-f", _run.TopologyPath);
+        output.WriteLine(result.Output);
+
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(Directory.GetFiles(reports, "drill-*-seed5.json"))))!;
+        var writes = report["writes"]!;
+        Assert.True(writes["verified"]!.GetValue<bool>(), writes["problem"]?.GetValue<string>());
+        Assert.True(writes["acknowledged"]!.GetValue<int>() > 0, "no write was acknowledged");
+        Assert.Equal(0, writes["missing"]!.GetValue<int>());
+        var events = report["events"]!.AsArray();
+        Assert.NotEmpty(events);
+        Assert.All(events, e => Assert.True(e!["restored"]!.GetValue<bool>() && e["backInService"]!.GetValue<bool>(), $"event #{e["number"]} on {e["node"]}: {e["problem"]}"));
+        Assert.True(report["requests"]!["unexpectedReads"]!.GetValue<int>() == 0, $"unexpected GET failures: {report["requests"]}");
+        await HealthyPairAsync();
     }
 
     /// <summary>Waits until one node is a strict primary and the other its replica; returns their names.</summary>

@@ -16,9 +16,12 @@ namespace Strata.Tests.Cluster.Wire;
 public sealed partial class NetnsTopology : IAsyncLifetime, IAsyncDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("strata-netns-").FullName;
+    private readonly string[] _upArguments;
 
-    public NetnsTopology()
+    /// <param name="upArguments">More arguments for <c>strata up --netns</c>, e.g. <c>--db mysql</c>.</param>
+    public NetnsTopology(params string[] upArguments)
     {
+        _upArguments = upArguments;
         // 10.150–249.x.0/24: the run refuses (and the test says so) a subnet this host already routes.
         Subnet = $"10.{Random.Shared.Next(150, 250)}.{Random.Shared.Next(0, 256)}";
         var json = TestTopology.DefaultJson();
@@ -49,7 +52,7 @@ public sealed partial class NetnsTopology : IAsyncLifetime, IAsyncDisposable
             return;
         }
 
-        var up = await StrataCli.RunAsync(TimeSpan.FromSeconds(150), "up", "--netns", "--detach", "-f", TopologyPath);
+        var up = await StrataCli.RunAsync(TimeSpan.FromSeconds(150), ["up", "--netns", "--detach", .. _upArguments, "-f", TopologyPath]);
         if (up.ExitCode != 0)
         {
             UpFailure = $"up --netns failed ({up.ExitCode}): {up.Output}{up.Error}";
