@@ -17,6 +17,7 @@ namespace Strata.Database.Replication;
 /// <param name="SemiSyncOn">The semi-sync primary waits for acknowledgements (Rpl_semi_sync_master_status).</param>
 /// <param name="SemiSyncReplicas">Replicas connected with semi-sync (Rpl_semi_sync_master_clients).</param>
 /// <param name="WaitingCommits">Commits waiting for an acknowledgement (Rpl_semi_sync_master_wait_sessions).</param>
+/// <param name="AcknowledgedCommits">Commits a replica has acknowledged since the server started (Rpl_semi_sync_master_yes_tx).</param>
 internal sealed record LocalReplication(
     string Gtid,
     string Received,
@@ -27,7 +28,8 @@ internal sealed record LocalReplication(
     double? Lag,
     bool SemiSyncOn,
     int SemiSyncReplicas,
-    int WaitingCommits)
+    int WaitingCommits,
+    long AcknowledgedCommits)
 {
     /// <summary>The sequence number of the last transaction held (domain 0), 0 for none.</summary>
     public long Sequence => GtidPosition.Sequence(Gtid);
@@ -72,7 +74,7 @@ internal sealed class MariaDbReplication(MariaDbServer server, MariaDbInstallati
         await using var connection = await server.OpenAdminAsync(cancellationToken);
         await using var command = new MySqlCommand(
             "SELECT @@gtid_current_pos, @@read_only;" +
-            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients', 'Rpl_semi_sync_master_wait_sessions');" +
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients', 'Rpl_semi_sync_master_wait_sessions', 'Rpl_semi_sync_master_yes_tx');" +
             "SHOW SLAVE STATUS;",
             connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -114,7 +116,8 @@ internal sealed class MariaDbReplication(MariaDbServer server, MariaDbInstallati
             lag,
             status.GetValueOrDefault("Rpl_semi_sync_master_status") == "ON",
             int.Parse(status.GetValueOrDefault("Rpl_semi_sync_master_clients", "0"), CultureInfo.InvariantCulture),
-            int.Parse(status.GetValueOrDefault("Rpl_semi_sync_master_wait_sessions", "0"), CultureInfo.InvariantCulture));
+            int.Parse(status.GetValueOrDefault("Rpl_semi_sync_master_wait_sessions", "0"), CultureInfo.InvariantCulture),
+            long.Parse(status.GetValueOrDefault("Rpl_semi_sync_master_yes_tx", "0"), CultureInfo.InvariantCulture));
     }
 
     /// <summary>Replicates from <paramref name="primary"/> by GTID, read-only, a semi-sync replica.</summary>
@@ -124,6 +127,7 @@ internal sealed class MariaDbReplication(MariaDbServer server, MariaDbInstallati
             $"""
             SET GLOBAL read_only = 1;
             SET GLOBAL rpl_semi_sync_master_enabled = 0;
+            SET GLOBAL rpl_semi_sync_slave_enabled = 1;
             STOP SLAVE;
             CHANGE MASTER TO MASTER_HOST = '{primary.Address.Address}', MASTER_PORT = {primary.Address.Port.ToString(CultureInfo.InvariantCulture)},
               MASTER_USER = '{ManagedDatabase.ReplicationUserName}', MASTER_PASSWORD = @password,

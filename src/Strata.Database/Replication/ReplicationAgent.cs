@@ -56,6 +56,7 @@ internal sealed partial class ReplicationAgent(
     private long? _noPrimarySince;
     private long _followedAt;
     private long? _waitingSince;
+    private long _acknowledged;
     private string? _lastRefusal;
 
     /// <summary>What <c>/db/state</c> says.</summary>
@@ -109,6 +110,7 @@ internal sealed partial class ReplicationAgent(
             _handingOverTo = target;
             await peers.AskAsync(_mode ?? LeaseVoter.Strict, LeaseDuration, release: true, cancellationToken);
             await replication.SetSemiSyncAsync(false, cancellationToken);
+            MarkAlone(false); // the target has every write
             (_role, _mode, _following, _reason) = (Roles.Starting, null, null, $"handing the primary over to {target}");
             LogSwitchover(logger, node.Name, target, sequence);
             Publish(await replication.ReadAsync(cancellationToken));
@@ -178,20 +180,26 @@ internal sealed partial class ReplicationAgent(
     private async Task AsPrimaryAsync(LocalReplication local, CancellationToken cancellationToken)
     {
         var now = time.GetTimestamp();
-        if (_mode == LeaseVoter.Strict && local.WaitingCommits > 0 && local.SemiSyncReplicas == 0)
+        if (local.AcknowledgedCommits != _acknowledged || local.WaitingCommits == 0)
+        {
+            // A replica acknowledged something since the last look (or nothing waits): it is keeping up.
+            (_acknowledged, _waitingSince) = (local.AcknowledgedCommits, null);
+        }
+
+        // Commits waiting and no acknowledgement for a second: the replica is gone, whether its connection closed
+        // (killed) or went silent (cut off, still counted as connected until TCP gives up).
+        if (_mode == LeaseVoter.Strict && local.WaitingCommits > 0)
         {
             _waitingSince ??= now;
             if (time.GetElapsedTime(_waitingSince.Value) >= AloneAfter && await RenewAsync(LeaseVoter.Alone, cancellationToken))
             {
-                // The voters know first: from now on no replica is sure to have every acknowledged write.
+                // The voters know first, and the node's folder: from now on no replica is sure to have every
+                // acknowledged write, so a crash recovery here must keep them all.
+                MarkAlone(true);
                 await replication.SetSemiSyncAsync(false, cancellationToken);
                 _mode = LeaseVoter.Alone;
                 LogAlone(logger, node.Name, AloneAfter.TotalSeconds);
             }
-        }
-        else
-        {
-            _waitingSince = null;
         }
 
         if (_mode == LeaseVoter.Alone && local.SemiSyncReplicas > 0
@@ -200,6 +208,7 @@ internal sealed partial class ReplicationAgent(
             await replication.SetSemiSyncAsync(true, cancellationToken);
             if ((await replication.ReadAsync(cancellationToken)).SemiSyncOn)
             {
+                MarkAlone(false);
                 _mode = LeaseVoter.Strict;
                 _lastRenew = 0;
                 LogStrict(logger, node.Name, replica.Node);
@@ -278,10 +287,11 @@ internal sealed partial class ReplicationAgent(
             return; // A switchover to another node is under way.
         }
 
-        // The most advanced node takes over, so nothing a replica received is lost; on a tie, the first listed.
+        // The most advanced node takes over, so nothing a replica received is lost; on a tie, the first listed. A node
+        // that wrote alone asks in any case: the voters give the lease to no other, and no other can be ahead of it.
         var mine = local.ReceivedSequence;
         var index = database.Nodes.IndexOf(node);
-        if (!handedToMe && states.Any(s => s.Role != Roles.Diverged
+        if (!handedToMe && !File.Exists(server.AloneMarker) && states.Any(s => s.Role != Roles.Diverged
                 && (s.ReceivedSequence > mine || (s.ReceivedSequence == mine && database.Nodes.IndexOf(database.Nodes.First(n => n.Name == s.Node)) < index))))
         {
             return;
@@ -295,6 +305,7 @@ internal sealed partial class ReplicationAgent(
             return;
         }
 
+        MarkAlone(true);
         await replication.PromoteAsync(ApplyLimit, cancellationToken);
         var reason = handedToMe ? "handed over by a switchover" : $"no node was primary for {time.GetElapsedTime(_noPrimarySince.Value).TotalSeconds:0.0} s and this one is the most advanced";
         (_role, _mode, _following, _reason, _handingOverTo, _noPrimarySince) = (Roles.Primary, LeaseVoter.Alone, null, null, null, null);
@@ -335,6 +346,20 @@ internal sealed partial class ReplicationAgent(
         }
 
         (_role, _following, _reason, _handingOverTo) = (Roles.Replica, primary, null, null);
+    }
+
+    /// <summary>Makes (durably, before the first write it covers) or removes <see cref="MariaDbServer.AloneMarker"/>.</summary>
+    private void MarkAlone(bool alone)
+    {
+        if (!alone)
+        {
+            File.Delete(server.AloneMarker);
+            return;
+        }
+
+        using var marker = new FileStream(server.AloneMarker, FileMode.Create, FileAccess.Write);
+        marker.Write("this server may hold acknowledged writes no other server has: its crash recovery keeps every transaction of its binary log\n"u8);
+        marker.Flush(flushToDisk: true);
     }
 
     private void Publish(LocalReplication local) => _state = new DatabaseState(

@@ -227,13 +227,17 @@ internal sealed partial class MariaDbServer(
         "--gtid-strict-mode=ON",
         "--relay-log=relay-bin",
         $"--report-host={node.Address.Address}",
-        // Every node starts read-only and as a semi-sync replica; the node makes it writable once it holds the
-        // primary's lease. A semi-sync replica acknowledges what it received; the primary (the node enables
+        // With replicas, every node starts read-only and as a semi-sync replica; the node makes it writable once it
+        // holds the primary's lease. A semi-sync replica acknowledges what it received; the primary (the node enables
         // rpl_semi_sync_master when it has a replica) acknowledges a commit only after that (AFTER_SYNC), and never
         // gives up waiting on its own (the node decides, with the lease, when a primary may write alone).
-        "--read-only=ON",
-        "--init-rpl-role=SLAVE",
-        "--rpl-semi-sync-slave-enabled=ON",
+        database.Nodes.Length > 1 ? "--read-only=ON" : "--read-only=OFF",
+        // Started as a semi-sync replica, a server that crashed drops from its binary log the transactions still in
+        // doubt (prepared, not committed in InnoDB), which only a replica's acknowledgement would have made known:
+        // what a strict primary had acknowledged is on its replica, so nothing acknowledged is lost and it can follow
+        // the new primary. Not after it wrote alone (or when it is the only node): MariaDB commits acknowledged
+        // transactions in InnoDB only lazily when the binary log is on, so recovery must commit what the log holds.
+        .. (MayDropUnacknowledged ? (string[])["--init-rpl-role=SLAVE", "--rpl-semi-sync-slave-enabled=ON"] : ["--rpl-semi-sync-slave-enabled=OFF"]),
         "--rpl-semi-sync-master-enabled=OFF",
         "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
         "--rpl-semi-sync-master-wait-no-slave=ON",
@@ -330,6 +334,15 @@ internal sealed partial class MariaDbServer(
         command.Parameters.AddWithValue("@replication", replicationPassword);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// A file in the node's folder that is there while this server may hold acknowledged writes no other server has
+    /// (it writes alone); made durable before the first such write, removed once a replica has caught up.
+    /// </summary>
+    public string AloneMarker => Path.Combine(Folder, "writes-alone");
+
+    /// <summary>Whether a crash recovery may drop transactions no replica acknowledged (see <see cref="ServerArguments"/>).</summary>
+    private bool MayDropUnacknowledged => database.Nodes.Length > 1 && !File.Exists(AloneMarker);
 
     /// <summary>The server's id among the nodes: its place in database.nodes, from 1.</summary>
     private int ServerId => database.Nodes.IndexOf(node) + 1;

@@ -116,6 +116,34 @@ public sealed class DatabaseReplicationEndToEndTests(ReplicatedDatabaseRun fixtu
     }
 
     [SkippableFact]
+    public async Task PrimaryWritingAloneKilled_TheReplicaDoesNotTakeOver_ThePrimaryComesBackWithEveryAcknowledgedWrite()
+    {
+        var (primary, replica) = await HealthyPairAsync();
+        await using var writers = Writers.Start(_run, 4);
+        await writers.AcknowledgedAsync(20);
+
+        // The replica dies: the primary writes alone (only it has what it acknowledges from now on).
+        await _run.StrataAsync("kill", replica);
+        await WaitAsync(async () => (await StateAsync(primary))?["mode"]?.GetValue<string>() == "alone", $"{primary} to write alone");
+        await writers.AcknowledgedAsync(writers.Count + 50);
+
+        // Then the primary dies too, and the replica comes back first: it must not take over without those writes.
+        await _run.StrataAsync("kill", primary);
+        var replicaStart = StrataCli.RunAsync(TimeSpan.FromSeconds(120), "start", replica, "-f", _run.TopologyPath);
+        await WaitAsync(async () => await StateAsync(replica) is not null, $"{replica} to answer");
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        Assert.NotEqual("primary", (await StateAsync(replica))?["role"]?.GetValue<string>());
+
+        await _run.StrataAsync(TimeSpan.FromSeconds(90), "start", primary);
+        await WaitAsync(async () => (await StateAsync(primary))?["role"]?.GetValue<string>() == "primary", $"{primary} to be primary again");
+        var started = await replicaStart;
+        Assert.True(started.ExitCode == 0, $"start {replica}: {started.Output}{started.Error}");
+        var (acknowledged, _) = await writers.StopAsync();
+        await AssertAllPresentAsync(acknowledged);
+        await HealthyPairAsync();
+    }
+
+    [SkippableFact]
     public async Task Switchover_UnderWrites_NoWriteFails()
     {
         var (primary, replica) = await HealthyPairAsync();
@@ -195,12 +223,23 @@ public sealed class DatabaseReplicationEndToEndTests(ReplicatedDatabaseRun fixtu
                 return pair is not null;
             },
             "a strict primary and its replica");
+        await SiteReadsAsync();
         return pair!.Value;
     }
+
+    private Task SiteReadsAsync() => WaitAsync(
+        async () =>
+        {
+            using var response = await _run.Client.GetAsync(new Uri(_run.Site, "/api/messages?limit=1"));
+            return response.StatusCode == HttpStatusCode.OK;
+        },
+        "the site to read messages");
 
     private async Task AssertAllPresentAsync(IReadOnlyList<(string Text, long Id)> acknowledged)
     {
         Assert.NotEmpty(acknowledged);
+        // The app nodes come back into rotation after the web nodes' rise checks: the site answers reads first.
+        await SiteReadsAsync();
         var missing = new List<string>();
         foreach (var (text, id) in acknowledged)
         {

@@ -18,8 +18,13 @@ public sealed partial class NetnsTopology : IAsyncLifetime, IAsyncDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("strata-netns-").FullName;
     private readonly string[] _upArguments;
 
+    public NetnsTopology()
+        : this([])
+    {
+    }
+
     /// <param name="upArguments">More arguments for <c>strata up --netns</c>, e.g. <c>--db mysql</c>.</param>
-    public NetnsTopology(params string[] upArguments)
+    internal NetnsTopology(params string[] upArguments)
     {
         _upArguments = upArguments;
         // 10.150–249.x.0/24: the run refuses (and the test says so) a subnet this host already routes.
