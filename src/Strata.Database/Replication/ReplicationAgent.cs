@@ -66,6 +66,7 @@ internal sealed partial class ReplicationAgent(
 
     public Task<ReadinessResult> CheckAsync(CancellationToken cancellationToken) => Task.FromResult(_state switch
     {
+        _ when database.Nodes.Length == 1 => new ReadinessResult(true, "the only database node (writable from the start)"),
         { Role: Roles.Primary } s => new ReadinessResult(true, $"primary ({s.Mode})"),
         { Role: Roles.Replica, Following: { } primary } => new ReadinessResult(true, $"replica of {primary}"),
         var s => new ReadinessResult(false, s.Reason ?? s.Role),
