@@ -16,6 +16,9 @@ internal sealed class MySqlConnectionFactory
     /// <summary>How long opening a connection (or waiting for a free one in the pool) may take, unless the connection string says.</summary>
     internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a read waits for a primary before it goes to a replica instead.</summary>
+    private static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(1);
+
     /// <summary>Opening a connection to a managed node: they share a network.</summary>
     private static readonly TimeSpan ManagedConnectTimeout = TimeSpan.FromSeconds(2);
 
@@ -67,9 +70,6 @@ internal sealed class MySqlConnectionFactory
     /// <summary>The connection string in use, with Strata's defaults applied (for managed nodes: the first node's).</summary>
     public string ConnectionString { get; }
 
-    /// <summary>How long a read waits for a primary before it goes to a replica instead.</summary>
-    private static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(1);
-
     /// <summary>
     /// An open connection from the pool, to read (or to write where a refusal is an answer: it is the primary's when
     /// there is one; during a failover, after <see cref="ReadWait"/>, a replica's, which reads and refuses writes).
@@ -85,14 +85,12 @@ internal sealed class MySqlConnectionFactory
         var deadline = DateTime.UtcNow + FailoverBudget;
         while (true)
         {
-            NodeSpec? target = null;
             try
             {
                 return await OpenPrimaryAsync(ReadWait, cancellationToken);
             }
             catch (NoPrimaryException) when (_locator.Readable is [var replica, ..])
             {
-                target = replica;
                 try
                 {
                     return await OpenAsync(For(replica), cancellationToken);
@@ -107,7 +105,7 @@ internal sealed class MySqlConnectionFactory
                 // OpenPrimaryAsync told the locator already.
             }
 
-            await Task.Delay(target is null ? 50 : 100, cancellationToken);
+            await Task.Delay(100, cancellationToken);
         }
     }
 

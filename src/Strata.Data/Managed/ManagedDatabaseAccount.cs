@@ -74,6 +74,33 @@ public static class ManagedDatabaseAccount
     public static string LeaseToken(DatabaseSpec database) =>
         Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(ReadPassword(database)), "strata database lease"u8)).ToLowerInvariant();
 
+    /// <summary>
+    /// A connection to a managed node's server as its administrator — whoever runs Strata, over the server's Unix
+    /// socket (<see cref="ManagedDatabase.SocketPath"/>), never over TCP: the node itself, <c>strata backup</c> and
+    /// <c>restore</c> connect this way.
+    /// </summary>
+    public static async Task<MySqlConnection> OpenAdminAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
+        {
+            Server = socketPath,
+            ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
+            UserID = Environment.UserName,
+            Pooling = false,
+            ConnectionTimeout = 2,
+        }.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     private static string ReadPassword(DatabaseSpec database, string fileName = ManagedDatabase.PasswordFileName)
     {
         var path = PasswordFile(database, fileName);

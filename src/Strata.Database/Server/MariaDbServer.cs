@@ -348,27 +348,7 @@ internal sealed partial class MariaDbServer(
     private int ServerId => database.Nodes.IndexOf(node) + 1;
 
     /// <summary>A connection as the administrator: whoever runs the node, over the server's socket.</summary>
-    internal async Task<MySqlConnection> OpenAdminAsync(CancellationToken cancellationToken)
-    {
-        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
-        {
-            Server = SocketPath,
-            ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
-            UserID = Environment.UserName,
-            Pooling = false,
-            ConnectionTimeout = 2,
-        }.ConnectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    internal Task<MySqlConnection> OpenAdminAsync(CancellationToken cancellationToken) => ManagedDatabaseAccount.OpenAdminAsync(SocketPath, cancellationToken);
 
     private async Task WatchAsync()
     {

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MySqlConnector;
+using Strata.Data.Managed;
 using Strata.Hosting.Processes;
 using Strata.Topology;
 
@@ -64,27 +65,7 @@ internal static class MariaDbClients
     }
 
     /// <summary>A connection to a node's server as the administrator, over its admin socket.</summary>
-    public static async Task<MySqlConnection> OpenAdminAsync(string socket, CancellationToken cancellationToken)
-    {
-        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
-        {
-            Server = socket,
-            ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
-            UserID = Environment.UserName,
-            Pooling = false,
-            ConnectionTimeout = 2,
-        }.ConnectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    public static Task<MySqlConnection> OpenAdminAsync(string socket, CancellationToken cancellationToken) => ManagedDatabaseAccount.OpenAdminAsync(socket, cancellationToken);
 
     private static string[] AdminArguments(string socket) =>
         ["--no-defaults", $"--socket={socket}", $"--user={Environment.UserName}"];

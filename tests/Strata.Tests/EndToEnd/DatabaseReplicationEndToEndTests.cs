@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MySqlConnector;
+using Strata.Data.Managed;
 using Strata.Hosting.Processes;
 using Strata.Tests.Common;
 using Strata.Tests.Database;
@@ -297,18 +298,8 @@ public sealed class DatabaseReplicationEndToEndTests(ReplicatedDatabaseRun fixtu
     }
 
     /// <summary>The node's server as its administrator, over its socket (as the node itself connects).</summary>
-    private async Task<MySqlConnection> AdminAsync(string node)
-    {
-        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
-        {
-            Server = ManagedDatabase.SocketPath(Path.Combine(_run.Directory, ".strata", node)),
-            ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
-            UserID = Environment.UserName,
-            Pooling = false,
-        }.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
+    private Task<MySqlConnection> AdminAsync(string node) =>
+        ManagedDatabaseAccount.OpenAdminAsync(ManagedDatabase.SocketPath(Path.Combine(_run.Directory, ".strata", node)), CancellationToken.None);
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)
     {
