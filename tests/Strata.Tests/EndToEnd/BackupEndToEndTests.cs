@@ -51,6 +51,7 @@ public sealed class BackupEndToEndTests(BackupEndToEndTests.Topology topology, I
         var after = await PostManyAsync("after backup", 10);
         var restore = await Run.StrataAsync("restore", folder);
         output.WriteLine(restore.Output.Trim());
+        Assert.Contains("db-2 (replica) has replayed it", restore.Output + restore.Error, StringComparison.Ordinal);
 
         // Read through the site: what the backup's snapshot held, and nothing written after it.
         var rows = await ReadThroughSiteAsync();
@@ -208,22 +209,25 @@ public sealed class BackupEndToEndTests(BackupEndToEndTests.Topology topology, I
     }
 
     /// <summary>
-    /// The topology the tests share (<c>strata up --detach</c> once, on ports of its own), with the managed database as one
-    /// node: the primary, found as the one node that accepts writes.
+    /// The topology the tests share (<c>strata up --detach</c> once, on ports of its own), with the managed database's two
+    /// nodes: the primary (found as the one node that accepts writes) and its replica, which replays a restore.
     /// </summary>
     public sealed class Topology : IAsyncLifetime
     {
-        private static readonly IPAddress DatabaseAddress = IPAddress.Parse("127.0.4.1");
-
         internal EndToEndRun Run { get; } = EndToEndRun.Create(json => json["database"] = new JsonObject
         {
             ["engine"] = "mysql",
             ["managed"] = true,
-            ["node"] = new JsonObject
+            ["nodes"] = new JsonArray([.. Enumerable.Range(1, 2).Select(i =>
             {
-                ["address"] = $"{DatabaseAddress}:{FreePorts.Tcp(DatabaseAddress)}",
-                ["management"] = $"{DatabaseAddress}:{FreePorts.Tcp(DatabaseAddress)}",
-            },
+                var address = IPAddress.Parse($"127.0.4.{i}");
+                return (JsonNode)new JsonObject
+                {
+                    ["name"] = $"db-{i}",
+                    ["address"] = $"{address}:{FreePorts.Tcp(address)}",
+                    ["management"] = $"{address}:{FreePorts.Tcp(address)}",
+                };
+            })]),
         });
 
         public async Task InitializeAsync()
