@@ -166,7 +166,7 @@ internal sealed class DashboardMonitor : IAsyncDisposable
         }
 
         History.Prune(now);
-        var database = Database(layout);
+        var database = Database(layout, samples);
         Publish(new DashboardState(
             now,
             layout.SourcePath,
@@ -302,9 +302,12 @@ internal sealed class DashboardMonitor : IAsyncDisposable
         double? Measure(NodeSpec from, string counter) => running.Contains(from.Name) ? Math.Round(_counters.Rate(counter, now), 2) : null;
     }
 
-    private static DatabaseView Database(Topology.Topology layout) => layout.Database switch
+    /// <summary>The database box; with managed nodes, the primary (from each node's <c>strata_db_primary</c>) is the one the app nodes' edges reach.</summary>
+    private static DatabaseView Database(Topology.Topology layout, IReadOnlyList<Sample> samples) => layout.Database switch
     {
-        { Managed: true, Nodes: var servers } => new(servers[0].Name, "mysql", $"MariaDB servers run by Strata: {string.Join(", ", servers.Select(s => $"{s.Name} on {s.Address}"))}", true),
+        { Managed: true, Nodes: var servers } when samples.FirstOrDefault(s => s.Node.Role == NodeRole.Database && s.Metrics?.Sum("strata_db_primary") == 1) is { } primary
+            => new(primary.Node.Name, "mysql", $"primary {primary.Node.Name} on {primary.Node.Address}; replicas: {string.Join(", ", servers.Where(s => s != primary.Node).Select(s => s.Name))}", true),
+        { Managed: true, Nodes: var servers } => new(servers[0].Name, "mysql", $"MariaDB servers run by Strata ({string.Join(", ", servers.Select(s => s.Name))}): no primary now", true),
         { Engine: "sqlite" } sqlite => new("database", "sqlite", $"SQLite file {Path.GetRelativePath(Path.GetDirectoryName(layout.SourcePath)!, sqlite.Path)}, opened by every app node", false),
         _ => new("database", "mysql", "MySQL/MariaDB server of database.connectionString", false),
     };
