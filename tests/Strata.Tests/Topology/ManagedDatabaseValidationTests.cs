@@ -46,6 +46,16 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
         Assert.Equal(Path.Combine(_dir, ".strata", "mysql-a"), ManagedDatabase.NodeFolder(topology.Database, "mysql-a"));
     }
 
+    [Fact]
+    public void Voters_TheDatabaseNodesAndOneAppNodeFewer_SoTheAppNodesAloneAreNeverAMajority()
+    {
+        var topology = TopologyLoader.Load(Write(new JsonObject { ["engine"] = "mysql", ["managed"] = true }));
+        Assert.Equal(["db-1", "db-2", "app-1"], ManagedDatabase.Voters(topology).Select(n => n.Name));
+
+        var three = TopologyLoader.Load(Write(new JsonObject { ["engine"] = "mysql", ["managed"] = true, ["nodes"] = new JsonArray(new JsonObject(), new JsonObject(), new JsonObject()) }));
+        Assert.Equal(["db-1", "db-2", "db-3", "app-1", "app-2"], ManagedDatabase.Voters(three).Select(n => n.Name));
+    }
+
     [Theory]
     [InlineData("database.managed", "needs \"engine\": \"mysql\"", """{"engine":"sqlite","managed":true}""")]
     [InlineData("database.connectionString", "is Strata's own for a managed server", """{"engine":"mysql","managed":true,"connectionString":"Server=x"}""")]
@@ -56,6 +66,11 @@ public sealed class ManagedDatabaseValidationTests : IDisposable
     [InlineData("database.node.address", "is already used by app-1", """{"engine":"mysql","managed":true,"node":{"address":"127.0.3.1:8080"}}""")]
     [InlineData("database.node.management", "is already used by db-1", """{"engine":"mysql","managed":true,"node":{"address":"127.0.4.1:3306","management":"127.0.4.1:3306"}}""")]
     [InlineData("database.connectionString", "is required when the engine is mysql and not managed", """{"engine":"mysql"}""")]
+    [InlineData("database.nodes", "must list 1 to 9 nodes", """{"engine":"mysql","managed":true,"nodes":[]}""")]
+    [InlineData("database.node", "is the one-node form of database.nodes", """{"engine":"mysql","managed":true,"node":{},"nodes":[{}]}""")]
+    [InlineData("database.nodes[1].name", "is already the name of database.nodes[0].name", """{"engine":"mysql","managed":true,"nodes":[{"name":"db-a"},{"name":"db-a"}]}""")]
+    [InlineData("database.nodes[1].address", "is already used by db-1", """{"engine":"mysql","managed":true,"nodes":[{},{"address":"127.0.4.1:3306"}]}""")]
+    [InlineData("database.nodes", "set \"managed\": true", """{"engine":"mysql","connectionString":"Server=x","nodes":[{}]}""")]
     public void Load_BadManagedDatabase_NamesTheFieldAndTheProblem(string field, string problem, string database)
     {
         var error = Assert.Throws<TopologyException>(() => TopologyLoader.Load(Write(JsonNode.Parse(database)!.AsObject())));
