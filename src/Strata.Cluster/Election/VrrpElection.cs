@@ -46,6 +46,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     private long _lastPeerMasterAdvert;
     private long _backupSince;
     private SocketError? _sendFailure;
+    private long? _announceAt;
 
     /// <summary>An agent for <paramref name="node"/> among <paramref name="peers"/> (the other load balancers).</summary>
     public VrrpElection(
@@ -171,8 +172,20 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
             _transport?.Send(_machine.CreateAdvertisement(priority));
             if (_sendFailure is not null && _status.HoldsVip)
             {
-                // The link is back: neighbours may have learned another master's MAC meanwhile.
-                _listener.Announce();
+                // The link is back: neighbours may have learned another master's MAC meanwhile. But this node may
+                // only have been master on its side of the cut: announcing at once would draw the clients to it for
+                // the moment until it hears the real master and yields, and their connections would be reset then.
+                // So it announces once a master-down interval has passed with it still master (a higher-priority
+                // master heard meanwhile makes it a backup, or, if it is the higher one, CompetingMaster announces).
+                _announceAt = _time.GetTimestamp() + (long)(_machine.MasterDownInterval.TotalSeconds * _time.TimestampFrequency);
+            }
+            else if (_announceAt is { } due && _time.GetTimestamp() >= due)
+            {
+                _announceAt = null;
+                if (_status.HoldsVip)
+                {
+                    _listener.Announce();
+                }
             }
 
             _sendFailure = null;
@@ -193,6 +206,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         LogCompetingMaster(_nodeName, reason);
         if (_status.HoldsVip)
         {
+            _announceAt = null;
             _listener.Announce();
         }
     }
@@ -207,6 +221,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
 
     void IVrrpOutputs.BecameBackup(string reason)
     {
+        _announceAt = null;
         if (_status.State == VipState.Master && _spec.Interface is not null)
         {
             // Yielding to a master that never stopped (a healed split brain, a link back up): while both were
