@@ -15,14 +15,16 @@ using TopologyModel = Strata.Topology.Topology;
 namespace Strata.Database;
 
 /// <summary>
-/// The database node of a managed database (<c>"engine": "mysql", "managed": true</c> or <c>strata up --db
-/// mysql</c>): a MariaDB server on the node's address, run and watched by this process, whose /healthz, /readyz and
-/// /metrics (<see cref="MariaDbMetrics"/>) answer on the management address (ready while the server answers on its socket).
+/// A database node of a managed database (<c>"engine": "mysql", "managed": true</c> or <c>strata up --db
+/// mysql</c>): a MariaDB server on the node's address, run and watched by this process, the primary or a replica as
+/// its <see cref="ReplicationAgent"/> decides; /healthz, /readyz (the server answers on its socket, and the node is
+/// the primary or a replica that replicates), /metrics (<see cref="MariaDbMetrics"/>), /db/state, /db/switchover
+/// (admin token) and its vote on the primary's lease answer on the management address.
 /// </summary>
 public static class DatabaseNode
 {
     /// <summary>Builds (does not start) the node; starting it starts the server and waits until it answers.</summary>
-    /// <exception cref="ArgumentException"><paramref name="node"/> is not the topology's database node.</exception>
+    /// <exception cref="ArgumentException"><paramref name="node"/> is not one of the topology's database nodes.</exception>
     /// <exception cref="DatabaseServerException">MariaDB is not installed (the message names the package).</exception>
     public static WebApplication Build(TopologyModel topology, NodeSpec node)
     {
@@ -30,7 +32,7 @@ public static class DatabaseNode
         ArgumentNullException.ThrowIfNull(node);
         if (node.Role != NodeRole.Database || !topology.Database.Nodes.Contains(node))
         {
-            throw new ArgumentException($"Node '{node.Name}' is not the database node of this topology.", nameof(node));
+            throw new ArgumentException($"Node '{node.Name}' is not one of this topology's database nodes.", nameof(node));
         }
 
         var installation = MariaDbInstallation.Locate();
