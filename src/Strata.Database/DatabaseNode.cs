@@ -66,7 +66,7 @@ public static class DatabaseNode
         var agent = app.Services.GetRequiredService<ReplicationAgent>();
         MariaDbMetrics.Register(app.Services.Metrics(), app.Services.GetRequiredService<MariaDbServer>(), agent);
         var management = app.MapManagement();
-        management.MapGet("/db/state", () => Results.Json(agent.State));
+        management.MapGet(DatabaseState.Path, () => Results.Json(agent.State));
         management.MapLeaseVoting(app.Services.GetRequiredService<LeaseVoter>(), ManagedDatabaseAccount.LeaseToken(database));
         var adminToken = AdminToken.Resolve(topology.AdminToken);
         management.MapPost("/db/switchover", async (HttpContext context, string to, CancellationToken cancellationToken) =>

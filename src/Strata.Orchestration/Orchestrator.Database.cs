@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Strata.Data.Managed;
 using Strata.Orchestration.Status;
 using Strata.Topology;
 
@@ -33,7 +34,7 @@ public sealed partial class Orchestrator
 
         using var probe = new NodeProbe(TimeSpan.FromSeconds(2));
         var states = await Task.WhenAll(nodes.Select(n => probe.ReplicationAsync(n, cancellationToken)));
-        var primary = nodes.Where((n, i) => states[i] is { Role: "primary" }).FirstOrDefault();
+        var primary = nodes.Where((n, i) => states[i] is { Role: Roles.Primary }).FirstOrDefault();
         if (primary is null)
         {
             return Fail("no database node is primary now (a failover under way?): 'strata status' shows each one");
@@ -64,7 +65,7 @@ public sealed partial class Orchestrator
         var targetNode = nodes.First(n => n.Name == target);
         while (started.Elapsed < SwitchoverTimeout)
         {
-            if (await probe.ReplicationAsync(targetNode, cancellationToken) is { Role: "primary" })
+            if (await probe.ReplicationAsync(targetNode, cancellationToken) is { Role: Roles.Primary })
             {
                 output.WriteLine($"{target} is the primary ({primary.Name} handed over in {started.Elapsed.TotalSeconds:0.0} s; it follows {target} now)");
                 return 0;

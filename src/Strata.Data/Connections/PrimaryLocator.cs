@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Net.Http.Json;
-using System.Text.Json.Serialization;
+using Strata.Data.Managed;
 using Strata.Topology;
 
 namespace Strata.Data.Connections;
@@ -99,8 +99,8 @@ internal sealed class PrimaryLocator : IDisposable
         while (!_stop.IsCancellationRequested)
         {
             var states = await Task.WhenAll(_nodes.Select(AskAsync));
-            var primaries = states.Where(s => s is { Role: "primary" }).ToList();
-            _readable = [.. _nodes.Where((n, i) => states[i] is { Role: "primary" or "replica" })];
+            var primaries = states.Where(s => s is { Role: Roles.Primary }).ToList();
+            _readable = [.. _nodes.Where((n, i) => states[i] is { Role: Roles.Primary or Roles.Replica })];
             // Two nodes saying so can only be the instant around a takeover: wait for the next round rather than guess.
             Set(primaries.Count == 1 ? _nodes.First(n => n.Name == primaries[0]!.Node) : null);
             try
@@ -135,20 +135,17 @@ internal sealed class PrimaryLocator : IDisposable
         }
     }
 
-    private async Task<NodeState?> AskAsync(NodeSpec node)
+    private async Task<DatabaseState?> AskAsync(NodeSpec node)
     {
         try
         {
-            return await _client.GetFromJsonAsync<NodeState>(new Uri($"http://{node.Management}/db/state"), _stop.Token);
+            return await _client.GetFromJsonAsync<DatabaseState>(new Uri($"http://{node.Management}{DatabaseState.Path}"), _stop.Token);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
         {
             return null;
         }
     }
-
-    /// <summary>The part of a node's <c>/db/state</c> the locator reads.</summary>
-    private sealed record NodeState([property: JsonPropertyName("node")] string Node, [property: JsonPropertyName("role")] string Role);
 }
 
 /// <summary>No database node is primary (a failover under way, or no majority): a request needing the database gets 503.</summary>

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Strata.Data.Managed;
 using Strata.Hosting.Leases;
 using Strata.Topology;
 
@@ -30,7 +31,7 @@ internal sealed class ClusterPeers(NodeSpec self, IReadOnlyList<NodeSpec> databa
         {
             try
             {
-                return await _http.GetFromJsonAsync<DatabaseState>(new Uri($"http://{node.Management}/db/state"), cancellationToken);
+                return await _http.GetFromJsonAsync<DatabaseState>(new Uri($"http://{node.Management}{DatabaseState.Path}"), cancellationToken);
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
             {

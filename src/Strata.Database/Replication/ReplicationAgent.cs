@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
+using Strata.Data.Managed;
 using Strata.Database.Server;
 using Strata.Hosting;
 using Strata.Hosting.Leases;
@@ -239,8 +240,7 @@ internal sealed partial class ReplicationAgent(
         _lastRenew = sent;
         if (granted < peers.Majority)
         {
-            // Once per kind of refusal, not once per remaining millisecond count.
-            if (Kind(refusal) != Kind(_lastRefusal))
+            if (refusal != _lastRefusal)
             {
                 LogRenewalShort(logger, node.Name, granted, peers.Voters, refusal ?? "no answer");
             }
@@ -253,11 +253,6 @@ internal sealed partial class ReplicationAgent(
         _leaseUntil = sent + (long)((LeaseDuration - Margin).TotalSeconds * time.TimestampFrequency);
         return true;
     }
-
-    private static string? Kind(string? refusal) => refusal is null ? null : RemainingTime().Replace(refusal, "");
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"\d+ ms")]
-    private static partial System.Text.RegularExpressions.Regex RemainingTime();
 
     private async Task AsReplicaAsync(LocalReplication local, CancellationToken cancellationToken)
     {
@@ -290,10 +285,9 @@ internal sealed partial class ReplicationAgent(
 
         // The most advanced node takes over, so nothing a replica received is lost; on a tie, the first listed. A node
         // that wrote alone asks in any case: the voters give the lease to no other, and no other can be ahead of it.
-        var mine = local.ReceivedSequence;
-        var index = database.Nodes.IndexOf(node);
-        if (!handedToMe && !File.Exists(server.AloneMarker) && states.Any(s => s.Role != Roles.Diverged
-                && (s.ReceivedSequence > mine || (s.ReceivedSequence == mine && database.Nodes.IndexOf(database.Nodes.First(n => n.Name == s.Node)) < index))))
+        var mine = Standing(local.ReceivedSequence, node.Name);
+        if (!handedToMe && !File.Exists(server.AloneMarker)
+            && states.Any(s => s.Role != Roles.Diverged && Standing(s.ReceivedSequence, s.Node).CompareTo(mine) > 0))
         {
             return;
         }
@@ -311,6 +305,21 @@ internal sealed partial class ReplicationAgent(
         var reason = handedToMe ? "handed over by a switchover" : $"no node was primary for {time.GetElapsedTime(_noPrimarySince.Value).TotalSeconds:0.0} s and this one is the most advanced";
         (_role, _mode, _following, _reason, _handingOverTo, _noPrimarySince) = (Roles.Primary, LeaseVoter.Alone, null, null, null, null);
         LogPromoted(logger, node.Name, reason, (await replication.ReadAsync(cancellationToken)).Gtid);
+    }
+
+    /// <summary>How a candidate ranks: the more it received the better, then the earlier it is in database.nodes.</summary>
+    private (long Received, int Earlier) Standing(long received, string name)
+    {
+        var place = database.Nodes.Length;
+        for (var i = 0; i < database.Nodes.Length; i++)
+        {
+            if (database.Nodes[i].Name == name)
+            {
+                place = i;
+            }
+        }
+
+        return (received, -place);
     }
 
     private async Task FollowAsync(LocalReplication local, NodeSpec primary, DatabaseState primaryState, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MySqlConnector;
+using Strata.Data.Managed;
 using Strata.Database.Replication;
 using Strata.Hosting.Metrics;
 

@@ -62,7 +62,7 @@ public sealed class LeaseVoter(TimeProvider time)
             {
                 if (remaining > 0)
                 {
-                    return new LeaseAnswer(false, _holder, remaining, $"{_holder} holds the lease for {remaining} ms more");
+                    return new LeaseAnswer(false, _holder, remaining, $"{_holder} holds the lease");
                 }
 
                 if (_mode == Alone)

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Strata.Data.Managed;
 using Strata.Topology;
 
 namespace Strata.Orchestration.Status;
@@ -39,13 +40,9 @@ internal sealed class NodeProbe(TimeSpan? timeout = null) : IDisposable
 
     /// <summary>A managed database node's <c>/db/state</c>, or null when it does not answer.</summary>
     public Task<ReplicationStatus?> ReplicationAsync(NodeSpec node, CancellationToken cancellationToken) =>
-        GetJsonAsync(node, "db/state", body => new ReplicationStatus(
-            body.GetProperty("role").GetString() ?? "",
-            body.GetProperty("mode").GetString(),
-            body.GetProperty("gtid").GetString() ?? "",
-            body.GetProperty("following").GetString(),
-            body.GetProperty("lagSeconds").ValueKind == System.Text.Json.JsonValueKind.Number ? body.GetProperty("lagSeconds").GetDouble() : null,
-            body.GetProperty("reason").GetString()), cancellationToken);
+        GetJsonAsync(node, DatabaseState.Path[1..], body => body.Deserialize<DatabaseState>() is { } state
+            ? new ReplicationStatus(state.Role, state.Mode, state.Gtid, state.Following, state.LagSeconds, state.Reason)
+            : throw new JsonException("no state"), cancellationToken);
 
     /// <summary>A proxy's <c>/stats?format=json</c>, or null when it does not answer.</summary>
     public Task<ProxyStats?> StatsAsync(NodeSpec proxy, CancellationToken cancellationToken) =>

@@ -1,3 +1,5 @@
+using Strata.Data.Managed;
+
 namespace Strata.Orchestration.Status;
 
 /// <summary>Node states, as <c>status --json</c> spells them.</summary>
@@ -53,8 +55,8 @@ public sealed record ReplicationStatus(string Role, string? Mode, string Gtid, s
     /// <summary>One line: "db-1 primary (strict) at 0-1-42", "db-2 replica of db-1, 0 s behind, at 0-1-42".</summary>
     public string Describe(string node) => Role switch
     {
-        "primary" => $"{node} primary ({Mode}) at {Gtid}",
-        "replica" => $"{node} replica of {Following}, {(LagSeconds is { } lag ? $"{lag:0} s behind" : "lag unknown")}, at {Gtid}",
+        Roles.Primary => $"{node} primary ({Mode}) at {Gtid}",
+        Roles.Replica => $"{node} replica of {Following}, {(LagSeconds is { } lag ? $"{lag:0} s behind" : "lag unknown")}, at {Gtid}",
         _ => $"{node} {Role}{(Reason is null ? "" : $": {Reason}")}",
     };
 }

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Strata.Database.Replication;
+namespace Strata.Data.Managed;
 
 /// <summary>
 /// A database node's <c>GET /db/state</c>: its role, how far its data goes, whom it follows. Read by the other database
@@ -28,7 +28,11 @@ public sealed record DatabaseState(
     [property: JsonPropertyName("following")] string? Following,
     [property: JsonPropertyName("lagSeconds")] double? LagSeconds,
     [property: JsonPropertyName("handingOverTo")] string? HandingOverTo,
-    [property: JsonPropertyName("reason")] string? Reason);
+    [property: JsonPropertyName("reason")] string? Reason)
+{
+    /// <summary>Where a database node answers it, on its management address.</summary>
+    public const string Path = "/db/state";
+}
 
 /// <summary>The roles a database node reports.</summary>
 public static class Roles
