@@ -59,6 +59,9 @@ public sealed class DatabaseSplitTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Created, await WriteAsync(run, "written while db-1 and db-2 cannot reach each other"));
         await CheckedAsync(run, "heal", "db-1");
         await WaitAsync(async () => await StateAsync(run, "db-2") is { } s && s["role"]?.GetValue<string>() == "replica" && s["lagSeconds"] is not null, "db-2 to follow again");
+        // db-1 wrote alone while cut from db-2: until db-2 has caught up and db-1 is strict again, the voters rightly
+        // give the lease to no other node, so the next step waits for that (slower on a loaded machine).
+        await WaitAsync(async () => (await StateAsync(run, "db-1"))?["mode"]?.GetValue<string>() == "strict", "db-1 to be strict again");
 
         // Cut off from everyone: db-1 loses the lease and fences itself; db-2 (with app-1) takes over.
         await CheckedAsync(run, "cut", "db-1");

@@ -242,13 +242,26 @@ public sealed class DatabaseReplicationEndToEndTests(ReplicatedDatabaseRun fixtu
         // The app nodes come back into rotation after the web nodes' rise checks: the site answers reads first.
         await SiteReadsAsync();
         var missing = new List<string>();
+        var deadline = DateTime.UtcNow + Settle;
         foreach (var (text, id) in acknowledged)
         {
-            using var response = await _run.Client.GetAsync(new Uri(_run.Site, $"/api/messages/{id}"));
-            var body = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>() : null;
-            if (body?["text"]?.GetValue<string>() != text)
+            // A 503 says the site could not look (an app node's database check still settling), not that the row is
+            // missing: asked again, as the drill's read-back does, within the settle time.
+            var response = await _run.Client.GetAsync(new Uri(_run.Site, $"/api/messages/{id}"));
+            while (response.StatusCode == HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline)
             {
-                missing.Add($"{id} ({(int)response.StatusCode})");
+                response.Dispose();
+                await Task.Delay(100);
+                response = await _run.Client.GetAsync(new Uri(_run.Site, $"/api/messages/{id}"));
+            }
+
+            using (response)
+            {
+                var body = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>() : null;
+                if (body?["text"]?.GetValue<string>() != text)
+                {
+                    missing.Add($"{id} ({(int)response.StatusCode})");
+                }
             }
         }
 
