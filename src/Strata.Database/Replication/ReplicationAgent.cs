@@ -110,7 +110,8 @@ internal sealed partial class ReplicationAgent(
             }
 
             _handingOverTo = target;
-            await peers.AskAsync(_mode ?? LeaseVoter.Strict, LeaseDuration, release: true, cancellationToken);
+            // Released as strict: the target has every write, so no voter keeps this node's mark of writing alone.
+            await peers.AskAsync(LeaseVoter.Strict, LeaseDuration, release: true, cancellationToken);
             await replication.SetSemiSyncAsync(false, cancellationToken);
             MarkAlone(false); // the target has every write
             (_role, _mode, _following, _reason) = (Roles.Starting, null, null, $"handing the primary over to {target}");
@@ -292,10 +293,13 @@ internal sealed partial class ReplicationAgent(
             return;
         }
 
-        // Asked as strict first: a node that gets only a minority leaves no mark that would stop another one later.
-        // Granted, it tells the voters it will write alone before it takes a single write.
-        if (!await RenewAsync(LeaseVoter.Strict, cancellationToken) || !await RenewAsync(LeaseVoter.Alone, cancellationToken))
+        // Asked as a candidate first: that changes no voter's mark of a node that wrote alone. Granted by a majority,
+        // it tells the voters it will write alone before it takes a single write. Refused, it gives back the grants it
+        // got, so that a minority it keeps asking cannot block the node that should win (two candidates each holding
+        // a voter while the third refuses one of them).
+        if (!await RenewAsync(LeaseVoter.Candidate, cancellationToken) || !await RenewAsync(LeaseVoter.Alone, cancellationToken))
         {
+            await peers.AskAsync(LeaseVoter.Candidate, LeaseDuration, release: true, cancellationToken);
             _reason = $"no primary; the lease was refused: {_lastRefusal ?? "no majority answered"}";
             return;
         }

@@ -23,8 +23,8 @@ public static class LeaseEndpoints
         management.MapPost(Path, (HttpContext context, LeaseRequest request) =>
             !secret.Matches(context.Request.Headers.Authorization)
                 ? Results.Unauthorized()
-                : request is not { Candidate.Length: > 0, DurationMs: > 0 and <= 60_000 } || request.Mode is not (LeaseVoter.Strict or LeaseVoter.Alone)
-                    ? Results.BadRequest(new { error = "candidate, mode (strict or alone) and durationMs (1-60000) are required" })
+                : request is not { Candidate.Length: > 0, DurationMs: > 0 and <= 60_000 } || request.Mode is not (LeaseVoter.Strict or LeaseVoter.Alone or LeaseVoter.Candidate)
+                    ? Results.BadRequest(new { error = "candidate, mode (strict, alone or candidate) and durationMs (1-60000) are required" })
                     : Results.Json(voter.Ask(request)));
     }
 }

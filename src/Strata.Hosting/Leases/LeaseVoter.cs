@@ -4,7 +4,8 @@ namespace Strata.Hosting.Leases;
 /// <param name="Candidate">The node asking.</param>
 /// <param name="Mode">
 /// How the candidate writes while it holds the lease: <see cref="LeaseVoter.Strict"/> (no commit acknowledged before a
-/// replica has it) or <see cref="LeaseVoter.Alone"/> (commits acknowledged with no replica).
+/// replica has it) or <see cref="LeaseVoter.Alone"/> (commits acknowledged with no replica); or
+/// <see cref="LeaseVoter.Candidate"/> before it is primary.
 /// </param>
 /// <param name="DurationMs">How long the grant lasts unless renewed.</param>
 /// <param name="Release">The holder gives the lease up (a switchover), after its writes are on the replica that takes over.</param>
@@ -28,18 +29,27 @@ public sealed record LeaseAnswer(bool Granted, string? Holder, int RemainingMs, 
 /// </summary>
 public sealed class LeaseVoter(TimeProvider time)
 {
-    /// <summary>The holder acknowledges a commit only once a replica has it.</summary>
+    /// <summary>The holder acknowledges a commit only once a replica has it: said by a primary, it clears its mark of having written alone.</summary>
     public const string Strict = "strict";
 
-    /// <summary>The holder acknowledges commits with no replica.</summary>
+    /// <summary>The holder acknowledges commits with no replica: from now on only it may hold the lease.</summary>
     public const string Alone = "alone";
+
+    /// <summary>A node asking before it is primary: it has written nothing yet, and its request changes no mark.</summary>
+    public const string Candidate = "candidate";
 
     private readonly Lock _lock = new();
     private string? _holder;
-    private string _mode = Strict;
     private long _expires;
 
-    /// <summary>Answers a candidate's request (or a holder's release).</summary>
+    /// <summary>The node that wrote alone and has not been strict since, or null: no other node gets the lease.</summary>
+    private string? _alone;
+
+    /// <summary>
+    /// Answers a request, or a holder's release: with <see cref="Strict"/> (a switchover: the node that takes over
+    /// has every write) it also clears the holder's mark of having written alone; with <see cref="Candidate"/> (a
+    /// candidate that got no majority gives its grants back so they block nobody) the mark stays.
+    /// </summary>
     public LeaseAnswer Ask(LeaseRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -51,29 +61,34 @@ public sealed class LeaseVoter(TimeProvider time)
             {
                 if (_holder == request.Candidate)
                 {
-                    // The holder stopped writing and its replica has everything: whoever is most advanced may take over.
-                    (_holder, _mode) = (null, Strict);
+                    _holder = null;
+                    if (request.Mode == Strict && _alone == request.Candidate)
+                    {
+                        _alone = null;
+                    }
                 }
 
                 return new LeaseAnswer(false, _holder, 0, null);
             }
 
-            if (_holder is not null && _holder != request.Candidate)
+            if (_holder is not null && _holder != request.Candidate && remaining > 0)
             {
-                if (remaining > 0)
-                {
-                    return new LeaseAnswer(false, _holder, remaining, $"{_holder} holds the lease");
-                }
+                return new LeaseAnswer(false, _holder, remaining, $"{_holder} holds the lease");
+            }
 
-                if (_mode == Alone)
-                {
-                    return new LeaseAnswer(false, _holder, 0, $"{_holder} wrote without a replica when it was last primary: only it has every acknowledged write");
-                }
+            if (_alone is not null && _alone != request.Candidate)
+            {
+                return new LeaseAnswer(false, _holder, 0, $"{_alone} wrote without a replica when it was last primary: only it has every acknowledged write");
             }
 
             _holder = request.Candidate;
-            _mode = request.Mode;
             _expires = now + (long)(request.DurationMs * (time.TimestampFrequency / 1000.0));
+            _alone = request.Mode switch
+            {
+                Alone => request.Candidate,
+                Strict when _alone == request.Candidate => null,
+                _ => _alone,
+            };
             return new LeaseAnswer(true, _holder, request.DurationMs, null);
         }
     }

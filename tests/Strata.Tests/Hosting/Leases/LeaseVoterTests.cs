@@ -63,6 +63,31 @@ public sealed class LeaseVoterTests
     }
 
     [Fact]
+    public void HolderWroteAlone_AsACandidateAgainOrGivingItsGrantBack_TheMarkStays()
+    {
+        var voter = new LeaseVoter(_time);
+        voter.Ask(new LeaseRequest("db-1", LeaseVoter.Alone, 3000));
+        _time.Advance(TimeSpan.FromSeconds(4));
+
+        // Restarted, db-1 asks as a candidate, gets only a minority elsewhere and gives its grant back.
+        Assert.True(voter.Ask(new LeaseRequest("db-1", LeaseVoter.Candidate, 3000)).Granted);
+        voter.Ask(new LeaseRequest("db-1", LeaseVoter.Candidate, 3000, Release: true));
+        _time.Advance(TimeSpan.FromSeconds(4));
+
+        Assert.Contains("wrote without a replica", voter.Ask(new LeaseRequest("db-2", LeaseVoter.Candidate, 3000)).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CandidateRefusedElsewhere_GivesItsGrantBack_TheNextCandidateIsGrantedAtOnce()
+    {
+        var voter = new LeaseVoter(_time);
+        Assert.True(voter.Ask(new LeaseRequest("db-2", LeaseVoter.Candidate, 3000)).Granted);
+        voter.Ask(new LeaseRequest("db-2", LeaseVoter.Candidate, 3000, Release: true));
+
+        Assert.True(voter.Ask(new LeaseRequest("db-1", LeaseVoter.Candidate, 3000)).Granted);
+    }
+
+    [Fact]
     public void Released_AnotherGetsItAtOnce_ButOnlyTheHolderCanRelease()
     {
         var voter = new LeaseVoter(_time);
