@@ -47,7 +47,10 @@ public static class DatabaseNode
         builder.Services.AddHostedService(services => services.GetRequiredService<MariaDbServer>());
         builder.Services.AddSingleton<IReadinessCheck, MariaDbReadinessCheck>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(services => new LeaseVoter(services.GetRequiredService<TimeProvider>()));
+        // The node's own vote remembers, across a crash, that it wrote alone: its other voter (app-1) may be all that
+        // is left of that mark otherwise, and a replica with the restarted voter would make a majority without it.
+        var writtenAlone = File.Exists(MariaDbServer.AloneMarkerIn(ManagedDatabase.NodeFolder(database, node.Name))) ? node.Name : null;
+        builder.Services.AddSingleton(services => new LeaseVoter(services.GetRequiredService<TimeProvider>(), writtenAlone));
         builder.Services.AddSingleton(services => new MariaDbReplication(
             services.GetRequiredService<MariaDbServer>(),
             installation,

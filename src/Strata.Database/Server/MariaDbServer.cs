@@ -339,7 +339,10 @@ internal sealed partial class MariaDbServer(
     /// A file in the node's folder that is there while this server may hold acknowledged writes no other server has
     /// (it writes alone); made durable before the first such write, removed once a replica has caught up.
     /// </summary>
-    public string AloneMarker => Path.Combine(Folder, "writes-alone");
+    public string AloneMarker => AloneMarkerIn(Folder);
+
+    /// <summary><see cref="AloneMarker"/> of the node whose folder is <paramref name="folder"/>.</summary>
+    public static string AloneMarkerIn(string folder) => Path.Combine(folder, "writes-alone");
 
     /// <summary>Whether a crash recovery may drop transactions no replica acknowledged (see <see cref="ServerArguments"/>).</summary>
     private bool MayDropUnacknowledged => database.Nodes.Length > 1 && !File.Exists(AloneMarker);

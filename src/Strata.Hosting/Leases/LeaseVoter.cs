@@ -24,10 +24,13 @@ public sealed record LeaseAnswer(bool Granted, string? Holder, int RemainingMs, 
 /// here, and never after a holder that wrote alone (its last acknowledged writes may exist nowhere else). A node is
 /// primary while a majority of the voters grant it the lease, so two majorities always share a voter and two nodes
 /// are never primary at once. The state is in memory: a voter that restarts knows no holder, which the majority
-/// covers (one voter lost at a time). Written by hand: the rule is a dozen lines, and no library in the registry here
+/// covers (one voter lost at a time) — except on the node that wrote alone, which dies with its own voter: that one
+/// starts knowing it (<paramref name="writtenAlone"/>, from the node's marker file). Written by hand: the rule is a dozen lines, and no library in the registry here
 /// offers leases without a consensus service to run beside Strata.
 /// </summary>
-public sealed class LeaseVoter(TimeProvider time)
+/// <param name="time">The clock grants run out on.</param>
+/// <param name="writtenAlone">A node known to have written alone when this voter starts (its own node, after a crash).</param>
+public sealed class LeaseVoter(TimeProvider time, string? writtenAlone = null)
 {
     /// <summary>The holder acknowledges a commit only once a replica has it: said by a primary, it clears its mark of having written alone.</summary>
     public const string Strict = "strict";
@@ -43,7 +46,7 @@ public sealed class LeaseVoter(TimeProvider time)
     private long _expires;
 
     /// <summary>The node that wrote alone and has not been strict since, or null: no other node gets the lease.</summary>
-    private string? _alone;
+    private string? _alone = writtenAlone;
 
     /// <summary>
     /// Answers a request, or a holder's release: with <see cref="Strict"/> (a switchover: the node that takes over

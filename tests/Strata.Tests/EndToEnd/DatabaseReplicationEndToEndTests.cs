@@ -136,7 +136,21 @@ public sealed class DatabaseReplicationEndToEndTests(ReplicatedDatabaseRun fixtu
         Assert.NotEqual("primary", (await StateAsync(replica))?["role"]?.GetValue<string>());
 
         await _run.StrataAsync(TimeSpan.FromSeconds(90), "start", primary);
-        await WaitAsync(async () => (await StateAsync(primary))?["role"]?.GetValue<string>() == "primary", $"{primary} to be primary again");
+        try
+        {
+            await WaitAsync(async () => (await StateAsync(primary))?["role"]?.GetValue<string>() == "primary", $"{primary} to be primary again");
+        }
+        catch
+        {
+            foreach (var node in fixture.Nodes)
+            {
+                output.WriteLine($"--- {node.Name}: {await StateAsync(node.Name)}");
+                output.WriteLine(string.Join('\n', File.ReadLines(Path.Combine(_run.Directory, ".strata", "logs", $"{node.Name}.log")).Where(l => l.Contains("Replication", StringComparison.Ordinal)).TakeLast(15)));
+            }
+
+            throw;
+        }
+
         var started = await replicaStart;
         Assert.True(started.ExitCode == 0, $"start {replica}: {started.Output}{started.Error}");
         var (acknowledged, _) = await writers.StopAsync();

@@ -78,6 +78,15 @@ public sealed class LeaseVoterTests
     }
 
     [Fact]
+    public void StartedKnowingItsNodeWroteAlone_RefusesAnyOther()
+    {
+        var voter = new LeaseVoter(_time, writtenAlone: "db-1");
+
+        Assert.False(voter.Ask(new LeaseRequest("db-2", LeaseVoter.Candidate, 3000)).Granted);
+        Assert.True(voter.Ask(new LeaseRequest("db-1", LeaseVoter.Candidate, 3000)).Granted);
+    }
+
+    [Fact]
     public void CandidateRefusedElsewhere_GivesItsGrantBack_TheNextCandidateIsGrantedAtOnce()
     {
         var voter = new LeaseVoter(_time);
