@@ -455,6 +455,9 @@ def run_wrk_series(url, connections, seconds, cpus, script):
     for _ in range(seconds):
         run = run_wrk(url, connections, 1, cpus, script=script)
         run.pop("raw")
+        if not run["requests"]:
+            # Nothing answered within the second: wrk's empty histogram says 0 ms, which would read as fast.
+            run.update({"p50ms": None, "p99ms": None, "p999ms": None, "maxms": None})
         runs.append(run)
     return runs
 
@@ -497,8 +500,11 @@ def warm_scenario(report, bench, args, budget):
         os.kill(servers[0].pid, signal.SIGKILL)  # lb-1, by its recorded PID
         servers[0].process.wait(5)
         servers[0].stop()  # closes its log
+        killed = time.monotonic()
+        bench.wait_vip("lb-2", servers[1], timeout=10)
+        vip_ms = round((time.monotonic() - killed) * 1000)
         first_answer(vip)
-        return servers[1:]
+        return servers[1:], {"vipMs": vip_ms}
 
     def classic_takeover(servers):
         # HAProxy has no VIP take-over on loopback (keepalived moves an address between hosts): a second HAProxy
@@ -508,41 +514,42 @@ def warm_scenario(report, bench, args, budget):
         servers[0].stop()
         servers.append(bench.haproxy(cpus, budget, name="haproxy-2"))
         first_answer(vip)
-        return servers[1:]
+        return servers[1:], {}
 
+    # probe: (url, {stack: (start, ready, take-over)}, the rows it gives). The take-over probe's first row is the
+    # load balancer's cold start (lb-2 idle beside it, as in the seed), the second what follows the kill of lb-1.
     probes = {
-        "web start": {"url": web, "strata": (lambda: [bench.strata_node("web", "web-1", cpus)],
-                                             lambda servers: wait_ready(readyz("web-1"), servers[0], ok_only=True), None),
-                      "classic": (lambda: [bench.nginx("nginx-web-1", cpus, budget, web_node="web-1")],
-                                  lambda servers: wait_ready(readyz("web-1"), servers[0], ok_only=True), None)},
-        "lb start": {"url": vip, "strata": (lambda: [bench.strata_node("lb", "lb-1", cpus)], strata_lb_ready, None),
+        "web start": (web, {"strata": (lambda: [bench.strata_node("web", "web-1", cpus)],
+                                       lambda servers: wait_ready(readyz("web-1"), servers[0], ok_only=True), None),
+                            "classic": (lambda: [bench.nginx("nginx-web-1", cpus, budget, web_node="web-1")],
+                                        lambda servers: wait_ready(readyz("web-1"), servers[0], ok_only=True), None)},
+                      ["web start"]),
+        "lb": (vip, {"strata": (lambda: [bench.strata_node("lb", "lb-1", cpus), bench.strata_node("lb", "lb-2", cpus)],
+                                lambda servers: (wait_ready(readyz("lb-2"), servers[1], ok_only=True), strata_lb_ready(servers)),
+                                strata_takeover),
                      "classic": (lambda: [bench.haproxy(cpus, budget)],
-                                 lambda servers: wait_ready(readyz("lb-1"), servers[0], ok_only=True), None)},
-        "lb takeover": {"url": vip, "strata": (lambda: [bench.strata_node("lb", "lb-1", cpus), bench.strata_node("lb", "lb-2", cpus)],
-                                               lambda servers: (wait_ready(readyz("lb-2"), servers[1], ok_only=True), strata_lb_ready(servers)),
-                                               strata_takeover),
-                        "classic": (lambda: [bench.haproxy(cpus, budget)],
-                                    lambda servers: wait_ready(readyz("lb-1"), servers[0], ok_only=True), classic_takeover)},
+                                 lambda servers: wait_ready(readyz("lb-1"), servers[0], ok_only=True), classic_takeover)},
+               ["lb start", "lb takeover"]),
     }
     runs = report.setdefault("warm", {"runs": []})["runs"]
     shared = [bench.strata_node("app", name, cpus) for name in ("app-1", "app-2")]
     try:
         for server in shared:
             wait_ready(server.ready_url, server)
-        for names in (["web start"], ["lb start", "lb takeover"]):
-            if names[0] != "web start":
+        for name in probes:
+            if name == "lb":
                 # The load balancers' upstream, the same for both: nginx on each web node's address.
                 shared += bench.web_nginx(cpus, budget)
                 for server in shared[2:]:
                     wait_ready(server.ready_url, server, ok_only=True)
+            url, stacks, rows = probes[name]
             for round_index in range(args.rounds):
-                for name in names:
-                    for stack in (["strata", "classic"] if round_index % 2 == 0 else ["classic", "strata"]):
-                        start, ready, takeover = probes[name][stack]
-                        run = warm_run(probes[name]["url"], start, ready, takeover, series, args)
-                        run.update({"probe": name, "stack": stack, "round": round_index, "connections": conns})
-                        log(f"warm {name} {stack}: ready {run['readyMs']:.0f} ms" + (f", answered {run['takeoverMs']:.0f} ms after the kill" if takeover else "")
-                            + f", first second {run['first'][0]['rps']:.0f} req/s p99 {run['first'][0]['p99ms']} ms, steady p99 {run['steadyP99ms']} ms")
+                for stack in (["strata", "classic"] if round_index % 2 == 0 else ["classic", "strata"]):
+                    for row, run in zip(rows, warm_run(url, *stacks[stack], series, args)):
+                        run.update({"probe": row, "stack": stack, "round": round_index, "connections": conns})
+                        when = f"answered {run['takeoverMs']:.0f} ms after the kill" if "takeoverMs" in run else f"ready {run['readyMs']:.0f} ms"
+                        log(f"warm {row} {stack}: {when}, first second {run['first'][0]['rps']:.0f} req/s p99 {run['first'][0]['p99ms']} ms,"
+                            f" steady {run['steadyRps']:.0f} req/s p99 {run['steadyP99ms']} ms")
                         runs.append(run)
     finally:
         for server in reversed(shared):
@@ -550,35 +557,36 @@ def warm_scenario(report, bench, args, budget):
 
 
 def warm_run(url, start, ready, takeover, series, args):
-    """One cold start (and with takeover, the kill of the first server): the first seconds, then --warmup seconds of
-    load, then the same seconds again (the steady state)."""
+    """One cold start: the first seconds, --warmup seconds of load, the same seconds again (the steady state). With
+    takeover: then the first server killed and the same on the one that takes over. One result for each."""
     began = time.monotonic()
     servers = start()
-    rss = {}
     try:
         ready(servers)
-        result = {"url": url, "readyMs": round((time.monotonic() - began) * 1000)}
+        results = [{"url": url, "readyMs": round((time.monotonic() - began) * 1000)}]
+        warm_measure(results[0], url, servers, series, args)
         if takeover:
-            run_wrk(url, args.warm_connections, max(1, args.warmup), args.client_cpus)  # the first server serves; the backup never has
-            rss.update({s.name: round(s.peak_rss_mib(), 1) for s in servers})
             killed = time.monotonic()
-            servers = takeover(servers)
-            result["takeoverMs"] = round((time.monotonic() - killed) * 1000)
-        result["first"] = series(url)
-        if args.warmup:
-            run_wrk(url, args.warm_connections, args.warmup, args.client_cpus)
-        result["steady"] = series(url)
-        rss.update({s.name: round(s.peak_rss_mib(), 1) for s in servers})
-        result["peakRssMiB"] = rss
-        p99s = [r["p99ms"] for r in result["steady"] if r["p99ms"] is not None]
-        result["steadyP99ms"] = statistics.median(p99s) if p99s else None
-        result["steadyRps"] = statistics.median([r["rps"] for r in result["steady"]])
-        first = result["first"][0]["p99ms"]
-        result["firstToSteadyP99"] = round(first / result["steadyP99ms"], 2) if first and result["steadyP99ms"] else None
-        return result
+            servers, seen = takeover(servers)
+            results.append({"url": url, "takeoverMs": round((time.monotonic() - killed) * 1000), **seen})
+            warm_measure(results[1], url, servers, series, args)
+        return results
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+def warm_measure(result, url, servers, series, args):
+    result["first"] = series(url)
+    if args.warmup:
+        run_wrk(url, args.warm_connections, args.warmup, args.client_cpus)
+    result["steady"] = series(url)
+    result["peakRssMiB"] = {s.name: round(s.peak_rss_mib(), 1) for s in servers}
+    p99s = [r["p99ms"] for r in result["steady"] if r["p99ms"] is not None]
+    result["steadyP99ms"] = statistics.median(p99s) if p99s else None
+    result["steadyRps"] = statistics.median([r["rps"] for r in result["steady"]])
+    first = result["first"][0]["p99ms"]
+    result["firstToSteadyP99"] = round(first / result["steadyP99ms"], 2) if first and result["steadyP99ms"] else None
 
 
 # ---------------------------------------------------------------- failover
@@ -844,7 +852,7 @@ def node_name(name):
 
 def warm_table(runs):
     """Markdown rows and their summary: per probe and stack, medians over the rounds of each second's numbers."""
-    lines = ["| warm (per second) | stack | ready ms | req/s, seconds 1–N | p99 ms, seconds 1–N | max ms, second 1 | steady req/s | steady p99 ms |"
+    lines = ["| warm (per second) | stack | ready (or answered) ms | req/s, seconds 1–N | p99 ms, seconds 1–N | max ms, second 1 | steady req/s | steady p99 ms |"
              " first / steady p99 | peak RSS MiB per node |",
              "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |"]
     summary = []
@@ -858,7 +866,7 @@ def warm_table(runs):
             seconds = len(mine[0]["first"])
             second = lambda i, field: med([r["first"][i][field] for r in mine if r["first"][i].get(field) is not None])
             row = {"probe": probe_name, "stack": stack, "rounds": len(mine), "connections": mine[0]["connections"],
-                   "readyMs": med([r["readyMs"] for r in mine]),
+                   "readyMs": med([r["readyMs"] for r in mine if "readyMs" in r]),
                    "takeoverMs": med([r["takeoverMs"] for r in mine if "takeoverMs" in r]),
                    "rps": [second(i, "rps") for i in range(seconds)], "p50ms": [second(i, "p50ms") for i in range(seconds)],
                    "p99ms": [second(i, "p99ms") for i in range(seconds)], "firstMaxMs": second(0, "maxms"),
@@ -867,7 +875,7 @@ def warm_table(runs):
                    "firstToSteadyP99": med([r["firstToSteadyP99"] for r in mine if r["firstToSteadyP99"]]),
                    "peakRssMiB": node_rss(mine)}
             summary.append(row)
-            ready = fmt(row["readyMs"], ".0f") + (f" (answered {row['takeoverMs']:.0f} after the kill)" if row["takeoverMs"] is not None else "")
+            ready = f"{row['takeoverMs']:.0f} after the kill" if row["takeoverMs"] is not None else fmt(row["readyMs"], ".0f")
             lines.append(f"| {probe_name} | {stack} | {ready} | {' / '.join(fmt(v, '.0f') for v in row['rps'])} | "
                          f"{' / '.join(fmt(v) for v in row['p99ms'])} | {fmt(row['firstMaxMs'])} | {fmt(row['steadyRps'], '.0f')} | "
                          f"{fmt(row['steadyP99ms'])} | {fmt(row['firstToSteadyP99'], '.2f')} | "
