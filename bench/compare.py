@@ -11,6 +11,13 @@ latency, errors, and per stack the CPU seconds and peak RSS of its processes. Me
 Strata/classic ratios, beside the raw JSON, in docs/benchmarks/. Bounded: every run is --duration seconds; only
 loopback addresses; every process is stopped by the PID recorded when it started.
 
+The seed scenario runs the seed's topology (two load balancers, lb-1 holding the VIP; two web nodes; the two app
+nodes both stacks share) against HAProxy in front of one nginx process per web node. The warm scenario measures what a
+user feels first: each second's requests/s and p50/p99 (wrk runs of 1 s back to back) right after a cold start of a web
+node and of the load balancer pair, and after lb-1 is SIGKILLed and lb-2 takes over, against the same node's steady
+seconds after --warmup seconds of load (HAProxy: a second one started cold after the first is killed). Every report
+gives each process's peak RSS as well as each stack's sum.
+
 The failover scenario (not in the default list: it needs root, network namespaces and keepalived; ask for it with
 --scenarios failover, alone or with others) measures the cluster issue's number instead: how long the VIP is without
 service when its load balancer goes away, Strata against keepalived. It runs bench/failover.py against a two-load-
