@@ -218,14 +218,15 @@ def run_wrk(url, connections, duration, cpus, headers=(), script=None):
     requests = re.search(r"(\d+) requests in", text)
     # With the WRK_DONE script: wrk's histogram in microseconds, exact, with p99.9 and the maximum.
     exact = re.search(r"^strata-latency p50 (\d+) p99 (\d+) p999 (\d+) max (\d+)$", text, re.M)
-    extra = {"p999ms": int(exact.group(3)) / 1000, "maxms": int(exact.group(4)) / 1000} if exact else {}
+    exact_latency = {"p50ms": int(exact.group(1)) / 1000, "p99ms": int(exact.group(2)) / 1000,
+                     "p999ms": int(exact.group(3)) / 1000, "maxms": int(exact.group(4)) / 1000} if exact else {}
     return {
         "rps": float(rps.group(1)) if rps else 0.0,
         "requests": int(requests.group(1)) if requests else 0,
         "p50ms": latency(50), "p99ms": latency(99),
         "errors": (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non2xx.group(1)) if non2xx else 0),
         "raw": text if out.returncode == 0 else text + out.stderr,
-        **({"p50ms": int(exact.group(1)) / 1000, "p99ms": int(exact.group(2)) / 1000, **extra} if exact else {}),
+        **exact_latency,
     }
 
 
@@ -462,10 +463,12 @@ end
 def run_wrk_series(url, connections, seconds, cpus, script):
     """`seconds` runs of wrk of 1 s each, back to back: requests/s and latency per second (wrk prints only totals).
     Each run opens its connections anew; a request still waiting when its second ends is not counted."""
-    runs = []
+    runs, began = [], time.monotonic()
     for _ in range(seconds):
+        at = round(time.monotonic() - began, 3)  # when this second's run started: the gaps between them go unmeasured
         run = run_wrk(url, connections, 1, cpus, script=script)
         run.pop("raw")
+        run["at"] = at
         if not run["requests"]:
             # Nothing answered within the second: wrk's empty histogram says 0 ms, which would read as fast.
             run.update({"p50ms": None, "p99ms": None, "p999ms": None, "maxms": None})
