@@ -11,6 +11,13 @@ latency, errors, and per stack the CPU seconds and peak RSS of its processes. Me
 Strata/classic ratios, beside the raw JSON, in docs/benchmarks/. Bounded: every run is --duration seconds; only
 loopback addresses; every process is stopped by the PID recorded when it started.
 
+The seed scenario runs the seed's topology (two load balancers, lb-1 holding the VIP; two web nodes; the two app
+nodes both stacks share) against HAProxy in front of one nginx process per web node. The warm scenario measures what a
+user feels first: each second's requests/s and p50/p99 (wrk runs of 1 s back to back) right after a cold start of a web
+node and of the load balancer pair, and after lb-1 is SIGKILLed and lb-2 takes over, against the same node's steady
+seconds after --warmup seconds of load (HAProxy: a second one started cold after the first is killed). Every report
+gives each process's peak RSS as well as each stack's sum.
+
 The failover scenario (not in the default list: it needs root, network namespaces and keepalived; ask for it with
 --scenarios failover, alone or with others) measures the cluster issue's number instead: how long the VIP is without
 service when its load balancer goes away, Strata against keepalived. It runs bench/failover.py against a two-load-
@@ -26,7 +33,10 @@ import urllib.error, urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "h2load": "nghttp2-client", "openssl": "openssl"}
 TICKS = os.sysconf("SC_CLK_TCK")
-SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa"]
+SEED, WARM = "seed", "warm"
+SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa", SEED, WARM]
+# warm: the seconds measured one by one after a cold start or a take-over, and again in the steady state (1 in --tiny).
+WARM_SECONDS = 5
 # HTTPS scenarios: the key of the VIP's certificate (openssl req -newkey ...), the same file for both stacks.
 TLS_KEYS = {"https-ecdsa": ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "https-rsa": ["rsa:2048"]}
 # HTTP/2 runs: streams in flight on each connection (h2load -m).
@@ -192,8 +202,8 @@ def client_threads(cpus, connections):
     return max(1, min(len(cpus.split(",")), connections))
 
 
-def run_wrk(url, connections, duration, cpus, headers=()):
-    extra = [arg for header in headers for arg in ("-H", header)]
+def run_wrk(url, connections, duration, cpus, headers=(), script=None):
+    extra = [arg for header in headers for arg in ("-H", header)] + (["-s", script] if script else [])
     out = subprocess.run(["taskset", "-c", cpus, "wrk", f"-t{client_threads(cpus, connections)}", f"-c{connections}", f"-d{duration}s",
                           "--timeout", "5s", "--latency", *extra, url], capture_output=True, text=True, timeout=duration + 60)
     text = out.stdout
@@ -206,12 +216,17 @@ def run_wrk(url, connections, duration, cpus, headers=()):
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     requests = re.search(r"(\d+) requests in", text)
+    # With the WRK_DONE script: wrk's histogram in microseconds, exact, with p99.9 and the maximum.
+    exact = re.search(r"^strata-latency p50 (\d+) p99 (\d+) p999 (\d+) max (\d+)$", text, re.M)
+    exact_latency = {"p50ms": int(exact.group(1)) / 1000, "p99ms": int(exact.group(2)) / 1000,
+                     "p999ms": int(exact.group(3)) / 1000, "maxms": int(exact.group(4)) / 1000} if exact else {}
     return {
         "rps": float(rps.group(1)) if rps else 0.0,
         "requests": int(requests.group(1)) if requests else 0,
         "p50ms": latency(50), "p99ms": latency(99),
         "errors": (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non2xx.group(1)) if non2xx else 0),
         "raw": text if out.returncode == 0 else text + out.stderr,
+        **exact_latency,
     }
 
 
@@ -258,12 +273,14 @@ def strata_command(given):
 
 
 class Bench:
-    """One scenario's topology, files and exports, in a temporary folder."""
+    """One scenario's topology, files and exports, in a temporary folder. With seed: the seed's topology, two load
+    balancers (lb-1 priority 200 holds the VIP, lb-2 its backup), two web nodes and two app nodes."""
 
     LB, WEB, APP, VIP, DNS = "127.0.9.1", "127.0.9.11", "127.0.9.21", "127.0.9.100", "127.0.9.53"
+    LB2, WEB2, APP2 = "127.0.9.2", "127.0.9.12", "127.0.9.22"
 
-    def __init__(self, work, strata, tls_key=None, request_log="httplog", rate_limit=0):
-        self.work, self.strata = work, strata
+    def __init__(self, work, strata, tls_key=None, request_log="httplog", rate_limit=0, seed=False):
+        self.work, self.strata, self.exported = work, strata, {}
         os.chmod(work, 0o755)  # nginx's workers run as nobody and must read the web root
         self.root = os.path.join(work, "wwwroot")
         os.makedirs(os.path.join(self.root, "static"), exist_ok=True)
@@ -273,19 +290,29 @@ class Bench:
         port = free_port
         self.ports = {"vip": port(self.VIP), "lb": port(self.LB), "lbm": port(self.LB), "web": port(self.WEB),
                       "webm": port(self.WEB), "app": port(self.APP), "appm": port(self.APP), "dns": port(self.DNS),
-                      "dnsm": port(self.DNS), "vrrp": port(self.LB), "tls": port(self.VIP)}
+                      "dnsm": port(self.DNS), "vrrp": vrrp_port(self.LB, self.LB2) if seed else port(self.LB), "tls": port(self.VIP)}
         p = self.ports
+        # Every node by name: (role, host, port, management port).
+        self.nodes = {"lb-1": ("lb", self.LB, p["lb"], p["lbm"]), "web-1": ("web", self.WEB, p["web"], p["webm"]),
+                      "app-1": ("app", self.APP, p["app"], p["appm"])}
+        if seed:
+            for name, role, host in [("lb-2", "lb", self.LB2), ("web-2", "web", self.WEB2), ("app-2", "app", self.APP2)]:
+                self.nodes[name] = (role, host, port(host), port(host))
+        def nodes(role, **extra):
+            return [{"name": name, "address": f"{host}:{node_port}", "management": f"{host}:{management}", **extra.get(name, {})}
+                    for name, (kind, host, node_port, management) in self.nodes.items() if kind == role]
         self.topology = {
             "dns": {"name": "dns", "address": f"{self.DNS}:{p['dns']}", "management": f"{self.DNS}:{p['dnsm']}",
                     "zone": "foobar.com", "records": {"@": "vip", "www": "vip"}},
             "vip": {"address": f"{self.VIP}:{p['vip']}", "port": p["vrrp"]},
-            "loadBalancers": {"nodes": [{"name": "lb-1", "address": f"{self.LB}:{p['lb']}", "management": f"{self.LB}:{p['lbm']}"}]},
-            "web": {"root": self.root,
-                    "nodes": [{"name": "web-1", "address": f"{self.WEB}:{p['web']}", "management": f"{self.WEB}:{p['webm']}"}]},
-            "app": {"nodes": [{"name": "app-1", "address": f"{self.APP}:{p['app']}", "management": f"{self.APP}:{p['appm']}"}],
-                    "benchmarkEndpoints": True},
+            "loadBalancers": {"nodes": nodes("lb", **({"lb-1": {"priority": 200}, "lb-2": {"priority": 100}} if seed else {}))},
+            "web": {"root": self.root, "nodes": nodes("web")},
+            "app": {"nodes": nodes("app"), "benchmarkEndpoints": True},
             "database": {"engine": "sqlite", "path": os.path.join(work, "bench.db")},
         }
+        if seed:
+            # As the failover scenario's pair: lb-1 takes the VIP back whenever it is up.
+            self.topology["vip"].update({"advertIntervalCs": FailoverTopology.ADVERT_CS, "preempt": True})
         if tls_key:
             self.topology["vip"]["tls"] = {"port": p["tls"], "certificates": [self.certificate(tls_key)]}
         # The load balancer's request log (HAProxy's export logs the same requests with option httplog to its stdout).
@@ -308,33 +335,71 @@ class Bench:
                        check=True, capture_output=True)
         return {"certificate": cert, "key": private}
 
-    def export(self, target, workers):
-        """`strata export TARGET --workers N` into classic/: N is the thread budget (nginx worker_processes, HAProxy nbthread)."""
-        out = os.path.join(self.work, "classic")
-        subprocess.run([*self.strata, "export", target, "-f", self.path, "-o", out, "--workers", str(workers)],
+    def export(self, target, workers, web_node=None):
+        """`strata export TARGET --workers N` into classic/: N is the thread budget (nginx worker_processes, HAProxy
+        nbthread). With web_node: nginx for that web node alone (the topology without the other web nodes), into
+        classic-NODE/, so each web node's address is its own nginx process, as two web servers would be."""
+        path, out = self.path, os.path.join(self.work, "classic")
+        if (target, workers, web_node) in self.exported:
+            return self.exported[target, workers, web_node]  # the topology does not change: once is enough (each export starts a .NET CLI)
+        if web_node:
+            path, out = os.path.join(self.work, f"strata.{web_node}.json"), os.path.join(self.work, f"classic-{web_node}")
+            topology = json.loads(json.dumps(self.topology))
+            topology["web"]["nodes"] = [n for n in topology["web"]["nodes"] if n["name"] == web_node]
+            with open(path, "w") as f:
+                json.dump(topology, f, indent=2)
+        subprocess.run([*self.strata, "export", target, "-f", path, "-o", out, "--workers", str(workers)],
                        check=True, stdout=subprocess.DEVNULL)
+        self.exported[target, workers, web_node] = out
         return out
 
     def url(self, address_key, path):
         host = {"vip": self.VIP, "lb": self.LB, "web": self.WEB, "app": self.APP, "tls": self.VIP}[address_key]
         return f"{'https' if address_key == 'tls' else 'http'}://{host}:{self.ports[address_key]}{path}"
 
-    def strata_node(self, role, name, cpus):
-        management = {"lb": ("lb", "lbm"), "web": ("web", "webm"), "app": ("app", "appm")}[role]
-        host = self.url(management[0], "").split("//")[1].split(":")[0]
-        # Alive is enough here: readiness (a web node's needs an app node) is the stack's target answering.
-        return Server(f"strata-{name}", [*self.strata, role, name, "-f", self.path], cpus, self.logs,
-                      ready_url=f"http://{host}:{self.ports[management[1]]}/healthz")
+    def node_url(self, name, path, management=False):
+        _, host, node_port, management_port = self.nodes[name]
+        return f"http://{host}:{management_port if management else node_port}{path}"
 
-    def nginx(self, name, cpus, workers):
-        exported = self.export("nginx", workers)
+    def strata_node(self, role, name, cpus, ready=False):
+        # Alive is enough here (ready: /readyz): readiness (a web node's needs an app node) is the stack's target answering.
+        return Server(f"strata-{name}", [*self.strata, role, name, "-f", self.path], cpus, self.logs,
+                      ready_url=self.node_url(name, "/readyz" if ready else "/healthz", management=True))
+
+    def nginx(self, name, cpus, workers, web_node=None):
+        exported = self.export("nginx", workers, web_node)
         # As exported; -e: nginx opens its built-in error log before it reads the file, so keep that in the folder too.
         return Server(name, [which("nginx"), "-c", os.path.join(exported, "nginx.conf"), "-e", os.path.join(exported, "startup.log"),
-                             "-g", "daemon off;"], cpus, self.logs)
+                             "-g", "daemon off;"], cpus, self.logs,
+                      ready_url=self.node_url(web_node, "/readyz", management=True) if web_node else None)
 
-    def haproxy(self, cpus, threads):
+    def haproxy(self, cpus, threads, name="haproxy"):
         # -db: foreground.
-        return Server("haproxy", [which("haproxy"), "-db", "-f", os.path.join(self.export("haproxy", threads), "haproxy.cfg")], cpus, self.logs)
+        return Server(name, [which("haproxy"), "-db", "-f", os.path.join(self.export("haproxy", threads), "haproxy.cfg")], cpus, self.logs)
+
+    def web_nginx(self, cpus, workers):
+        """The classic web tier of the seed: one nginx process per web node, each from its own export."""
+        return [self.nginx(f"nginx-{name}", cpus, workers, web_node=name) for name, node in self.nodes.items() if node[0] == "web"]
+
+    def wait_vip(self, name, server, timeout=60, backups=()):
+        """Until load balancer `name` holds the VIP and listens on it (its management address's /vip), and none of
+        `backups` listens on it any more (one that held it first keeps serving a moment after it yields: the
+        connections it accepted meanwhile would be closed under the load)."""
+        def vip(node):
+            try:
+                with urllib.request.urlopen(self.node_url(node, "/vip", management=True), timeout=2) as response:
+                    return json.load(response)
+            except (OSError, ValueError):
+                return {}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} exited with {server.process.returncode}: see {server.log_path}")
+            owner = vip(name)
+            if owner.get("state") == "master" and owner.get("listening") and not any(vip(b).get("listening", True) for b in backups):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"{name} did not hold the VIP alone within {timeout} s: see {server.log_path}")
 
 
 def scenario_plan(name, bench, cpus, budget):
@@ -366,7 +431,176 @@ def scenario_plan(name, bench, cpus, budget):
                 "classic": lambda: [bench.nginx("nginx", cpus, budget), bench.haproxy(cpus, budget)],
             },
         }
+    if name == SEED:
+        # The topology a user starts: lb-1 (holding the VIP) and lb-2, two web nodes, and the two app nodes both
+        # stacks share for anything dynamic. HAProxy runs once: the export's second load balancer is keepalived's
+        # backup, which serves nothing while the first holds the VIP (and on loopback no VIP moves anyway).
+        return {
+            "urls": [probe(bench.url("vip", "/static/1k.txt"))],
+            "shared": lambda: [bench.strata_node("app", name, cpus) for name in ("app-1", "app-2")],
+            "stacks": {
+                "strata": lambda: [bench.strata_node(role, name, cpus) for role, name in
+                                   [("web", "web-1"), ("web", "web-2"), ("lb", "lb-1"), ("lb", "lb-2")]],
+                "classic": lambda: [*bench.web_nginx(cpus, budget), bench.haproxy(cpus, budget)],
+            },
+            # lb-2 may hold the VIP for a moment before lb-1 (priority 200) preempts: measure once lb-1 has it.
+            "ready": {"strata": lambda servers: bench.wait_vip("lb-1", servers[2], backups=["lb-2"])},
+        }
     raise ValueError(name)
+
+
+# ---------------------------------------------------------------- warm start and takeover
+
+# The Lua `done` script of the per-second runs: wrk's own histogram (microseconds), exact, where --latency's text
+# rounds; p99.9 and the maximum, which see the slowest requests of a second that the p99 may not.
+WRK_DONE = """done = function(summary, latency, requests)
+  io.write(string.format("strata-latency p50 %d p99 %d p999 %d max %d\\n", latency:percentile(50), latency:percentile(99),
+                         latency:percentile(99.9), latency.max))
+end
+"""
+
+
+def run_wrk_series(url, connections, seconds, cpus, script):
+    """`seconds` runs of wrk of 1 s each, back to back: requests/s and latency per second (wrk prints only totals).
+    Each run opens its connections anew; a request still waiting when its second ends is not counted."""
+    runs, began = [], time.monotonic()
+    for _ in range(seconds):
+        at = round(time.monotonic() - began, 3)  # when this second's run started: the gaps between them go unmeasured
+        run = run_wrk(url, connections, 1, cpus, script=script)
+        run.pop("raw")
+        run["at"] = at
+        if not run["requests"]:
+            # Nothing answered within the second: wrk's empty histogram says 0 ms, which would read as fast.
+            run.update({"p50ms": None, "p99ms": None, "p999ms": None, "maxms": None})
+        runs.append(run)
+    return runs
+
+
+def first_answer(url, timeout=10):
+    """Until a new connection to url gets a 200 (a probe every 5 ms, each with a 0.3 s connect timeout)."""
+    host, rest = url.split("//", 1)[1].split("/", 1)
+    address, port = host.rsplit(":", 1)
+    request = f"GET /{rest} HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n".encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, int(port)), timeout=0.3) as s:
+                s.settimeout(2)
+                s.sendall(request)
+                if s.recv(16).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.005)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+
+
+def warm_scenario(report, bench, args, budget):
+    """Warm start and takeover: each probe, each stack, --rounds times (stacks alternating), from a cold process."""
+    cpus, clients, conns = args.server_cpus, args.client_cpus, args.warm_connections
+    seconds = 1 if args.tiny else WARM_SECONDS
+    script = os.path.join(bench.work, "done.lua")
+    with open(script, "w") as f:
+        f.write(WRK_DONE)
+    series = lambda url: run_wrk_series(url, conns, seconds, clients, script)
+    vip, web = bench.url("vip", "/static/1k.txt"), bench.node_url("web-1", "/static/1k.txt")
+    readyz = lambda name: bench.node_url(name, "/readyz", management=True)
+
+    def strata_lb_ready(servers):
+        wait_ready(readyz("lb-1"), servers[0], ok_only=True)
+        bench.wait_vip("lb-1", servers[0], backups=["lb-2"])
+
+    def strata_takeover(servers):
+        os.kill(servers[0].pid, signal.SIGKILL)  # lb-1, by its recorded PID
+        servers[0].process.wait(5)
+        servers[0].stop()  # closes its log
+        killed = time.monotonic()
+        bench.wait_vip("lb-2", servers[1], timeout=10)
+        vip_ms = round((time.monotonic() - killed) * 1000)
+        first_answer(vip)
+        return servers[1:], {"vipMs": vip_ms}
+
+    def classic_takeover(servers):
+        # HAProxy has no VIP take-over on loopback (keepalived moves an address between hosts): a second HAProxy
+        # started cold from the same file after the first is killed stands in for the backup's.
+        os.kill(servers[0].pid, signal.SIGKILL)
+        servers[0].process.wait(5)
+        servers[0].stop()
+        servers.append(bench.haproxy(cpus, budget, name="haproxy-2"))
+        first_answer(vip)
+        return servers[1:], {}
+
+    # probe: (url, {stack: (start, ready, take-over)}, the rows it gives). The take-over probe's first row is the
+    # load balancer's cold start (lb-2 idle beside it, as in the seed), the second what follows the kill of lb-1.
+    probes = {
+        "web start": (web, {"strata": (lambda: [bench.strata_node("web", "web-1", cpus)],
+                                       lambda servers: wait_ready(readyz("web-1"), servers[0], ok_only=True), None),
+                            "classic": (lambda: [bench.nginx("nginx-web-1", cpus, budget, web_node="web-1")],
+                                        lambda servers: wait_ready(readyz("web-1"), servers[0], ok_only=True), None)},
+                      ["web start"]),
+        "lb": (vip, {"strata": (lambda: [bench.strata_node("lb", "lb-1", cpus), bench.strata_node("lb", "lb-2", cpus)],
+                                lambda servers: (wait_ready(readyz("lb-2"), servers[1], ok_only=True), strata_lb_ready(servers)),
+                                strata_takeover),
+                     "classic": (lambda: [bench.haproxy(cpus, budget)],
+                                 lambda servers: wait_ready(readyz("lb-1"), servers[0], ok_only=True), classic_takeover)},
+               ["lb start", "lb takeover"]),
+    }
+    runs = report.setdefault("warm", {"runs": []})["runs"]
+    shared = [bench.strata_node("app", name, cpus) for name in ("app-1", "app-2")]
+    try:
+        for server in shared:
+            wait_ready(server.ready_url, server)
+        for name in probes:
+            if name == "lb":
+                # The load balancers' upstream, the same for both: nginx on each web node's address.
+                shared += bench.web_nginx(cpus, budget)
+                for server in shared[2:]:
+                    wait_ready(server.ready_url, server, ok_only=True)
+            url, stacks, rows = probes[name]
+            for round_index in range(args.rounds):
+                for stack in (["strata", "classic"] if round_index % 2 == 0 else ["classic", "strata"]):
+                    for row, run in zip(rows, warm_run(url, *stacks[stack], series, args)):
+                        run.update({"probe": row, "stack": stack, "round": round_index, "connections": conns})
+                        when = f"answered {run['takeoverMs']:.0f} ms after the kill" if "takeoverMs" in run else f"ready {run['readyMs']:.0f} ms"
+                        log(f"warm {row} {stack}: {when}, first second {run['first'][0]['rps']:.0f} req/s p99 {run['first'][0]['p99ms']} ms,"
+                            f" steady {run['steadyRps']:.0f} req/s p99 {run['steadyP99ms']} ms")
+                        runs.append(run)
+    finally:
+        for server in reversed(shared):
+            server.stop()
+
+
+def warm_run(url, start, ready, takeover, series, args):
+    """One cold start: the first seconds, --warmup seconds of load, the same seconds again (the steady state). With
+    takeover: then the first server killed and the same on the one that takes over. One result for each."""
+    began = time.monotonic()
+    servers = start()
+    try:
+        ready(servers)
+        results = [{"url": url, "readyMs": round((time.monotonic() - began) * 1000)}]
+        warm_measure(results[0], url, servers, series, args)
+        if takeover:
+            killed = time.monotonic()
+            servers, seen = takeover(servers)
+            results.append({"url": url, "takeoverMs": round((time.monotonic() - killed) * 1000), **seen})
+            warm_measure(results[1], url, servers, series, args)
+        return results
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
+def warm_measure(result, url, servers, series, args):
+    result["first"] = series(url)
+    if args.warmup:
+        run_wrk(url, args.warm_connections, args.warmup, args.client_cpus)
+    result["steady"] = series(url)
+    result["peakRssMiB"] = {s.name: round(s.peak_rss_mib(), 1) for s in servers}
+    p99s = [r["p99ms"] for r in result["steady"] if r["p99ms"] is not None]
+    result["steadyP99ms"] = statistics.median(p99s) if p99s else None
+    result["steadyRps"] = statistics.median([r["rps"] for r in result["steady"]])
+    first = result["first"][0]["p99ms"]
+    result["firstToSteadyP99"] = round(first / result["steadyP99ms"], 2) if first and result["steadyP99ms"] else None
 
 
 # ---------------------------------------------------------------- failover
@@ -527,6 +761,7 @@ def main():
     parser.add_argument("--client-cpus", default="0", help="cores for wrk [0]")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks"), help="where the .json and .md go")
     parser.add_argument("--strata", help="the command that runs strata, e.g. 'dotnet /path/Strata.dll' [the Release build of ./strata]")
+    parser.add_argument("--warm-connections", type=int, default=64, help=f"{WARM}: connections of its per-second runs [64; 16 with --tiny]")
     parser.add_argument("--drills", type=int, default=3, help=f"{FAILOVER}: drills per event and stack [3]")
     parser.add_argument("--request-log", default="httplog", choices=["httplog", "json", "off"],
                         help="the load balancers' request log (loadBalancers.requestLog.format; HAProxy logs with option httplog unless off) [httplog]")
@@ -535,7 +770,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="wiring check: 16 connections, 1 s runs, 1 round, no warm-up")
     args = parser.parse_args()
     if args.tiny:
-        args.connections, args.duration, args.rounds, args.warmup = "16", 1, 1, 0
+        args.connections, args.duration, args.rounds, args.warmup, args.warm_connections = "16", 1, 1, 0, 16
     scenarios = [s for s in args.scenarios.split(",") if s]
     unknown = [s for s in scenarios if s not in SCENARIOS + [FAILOVER]]
     if unknown:
@@ -561,7 +796,11 @@ def main():
         report["settings"]["strata"] = args.strata
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix=f"strata-bench-{scenario}-") as work:
-            bench = Bench(work, strata, TLS_KEYS.get(scenario), args.request_log, args.rate_limit)
+            bench = Bench(work, strata, TLS_KEYS.get(scenario), args.request_log, args.rate_limit, seed=scenario in (SEED, WARM))
+            if scenario == WARM:
+                report["settings"]["warm_connections"] = args.warm_connections
+                warm_scenario(report, bench, args, budget)
+                continue
             plan = scenario_plan(scenario, bench, args.server_cpus, budget)
             urls = plan["urls"]
             shared = plan["shared"]()
@@ -571,7 +810,7 @@ def main():
                 for round_index in range(args.rounds):
                     order = ["strata", "classic"] if round_index % 2 == 0 else ["classic", "strata"]
                     for stack in order:
-                        run_stack(report, scenario, stack, plan["stacks"][stack], urls, args, round_index)
+                        run_stack(report, scenario, stack, plan["stacks"][stack], urls, args, round_index, plan.get("ready", {}).get(stack))
             finally:
                 for server in shared:
                     server.stop()
@@ -583,12 +822,14 @@ def main():
     write_report(report, args.out)
 
 
-def run_stack(report, scenario, stack, start, urls, args, round_index):
+def run_stack(report, scenario, stack, start, urls, args, round_index, ready=None):
     servers = start()
     try:
         for server in servers:
             if server.ready_url:
                 wait_ready(server.ready_url, server)
+        if ready:
+            ready(servers)
         wait_ready(urls[0]["url"], servers[-1], ok_only=True)
         if args.warmup:
             for measured in urls:
@@ -608,6 +849,60 @@ def run_stack(report, scenario, stack, start, urls, args, round_index):
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+def node_rss(runs):
+    """Each process's peak RSS in MiB, the maximum over runs, by its name."""
+    peaks = {}
+    for run in runs:
+        for name, mib in run["peakRssMiB"].items():
+            peaks[name] = max(peaks.get(name, 0), mib)
+    return peaks
+
+
+def node_name(name):
+    return name.removeprefix("strata-")
+
+
+def warm_table(runs):
+    """Markdown rows and their summary: per probe and stack, medians over the rounds of each second's numbers."""
+    lines = ["| warm (per second) | stack | ready (or answered) ms | req/s, seconds 1–N | p99 ms, seconds 1–N | max ms, second 1 | steady req/s | steady p99 ms |"
+             " first / steady p99 | peak RSS MiB per node |",
+             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    summary = []
+    med = lambda values: statistics.median(values) if values else None
+    fmt = lambda v, spec=".1f": "—" if v is None else format(v, spec)
+    for probe_name in dict.fromkeys(r["probe"] for r in runs):
+        for stack in ("strata", "classic"):
+            mine = [r for r in runs if r["probe"] == probe_name and r["stack"] == stack]
+            if not mine:
+                continue
+            seconds = len(mine[0]["first"])
+            second = lambda i, field: med([r["first"][i][field] for r in mine if r["first"][i].get(field) is not None])
+            row = {"probe": probe_name, "stack": stack, "rounds": len(mine), "connections": mine[0]["connections"],
+                   "readyMs": med([r["readyMs"] for r in mine if "readyMs" in r]),
+                   "takeoverMs": med([r["takeoverMs"] for r in mine if "takeoverMs" in r]),
+                   "vipMs": med([r["vipMs"] for r in mine if "vipMs" in r]),
+                   "rps": [second(i, "rps") for i in range(seconds)], "p50ms": [second(i, "p50ms") for i in range(seconds)],
+                   "p99ms": [second(i, "p99ms") for i in range(seconds)], "firstMaxMs": second(0, "maxms"),
+                   "errors": sum(x["errors"] for r in mine for x in r["first"] + r["steady"]),
+                   "steadyRps": med([r["steadyRps"] for r in mine]), "steadyP99ms": med([r["steadyP99ms"] for r in mine if r["steadyP99ms"]]),
+                   "firstToSteadyP99": med([r["firstToSteadyP99"] for r in mine if r["firstToSteadyP99"]]),
+                   "peakRssMiB": node_rss(mine)}
+            summary.append(row)
+            ready = f"{row['takeoverMs']:.0f} after the kill" if row["takeoverMs"] is not None else fmt(row["readyMs"], ".0f")
+            ready += f" (VIP held at {row['vipMs']:.0f})" if row["vipMs"] is not None else ""
+            lines.append(f"| {probe_name} | {stack} | {ready} | {' / '.join(fmt(v, '.0f') for v in row['rps'])} | "
+                         f"{' / '.join(fmt(v) for v in row['p99ms'])} | {fmt(row['firstMaxMs'])} | {fmt(row['steadyRps'], '.0f')} | "
+                         f"{fmt(row['steadyP99ms'])} | {fmt(row['firstToSteadyP99'], '.2f')} | "
+                         f"{', '.join(f'{node_name(n)} {v:.0f}' for n, v in row['peakRssMiB'].items())} |")
+    lines += ["", "Each second is its own wrk run of 1 s (new connections each time; a request still waiting when its second "
+              "ends is not counted). Ready: from starting the process to /readyz (and for a Strata load balancer, /vip: it "
+              "holds and listens on the VIP); takeover: from SIGKILL of the first load balancer to the first 200 on the VIP (in "
+              "parentheses: to lb-2's /vip saying it holds and listens on the VIP), after which the seconds are measured (classic: a second HAProxy started cold after the first is killed, since "
+              "HAProxy has no VIP take-over on loopback). Steady: the same seconds after --warmup seconds of load; first / "
+              "steady p99: the first second's p99 over the steady seconds' median p99 (medians over rounds)."]
+    return lines, summary
 
 
 def write_report(report, out):
@@ -634,12 +929,23 @@ def write_report(report, out):
         p99_ratio = s_p99 / c_p99 if s_p99 and c_p99 else None
         summary.append({"scenario": scenario, "path": path, "connections": conns, "strataRps": s_rps, "classicRps": c_rps,
                         "ratio": ratio, "strataP99ms": s_p99, "classicP99ms": c_p99, "p99Ratio": p99_ratio,
-                        "strataCpuUsPerRequest": cpu(s), "classicCpuUsPerRequest": cpu(c)})
+                        "strataCpuUsPerRequest": cpu(s), "classicCpuUsPerRequest": cpu(c),
+                        "strataPeakRssMiB": node_rss(s), "classicPeakRssMiB": node_rss(c)})
         fmt = lambda v, spec: format(v, spec) if v is not None else "—"
         lines.append(f"| {scenario} | {path} | {conns} | {fmt(s_rps, '.0f')} | {fmt(c_rps, '.0f')} | {fmt(ratio, '.2f')} | "
                      f"{fmt(s_p99, '.2f')} | {fmt(c_p99, '.2f')} | {fmt(p99_ratio, '.2f')} | "
                      f"{sum(r['errors'] for r in s)}/{sum(r['errors'] for r in c)} | {cpu(s):.0f}/{cpu(c):.0f} | {rss(s):.0f}/{rss(c):.0f} |")
     report["summary"] = summary
+    if rows:
+        # Per node: each process's peak RSS (VmHWM, its whole session), the maximum over the scenario's runs.
+        lines += ["", "| scenario | peak RSS MiB per node, Strata | classic |", "| --- | --- | --- |"]
+        for scenario in dict.fromkeys(key[0] for key in rows):
+            runs = [r for r in report["runs"] if r["scenario"] == scenario]
+            per_node = lambda stack: ", ".join(f"{node_name(n)} {v:.0f}" for n, v in node_rss([r for r in runs if r["stack"] == stack]).items()) or "—"
+            lines.append(f"| {scenario} | {per_node('strata')} | {per_node('classic')} |")
+    if "warm" in report:
+        table, report["warm"]["summary"] = warm_table(report["warm"]["runs"])
+        lines += ([""] if rows else []) + table
     if "failover" in report:
         table, report["failover"]["summary"] = failover_table(report["failover"]["drills"])
         lines += ([""] if rows else []) + table

@@ -33,7 +33,7 @@ public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
 
         var report = JsonNode.Parse(File.ReadAllText(Directory.GetFiles(_out, "compare-*.json").Single()))!;
         var runs = report["runs"]!.AsArray();
-        foreach (var scenario in new[] { "lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa" })
+        foreach (var scenario in new[] { "lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa", "seed" })
         {
             foreach (var stack in new[] { "strata", "classic" })
             {
@@ -52,7 +52,29 @@ public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
         {
             Assert.True(row!["strataCpuUsPerRequest"]!.GetValue<double>() > 0, $"{row["scenario"]} {row["path"]}: no Strata CPU per request");
             Assert.True(row["classicCpuUsPerRequest"]!.GetValue<double>() > 0, $"{row["scenario"]} {row["path"]}: no classic CPU per request");
+            Assert.True(row["strataRps"]!.GetValue<double>() > 0 && row["classicRps"]!.GetValue<double>() > 0, $"{row["scenario"]} {row["path"]}: no requests/s");
+            Assert.True(row["strataPeakRssMiB"]!.AsObject().Count > 0 && row["classicPeakRssMiB"]!.AsObject().Count > 0, $"{row["scenario"]} {row["path"]}: no per-node RSS");
         });
+
+        // The seed: every node of each stack measured on its own (lb-1, lb-2, web-1, web-2; HAProxy and one nginx per web node).
+        var seed = report["summary"]!.AsArray().Single(r => r!["scenario"]!.GetValue<string>() == "seed")!;
+        Assert.Equal(["strata-web-1", "strata-web-2", "strata-lb-1", "strata-lb-2"], seed["strataPeakRssMiB"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(["nginx-web-1", "nginx-web-2", "haproxy"], seed["classicPeakRssMiB"]!.AsObject().Select(p => p.Key));
+
+        // Warm start and take-over: a row per probe and stack, answered in the first and the steady seconds.
+        var warm = report["warm"]!["summary"]!.AsArray();
+        foreach (var probe in new[] { "web start", "lb start", "lb takeover" })
+        {
+            foreach (var stack in new[] { "strata", "classic" })
+            {
+                var row = warm.SingleOrDefault(r => r!["probe"]!.GetValue<string>() == probe && r["stack"]!.GetValue<string>() == stack);
+                Assert.True(row is not null, $"no warm row for {probe} {stack}");
+                Assert.True(row!["rps"]!.AsArray().Sum(v => v?.GetValue<double>() ?? 0) + row["steadyRps"]!.GetValue<double>() > 0, $"warm {probe} {stack}: nothing answered");
+                Assert.True(row["steadyRps"]!.GetValue<double>() > 0, $"warm {probe} {stack}: no steady requests/s");
+                Assert.True(row["peakRssMiB"]!.AsObject().Count > 0 && row["peakRssMiB"]!.AsObject().All(p => p.Value!.GetValue<double>() > 0), $"warm {probe} {stack}: no per-node RSS");
+                Assert.True(row["errors"]!.GetValue<int>() == 0, $"warm {probe} {stack}: {row["errors"]} errors");
+            }
+        }
         Assert.Contains("| scenario |", File.ReadAllText(Directory.GetFiles(_out, "compare-*.md").Single()), StringComparison.Ordinal);
     }
 
