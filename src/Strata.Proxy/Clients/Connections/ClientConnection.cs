@@ -23,7 +23,12 @@ namespace Strata.Proxy.Clients.Connections;
 /// body relayed with its framing). HTTP/1.1, plain or over TLS (the load balancer's VIP and its HTTPS listener): the
 /// scheme, X-Forwarded-Proto and the HTTPS answers' own header lines (HSTS) follow from which.
 /// </summary>
-internal sealed class ClientConnection : IProxyClient, IForwardingClient
+/// <remarks>
+/// On a node with content of its own (<see cref="IConnectionContent"/>: the web node's files), each request is offered to
+/// it first, and its answers go straight to the socket (<see cref="SocketOutput"/>); what it leaves is forwarded, or,
+/// while this path does not forward (<see cref="ConnectionForwarder.TakesRequests"/>), handed to Kestrel unread.
+/// </remarks>
+internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConnectionRequest
 {
     private readonly ConnectionForwarder _owner;
     private readonly ConnectionContext _context;
@@ -34,6 +39,9 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     private readonly string _peerText;
     private readonly byte[]? _https;
     private byte[] _head = new byte[2048];
+    private readonly IConnectionContent? _content;
+    private readonly SocketOutput? _socket;
+    private byte[]? _answer;
     private long _deadline = long.MaxValue;
     private volatile bool _timedOut;
     private volatile bool _closing;
@@ -62,6 +70,12 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         LocalPort = local?.Port ?? 0;
         _keepClientValues = owner.ProxyHeaders.KeepsClientValues(Peer);
         _peerText = owner.ProxyHeaders.PeerAsText(Peer);
+        // Content only over plain TCP with the socket at hand: its answers never go through Kestrel's pipe.
+        if (owner.Content is { } content && https is null && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            _content = content;
+            _socket = new SocketOutput(socket, context, (long)owner.Forwarder.ClientTimeout.TotalMilliseconds);
+        }
     }
 
     public string Method => _request.Method;
@@ -185,7 +199,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         var forwarder = _owner.Forwarder;
         while (!_close)
         {
-            if (!_owner.TakesRequests)
+            if (!_owner.TakesRequests && _content is null)
             {
                 return true;
             }
@@ -251,6 +265,23 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
 
             _route = null;
             _host = _target = null;
+            if (_content is not null)
+            {
+                _close = _request.Close || _closing;
+                if (_content.TryServe(this) is { } serving)
+                {
+                    // The head is in _head: the content reads it there.
+                    _input.AdvanceTo(buffer.GetPosition(length));
+                    Volatile.Write(ref _deadline, long.MaxValue);
+                    await serving;
+                    continue;
+                }
+
+                if (!_owner.TakesRequests)
+                {
+                    return HandOver(buffer);
+                }
+            }
 
             _input.AdvanceTo(buffer.GetPosition(length));
             Volatile.Write(ref _deadline, long.MaxValue);
@@ -278,6 +309,60 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         }
 
         return false;
+    }
+
+    bool IConnectionRequest.IsHead => HttpMethods.IsHead(_request.Method);
+
+    ReadOnlySpan<byte> IConnectionRequest.Target => Slice(_head, _request.Target);
+
+    ReadOnlySpan<byte> IConnectionRequest.Path => _head.AsSpan(_request.Target.Start, _request.PathLength);
+
+    bool IConnectionRequest.PlainPath => _request.PlainPath;
+
+    bool IConnectionRequest.Conditional => _request.Conditional;
+
+    ReadOnlySpan<byte> IConnectionRequest.AcceptEncoding => Slice(_head, _request.AcceptEncoding);
+
+    ReadOnlySpan<byte> IConnectionRequest.Referer => Slice(_head, _request.Referer);
+
+    ReadOnlySpan<byte> IConnectionRequest.UserAgent => Slice(_head, _request.UserAgent);
+
+    ReadOnlySpan<byte> IConnectionRequest.ForwardedFor => Slice(_head, _request.ForwardedFor);
+
+    bool IConnectionRequest.HasRoutes => _owner.Forwarder.HasRoutes;
+
+    bool IConnectionRequest.Closes => _close;
+
+    Memory<byte> IConnectionRequest.Buffer(int length)
+    {
+        if (_answer is null || _answer.Length < length)
+        {
+            _answer = new byte[Math.Max(length, 4096)];
+        }
+
+        return _answer;
+    }
+
+    async ValueTask<bool> IConnectionRequest.SendAsync(ReadOnlyMemory<byte> bytes)
+    {
+        if (!await _socket!.SendAsync(bytes))
+        {
+            _close = true;
+            return false;
+        }
+
+        return true;
+    }
+
+    async ValueTask<bool> IConnectionRequest.SendFileAsync(Memory<byte> head, FileStream file, long offset, int count)
+    {
+        if (!await _socket!.SendFileAsync(head, file, offset, count))
+        {
+            _close = true;
+            return false;
+        }
+
+        return true;
     }
 
     public int WriteRequestHead(Http1Connection connection)

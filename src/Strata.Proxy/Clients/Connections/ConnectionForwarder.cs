@@ -29,8 +29,10 @@ internal sealed class ConnectionForwarder : IDisposable
     /// <param name="forwarder">The node's pipeline.</param>
     /// <param name="proxyHeaders">The node's forwarded-header policy.</param>
     /// <param name="ownErrorWriter">Whether the node writes its errors with its own writer (error pages): only Kestrel's way in can, so this path is off.</param>
-    public ConnectionForwarder(UpstreamForwarder forwarder, ProxyHeaders proxyHeaders, bool ownErrorWriter)
+    /// <param name="content">The node's own content, offered each request first (the web node's files), or null.</param>
+    public ConnectionForwarder(UpstreamForwarder forwarder, ProxyHeaders proxyHeaders, bool ownErrorWriter, IConnectionContent? content = null)
     {
+        Content = content;
         Forwarder = forwarder;
         ProxyHeaders = proxyHeaders;
         ProxyName = forwarder.ProxyName;
@@ -43,6 +45,9 @@ internal sealed class ConnectionForwarder : IDisposable
     public ProxyHeaders ProxyHeaders { get; }
 
     public string ProxyName { get; }
+
+    /// <summary>The node's own content, offered each request before it is forwarded or handed over, or null.</summary>
+    public IConnectionContent? Content { get; }
 
     /// <summary>
     /// Whether this path may serve requests itself now: not when a request must be seen whole to choose its server
