@@ -277,10 +277,9 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
                     continue;
                 }
 
-                if (!_owner.TakesRequests)
-                {
-                    return HandOver(buffer);
-                }
+                // Not forwarded here: the forwarder writes to Kestrel's pipe, whose sender loop a later direct write could
+                // overtake. Kestrel's way in forwards it (and the rest of the connection).
+                return HandOver(buffer);
             }
 
             _input.AdvanceTo(buffer.GetPosition(length));

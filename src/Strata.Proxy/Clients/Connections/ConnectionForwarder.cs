@@ -11,7 +11,8 @@ namespace Strata.Proxy.Clients.Connections;
 /// written back to the pipe, with no <c>HttpContext</c> in between. At the first request it does not take (a body,
 /// an upgrade, HTTP/1.0, anything unusual: <see cref="RequestHead"/>), it hands the connection to Kestrel with that
 /// request unread, and Kestrel serves it and the rest of the connection through the Kestrel way in, with the same
-/// pipeline (<see cref="UpstreamForwarder"/>).
+/// pipeline (<see cref="UpstreamForwarder"/>). On a node with content of its own (<see cref="IConnectionContent"/>: the
+/// web node's files), each request is offered to it first; what it leaves is handed to Kestrel there.
 /// </summary>
 /// <remarks>
 /// Why below Kestrel: on the load balancer, Kestrel's HTTP layer (request parsing into header dictionaries, the
