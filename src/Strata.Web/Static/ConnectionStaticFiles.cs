@@ -98,7 +98,8 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         var identity = file.Identity;
         var isHead = request.IsHead;
         OpenFile? open = null;
-        if (!isHead && (identity.Content is null || identity.Length > SendFileMinBytes))
+        // An empty file has only its head (a sendfile of 0 bytes would send the whole file).
+        if (!isHead && identity.Length > 0 && (identity.Content is null || identity.Length > SendFileMinBytes))
         {
             if (identity.Length > int.MaxValue || (open = _files.OpenFiles.Acquire(identity)) is null)
             {
@@ -115,7 +116,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     {
         var head = file.Head ??= ConnectionHead.Build(file, _spec.SecurityHeaders, _nodeName, _serverHeader);
         var identity = file.Identity;
-        var inline = !isHead && open is null ? identity.Content! : null;
+        var inline = !isHead && open is null ? identity.Content : null;
         var buffer = request.Buffer(head.MaxLength + (inline?.Length ?? 0));
         var length = head.Write(buffer.Span, request.Closes);
         if (inline is not null)

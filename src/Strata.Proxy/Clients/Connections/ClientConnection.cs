@@ -357,7 +357,9 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
     {
         if (!await _socket!.SendFileAsync(head, file, offset, count))
         {
+            // Part of the answer may be out: the connection cannot carry another.
             _close = true;
+            _context.Abort();
             return false;
         }
 

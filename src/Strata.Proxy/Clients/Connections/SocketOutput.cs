@@ -51,6 +51,7 @@ internal sealed class SocketOutput(Socket socket, ConnectionContext connection, 
         packets.Elements[0] = new SendPacketsElement(head);
         packets.Elements[1] = new SendPacketsElement(file, offset, count, endOfPacket: true);
         packets.SendPacketsElements = packets.Elements;
+        packets.Expected = head.Length + (long)count;
         ValueTask<bool> send;
         try
         {
@@ -105,10 +106,15 @@ internal sealed class SocketOutput(Socket socket, ConnectionContext connection, 
 
         public SendPacketsElement[] Elements { get; } = new SendPacketsElement[2];
 
+        /// <summary>The bytes the send must have taken: fewer when the file was cut short under it (sendfile stops at its end), and the answer then lacks part of its body.</summary>
+        public long Expected { get; set; }
+
+        private bool Succeeded => SocketError == SocketError.Success && BytesTransferred == Expected;
+
         public ValueTask<bool> SendAsync(Socket socket)
         {
             _source.Reset();
-            return socket.SendPacketsAsync(this) ? new ValueTask<bool>(this, _source.Version) : new ValueTask<bool>(SocketError == SocketError.Success);
+            return socket.SendPacketsAsync(this) ? new ValueTask<bool>(this, _source.Version) : new ValueTask<bool>(Succeeded);
         }
 
         public bool GetResult(short token) => _source.GetResult(token);
@@ -118,6 +124,6 @@ internal sealed class SocketOutput(Socket socket, ConnectionContext connection, 
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
             _source.OnCompleted(continuation, state, token, flags);
 
-        protected override void OnCompleted(SocketAsyncEventArgs e) => _source.SetResult(e.SocketError == SocketError.Success);
+        protected override void OnCompleted(SocketAsyncEventArgs e) => _source.SetResult(Succeeded);
     }
 }

@@ -38,6 +38,7 @@ public sealed class ConnectionStaticFilesTests : IAsyncLifetime
         _huge = RandomNumberGenerator.GetBytes(5 * 1024 * 1024);
         File.WriteAllBytes(Path.Combine(_root, "static", "5m.bin"), _huge);
         File.WriteAllText(Path.Combine(_root, "static", "dir", "index.html"), "<p>index</p>");
+        File.WriteAllBytes(Path.Combine(_root, "static", "empty.bin"), []);
         _app = await FakeUpstream.StartAsync("app-1");
     }
 
@@ -57,6 +58,7 @@ public sealed class ConnectionStaticFilesTests : IAsyncLifetime
     [InlineData("HEAD", "/static/5m.bin", "")]
     [InlineData("GET", "/static/5m.bin", "")]
     [InlineData("GET", "/static/1k.txt?v=2", "Connection: close\r\n")]
+    [InlineData("GET", "/static/empty.bin", "")]
     public async Task Answer_SameAsKestrelsWayIn_HeaderByHeaderButDate(string method, string target, string extra)
     {
         await StartAsync();
