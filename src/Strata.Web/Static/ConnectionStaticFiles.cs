@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Strata.Hosting.Logs;
 using Strata.Hosting.Metrics;
@@ -112,6 +113,8 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         return ServeAsync(request, file, isHead, open, started);
     }
 
+    // The pooling builder: an answer that waits for its client costs no allocation either.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ServeAsync(IConnectionRequest request, StaticFile file, bool isHead, OpenFile? open, long started)
     {
         var head = file.Head ??= ConnectionHead.Build(file, _spec.SecurityHeaders, _nodeName, _serverHeader);

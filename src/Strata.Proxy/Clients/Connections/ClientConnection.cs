@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -25,8 +26,8 @@ namespace Strata.Proxy.Clients.Connections;
 /// </summary>
 /// <remarks>
 /// On a node with content of its own (<see cref="IConnectionContent"/>: the web node's files), each request is offered to
-/// it first, and its answers go straight to the socket (<see cref="SocketOutput"/>); what it leaves is forwarded, or,
-/// while this path does not forward (<see cref="ConnectionForwarder.TakesRequests"/>), handed to Kestrel unread.
+/// it first, and its answers go straight to the socket (<see cref="SocketOutput"/>); what it leaves is handed to Kestrel
+/// unread, since forwarding here writes to Kestrel's output pipe, which a later direct write could overtake.
 /// </remarks>
 internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConnectionRequest
 {
@@ -342,6 +343,8 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         return _answer;
     }
 
+    // The pooling builder: an answer that waits for its client costs no allocation either.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     async ValueTask<bool> IConnectionRequest.SendAsync(ReadOnlyMemory<byte> bytes)
     {
         if (!await _socket!.SendAsync(bytes))
@@ -353,6 +356,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     async ValueTask<bool> IConnectionRequest.SendFileAsync(Memory<byte> head, FileStream file, long offset, int count)
     {
         if (!await _socket!.SendFileAsync(head, file, offset, count))
