@@ -162,6 +162,21 @@ public sealed class ConnectionStaticFilesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NodeWithRoutes_FilesLeftToKestrelWhichRoutesFirst()
+    {
+        // A route's rule answers /static/1k.txt itself: the connection path must not serve the file ahead of it.
+        await StartAsync(routes: [new RouteSpec("fixed", new RouteMatchSpec([], ["/static/1k.txt"], [], []), "app", [new ReturnRule(204, "", "text/plain")], [])]);
+
+        var (head, _) = await ExchangeAsync("GET /static/1k.txt HTTP/1.1\r\nHost: x\r\n\r\n", isHead: false);
+        var (logo, body) = await ExchangeAsync("GET /static/logo.png HTTP/1.1\r\nHost: x\r\n\r\n", isHead: false);
+
+        Assert.StartsWith("HTTP/1.1 204 ", head, StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 ", logo, StringComparison.Ordinal);
+        Assert.Equal(300, body.Length);
+        Assert.Equal(0, Served);
+    }
+
+    [Fact]
     public async Task AccessLogAndMetrics_SameAsKestrelsWayIn()
     {
         await StartAsync(accessLogFormat: "json");
@@ -271,7 +286,7 @@ public sealed class ConnectionStaticFilesTests : IAsyncLifetime
         return count;
     }
 
-    private async Task StartAsync(string accessLogFormat = "combined", TimeSpan? clientTimeout = null)
+    private async Task StartAsync(string accessLogFormat = "combined", TimeSpan? clientTimeout = null, RouteSpec[]? routes = null)
     {
         var node = TestTopology.Node("web-1", NodeRole.Web);
         var web = WebSpec.Default with { AccessLogPath = Path.Combine(_logs, "{node}.access.log"), AccessLogFormat = accessLogFormat };
@@ -282,6 +297,7 @@ public sealed class ConnectionStaticFilesTests : IAsyncLifetime
             appBackend: TestTopology.FastBackend with { ClientTimeout = clientTimeout ?? TimeSpan.FromSeconds(30) }) with
         {
             Web = web,
+            WebRoutes = [.. routes ?? []],
         };
         _web = Strata.Web.WebNode.Build(topology, node);
         await _web.StartAsync();
