@@ -90,6 +90,20 @@ public static class ForwardingNodeExtensions
         return listen;
     }
 
+    /// <summary>
+    /// As <see cref="UseConnectionForwarding(ListenOptions, IServiceProvider, byte[])"/> on a node's own plain listener
+    /// (the web node's address), the node's services taken when the listener starts.
+    /// </summary>
+    public static ListenOptions UseConnectionForwarding(this ListenOptions listen)
+    {
+        listen.Use(next =>
+        {
+            var connections = listen.ApplicationServices.GetRequiredService<ConnectionForwarder>();
+            return context => connections.ServeAsync(context, next, https: null);
+        });
+        return listen;
+    }
+
     private static bool ChoseHttp2(ConnectionContext context) =>
         context.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual(SslApplicationProtocol.Http2.Protocol.Span);
 }

@@ -62,7 +62,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton(sp => new KestrelForwarder(
             sp.GetRequiredService<UpstreamForwarder>(), sp.GetRequiredService<IHttpForwarder>(), proxyHeaders, sp.GetService<IUpstreamErrorWriter>()));
         services.AddSingleton(sp => new ConnectionForwarder(
-            sp.GetRequiredService<UpstreamForwarder>(), proxyHeaders, sp.GetRequiredService<KestrelForwarder>().HasOwnErrorWriter));
+            sp.GetRequiredService<UpstreamForwarder>(), proxyHeaders, sp.GetRequiredService<KestrelForwarder>().HasOwnErrorWriter, sp.GetService<IConnectionContent>()));
         services.AddSingleton<IReadinessCheck>(sp => new UpstreamReadinessCheck(sp.GetRequiredService<UpstreamPool>(), requireHealthyUpstream));
         return services;
     }

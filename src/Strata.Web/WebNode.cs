@@ -1,6 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Strata.Hosting.Logs;
+using Strata.Proxy.Clients.Connections;
 using Strata.Hosting;
 using Strata.Hosting.Metrics;
 using Strata.Proxy;
@@ -27,21 +31,44 @@ public static class WebNode
         var web = topology.Web;
 
         // Static files still serve with no app node up, so readiness does not depend on the app tier.
-        var builder = NodeHost.CreateBuilder(topology, node)
+        // The node's address (the only listener when the management address is the same): the send timeout on every answer,
+        // and the connection path first, serving plain requests for files below Kestrel's HTTP layer (ConnectionStaticFiles).
+        var clientTimeout = topology.AllAppPools[0].Backend.ClientTimeout;
+        var builder = NodeHost.CreateBuilder(topology, node, configureListen: listen =>
+            {
+                listen.UseSendTimeout(clientTimeout);
+                if (listen.IPEndPoint is { } bound && bound.Equals(node.Address))
+                {
+                    listen.UseConnectionForwarding();
+                }
+            })
             .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, requireHealthyUpstream: false, servesOnlyForwarded: false);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
         builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
         builder.Services.AddAccessLog(web, node);
+        builder.Services.AddSingleton(new HotFileCache(topology.WebRoot, web));
+        var proxies = topology.ProxiesInFront(NodeRole.Web);
+        builder.Services.AddSingleton<IConnectionContent>(sp => new ConnectionStaticFiles(
+            sp.GetRequiredService<HotFileCache>(),
+            web,
+            node.Name,
+            sp.GetRequiredService<IOptions<KestrelServerOptions>>().Value.AddServerHeader,
+            sp.GetRequiredService<ServedRequests>(),
+            sp.GetService<LogFileWriter<AccessLogEntry>>(),
+            proxies,
+            sp.GetRequiredService<TimeProvider>()));
 
         var app = builder.Build();
         app.UseServedRequestMetrics();
         app.UseSecurityHeaders(web);
-        app.UseAccessLog(topology.ProxiesInFront(NodeRole.Web));
+        app.UseAccessLog(proxies);
         app.UseRequestBodyLimit();
         // Routes first: a rule's answer, or a route to another app pool, comes before the files.
         app.UseRoutes();
         // Files (or 404, 400, 405, 301) answered here; app prefixes and anything not a file go on to the forwarder.
-        app.UseStaticSite(topology.WebRoot, web, node.Name);
+        var files = app.Services.GetRequiredService<HotFileCache>();
+        app.Lifetime.ApplicationStopped.Register(files.Dispose);
+        app.UseStaticSite(files, web, node.Name);
 
         // Routing after the files: an endpoint chosen before them would keep the static middleware from serving.
         app.UseRouting();

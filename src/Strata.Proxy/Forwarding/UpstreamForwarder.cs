@@ -73,6 +73,9 @@ public sealed partial class UpstreamForwarder
     /// <summary>Whether a route matches on paths: the connection path then leaves a path it would have to decode to Kestrel.</summary>
     internal bool RoutesByPath => _router.MatchesPaths;
 
+    /// <summary>Whether the node has routes at all (a node's own content then leaves requests to Kestrel's way in, which routes first).</summary>
+    internal bool HasRoutes => _router.HasRoutes;
+
     /// <summary>The client timeout of the default pool (Kestrel's keep-alive and request-head timeouts on this node).</summary>
     internal TimeSpan ClientTimeout => _backends.Default.Backend.ClientTimeout;
 

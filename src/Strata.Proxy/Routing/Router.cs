@@ -21,6 +21,9 @@ internal sealed class Router
     /// <summary>Whether any route matches on the path (the connection path then leaves paths it would have to decode to Kestrel).</summary>
     public bool MatchesPaths => _table.MatchesPaths;
 
+    /// <summary>Whether any route is configured (else every request takes the default route).</summary>
+    public bool HasRoutes => _table.Routes.Length > 0;
+
     /// <summary>The route <paramref name="request"/> takes.</summary>
     public Route Match<TRequest>(TRequest request)
         where TRequest : IRoutedRequest

@@ -37,6 +37,7 @@ internal sealed class HotFileCache : IDisposable
     private readonly string _realRoot;
     private readonly WebSpec _spec;
     private readonly ConcurrentDictionary<string, StaticFile> _files = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StaticFile>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
     private readonly Lock _gate = new();
     private readonly FileSystemWatcher? _watcher;
     private readonly TimeProvider _time;
@@ -52,8 +53,10 @@ internal sealed class HotFileCache : IDisposable
     }
 
     /// <summary>As the public constructor, on <paramref name="time"/>'s clock; without a watcher when <paramref name="watch"/> is false (tests of the revalidation alone).</summary>
-    internal HotFileCache(string webRoot, WebSpec spec, TimeProvider time, bool watch)
+    internal HotFileCache(string webRoot, WebSpec spec, TimeProvider time, bool watch, int maxOpenFiles = OpenFiles.DefaultMax)
     {
+        _bySpan = _files.GetAlternateLookup<ReadOnlySpan<char>>();
+        OpenFiles = new OpenFiles(maxOpenFiles, cached: spec.MemoryCacheBytes > 0);
         _spec = spec;
         _time = time;
         _revalidate = TimeSpan.FromMilliseconds(spec.RevalidateMs);
@@ -85,6 +88,9 @@ internal sealed class HotFileCache : IDisposable
     /// <summary>How many times a file was resolved and read from disk into an entry (for tests).</summary>
     internal int DiskReads => Volatile.Read(ref _diskReads);
 
+    /// <summary>The descriptors kept open for sendfile, closed with their entries (nginx's <c>open_file_cache</c>).</summary>
+    public OpenFiles OpenFiles { get; }
+
     /// <summary>Entries currently cached.</summary>
     internal int Count => _files.Count;
 
@@ -107,6 +113,21 @@ internal sealed class HotFileCache : IDisposable
         }
 
         return Resolve(path, key);
+    }
+
+    /// <summary>
+    /// The cached file of a validated request path that names a file itself (no trailing slash), still current, or
+    /// null: the connection path's lookup, without a string per request.
+    /// </summary>
+    public StaticFile? FindCached(ReadOnlySpan<char> path)
+    {
+        if (_bySpan.TryGetValue(path, out var cached) && IsCurrent(cached))
+        {
+            cached.LastUse = Environment.TickCount64;
+            return cached;
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -197,7 +218,11 @@ internal sealed class HotFileCache : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _watcher?.Dispose();
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        OpenFiles.Dispose();
+    }
 
     private (LookupKind, StaticFile?) Resolve(string path, string key)
     {
@@ -325,6 +350,7 @@ internal sealed class HotFileCache : IDisposable
             if (_files.TryGetValue(file.Key, out var previous))
             {
                 _bytes -= previous.Charged;
+                OpenFiles.Drop(previous.Identity);
             }
 
             _files[file.Key] = file;
@@ -343,6 +369,7 @@ internal sealed class HotFileCache : IDisposable
             if (_files.TryRemove(new KeyValuePair<string, StaticFile>(file.Key, file)))
             {
                 _bytes -= file.Charged;
+                OpenFiles.Drop(file.Identity);
             }
         }
     }
@@ -353,6 +380,7 @@ internal sealed class HotFileCache : IDisposable
         {
             _files.Clear();
             _bytes = 0;
+            OpenFiles.Clear();
         }
     }
 
@@ -377,6 +405,7 @@ internal sealed class HotFileCache : IDisposable
             if (_files.TryRemove(new KeyValuePair<string, StaticFile>(entry.Key, entry)))
             {
                 _bytes -= entry.Charged;
+                OpenFiles.Drop(entry.Identity);
             }
         }
     }

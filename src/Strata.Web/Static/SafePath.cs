@@ -27,9 +27,12 @@ internal static class SafePath
     private const int MaxSymlinkHops = 40;
 
     /// <summary>Checks the path part of the raw request target (origin or absolute form).</summary>
-    public static PathVerdict Check(string rawTarget)
+    public static PathVerdict Check(string rawTarget) => Check(rawTarget.AsSpan());
+
+    /// <inheritdoc cref="Check(string)"/>
+    public static PathVerdict Check(ReadOnlySpan<char> rawTarget)
     {
-        var path = rawTarget.AsSpan();
+        var path = rawTarget;
         var query = path.IndexOf('?');
         if (query >= 0)
         {

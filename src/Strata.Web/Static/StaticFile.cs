@@ -72,6 +72,9 @@ internal sealed class StaticFile
         ? _brotliETag ??= Suffixed(ContentCoding.Brotli)
         : _gzipETag ??= Suffixed(ContentCoding.Gzip);
 
+    /// <summary>The connection path's answer head for the identity (<see cref="ConnectionHead"/>), built on first use.</summary>
+    internal ConnectionHead? Head;
+
     /// <summary>Bytes charged to the cache's budget for this entry.</summary>
     internal long Charged;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -23,7 +24,12 @@ namespace Strata.Proxy.Clients.Connections;
 /// body relayed with its framing). HTTP/1.1, plain or over TLS (the load balancer's VIP and its HTTPS listener): the
 /// scheme, X-Forwarded-Proto and the HTTPS answers' own header lines (HSTS) follow from which.
 /// </summary>
-internal sealed class ClientConnection : IProxyClient, IForwardingClient
+/// <remarks>
+/// On a node with content of its own (<see cref="IConnectionContent"/>: the web node's files), each request is offered to
+/// it first, and its answers go straight to the socket (<see cref="SocketOutput"/>); what it leaves is handed to Kestrel
+/// unread, since forwarding here writes to Kestrel's output pipe, which a later direct write could overtake.
+/// </remarks>
+internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConnectionRequest
 {
     private readonly ConnectionForwarder _owner;
     private readonly ConnectionContext _context;
@@ -34,6 +40,9 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
     private readonly string _peerText;
     private readonly byte[]? _https;
     private byte[] _head = new byte[2048];
+    private readonly IConnectionContent? _content;
+    private readonly SocketOutput? _socket;
+    private byte[]? _answer;
     private long _deadline = long.MaxValue;
     private volatile bool _timedOut;
     private volatile bool _closing;
@@ -62,6 +71,12 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         LocalPort = local?.Port ?? 0;
         _keepClientValues = owner.ProxyHeaders.KeepsClientValues(Peer);
         _peerText = owner.ProxyHeaders.PeerAsText(Peer);
+        // Content only over plain TCP with the socket at hand: its answers never go through Kestrel's pipe.
+        if (owner.Content is { } content && https is null && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            _content = content;
+            _socket = new SocketOutput(socket, context, (long)owner.Forwarder.ClientTimeout.TotalMilliseconds);
+        }
     }
 
     public string Method => _request.Method;
@@ -185,7 +200,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         var forwarder = _owner.Forwarder;
         while (!_close)
         {
-            if (!_owner.TakesRequests)
+            if (!_owner.TakesRequests && _content is null)
             {
                 return true;
             }
@@ -251,6 +266,22 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
 
             _route = null;
             _host = _target = null;
+            if (_content is not null)
+            {
+                _close = _request.Close || _closing;
+                if (_content.TryServe(this) is { } serving)
+                {
+                    // The head is in _head: the content reads it there.
+                    _input.AdvanceTo(buffer.GetPosition(length));
+                    Volatile.Write(ref _deadline, long.MaxValue);
+                    await serving;
+                    continue;
+                }
+
+                // Not forwarded here: the forwarder writes to Kestrel's pipe, whose sender loop a later direct write could
+                // overtake. Kestrel's way in forwards it (and the rest of the connection).
+                return HandOver(buffer);
+            }
 
             _input.AdvanceTo(buffer.GetPosition(length));
             Volatile.Write(ref _deadline, long.MaxValue);
@@ -278,6 +309,65 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient
         }
 
         return false;
+    }
+
+    bool IConnectionRequest.IsHead => HttpMethods.IsHead(_request.Method);
+
+    ReadOnlySpan<byte> IConnectionRequest.Target => Slice(_head, _request.Target);
+
+    ReadOnlySpan<byte> IConnectionRequest.Path => _head.AsSpan(_request.Target.Start, _request.PathLength);
+
+    bool IConnectionRequest.PlainPath => _request.PlainPath;
+
+    bool IConnectionRequest.Conditional => _request.Conditional;
+
+    ReadOnlySpan<byte> IConnectionRequest.AcceptEncoding => Slice(_head, _request.AcceptEncoding);
+
+    ReadOnlySpan<byte> IConnectionRequest.Referer => Slice(_head, _request.Referer);
+
+    ReadOnlySpan<byte> IConnectionRequest.UserAgent => Slice(_head, _request.UserAgent);
+
+    ReadOnlySpan<byte> IConnectionRequest.ForwardedFor => Slice(_head, _request.ForwardedFor);
+
+    bool IConnectionRequest.HasRoutes => _owner.Forwarder.HasRoutes;
+
+    bool IConnectionRequest.Closes => _close;
+
+    Memory<byte> IConnectionRequest.Buffer(int length)
+    {
+        if (_answer is null || _answer.Length < length)
+        {
+            _answer = new byte[Math.Max(length, 4096)];
+        }
+
+        return _answer;
+    }
+
+    // The pooling builder: an answer that waits for its client costs no allocation either.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    async ValueTask<bool> IConnectionRequest.SendAsync(ReadOnlyMemory<byte> bytes)
+    {
+        if (!await _socket!.SendAsync(bytes))
+        {
+            _close = true;
+            return false;
+        }
+
+        return true;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    async ValueTask<bool> IConnectionRequest.SendFileAsync(Memory<byte> head, FileStream file, long offset, int count)
+    {
+        if (!await _socket!.SendFileAsync(head, file, offset, count))
+        {
+            // Part of the answer may be out: the connection cannot carry another.
+            _close = true;
+            _context.Abort();
+            return false;
+        }
+
+        return true;
     }
 
     public int WriteRequestHead(Http1Connection connection)

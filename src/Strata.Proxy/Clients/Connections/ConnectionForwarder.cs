@@ -11,7 +11,8 @@ namespace Strata.Proxy.Clients.Connections;
 /// written back to the pipe, with no <c>HttpContext</c> in between. At the first request it does not take (a body,
 /// an upgrade, HTTP/1.0, anything unusual: <see cref="RequestHead"/>), it hands the connection to Kestrel with that
 /// request unread, and Kestrel serves it and the rest of the connection through the Kestrel way in, with the same
-/// pipeline (<see cref="UpstreamForwarder"/>).
+/// pipeline (<see cref="UpstreamForwarder"/>). On a node with content of its own (<see cref="IConnectionContent"/>: the
+/// web node's files), each request is offered to it first; what it leaves is handed to Kestrel there.
 /// </summary>
 /// <remarks>
 /// Why below Kestrel: on the load balancer, Kestrel's HTTP layer (request parsing into header dictionaries, the
@@ -29,8 +30,10 @@ internal sealed class ConnectionForwarder : IDisposable
     /// <param name="forwarder">The node's pipeline.</param>
     /// <param name="proxyHeaders">The node's forwarded-header policy.</param>
     /// <param name="ownErrorWriter">Whether the node writes its errors with its own writer (error pages): only Kestrel's way in can, so this path is off.</param>
-    public ConnectionForwarder(UpstreamForwarder forwarder, ProxyHeaders proxyHeaders, bool ownErrorWriter)
+    /// <param name="content">The node's own content, offered each request first (the web node's files), or null.</param>
+    public ConnectionForwarder(UpstreamForwarder forwarder, ProxyHeaders proxyHeaders, bool ownErrorWriter, IConnectionContent? content = null)
     {
+        Content = content;
         Forwarder = forwarder;
         ProxyHeaders = proxyHeaders;
         ProxyName = forwarder.ProxyName;
@@ -43,6 +46,9 @@ internal sealed class ConnectionForwarder : IDisposable
     public ProxyHeaders ProxyHeaders { get; }
 
     public string ProxyName { get; }
+
+    /// <summary>The node's own content, offered each request before it is forwarded or handed over, or null.</summary>
+    public IConnectionContent? Content { get; }
 
     /// <summary>
     /// Whether this path may serve requests itself now: not when a request must be seen whole to choose its server

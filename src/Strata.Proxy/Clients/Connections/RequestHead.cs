@@ -61,6 +61,21 @@ internal sealed class RequestHead
     /// <summary>Whether the client sent either trace context header (copied with the others, unless the node traces).</summary>
     public bool HasTraceContext => TraceParent.Length != 0 || TraceState.Length != 0;
 
+    /// <summary>The Referer value, if any (Length 0 when none): the web node's access log.</summary>
+    public Line Referer { get; private set; }
+
+    /// <summary>The User-Agent value, if any: the web node's access log.</summary>
+    public Line UserAgent { get; private set; }
+
+    /// <summary>The Accept-Encoding value, if any (the web node leaves a negotiable file to Kestrel when there is one).</summary>
+    public Line AcceptEncoding { get; private set; }
+
+    /// <summary>Whether the request is conditional (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range) or asks for a Range: files then go to Kestrel.</summary>
+    public bool Conditional { get; private set; }
+
+    /// <summary>The path's length in <see cref="Target"/> (up to its query).</summary>
+    public int PathLength { get; private set; }
+
     public bool HasForwardedProto { get; private set; }
 
     public bool HasForwardedHost { get; private set; }
@@ -85,8 +100,8 @@ internal sealed class RequestHead
 
         RequestLine = new Line(0, lineEnd + 2);
         Length = head.Length;
-        HostLine = Host = Via = ForwardedFor = TraceParent = TraceState = default;
-        HasForwardedProto = HasForwardedHost = Close = false;
+        HostLine = Host = Via = ForwardedFor = TraceParent = TraceState = Referer = UserAgent = AcceptEncoding = default;
+        HasForwardedProto = HasForwardedHost = Close = Conditional = false;
         _copiedCount = 0;
         var count = 0;
         var position = lineEnd + 2;
@@ -159,6 +174,18 @@ internal sealed class RequestHead
                 case Kind.TraceState:
                     TraceState = valueRange;
                     goto default;
+                case Kind.Referer:
+                    Referer = valueRange;
+                    goto default;
+                case Kind.UserAgent:
+                    UserAgent = valueRange;
+                    goto default;
+                case Kind.AcceptEncoding:
+                    AcceptEncoding = valueRange;
+                    goto default;
+                case Kind.Conditional:
+                    Conditional = true;
+                    goto default;
                 case Kind.Dropped:
                     break;
                 default:
@@ -212,6 +239,7 @@ internal sealed class RequestHead
         Target = new Line(start, target.Length);
         var query = target.IndexOf((byte)'?');
         var path = query < 0 ? target : target[..query];
+        PathLength = path.Length;
         PlainPath = path.IndexOf((byte)'%') < 0 && path.IndexOf("/."u8) < 0;
         return target.IndexOfAnyExcept(TargetCharacters) < 0;
     }
@@ -240,6 +268,15 @@ internal sealed class RequestHead
         14 when name.EqualsIgnoreCaseAscii("content-length"u8) => Kind.Refused,
         17 when name.EqualsIgnoreCaseAscii("transfer-encoding"u8) => Kind.Refused,
         10 when name.EqualsIgnoreCaseAscii("connection"u8) => Kind.Connection,
+        // Read by a node's own content (IConnectionContent), sent on as they came by the forwarder.
+        7 when name.EqualsIgnoreCaseAscii("referer"u8) => Kind.Referer,
+        10 when name.EqualsIgnoreCaseAscii("user-agent"u8) => Kind.UserAgent,
+        15 when name.EqualsIgnoreCaseAscii("accept-encoding"u8) => Kind.AcceptEncoding,
+        5 when name.EqualsIgnoreCaseAscii("range"u8) => Kind.Conditional,
+        8 when name.EqualsIgnoreCaseAscii("if-range"u8) || name.EqualsIgnoreCaseAscii("if-match"u8) => Kind.Conditional,
+        13 when name.EqualsIgnoreCaseAscii("if-none-match"u8) => Kind.Conditional,
+        17 when name.EqualsIgnoreCaseAscii("if-modified-since"u8) => Kind.Conditional,
+        19 when name.EqualsIgnoreCaseAscii("if-unmodified-since"u8) => Kind.Conditional,
         _ => ProxyHeaders.Classify(name) switch
         {
             HeaderKind.EndToEnd => Kind.EndToEnd,
@@ -282,5 +319,9 @@ internal sealed class RequestHead
         ForwardedHost,
         TraceParent,
         TraceState,
+        Referer,
+        UserAgent,
+        AcceptEncoding,
+        Conditional,
     }
 }

@@ -19,8 +19,8 @@ namespace Strata.Proxy.Clients.Connections;
 /// </remarks>
 public static class SendTimeout
 {
-    // The flushes waiting for their client, with the time each must end by.
-    private static readonly ConcurrentDictionary<WatchedOutput, long> Waiting = new();
+    // The connections whose writes wait for their client, with the time each must end by (one write at a time per connection).
+    private static readonly ConcurrentDictionary<ConnectionContext, long> Waiting = new();
 
     private static readonly Timer Heartbeat = new(static _ => AbortLate(), null, 1000, 1000);
 
@@ -36,14 +36,20 @@ public static class SendTimeout
         return listen;
     }
 
+    /// <summary>Watches a write of <paramref name="connection"/> that waits (one past Kestrel's output, <see cref="SocketOutput"/>): it must end within <paramref name="timeout"/> ms.</summary>
+    internal static void Watch(ConnectionContext connection, long timeout) => Waiting[connection] = Environment.TickCount64 + timeout;
+
+    /// <summary>The write <see cref="Watch"/> watched has ended.</summary>
+    internal static void Unwatch(ConnectionContext connection) => Waiting.TryRemove(connection, out _);
+
     private static void AbortLate()
     {
         var now = Environment.TickCount64;
-        foreach (var (output, deadline) in Waiting)
+        foreach (var (connection, deadline) in Waiting)
         {
             if (now > deadline)
             {
-                output.Abort();
+                connection.Abort(new ConnectionAbortedException("the client read nothing of what it was sent within the client timeout"));
             }
         }
     }
@@ -86,20 +92,18 @@ public static class SendTimeout
 
         public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
 
-        public void Abort() => connection.Abort(new ConnectionAbortedException("the client read nothing of what it was sent within the client timeout"));
-
         // Only when a flush waits for the client: the pooling builder spares an allocation for each one.
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<FlushResult> WaitAsync(ValueTask<FlushResult> flush)
         {
-            Waiting[this] = Environment.TickCount64 + timeout;
+            Watch(connection, timeout);
             try
             {
                 return await flush;
             }
             finally
             {
-                Waiting.TryRemove(this, out _);
+                Unwatch(connection);
             }
         }
     }
