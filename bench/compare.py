@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "h2load": "nghttp2-client", "openssl": "openssl"}
 TICKS = os.sysconf("SC_CLK_TCK")
 SEED, WARM = "seed", "warm"
-SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa", SEED, WARM]
+SCENARIOS = ["lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa", "app", SEED, WARM]
 # warm: the seconds measured one by one after a cold start or a take-over, and again in the steady state (1 in --tiny).
 WARM_SECONDS = 5
 # HTTPS scenarios: the key of the VIP's certificate (openssl req -newkey ...), the same file for both stacks.
@@ -446,6 +446,8 @@ def scenario_plan(name, bench, cpus, budget):
             # lb-2 may hold the VIP for a moment before lb-1 (priority 200) preempts: measure once lb-1 has it.
             "ready": {"strata": lambda servers: bench.wait_vip("lb-1", servers[2], backups=["lb-2"])},
         }
+    if name == "app":
+        return app_plan(bench, cpus)
     raise ValueError(name)
 
 
@@ -601,6 +603,64 @@ def warm_measure(result, url, servers, series, args):
     result["steadyRps"] = statistics.median([r["rps"] for r in result["steady"]])
     first = result["first"][0]["p99ms"]
     result["firstToSteadyP99"] = round(first / result["steadyP99ms"], 2) if first and result["steadyP99ms"] else None
+
+
+# ---------------------------------------------------------------- the app node against a plain ASP.NET app
+
+REFERENCE = os.path.join(ROOT, "bench", "reference")
+# The app scenario's "classic" column: what runs there instead of HAProxy + nginx (the report says so).
+SCENARIO_NOTES = {"app": "the classic column is the reference: bench/reference, a plain ASP.NET Core minimal-API app "
+                         "(TechEmpower aspnetcore style), asked directly like the Strata app node, on the same database"}
+
+
+def app_plan(bench, cpus):
+    """The Strata app node (`strata app app-1`) against bench/reference on the same address, database and cores, each
+    asked directly (no load balancer or web node) for the TechEmpower paths."""
+    paths = ["/bench/json", "/bench/db", "/bench/fortunes", "/bench/queries?queries=20", "/bench/updates?queries=20"]
+    database = bench.topology["database"]["path"]
+    return {
+        "urls": [probe(bench.url("app", p)) for p in paths],
+        "shared": lambda: app_prepare(bench, cpus),
+        "stacks": {"strata": lambda: [bench.strata_node("app", "app-1", cpus)],
+                   "classic": lambda: [reference_server(bench, cpus, database)]},
+    }
+
+
+def app_prepare(bench, cpus):
+    """Once per run: publishes the reference, and lets Strata's app node create and seed the benchmark tables in the
+    scenario's bench.db (its migrations), whichever stack goes first. Nothing stays running."""
+    publish_reference()
+    node = bench.strata_node("app", "app-1", cpus)
+    try:
+        wait_ready(node.ready_url.replace("/healthz", "/readyz"), node, ok_only=True)
+    finally:
+        node.stop()
+    return []
+
+
+def publish_reference():
+    """`dotnet publish -c Release` of bench/reference into bench/reference/publish (ignored by git), unless that build
+    is newer than every source of it."""
+    binary = os.path.join(REFERENCE, "publish", "Reference")
+    sources = [os.path.join(REFERENCE, f) for f in os.listdir(REFERENCE) if f.endswith((".cs", ".csproj"))]
+    sources += [os.path.join(ROOT, f) for f in ("Directory.Build.props", "Directory.Packages.props")]
+    if os.path.exists(binary) and all(os.path.getmtime(f) < os.path.getmtime(binary) for f in sources):
+        return binary
+    log("publishing bench/reference (Release)")
+    out = subprocess.run(["dotnet", "publish", os.path.join(REFERENCE, "Reference.csproj"), "-c", "Release", "-o",
+                          os.path.join(REFERENCE, "publish"), "--nologo", "-v", "quiet"], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"dotnet publish bench/reference failed ({out.returncode}): {out.stdout}{out.stderr}")
+    os.utime(binary)
+    return binary
+
+
+def reference_server(bench, cpus, database):
+    """The reference on the app node's address, with the TechEmpower entries' DOTNET_ReadyToRun=0 (the framework's code
+    jitted with profile data rather than taken precompiled); its other runtime settings are in its .csproj."""
+    address = bench.url("app", "").split("//")[1]
+    return Server("reference", ["env", "DOTNET_ReadyToRun=0", os.path.join(REFERENCE, "publish", "Reference"), address,
+                                "--sqlite", database], cpus, bench.logs)
 
 
 # ---------------------------------------------------------------- failover
@@ -946,6 +1006,10 @@ def write_report(report, out):
     if "warm" in report:
         table, report["warm"]["summary"] = warm_table(report["warm"]["runs"])
         lines += ([""] if rows else []) + table
+    notes = {s: SCENARIO_NOTES[s] for s in sorted({key[0] for key in rows}) if s in SCENARIO_NOTES}
+    if notes:
+        report["notes"] = notes
+        lines += [""] + [f"Scenario {s}: {note}." for s, note in notes.items()]
     if "failover" in report:
         table, report["failover"]["summary"] = failover_table(report["failover"]["drills"])
         lines += ([""] if rows else []) + table

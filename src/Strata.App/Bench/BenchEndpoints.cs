@@ -37,13 +37,17 @@ internal static class BenchEndpoints
 
     public static IEndpointRouteBuilder MapBenchEndpoints(this IEndpointRouteBuilder endpoints)
     {
+        // The store is a singleton: taken from the node's services once, on first use, rather than per request from
+        // RequestServices, which would make a service scope for every request only to find it.
+        var services = endpoints.ServiceProvider;
+        var stores = new Lazy<IWorldStore>(services.GetRequiredService<IWorldStore>);
         var bench = endpoints.MapGroup(Path);
         bench.MapGet("/json", new RequestDelegate(JsonAsync));
         bench.MapGet("/plaintext", new RequestDelegate(PlainTextAsync));
-        bench.MapGet("/db", new RequestDelegate(SingleQueryAsync));
-        bench.MapGet("/queries", new RequestDelegate(MultipleQueriesAsync));
-        bench.MapGet("/fortunes", new RequestDelegate(FortunesAsync));
-        bench.MapGet("/updates", new RequestDelegate(UpdatesAsync));
+        bench.MapGet("/db", new RequestDelegate(context => SingleQueryAsync(context, stores.Value)));
+        bench.MapGet("/queries", new RequestDelegate(context => MultipleQueriesAsync(context, stores.Value)));
+        bench.MapGet("/fortunes", new RequestDelegate(context => FortunesAsync(context, stores.Value)));
+        bench.MapGet("/updates", new RequestDelegate(context => UpdatesAsync(context, stores.Value)));
         return endpoints;
     }
 
@@ -84,13 +88,13 @@ internal static class BenchEndpoints
 
     private static Task PlainTextAsync(HttpContext context) => WriteAsync(context, PlainTextContentType, s_plainText);
 
-    private static async Task SingleQueryAsync(HttpContext context)
+    private static async Task SingleQueryAsync(HttpContext context, IWorldStore store)
     {
-        var world = await Store(context).GetWorldAsync(RandomId(), context.RequestAborted);
+        var world = await store.GetWorldAsync(RandomId(), context.RequestAborted);
         await WriteJsonAsync(context, world, BenchJsonContext.Default.World);
     }
 
-    private static async Task MultipleQueriesAsync(HttpContext context)
+    private static async Task MultipleQueriesAsync(HttpContext context, IWorldStore store)
     {
         var ids = new int[ParseQueries(context.Request.Query["queries"])];
         for (var i = 0; i < ids.Length; i++)
@@ -98,21 +102,20 @@ internal static class BenchEndpoints
             ids[i] = RandomId();
         }
 
-        var worlds = await Store(context).GetWorldsAsync(ids, context.RequestAborted);
+        var worlds = await store.GetWorldsAsync(ids, context.RequestAborted);
         await WriteJsonAsync(context, worlds, BenchJsonContext.Default.WorldArray);
     }
 
-    private static async Task FortunesAsync(HttpContext context)
+    private static async Task FortunesAsync(HttpContext context, IWorldStore store)
     {
-        var fortunes = await Store(context).GetFortunesAsync(context.RequestAborted);
+        var fortunes = await store.GetFortunesAsync(context.RequestAborted);
         fortunes.Add(new Fortune(0, "Additional fortune added at request time."));
         fortunes.Sort(static (a, b) => string.CompareOrdinal(a.Message, b.Message));
         await WriteAsync(context, HtmlContentType, Encoding.UTF8.GetBytes(RenderFortunes(fortunes)));
     }
 
-    private static async Task UpdatesAsync(HttpContext context)
+    private static async Task UpdatesAsync(HttpContext context, IWorldStore store)
     {
-        var store = Store(context);
         var worlds = await store.GetWorldsAsync(DistinctRandomIds(ParseQueries(context.Request.Query["queries"])), context.RequestAborted);
         for (var i = 0; i < worlds.Length; i++)
         {
@@ -129,8 +132,6 @@ internal static class BenchEndpoints
         await store.UpdateWorldsAsync(worlds, context.RequestAborted);
         await WriteJsonAsync(context, worlds, BenchJsonContext.Default.WorldArray);
     }
-
-    private static IWorldStore Store(HttpContext context) => context.RequestServices.GetRequiredService<IWorldStore>();
 
     private static int RandomId() => Random.Shared.Next(1, WorldRows + 1);
 

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 
 namespace Strata.App.Diagnostics;
 
@@ -8,15 +10,19 @@ internal static class ServedByExtensions
     public const string HeaderName = "X-Served-By";
 
     /// <summary>Register first: the header is added as headers go out, so it survives the exception handler clearing them.</summary>
-    public static IApplicationBuilder UseServedBy(this IApplicationBuilder app, string nodeName) =>
-        app.Use((context, next) =>
+    public static IApplicationBuilder UseServedBy(this IApplicationBuilder app, string nodeName)
+    {
+        // One callback for every request, given the response as its state: nothing allocated per request for it.
+        var value = new StringValues(nodeName);
+        Func<object, Task> addHeader = state =>
         {
-            var response = context.Response;
-            response.OnStarting(() =>
-            {
-                response.Headers[HeaderName] = nodeName;
-                return Task.CompletedTask;
-            });
+            ((HttpResponse)state).Headers[HeaderName] = value;
+            return Task.CompletedTask;
+        };
+        return app.Use(next => context =>
+        {
+            context.Response.OnStarting(addHeader, context.Response);
             return next(context);
         });
+    }
 }

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Strata.Data.Connections;
 
@@ -12,6 +14,11 @@ internal sealed class SqliteConnectionFactory
 {
     /// <summary>How long a statement waits for another connection's lock before giving up.</summary>
     internal static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
+
+    // The pool's native connections that have the settings already. Each keeps them for its life, so they are applied
+    // once, when the pool opens it, not on every open from the pool (two statements, as many as a request's own query).
+    // Weak: an entry goes when the pool closes its native connection. The handle is never reused for another one.
+    private static readonly ConditionalWeakTable<sqlite3, object?> s_configured = [];
 
     private readonly string _connectionString;
     private readonly string _connectionPragmas;
@@ -42,9 +49,19 @@ internal sealed class SqliteConnectionFactory
         try
         {
             await connection.OpenAsync(cancellationToken);
+            if (connection.Handle is { } handle && s_configured.TryGetValue(handle, out _))
+            {
+                return connection;
+            }
+
             await using var command = connection.CreateCommand();
             command.CommandText = _connectionPragmas;
             await command.ExecuteNonQueryAsync(cancellationToken);
+            if (connection.Handle is { } opened)
+            {
+                s_configured.TryAdd(opened, null);
+            }
+
             return connection;
         }
         catch

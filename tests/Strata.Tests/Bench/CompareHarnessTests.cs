@@ -33,7 +33,7 @@ public sealed class CompareHarnessTests(ITestOutputHelper output) : IDisposable
 
         var report = JsonNode.Parse(File.ReadAllText(Directory.GetFiles(_out, "compare-*.json").Single()))!;
         var runs = report["runs"]!.AsArray();
-        foreach (var scenario in new[] { "lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa", "seed" })
+        foreach (var scenario in new[] { "lb", "static", "chain-static", "chain-dynamic", "https-ecdsa", "https-rsa", "seed", "app" })
         {
             foreach (var stack in new[] { "strata", "classic" })
             {
