@@ -47,6 +47,11 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     private long _forwardedCount;
     private volatile EndpointPaths? _endpointPaths;
 
+    // Whether the last TryServe on this thread looked the path up and found nothing there: Forwards, called next on the
+    // same thread for the same request, does not look again (a miss costs a stat).
+    [ThreadStatic]
+    private static bool t_leftNotFound;
+
     public ConnectionStaticFiles(HotFileCache files, WebSpec spec, string nodeName, bool serverHeader, ServedRequests served, LogFileWriter<AccessLogEntry>? log, TrustedPeers proxies, TimeProvider time, EndpointDataSource? endpoints = null)
     {
         _endpoints = endpoints;
@@ -95,10 +100,12 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
             return false;
         }
 
+        var notFound = t_leftNotFound;
+        t_leftNotFound = false;
         if (!StartsWithAny(path, _spec.AppPrefixes))
         {
-            if (verdict != PathVerdict.Ok || StartsWithAny(path, _spec.StaticPrefixes) || _files.FindCached(path) is not null
-                || _files.Find(new string(path)).Kind != LookupKind.NotFound)
+            if (verdict != PathVerdict.Ok || StartsWithAny(path, _spec.StaticPrefixes)
+                || (!notFound && (_files.FindCached(path) is not null || _files.Find(new string(path)).Kind != LookupKind.NotFound)))
             {
                 return false;
             }
@@ -136,6 +143,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
 
     public ValueTask? TryServe(IConnectionRequest request)
     {
+        t_leftNotFound = false;
         var started = Stopwatch.GetTimestamp();
         var bytes = request.Path;
         if (!request.PlainPath || request.Conditional || request.HasRoutes || bytes.Length > MaxPath || bytes[^1] == '/')
@@ -161,6 +169,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
             var (kind, found) = _files.Find(new string(path));
             if (kind != LookupKind.File || found is null || found.Key.Length != path.Length)
             {
+                t_leftNotFound = kind == LookupKind.NotFound;
                 return null;
             }
 

@@ -307,7 +307,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
 
                 if (!_owner.TakesRequests || !_content.Forwards(this))
                 {
-                    // A management route, or the node routes or balances by what Kestrel's way in reads: its to serve.
+                    // A management route, what the static middleware answers, or the node routes or balances by what Kestrel's way in reads: Kestrel's to serve.
                     return HandOver(buffer);
                 }
             }
