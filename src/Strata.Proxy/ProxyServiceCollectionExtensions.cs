@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using System.Collections.Immutable;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -62,7 +63,8 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton(sp => new KestrelForwarder(
             sp.GetRequiredService<UpstreamForwarder>(), sp.GetRequiredService<IHttpForwarder>(), proxyHeaders, sp.GetService<IUpstreamErrorWriter>()));
         services.AddSingleton(sp => new ConnectionForwarder(
-            sp.GetRequiredService<UpstreamForwarder>(), proxyHeaders, sp.GetRequiredService<KestrelForwarder>().HasOwnErrorWriter, sp.GetService<IConnectionContent>()));
+            sp.GetRequiredService<UpstreamForwarder>(), proxyHeaders, sp.GetService<IUpstreamErrorWriter>(), sp.GetService<IConnectionContent>(),
+            sp.GetService<IOptions<KestrelServerOptions>>()?.Value.Limits));
         services.AddSingleton<IReadinessCheck>(sp => new UpstreamReadinessCheck(sp.GetRequiredService<UpstreamPool>(), requireHealthyUpstream));
         return services;
     }

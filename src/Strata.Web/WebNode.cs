@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -56,7 +57,8 @@ public static class WebNode
             sp.GetRequiredService<ServedRequests>(),
             sp.GetService<LogFileWriter<AccessLogEntry>>(),
             proxies,
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<EndpointDataSource>()));
 
         var app = builder.Build();
         app.UseServedRequestMetrics();

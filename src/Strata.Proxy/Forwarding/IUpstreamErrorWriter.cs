@@ -16,7 +16,20 @@ public interface IUpstreamErrorWriter
 {
     /// <summary>Writes the answer for <paramref name="error"/> to <paramref name="context"/>'s response.</summary>
     Task WriteAsync(HttpContext context, UpstreamError error);
+
+    /// <summary>
+    /// The same answer as bytes, for a way in that writes its own heads (the connection path): its header lines and body,
+    /// chosen by the request's Accept value (<paramref name="accept"/>, empty when none). Null when this writer writes
+    /// only to Kestrel's response; the connection path is then off on the node.
+    /// </summary>
+    ValueTask<ErrorAnswer>? AnswerAsync(UpstreamError error, string accept) => null;
+
+    /// <summary>Whether <see cref="AnswerAsync"/> gives answers (else the connection path is off on the node).</summary>
+    bool HasAnswers => false;
 }
+
+/// <summary>An error answer as a way in writes it: its own header lines (CRLF after each: no status line, Content-Length or Date) and its body.</summary>
+public sealed record ErrorAnswer(byte[] HeaderLines, byte[] Body);
 
 /// <summary>An answer the forwarder gives itself.</summary>
 /// <param name="Status">The status code, already set on the response.</param>

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
@@ -17,8 +19,9 @@ namespace Strata.Web.Errors;
 /// <c>Retry-After: <see cref="RetryAfterSeconds"/></c>.
 /// </summary>
 /// <remarks>
-/// The page file is read on each error (it is small, errors are rare and an edit shows at once); a missing or
-/// unreadable page falls back to the built-in one. Answers below 500 (a refused request) stay plain text.
+/// An answer is made once per status, kind (page or problem) and detail and reused for a second, then made again with the
+/// page file read afresh (it is small, and an edit shows within a second); a missing or unreadable page falls back to the
+/// built-in one. Both ways in write the same bytes with their length (<see cref="AnswerAsync"/>). Answers below 500 (a refused request) stay plain text.
 /// </remarks>
 internal sealed class ErrorPageWriter(string webRoot, WebSpec web) : IUpstreamErrorWriter
 {
@@ -33,38 +36,78 @@ internal sealed class ErrorPageWriter(string webRoot, WebSpec web) : IUpstreamEr
 
     private readonly string _root = Path.GetFullPath(webRoot);
 
+    /// <summary>How long an answer is reused before its page file is read again: an edit of the page shows within this.</summary>
+    private const long RereadMs = 1000;
+
+    // Answers by status, kind and detail (a few: the forwarder's details are a fixed set per pool), read again after RereadMs.
+    private readonly ConcurrentDictionary<(int Status, bool Json, string Detail), (long Read, ErrorAnswer Answer)> _answers = new();
+
+    public bool HasAnswers => true;
+
     public async Task WriteAsync(HttpContext context, UpstreamError error)
     {
+        var answer = await AnswerAsync(error, context.Request.Headers.Accept.ToString())!.Value;
+        var response = context.Response;
+        AppendLines(response.Headers, answer.HeaderLines);
+        // With its length, as the connection path writes it (the same bytes): a kept-alive connection survives it.
+        response.ContentLength = answer.Body.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(answer.Body, context.RequestAborted);
+        }
+    }
+
+    /// <summary>The answer's header lines (Cache-Control, Retry-After, Content-Type) and body, as both ways in write them.</summary>
+    public ValueTask<ErrorAnswer>? AnswerAsync(UpstreamError error, string accept)
+    {
+        var json = error.Status >= 500 && PrefersJson(accept);
+        var key = (error.Status, json, json || error.Status < 500 ? error.Detail : "");
+        return _answers.TryGetValue(key, out var cached) && Environment.TickCount64 - cached.Read < RereadMs
+            ? new(cached.Answer)
+            : RenderAsync(key, error, json);
+    }
+
+    private async ValueTask<ErrorAnswer> RenderAsync((int Status, bool Json, string Detail) key, UpstreamError error, bool json)
+    {
+        ErrorAnswer answer;
         if (error.Status < 500)
         {
-            context.Response.ContentType = "text/plain; charset=utf-8";
-            await context.Response.WriteAsync(error.ToPlainText());
-            return;
+            answer = new("Content-Type: text/plain; charset=utf-8\r\n"u8.ToArray(), Encoding.UTF8.GetBytes(error.ToPlainText()));
         }
-
-        var response = context.Response;
-        response.Headers.CacheControl = "no-store";
-        if (error.Status == StatusCodes.Status503ServiceUnavailable)
+        else
         {
-            response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            var lines = error.Status == StatusCodes.Status503ServiceUnavailable
+                ? $"Cache-Control: no-store\r\nRetry-After: {RetryAfterSeconds.ToString(CultureInfo.InvariantCulture)}\r\n"
+                : "Cache-Control: no-store\r\n";
+            var title = ReasonPhrases.GetReasonPhrase(error.Status);
+            if (json)
+            {
+                answer = new(Encoding.ASCII.GetBytes(lines + "Content-Type: " + ProblemJson + "\r\n"), JsonSerializer.SerializeToUtf8Bytes(
+                    new Problem("about:blank", title, error.Status, Capitalize(error.Detail) + "."), ErrorJsonContext.Default.Problem));
+            }
+            else
+            {
+                answer = new(Encoding.ASCII.GetBytes(lines + "Content-Type: text/html; charset=utf-8\r\n"),
+                    await ReadPageAsync(error.Status) ?? Encoding.UTF8.GetBytes(BuiltInPage(error.Status, title)));
+            }
         }
 
-        var title = ReasonPhrases.GetReasonPhrase(error.Status);
-        if (PrefersJson(context.Request.Headers.Accept))
+        _answers[key] = (Environment.TickCount64, answer);
+        return answer;
+    }
+
+    /// <summary>Sets each "Name: value" line of <paramref name="lines"/> on <paramref name="headers"/>.</summary>
+    private static void AppendLines(IHeaderDictionary headers, byte[] lines)
+    {
+        foreach (var range in lines.AsSpan().Split("\r\n"u8))
         {
-            response.ContentType = ProblemJson;
-            await JsonSerializer.SerializeAsync(response.Body, new Problem("about:blank", title, error.Status, Capitalize(error.Detail) + "."), ErrorJsonContext.Default.Problem);
-            return;
+            var line = lines.AsSpan(range);
+            var colon = line.IndexOf((byte)':');
+            if (colon > 0)
+            {
+                headers[Encoding.ASCII.GetString(line[..colon])] = Encoding.ASCII.GetString(line[(colon + 2)..]);
+            }
         }
-
-        response.ContentType = "text/html; charset=utf-8";
-        if (await ReadPageAsync(error.Status, context.RequestAborted) is { } page)
-        {
-            await response.Body.WriteAsync(page, context.RequestAborted);
-            return;
-        }
-
-        await response.WriteAsync(BuiltInPage(error.Status, title), context.RequestAborted);
     }
 
     /// <summary>
@@ -74,6 +117,11 @@ internal sealed class ErrorPageWriter(string webRoot, WebSpec web) : IUpstreamEr
     /// </summary>
     internal static bool PrefersJson(StringValues accept)
     {
+        if (StringValues.IsNullOrEmpty(accept))
+        {
+            return false;
+        }
+
         if (!MediaTypeHeaderValue.TryParseList(accept, out var types))
         {
             return false;
@@ -98,7 +146,7 @@ internal sealed class ErrorPageWriter(string webRoot, WebSpec web) : IUpstreamEr
         return json > html;
     }
 
-    private async Task<byte[]?> ReadPageAsync(int status, CancellationToken cancellationToken)
+    private async Task<byte[]?> ReadPageAsync(int status)
     {
         var pages = web.ErrorPages;
         if (!pages.TryGetValue(status.ToString(CultureInfo.InvariantCulture), out var page) && !pages.TryGetValue("50x", out page))
@@ -115,7 +163,7 @@ internal sealed class ErrorPageWriter(string webRoot, WebSpec web) : IUpstreamEr
 
         try
         {
-            return await File.ReadAllBytesAsync(path, cancellationToken);
+            return await File.ReadAllBytesAsync(path);
         }
         catch (IOException)
         {

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
 using Strata.Hosting.Logs;
 using Strata.Hosting.Metrics;
 using Strata.Proxy.Clients.Connections;
@@ -40,10 +42,20 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     private readonly LogFileWriter<AccessLogEntry>? _log;
     private readonly TrustedPeers _proxies;
     private readonly TimeProvider _time;
+    private readonly EndpointDataSource? _endpoints;
     private long _servedCount;
+    private long _forwardedCount;
+    private volatile EndpointPaths? _endpointPaths;
 
-    public ConnectionStaticFiles(HotFileCache files, WebSpec spec, string nodeName, bool serverHeader, ServedRequests served, LogFileWriter<AccessLogEntry>? log, TrustedPeers proxies, TimeProvider time)
+    // Whether the last TryServe on this thread looked the path up and found nothing there: Forwards, called next on the
+    // same thread for the same request, does not look again (a miss costs a stat).
+    [ThreadStatic]
+    private static bool t_leftNotFound;
+
+    public ConnectionStaticFiles(HotFileCache files, WebSpec spec, string nodeName, bool serverHeader, ServedRequests served, LogFileWriter<AccessLogEntry>? log, TrustedPeers proxies, TimeProvider time, EndpointDataSource? endpoints = null)
     {
+        _endpoints = endpoints;
+        AnswerHeaders = new ConnectionAnswerHeaders(serverHeader, spec.SecurityHeaders);
         _files = files;
         _spec = spec;
         _nodeName = nodeName;
@@ -57,8 +69,81 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     /// <summary>Answers served on this path (tests tell it from Kestrel's way in by it).</summary>
     internal long Served => Interlocked.Read(ref _servedCount);
 
+    /// <summary>Requests forwarded (or answered with an error) on this path.</summary>
+    internal long ForwardedCount => Interlocked.Read(ref _forwardedCount);
+
+    public ConnectionAnswerHeaders AnswerHeaders { get; }
+
+    /// <summary>Not while the node has routes (Kestrel's way in applies them first), nor a path that may need decoding or that one of the node's endpoints (its management routes) could match.</summary>
+    /// <remarks>
+    /// As <see cref="StaticSiteMiddleware"/> passes a request on to the forwarder: under an app prefix, or nothing there
+    /// outside the static prefixes; what the middleware answers itself (400, 404, a redirect, a directory's index, a file
+    /// the connection path did not serve) is Kestrel's.
+    /// </remarks>
+    public bool Forwards(IConnectionRequest request)
+    {
+        var bytes = request.Path;
+        if (request.HasRoutes || !request.PlainPath || bytes.Length > MaxPath)
+        {
+            return false;
+        }
+
+        Span<char> path = stackalloc char[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            path[i] = (char)bytes[i];
+        }
+
+        var verdict = SafePath.Check(path);
+        if (verdict == PathVerdict.Invalid)
+        {
+            return false;
+        }
+
+        var notFound = t_leftNotFound;
+        t_leftNotFound = false;
+        if (!StartsWithAny(path, _spec.AppPrefixes))
+        {
+            if (verdict != PathVerdict.Ok || StartsWithAny(path, _spec.StaticPrefixes)
+                || (!notFound && (_files.FindCached(path) is not null || _files.Find(new string(path)).Kind != LookupKind.NotFound)))
+            {
+                return false;
+            }
+        }
+
+        var paths = _endpointPaths ??= EndpointPaths.From(_endpoints);
+        return !paths.Matches(bytes);
+    }
+
+    public void Forwarded(IConnectionRequest request, int status, long bytes, string? servedBy, long started)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        _served.Record(status, elapsed);
+        if (_log is not null)
+        {
+            var isHead = request.IsHead;
+            _log.TryWrite(new AccessLogEntry(
+                _time.GetUtcNow(),
+                request.Peer,
+                Text(request.ForwardedFor),
+                isHead ? "HEAD" : "GET",
+                Encoding.ASCII.GetString(request.Target),
+                "HTTP/1.1",
+                status,
+                isHead ? 0 : bytes,
+                Text(request.Referer),
+                Text(request.UserAgent),
+                elapsed,
+                servedBy is null || servedBy == _nodeName ? null : servedBy,
+                _proxies));
+        }
+
+        Interlocked.Increment(ref _forwardedCount);
+    }
+
     public ValueTask? TryServe(IConnectionRequest request)
     {
+        t_leftNotFound = false;
         var started = Stopwatch.GetTimestamp();
         var bytes = request.Path;
         if (!request.PlainPath || request.Conditional || request.HasRoutes || bytes.Length > MaxPath || bytes[^1] == '/')
@@ -84,6 +169,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
             var (kind, found) = _files.Find(new string(path));
             if (kind != LookupKind.File || found is null || found.Key.Length != path.Length)
             {
+                t_leftNotFound = kind == LookupKind.NotFound;
                 return null;
             }
 
@@ -164,6 +250,83 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         }
 
         Interlocked.Increment(ref _servedCount);
+    }
+
+    /// <summary>
+    /// The first path segments of the node's endpoints but the forwarding fallback (<c>/healthz</c>, <c>/readyz</c>,
+    /// <c>/metrics</c>, <c>/stats</c>, <c>/admin</c>…), which Kestrel's way in answers in its own way (the answer, or 404
+    /// through a proxy); matched as routing does, ignoring case, the path itself or below it.
+    /// </summary>
+    private sealed class EndpointPaths
+    {
+        private readonly byte[][] _segments;
+        private readonly bool _all;
+
+        private EndpointPaths(byte[][] segments, bool all)
+        {
+            _segments = segments;
+            _all = all;
+        }
+
+        public static EndpointPaths From(EndpointDataSource? endpoints)
+        {
+            var segments = new List<byte[]>();
+            var all = false;
+            foreach (var endpoint in endpoints?.Endpoints ?? [])
+            {
+                if (endpoint is not RouteEndpoint route)
+                {
+                    continue;
+                }
+
+                var pattern = route.RoutePattern;
+                if (pattern.PathSegments.Count == 0)
+                {
+                    // "/" itself.
+                    segments.Add([]);
+                    continue;
+                }
+
+                var first = pattern.PathSegments[0];
+                if (first.IsSimple && first.Parts[0] is RoutePatternLiteralPart literal)
+                {
+                    segments.Add(Encoding.ASCII.GetBytes(literal.Content));
+                }
+                else if (!(first.IsSimple && first.Parts[0] is RoutePatternParameterPart { IsCatchAll: true }))
+                {
+                    // A pattern starting with a parameter could match anything: every request goes to Kestrel's way in.
+                    all = true;
+                }
+            }
+
+            return new EndpointPaths([.. segments], all);
+        }
+
+        /// <summary>Whether an endpoint could match <paramref name="path"/>.</summary>
+        public bool Matches(ReadOnlySpan<byte> path)
+        {
+            if (_all)
+            {
+                return true;
+            }
+
+            var segment = path[1..];
+            var slash = segment.IndexOf((byte)'/');
+            if (slash >= 0)
+            {
+                segment = segment[..slash];
+            }
+
+            foreach (var known in _segments)
+            {
+                if (known.Length == segment.Length && Ascii.EqualsIgnoreCase(segment, known))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     private static string Text(ReadOnlySpan<byte> value) => value.IsEmpty ? "" : Encoding.ASCII.GetString(value);
@@ -268,35 +431,4 @@ internal sealed class ConnectionHead
         || name.Equals("ETag", StringComparison.OrdinalIgnoreCase) || name.Equals("Last-Modified", StringComparison.OrdinalIgnoreCase)
         || (vary && name.Equals("Vary", StringComparison.OrdinalIgnoreCase)) || name.Equals("X-Served-By", StringComparison.OrdinalIgnoreCase)
         || name.Equals("X-Content-Type-Options", StringComparison.OrdinalIgnoreCase);
-}
-
-/// <summary>The HTTP date (RFC 9110 §5.6.7) of the current second, formatted once a second as Kestrel's Date is.</summary>
-internal static class HttpDate
-{
-    /// <summary>"Mon, 07 Dec 2026 01:49:55 GMT".</summary>
-    public const int Length = 29;
-
-    private static Formatted s_current = new(long.MinValue, new byte[Length]);
-
-    /// <summary>The current second's date.</summary>
-    public static ReadOnlySpan<byte> Current
-    {
-        get
-        {
-            var now = DateTimeOffset.UtcNow;
-            var second = now.UtcTicks / TimeSpan.TicksPerSecond;
-            var current = Volatile.Read(ref s_current);
-            if (current.Second != second)
-            {
-                var bytes = new byte[Length];
-                Encoding.ASCII.GetBytes(now.ToString("r", CultureInfo.InvariantCulture), bytes);
-                current = new Formatted(second, bytes);
-                Volatile.Write(ref s_current, current);
-            }
-
-            return current.Bytes;
-        }
-    }
-
-    private sealed record Formatted(long Second, byte[] Bytes);
 }

@@ -28,11 +28,11 @@ public sealed class ObservabilityEndToEndTests(ObservabilityEndToEndTests.Traced
         // The home page reads the messages: its trace has the app's database call.
         var trace = await TraceWithAsync(s => s.Instance == app && s.Name == "SELECT messages");
 
-        // lb: the connection path's server span and its attempt; web: ASP.NET Core's server span and its attempt; app:
-        // ASP.NET Core's, then the database call; each the child of the one before.
+        // lb and web: the connection path's server span and its attempt; app: ASP.NET Core's, then the database call;
+        // each the child of the one before.
         var chain = Chain(trace, s => s.Name == "SELECT messages");
         Assert.Equal(
-            [("lb", "Strata.Proxy", SpanKind.Server), ("lb", "Strata.Proxy", SpanKind.Client), ("web", "Microsoft.AspNetCore", SpanKind.Server),
+            [("lb", "Strata.Proxy", SpanKind.Server), ("lb", "Strata.Proxy", SpanKind.Client), ("web", "Strata.Proxy", SpanKind.Server),
              ("web", "Strata.Proxy", SpanKind.Client), ("app", "Microsoft.AspNetCore", SpanKind.Server), ("app", "Strata.App", SpanKind.Client)],
             chain.Select(s => (s.Service, s.Scope, s.Kind)));
         Assert.Equal(app, chain[^1].Instance);

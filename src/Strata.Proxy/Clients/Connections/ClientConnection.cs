@@ -26,8 +26,11 @@ namespace Strata.Proxy.Clients.Connections;
 /// </summary>
 /// <remarks>
 /// On a node with content of its own (<see cref="IConnectionContent"/>: the web node's files), each request is offered to
-/// it first, and its answers go straight to the socket (<see cref="SocketOutput"/>); what it leaves is handed to Kestrel
-/// unread, since forwarding here writes to Kestrel's output pipe, which a later direct write could overtake.
+/// it first, and every answer of the connection goes straight to the socket (<see cref="SocketOutput"/>; relayed answers
+/// through <see cref="SocketPipeWriter"/>), never through Kestrel's output pipe, whose own loop a direct write could
+/// overtake. What the content leaves is forwarded here when it <see cref="IConnectionContent.Forwards"/> it, with the
+/// node's error answers (<see cref="ConnectionForwarder.ErrorWriter"/>) and the headers its Kestrel way in adds
+/// (<see cref="ConnectionAnswerHeaders"/>), and recorded by the content; otherwise it is handed to Kestrel unread.
 /// </remarks>
 internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConnectionRequest
 {
@@ -42,6 +45,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
     private byte[] _head = new byte[2048];
     private readonly IConnectionContent? _content;
     private readonly SocketOutput? _socket;
+    private readonly ConnectionAnswerHeaders? _added;
     private byte[]? _answer;
     private long _deadline = long.MaxValue;
     private volatile bool _timedOut;
@@ -50,6 +54,8 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
     private Route? _route;
     private long _started;
     private long _answerBytes;
+    private long _bodyBytes;
+    private string? _servedBy;
     private string? _host;
     private string? _target;
 
@@ -62,7 +68,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         _context = context;
         _https = https;
         _input = context.Transport.Input;
-        _output = context.Transport.Output;
+        var output = context.Transport.Output;
         var remote = context.RemoteEndPoint as IPEndPoint;
         Peer = remote?.Address;
         PeerPort = remote?.Port ?? 0;
@@ -76,7 +82,12 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         {
             _content = content;
             _socket = new SocketOutput(socket, context, (long)owner.Forwarder.ClientTimeout.TotalMilliseconds);
+            // Relayed answers too, so that they keep their order with the content's.
+            output = new SocketPipeWriter(_socket);
+            _added = content.AnswerHeaders;
         }
+
+        _output = output;
     }
 
     public string Method => _request.Method;
@@ -174,6 +185,20 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
 
     public ValueTask WriteErrorAsync(int status, string detail, bool close)
     {
+        if (_owner.ErrorWriter is { } errors)
+        {
+            // The node's own answers (the web node's error pages), chosen by Accept as on Kestrel's way in.
+            var accept = _request.AcceptRepeated ? Header("Accept") ?? "" : _request.Accept.Length == 0 ? "" : Encoding.ASCII.GetString(Slice(_head, _request.Accept));
+            var answer = errors.AnswerAsync(new UpstreamError(status, detail), accept)!.Value;
+            if (answer.IsCompletedSuccessfully)
+            {
+                WriteAnswer(status, answer.Result, close);
+                return ValueTask.CompletedTask;
+            }
+
+            return WriteAnswerAsync(status, answer, close);
+        }
+
         var body = Encoding.UTF8.GetBytes(new UpstreamError(status, detail).ToPlainText());
         WriteAnswer(status, "Content-Type: text/plain; charset=utf-8\r\n" + (status == StatusCodes.Status503ServiceUnavailable ? "Retry-After: 1\r\n" : ""), body, close);
         return ValueTask.CompletedTask;
@@ -258,9 +283,11 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
 
             buffer.Slice(0, length).CopyTo(_head);
             if (!_request.TryParse(_head.AsSpan(0, length), replaceForwarded: !_keepClientValues)
-                || (!_request.PlainPath && forwarder.RoutesByPath))
+                || (!_request.PlainPath && forwarder.RoutesByPath)
+                || _request.RequestLine.Length > _owner.MaxRequestLine || length - _request.RequestLine.Length > _owner.MaxHeaderBytes)
             {
-                // Not a request this path takes, or a path Kestrel must decode before a route can match it.
+                // Not a request this path takes, a path Kestrel must decode before a route can match it, or a head over
+                // the node's limits (web.client), which Kestrel refuses.
                 return HandOver(buffer);
             }
 
@@ -278,17 +305,22 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
                     continue;
                 }
 
-                // Not forwarded here: the forwarder writes to Kestrel's pipe, whose sender loop a later direct write could
-                // overtake. Kestrel's way in forwards it (and the rest of the connection).
-                return HandOver(buffer);
+                if (!_owner.TakesRequests || !_content.Forwards(this))
+                {
+                    // A management route, what the static middleware answers, or the node routes or balances by what Kestrel's way in reads: Kestrel's to serve.
+                    return HandOver(buffer);
+                }
             }
 
+            var headRead = _content is null ? 0 : Stopwatch.GetTimestamp();
             _input.AdvanceTo(buffer.GetPosition(length));
             Volatile.Write(ref _deadline, long.MaxValue);
             _close = _request.Close || _closing;
             Status = StatusCodes.Status200OK;
             ResponseStarted = false;
             _answerBytes = -1;
+            _bodyBytes = 0;
+            _servedBy = null;
             var span = ProxyTracing.StartServer(Method, Slice(_head, _request.TraceParent), Slice(_head, _request.TraceState));
             try
             {
@@ -302,7 +334,9 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
                 }
             }
 
-            if (_output.UnflushedBytes > 0 && !await Http1Forwarder.FlushAsync(_output))
+            var flushed = _output.UnflushedBytes == 0 || await Http1Forwarder.FlushAsync(_output);
+            _content?.Forwarded(this, Status, _bodyBytes, _servedBy, headRead);
+            if (!flushed)
             {
                 return false;
             }
@@ -435,8 +469,16 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
 
     public void SetStatus(int status) => Status = status;
 
+    public void Relayed(long bytes) => _bodyBytes = bytes;
+
     public void StartResponse(Http1Connection connection, bool noBody)
     {
+        if (_added is not null)
+        {
+            StartSiteResponse(connection, noBody, _added);
+            return;
+        }
+
         ResponseStarted = true;
         var head = connection.Head;
         var bytes = connection.Buffered;
@@ -493,6 +535,194 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         _output.Advance(writer.Length);
     }
 
+    /// <summary>
+    /// <see cref="StartResponse"/> on a node with content (the web node), as its Kestrel way in writes the answer: the
+    /// server's Via values and the node's in one line, the node's Server, Date and security headers where the server sent
+    /// none of that name; the server's X-Served-By kept for the access log.
+    /// </summary>
+    private void StartSiteResponse(Http1Connection connection, bool noBody, ConnectionAnswerHeaders added)
+    {
+        ResponseStarted = true;
+        var head = connection.Head;
+        var bytes = connection.Buffered;
+        var via = _owner.ProxyHeaders.Via;
+        var edits = _route?.ResponseEdits ?? HeaderEdits.None;
+
+        // At most the server's head (a space may be added after each colon; its Via values joined), Via, the edits, the added lines, the framing headers and Connection.
+        var span = _output.GetSpan(head.Length + via.Length + edits.Lines.Length + added.MaxLength + 80 + head.Headers.Length);
+        var writer = new SpanWriter(span);
+        writer.Append("HTTP/1.1"u8);
+        writer.Append(bytes[8..bytes.IndexOf("\r\n"u8)]);
+        writer.Append("\r\n"u8);
+        // Bit i: added header i; bit 62: Server; bit 63: Date.
+        var present = 0UL;
+        var vias = 0;
+        foreach (var range in head.Headers)
+        {
+            var name = bytes.Slice(range.NameStart, range.NameLength);
+            if ((head.ConnectionOptions is not null && head.IsConnectionOption(name)) || (!edits.IsEmpty && edits.Drops(name)))
+            {
+                continue;
+            }
+
+            if (name.Length == 3 && Ascii.EqualsIgnoreCase(name, "via"u8))
+            {
+                vias++;
+                continue;
+            }
+
+            present |= Present(name, added);
+            if (name.Length == 11 && Ascii.EqualsIgnoreCase(name, "x-served-by"u8))
+            {
+                _servedBy = connection.HeaderStrings.Get(name, bytes.Slice(range.ValueStart, range.ValueLength)).Value;
+            }
+
+            writer.Append(name);
+            writer.Append(": "u8);
+            writer.Append(bytes.Slice(range.ValueStart, range.ValueLength));
+            writer.Append("\r\n"u8);
+        }
+
+        // Kestrel's way in sets one Via: the server's values (joined as StringValues are) and the node's.
+        writer.Append("Via: "u8);
+        if (vias > 0)
+        {
+            foreach (var range in head.Headers)
+            {
+                var name = bytes.Slice(range.NameStart, range.NameLength);
+                if (name.Length == 3 && Ascii.EqualsIgnoreCase(name, "via"u8))
+                {
+                    writer.Append(bytes.Slice(range.ValueStart, range.ValueLength));
+                    writer.Append(--vias > 0 ? ","u8 : ", "u8);
+                }
+            }
+        }
+
+        writer.Append(via);
+        writer.Append("\r\n"u8);
+        writer.Append(edits.Lines);
+        AppendAdded(ref writer, added, present);
+        if (noBody ? head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked && head.ContentLength >= 0)
+        {
+            writer.Append("Content-Length: "u8);
+            writer.Append(head.ContentLength);
+            writer.Append("\r\n"u8);
+        }
+        else if (!noBody && head.Chunked)
+        {
+            writer.Append("Transfer-Encoding: chunked\r\n"u8);
+        }
+        else if (!noBody)
+        {
+            _close = true;
+        }
+
+        if (_close)
+        {
+            writer.Append("Connection: close\r\n"u8);
+        }
+
+        writer.Append("\r\n"u8);
+        _output.Advance(writer.Length);
+    }
+
+    /// <summary>The bit of <paramref name="name"/> among the headers the node adds where missing (<see cref="StartSiteResponse"/>), 0 when none.</summary>
+    private static ulong Present(ReadOnlySpan<byte> name, ConnectionAnswerHeaders added)
+    {
+        if (name.Length == 6 && Ascii.EqualsIgnoreCase(name, "server"u8))
+        {
+            return 1UL << 62;
+        }
+
+        if (name.Length == 4 && Ascii.EqualsIgnoreCase(name, "date"u8))
+        {
+            return 1UL << 63;
+        }
+
+        var names = added.Names;
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (names[i].Length == name.Length && Ascii.EqualsIgnoreCase(name, names[i]))
+            {
+                return 1UL << i;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The node's Server, Date and added headers that are not in <paramref name="present"/>.</summary>
+    private static void AppendAdded(ref SpanWriter writer, ConnectionAnswerHeaders added, ulong present)
+    {
+        if (added.ServerHeader && (present & (1UL << 62)) == 0)
+        {
+            writer.Append(ConnectionAnswerHeaders.ServerLine);
+        }
+
+        if ((present & (1UL << 63)) == 0)
+        {
+            writer.Append("Date: "u8);
+            writer.Append(HttpDate.Current);
+            writer.Append("\r\n"u8);
+        }
+
+        var lines = added.Lines;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if ((present & (1UL << i)) == 0)
+            {
+                writer.Append(lines[i]);
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteAnswerAsync(int status, ValueTask<ErrorAnswer> answer, bool close) => WriteAnswer(status, await answer, close);
+
+    /// <summary>The node's own error answer (<see cref="ConnectionForwarder.ErrorWriter"/>'s bytes) with X-Served-By, Content-Length and, on a node with content, the headers its Kestrel way in adds.</summary>
+    private void WriteAnswer(int status, ErrorAnswer answer, bool close)
+    {
+        _close |= close;
+        Status = status;
+        ResponseStarted = true;
+        var isHead = HttpMethods.IsHead(Method);
+        _answerBytes = _bodyBytes = isHead ? 0 : answer.Body.Length;
+        _servedBy = _owner.ProxyName;
+        var edits = _route?.ResponseEdits.Lines ?? [];
+        var https = _https ?? [];
+        var span = _output.GetSpan(answer.HeaderLines.Length + edits.Length + https.Length + (_added?.MaxLength ?? 0) + _owner.ProxyName.Length + 160);
+        var writer = new SpanWriter(span);
+        writer.Append("HTTP/1.1 "u8);
+        writer.Append(status);
+        writer.Append(" "u8);
+        writer.Append(Encoding.ASCII.GetBytes(ReasonPhrases.GetReasonPhrase(status)));
+        writer.Append("\r\n"u8);
+        writer.Append(answer.HeaderLines);
+        writer.Append("X-Served-By: "u8);
+        writer.Append(Encoding.ASCII.GetBytes(_owner.ProxyName));
+        writer.Append("\r\nContent-Length: "u8);
+        writer.Append(answer.Body.Length);
+        writer.Append("\r\n"u8);
+        if (_close)
+        {
+            writer.Append("Connection: close\r\n"u8);
+        }
+
+        writer.Append(edits);
+        writer.Append(https);
+        if (_added is not null)
+        {
+            AppendAdded(ref writer, _added, 0);
+        }
+
+        writer.Append("\r\n"u8);
+        _output.Advance(writer.Length);
+        if (!isHead)
+        {
+            _output.Write(answer.Body);
+        }
+    }
+
     public void Abort()
     {
         _close = true;
@@ -509,7 +739,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         _close |= close;
         Status = status;
         ResponseStarted = true;
-        _answerBytes = HttpMethods.IsHead(Method) ? 0 : body.Length;
+        _answerBytes = _bodyBytes = HttpMethods.IsHead(Method) ? 0 : body.Length;
         var head = string.Create(CultureInfo.InvariantCulture,
             $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n{headers}{UpstreamForwarder.ServedByHeader}: {_owner.ProxyName}\r\nContent-Length: {body.Length}\r\n{(_close ? "Connection: close\r\n" : "")}");
         _output.Write(Encoding.Latin1.GetBytes(head));

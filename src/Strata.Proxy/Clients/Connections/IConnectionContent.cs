@@ -14,6 +14,63 @@ public interface IConnectionContent
     /// </summary>
     /// <remarks>Decides synchronously: the request's spans are valid until the returned task ends.</remarks>
     ValueTask? TryServe(IConnectionRequest request);
+
+    /// <summary>
+    /// Whether a request this content left is forwarded on the connection path (else it is handed to Kestrel unread):
+    /// not one of the node's own endpoints (its management routes, which Kestrel's way in answers in its own way), not
+    /// while the node has routes.
+    /// </summary>
+    bool Forwards(IConnectionRequest request);
+
+    /// <summary>The header lines the node's Kestrel way in adds to every answer that lacks them (Server, Date, the site's security headers).</summary>
+    ConnectionAnswerHeaders AnswerHeaders { get; }
+
+    /// <summary>Records a request the connection path forwarded or answered with an error (the access log, the served requests' metrics).</summary>
+    /// <param name="request">The request, still readable.</param>
+    /// <param name="status">The status the client got.</param>
+    /// <param name="bytes">The answer's body bytes sent (0 for HEAD).</param>
+    /// <param name="servedBy">The answer's X-Served-By (the server that answered, or the node itself), or null.</param>
+    /// <param name="started">When the request's head was read (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</param>
+    void Forwarded(IConnectionRequest request, int status, long bytes, string? servedBy, long started);
+}
+
+/// <summary>
+/// What a node's Kestrel way in adds to each answer that does not have it, as the connection path writes it: Kestrel's
+/// <c>Server</c> (when on) and <c>Date</c>, and headers added where missing (the web node's security headers).
+/// </summary>
+public sealed class ConnectionAnswerHeaders
+{
+    /// <param name="serverHeader">Whether Kestrel adds <c>Server: Kestrel</c> (its AddServerHeader).</param>
+    /// <param name="added">Headers added to an answer that has none of that name (at most 60).</param>
+    public ConnectionAnswerHeaders(bool serverHeader, IReadOnlyList<(string Name, string Value)> added)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(added.Count, 60);
+        ServerHeader = serverHeader;
+        Names = new byte[added.Count][];
+        Lines = new byte[added.Count][];
+        for (var i = 0; i < added.Count; i++)
+        {
+            Names[i] = System.Text.Encoding.ASCII.GetBytes(added[i].Name);
+            Lines[i] = System.Text.Encoding.Latin1.GetBytes($"{added[i].Name}: {added[i].Value}\r\n");
+            MaxLength += Lines[i].Length;
+        }
+
+        MaxLength += ServerLine.Length + 8 + HttpDate.Length;
+    }
+
+    /// <summary>Whether Kestrel adds its Server header.</summary>
+    public bool ServerHeader { get; }
+
+    internal static ReadOnlySpan<byte> ServerLine => "Server: Kestrel\r\n"u8;
+
+    /// <summary>The added headers' names.</summary>
+    internal byte[][] Names { get; }
+
+    /// <summary>The added headers' lines, CRLF after each.</summary>
+    internal byte[][] Lines { get; }
+
+    /// <summary>The most these lines take.</summary>
+    internal int MaxLength { get; }
 }
 
 /// <summary>

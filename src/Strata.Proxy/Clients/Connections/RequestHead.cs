@@ -70,6 +70,12 @@ internal sealed class RequestHead
     /// <summary>The Accept-Encoding value, if any (the web node leaves a negotiable file to Kestrel when there is one).</summary>
     public Line AcceptEncoding { get; private set; }
 
+    /// <summary>The Accept value, if any (Length 0 when none): the web node's error answers are chosen by it.</summary>
+    public Line Accept { get; private set; }
+
+    /// <summary>Whether Accept came in more than one line (then <see cref="Accept"/> is the first; the others are read again when needed).</summary>
+    public bool AcceptRepeated { get; private set; }
+
     /// <summary>Whether the request is conditional (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range) or asks for a Range: files then go to Kestrel.</summary>
     public bool Conditional { get; private set; }
 
@@ -100,8 +106,8 @@ internal sealed class RequestHead
 
         RequestLine = new Line(0, lineEnd + 2);
         Length = head.Length;
-        HostLine = Host = Via = ForwardedFor = TraceParent = TraceState = Referer = UserAgent = AcceptEncoding = default;
-        HasForwardedProto = HasForwardedHost = Close = Conditional = false;
+        HostLine = Host = Via = ForwardedFor = TraceParent = TraceState = Referer = UserAgent = AcceptEncoding = Accept = default;
+        HasForwardedProto = HasForwardedHost = Close = Conditional = AcceptRepeated = false;
         _copiedCount = 0;
         var count = 0;
         var position = lineEnd + 2;
@@ -182,6 +188,14 @@ internal sealed class RequestHead
                     goto default;
                 case Kind.AcceptEncoding:
                     AcceptEncoding = valueRange;
+                    goto default;
+                case Kind.Accept:
+                    AcceptRepeated |= Accept.Length != 0;
+                    if (!AcceptRepeated)
+                    {
+                        Accept = valueRange;
+                    }
+
                     goto default;
                 case Kind.Conditional:
                     Conditional = true;
@@ -272,6 +286,7 @@ internal sealed class RequestHead
         7 when name.EqualsIgnoreCaseAscii("referer"u8) => Kind.Referer,
         10 when name.EqualsIgnoreCaseAscii("user-agent"u8) => Kind.UserAgent,
         15 when name.EqualsIgnoreCaseAscii("accept-encoding"u8) => Kind.AcceptEncoding,
+        6 when name.EqualsIgnoreCaseAscii("accept"u8) => Kind.Accept,
         5 when name.EqualsIgnoreCaseAscii("range"u8) => Kind.Conditional,
         8 when name.EqualsIgnoreCaseAscii("if-range"u8) || name.EqualsIgnoreCaseAscii("if-match"u8) => Kind.Conditional,
         13 when name.EqualsIgnoreCaseAscii("if-none-match"u8) => Kind.Conditional,
@@ -322,6 +337,7 @@ internal sealed class RequestHead
         Referer,
         UserAgent,
         AcceptEncoding,
+        Accept,
         Conditional,
     }
 }

@@ -130,6 +130,11 @@ internal readonly struct KestrelProxyClient(HttpContext context, KestrelForwarde
         }
     }
 
+    /// <summary>Nothing to do: the access log counts the body bytes Kestrel's response took.</summary>
+    public void Relayed(long bytes)
+    {
+    }
+
     public void Abort() => context.Abort();
 
     /// <summary>Adds Via and, where needed, the persistence cookie to the response going back to the client.</summary>

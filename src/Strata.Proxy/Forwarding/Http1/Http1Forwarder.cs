@@ -157,6 +157,8 @@ internal static class Http1Forwarder
                     return Timed(ForwardAttempt.ClientGone, connect, response, -1);
                 }
 
+                client.Relayed(relayed);
+
                 // A body that ends with the connection leaves nothing to keep.
                 keep = head.KeepAlive && (head.ContentLength >= 0 || head.Chunked) && connection.Buffered.IsEmpty;
                 return Timed(ForwardAttempt.Answered, connect, response, relayed);

@@ -29,6 +29,9 @@ internal interface IForwardingClient
     /// <summary>Starts the response from <paramref name="connection"/>'s parsed head (still buffered); its body, if any, follows into <see cref="Body"/>.</summary>
     void StartResponse(Http1Connection connection, bool noBody);
 
+    /// <summary>The answer's body has been relayed whole: <paramref name="bytes"/> bytes of data (chunk framing not counted), for the access log.</summary>
+    void Relayed(long bytes);
+
     /// <summary>Breaks the client's connection: the response was started and cannot be finished.</summary>
     void Abort();
 }
