@@ -510,6 +510,12 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         writer.Append("\r\n"u8);
         writer.Append(edits.Lines);
         writer.Append(https);
+        EndHead(ref writer, head, noBody);
+    }
+
+    /// <summary>The answer's framing as the server's (Content-Length, chunked, or closing), Connection: close when this connection ends, and the head's end.</summary>
+    private void EndHead(ref SpanWriter writer, ResponseHead head, bool noBody)
+    {
         if (noBody ? head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked && head.ContentLength >= 0)
         {
             writer.Append("Content-Length: "u8);
@@ -602,28 +608,7 @@ internal sealed class ClientConnection : IProxyClient, IForwardingClient, IConne
         writer.Append("\r\n"u8);
         writer.Append(edits.Lines);
         AppendAdded(ref writer, added, present);
-        if (noBody ? head.ContentLength >= 0 && head.Status is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified) : !head.Chunked && head.ContentLength >= 0)
-        {
-            writer.Append("Content-Length: "u8);
-            writer.Append(head.ContentLength);
-            writer.Append("\r\n"u8);
-        }
-        else if (!noBody && head.Chunked)
-        {
-            writer.Append("Transfer-Encoding: chunked\r\n"u8);
-        }
-        else if (!noBody)
-        {
-            _close = true;
-        }
-
-        if (_close)
-        {
-            writer.Append("Connection: close\r\n"u8);
-        }
-
-        writer.Append("\r\n"u8);
-        _output.Advance(writer.Length);
+        EndHead(ref writer, head, noBody);
     }
 
     /// <summary>The bit of <paramref name="name"/> among the headers the node adds where missing (<see cref="StartSiteResponse"/>), 0 when none.</summary>
