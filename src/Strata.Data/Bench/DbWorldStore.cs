@@ -109,8 +109,10 @@ internal abstract class DbWorldStore : IWorldStore
     }
 
     /// <summary>
-    /// One statement for <paramref name="count"/> rows, each id named twice (both engines bind a repeated name to
-    /// one value): <c>UPDATE World SET randomNumber = CASE id WHEN @i0 THEN @r0 ... END WHERE id IN (@i0, ...)</c>.
+    /// One statement for <paramref name="count"/> rows, joined to a table of values (SQLite's <c>UPDATE ... FROM</c>, as
+    /// the TechEmpower Platform entries' batch update): <c>UPDATE World SET randomNumber = v.column2 FROM (VALUES (@i0,
+    /// @r0), ...) AS v WHERE World.id = v.column1</c>. Each row is found by its key once; the earlier <c>CASE id WHEN ...
+    /// END WHERE id IN (...)</c> compared every row against every id (0.64–0.70× of the reference at 20 rows).
     /// </summary>
     internal static string UpdateSql(int count)
     {
@@ -119,19 +121,13 @@ internal abstract class DbWorldStore : IWorldStore
             return cached;
         }
 
-        var sql = new StringBuilder("UPDATE World SET randomNumber = CASE id", 64 + (count * 40));
+        var sql = new StringBuilder("UPDATE World SET randomNumber = v.column2 FROM (VALUES ", 96 + (count * 16));
         for (var i = 0; i < count; i++)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" WHEN @i{i} THEN @r{i}");
+            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ", ")}(@i{i}, @r{i})");
         }
 
-        sql.Append(" END WHERE id IN (");
-        for (var i = 0; i < count; i++)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ", ")}@i{i}");
-        }
-
-        var built = sql.Append(");").ToString();
+        var built = sql.Append(") AS v WHERE World.id = v.column1;").ToString();
         if (count <= CachedBatches)
         {
             s_updateSql[count] = built;

@@ -18,10 +18,10 @@ public sealed class SqliteWorldStoreTests : WorldStoreTests
     }
 
     [Fact]
-    public void UpdateSql_ThreeRows_NamesEachIdTwice()
+    public void UpdateSql_ThreeRows_JoinsATableOfValues()
     {
         Assert.Equal(
-            "UPDATE World SET randomNumber = CASE id WHEN @i0 THEN @r0 WHEN @i1 THEN @r1 WHEN @i2 THEN @r2 END WHERE id IN (@i0, @i1, @i2);",
+            "UPDATE World SET randomNumber = v.column2 FROM (VALUES (@i0, @r0), (@i1, @r1), (@i2, @r2)) AS v WHERE World.id = v.column1;",
             DbWorldStore.UpdateSql(3));
     }
 }
