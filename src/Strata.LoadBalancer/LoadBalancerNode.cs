@@ -8,6 +8,7 @@ using Strata.Cluster.Wire;
 using Strata.Hosting;
 using Strata.Hosting.Metrics;
 using Strata.Hosting.Tls;
+using Strata.Hosting.WarmUp;
 using Strata.LoadBalancer.Limits;
 using Strata.LoadBalancer.Vip;
 using Strata.Proxy.Routing;
@@ -40,7 +41,11 @@ public static class LoadBalancerNode
     }
 
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
-    public static WebApplication Build(Topology.Topology topology, NodeSpec node)
+    /// <param name="topology">The topology.</param>
+    /// <param name="node">This node.</param>
+    /// <param name="warmUp">Whether the node runs requests through its VIP's way in before it says ready or takes the
+    /// VIP (<see cref="VipWarmUp"/>; the <c>strata lb</c> command's nodes do).</param>
+    public static WebApplication Build(Topology.Topology topology, NodeSpec node, bool warmUp = false)
     {
         var builder = NodeHost.CreateBuilder(topology, node, configureListen: listen => listen.UseSendTimeout(topology.WebBackend.ClientTimeout))
             .AddForwardingTo(topology, node, t => t.AllWebPools, t => [.. t.VipTls?.Routes ?? [], .. t.LoadBalancerRoutes], requireHealthyUpstream: true, servesOnlyForwarded: true);
@@ -60,16 +65,22 @@ public static class LoadBalancerNode
             builder.Services.AddSingleton<IServedCertificates>(sp => sp.GetRequiredService<VipCertificates>());
         }
 
+        if (warmUp)
+        {
+            builder.Services.AddWarmUp((_, ct) => VipWarmUp.StartAsync(topology, node, ct));
+        }
+
         builder.Services.AddSingleton<VipStatus>();
         builder.Services.AddSingleton(sp =>
         {
-            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, topology.Web, sp, topology.VipTls, sp.GetService<VipCertificates>());
+            var listener = new KestrelVipListener(topology.Vip, topology.WebBackend, topology.Web, sp, topology.VipTls, sp.GetService<VipCertificates>(), sp.GetService<NodeWarmUp>());
             listener.Prepare();
             return listener;
         });
         builder.Services.AddHostedService(sp =>
         {
             var pool = sp.GetRequiredService<UpstreamPool>();
+            var warmedUp = sp.GetService<NodeWarmUp>();
             IVipListener listener = sp.GetRequiredService<KestrelVipListener>();
             if (topology.Vrrp.Interface is { } iface)
             {
@@ -84,7 +95,8 @@ public static class LoadBalancerNode
                 topology.Vip,
                 listener,
                 sp.GetRequiredService<VipStatus>(),
-                canServe: () => pool.CanServe,
+                // A node still warming up does not preempt a warm one (it would not listen on the VIP yet: KestrelVipListener).
+                cannotServe: () => !pool.CanServe ? "no web node is up and ready" : warmedUp?.IsOver == false ? "warming up" : null,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<VrrpElection>>(),
                 SharedRateLimits(topology, sp.GetRequiredService<Backends>()));

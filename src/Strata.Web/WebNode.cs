@@ -8,6 +8,7 @@ using Strata.Hosting.Logs;
 using Strata.Proxy.Clients.Connections;
 using Strata.Hosting;
 using Strata.Hosting.Metrics;
+using Strata.Hosting.WarmUp;
 using Strata.Proxy;
 using Strata.Proxy.Forwarding;
 using Strata.Topology;
@@ -27,7 +28,11 @@ namespace Strata.Web;
 public static class WebNode
 {
     /// <summary>Builds the node <paramref name="node"/> of <paramref name="topology"/>; the caller runs it.</summary>
-    public static WebApplication Build(Topology.Topology topology, NodeSpec node)
+    /// <param name="topology">The topology.</param>
+    /// <param name="node">This node.</param>
+    /// <param name="warmUp">Whether the node requests some of the site's files of itself before it says ready
+    /// (<see cref="NodeWarmUp"/>; the <c>strata web</c> command's nodes do).</param>
+    public static WebApplication Build(Topology.Topology topology, NodeSpec node, bool warmUp = false)
     {
         var web = topology.Web;
 
@@ -45,9 +50,18 @@ public static class WebNode
             })
             .AddForwardingTo(topology, node, t => t.AllAppPools, t => t.WebRoutes, requireHealthyUpstream: false, servesOnlyForwarded: false);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplyClientLimits(web));
+        // Requests run on the thread that completed the socket read (with the inline socket completions `strata web`
+        // sets, on the event thread, as in nginx's worker) rather than being handed to a pool thread per read: the
+        // static files' and the forwarder's work does not wait on anything but sockets and the page cache.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.Services.AddSingleton<IUpstreamErrorWriter>(new ErrorPageWriter(topology.WebRoot, web));
         builder.Services.AddAccessLog(web, node);
         builder.Services.AddSingleton(new HotFileCache(topology.WebRoot, web));
+        if (warmUp && WarmUpFiles.Find(topology.WebRoot) is { Count: > 0 } warmUpPaths)
+        {
+            builder.Services.AddWarmUp(node, warmUpPaths);
+        }
+
         var proxies = topology.ProxiesInFront(NodeRole.Web);
         builder.Services.AddSingleton<IConnectionContent>(sp => new ConnectionStaticFiles(
             sp.GetRequiredService<HotFileCache>(),
@@ -58,7 +72,8 @@ public static class WebNode
             sp.GetService<LogFileWriter<AccessLogEntry>>(),
             proxies,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<EndpointDataSource>()));
+            sp.GetRequiredService<EndpointDataSource>(),
+            sp.GetService<NodeWarmUp>()));
 
         var app = builder.Build();
         app.UseServedRequestMetrics();

@@ -6,6 +6,9 @@ public interface IVipListener
     /// <summary>Starts listening on the VIP; false when another node holds it (address in use).</summary>
     Task<bool> TryAcquireAsync(CancellationToken cancellationToken);
 
+    /// <summary>Whether it may start listening now: not while the node warms up (the election tries again on its next pass).</summary>
+    bool IsReady => true;
+
     /// <summary>Stops listening on the VIP, letting in-flight requests finish.</summary>
     Task ReleaseAsync(CancellationToken cancellationToken);
 

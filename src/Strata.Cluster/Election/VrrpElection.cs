@@ -32,7 +32,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     private readonly IPEndPoint _vip;
     private readonly IVipListener _listener;
     private readonly VipStatus _status;
-    private readonly Func<bool> _canServe;
+    private readonly Func<string?> _cannotServe;
     private readonly TimeProvider _time;
     private readonly ILogger<VrrpElection> _logger;
     private readonly VrrpStateMachine _machine;
@@ -56,7 +56,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         IPEndPoint vip,
         IVipListener listener,
         VipStatus status,
-        Func<bool> canServe,
+        Func<string?> cannotServe,
         TimeProvider time,
         ILogger<VrrpElection> logger,
         IPeerExchange? exchange = null)
@@ -71,7 +71,7 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
         _vip = vip;
         _listener = listener;
         _status = status;
-        _canServe = canServe;
+        _cannotServe = cannotServe;
         _time = time;
         _logger = logger;
         _status.Priority = node.Priority;
@@ -343,18 +343,19 @@ public sealed partial class VrrpElection : BackgroundService, IVrrpOutputs
     /// <summary>keepalived's track_script: while this node cannot serve, it advertises a lower priority.</summary>
     private void TrackHealth()
     {
-        var priority = _canServe() ? _basePriority : Math.Max(1, _basePriority - _spec.TrackWeight);
+        var reason = _cannotServe();
+        var priority = reason is null ? _basePriority : Math.Max(1, _basePriority - _spec.TrackWeight);
         if (priority != _machine.Priority)
         {
             _machine.SetPriority(priority);
             _status.Priority = priority;
-            LogPriority(_nodeName, priority, priority < _basePriority ? "cannot serve: no web node is up and ready" : "can serve again");
+            LogPriority(_nodeName, priority, reason is null ? "can serve again" : "cannot serve: " + reason);
         }
     }
 
     private async Task SyncVipAsync(CancellationToken cancellationToken)
     {
-        if (_wantVip && !_status.HoldsVip)
+        if (_wantVip && !_status.HoldsVip && _listener.IsReady)
         {
             if (await _listener.TryAcquireAsync(cancellationToken))
             {

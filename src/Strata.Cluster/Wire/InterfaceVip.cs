@@ -15,6 +15,9 @@ public sealed partial class InterfaceVip(IPAddress vip, string interfaceName, IV
     private bool _listening;
 
     /// <inheritdoc/>
+    public bool IsReady => listener.IsReady;
+
+    /// <inheritdoc/>
     public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
     {
         await VipAddress.AddAsync(vip, interfaceName, cancellationToken);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
+using Strata.Hosting.WarmUp;
 
 namespace Strata.Hosting.Metrics;
 
@@ -46,6 +47,7 @@ public static class ServedRequestsExtensions
     public static WebApplication UseServedRequestMetrics(this WebApplication app)
     {
         var served = app.Services.GetRequiredService<ServedRequests>();
+        var warmUp = app.Services.GetService<NodeWarmUp>();
         app.Use(next => async context =>
         {
             var started = Stopwatch.GetTimestamp();
@@ -55,7 +57,7 @@ public static class ServedRequestsExtensions
             }
             finally
             {
-                if (!NodeHost.IsManagementRequest(context))
+                if (!NodeHost.IsManagementRequest(context) && warmUp?.IsOwn(context.Request.Headers.UserAgent.ToString()) != true)
                 {
                     served.Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
                 }

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Strata.Cluster.Election;
 using Strata.Hosting;
+using Strata.Hosting.WarmUp;
 using Strata.Proxy;
 using Strata.Proxy.Clients.Connections;
 using Strata.Proxy.Clients.Kestrel;
@@ -28,12 +29,15 @@ namespace Strata.LoadBalancer.Vip;
 /// too: <see cref="SendTimeout"/>) and the web tier's client limits hold on the VIP too (a body no web node takes is
 /// refused at the edge).
 /// </remarks>
-internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, WebSpec web, IServiceProvider nodeServices, VipTlsSpec? tls = null, VipCertificates? certificates = null) : IVipListener, IAsyncDisposable
+internal sealed class KestrelVipListener(IPEndPoint vip, BackendSpec backend, WebSpec web, IServiceProvider nodeServices, VipTlsSpec? tls = null, VipCertificates? certificates = null, NodeWarmUp? warmUp = null) : IVipListener, IAsyncDisposable
 {
     private WebApplication? _server;
 
     // Built ahead, not started: taking over then costs only the bind and Kestrel's start, not building a host.
     private WebApplication? _prepared;
+
+    /// <summary>Not before the node's warm-up is over (<see cref="VipWarmUp"/>): the VIP's first clients do not wait for the JIT.</summary>
+    public bool IsReady => warmUp?.IsOver ?? true;
 
     public async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Strata.Hosting.Logs;
+using Strata.Hosting.WarmUp;
 using Strata.Proxy.Forwarding;
 using Strata.Topology;
 
@@ -10,7 +11,7 @@ namespace Strata.Web.AccessLog;
 /// Captures an <see cref="AccessLogEntry"/> for every request that reaches the pipeline (static files, forwarded
 /// requests and errors alike) and hands it to the <see cref="LogFileWriter{TEntry}"/>; nothing is formatted or written here.
 /// </summary>
-internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<AccessLogEntry> writer, string nodeName, TrustedPeers proxies, TimeProvider time)
+internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<AccessLogEntry> writer, string nodeName, TrustedPeers proxies, TimeProvider time, NodeWarmUp? warmUp = null)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -32,23 +33,26 @@ internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<Ac
         {
             context.Features.Set(original);
             var request = context.Request;
-            var response = context.Response;
-            var servedBy = response.Headers[UpstreamForwarder.ServedByHeader].ToString();
-            writer.TryWrite(new AccessLogEntry(
-                time.GetUtcNow(),
-                context.Connection.RemoteIpAddress,
-                request.Headers["X-Forwarded-For"].ToString(),
-                request.Method,
-                context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "/",
-                request.Protocol,
-                // An exception before the response started becomes Kestrel's 500.
-                failed && !response.HasStarted ? StatusCodes.Status500InternalServerError : response.StatusCode,
-                HttpMethods.IsHead(request.Method) ? 0 : body.Bytes,
-                request.Headers.Referer.ToString(),
-                request.Headers.UserAgent.ToString(),
-                time.GetElapsedTime(started),
-                servedBy.Length == 0 || servedBy == nodeName ? null : servedBy,
-                proxies));
+            if (warmUp?.IsOwn(request.Headers.UserAgent.ToString()) != true)
+            {
+                var response = context.Response;
+                var servedBy = response.Headers[UpstreamForwarder.ServedByHeader].ToString();
+                writer.TryWrite(new AccessLogEntry(
+                    time.GetUtcNow(),
+                    context.Connection.RemoteIpAddress,
+                    request.Headers["X-Forwarded-For"].ToString(),
+                    request.Method,
+                    context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "/",
+                    request.Protocol,
+                    // An exception before the response started becomes Kestrel's 500.
+                    failed && !response.HasStarted ? StatusCodes.Status500InternalServerError : response.StatusCode,
+                    HttpMethods.IsHead(request.Method) ? 0 : body.Bytes,
+                    request.Headers.Referer.ToString(),
+                    request.Headers.UserAgent.ToString(),
+                    time.GetElapsedTime(started),
+                    servedBy.Length == 0 || servedBy == nodeName ? null : servedBy,
+                    proxies));
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ using System.Text;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Strata.Hosting.Logs;
+using Strata.Hosting.WarmUp;
 using Strata.Hosting.Metrics;
 using Strata.Proxy.Clients.Connections;
 using Strata.Topology;
@@ -43,6 +44,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     private readonly TrustedPeers _proxies;
     private readonly TimeProvider _time;
     private readonly EndpointDataSource? _endpoints;
+    private readonly NodeWarmUp? _warmUp;
     private long _servedCount;
     private long _forwardedCount;
     private volatile EndpointPaths? _endpointPaths;
@@ -52,9 +54,10 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     [ThreadStatic]
     private static bool t_leftNotFound;
 
-    public ConnectionStaticFiles(HotFileCache files, WebSpec spec, string nodeName, bool serverHeader, ServedRequests served, LogFileWriter<AccessLogEntry>? log, TrustedPeers proxies, TimeProvider time, EndpointDataSource? endpoints = null)
+    public ConnectionStaticFiles(HotFileCache files, WebSpec spec, string nodeName, bool serverHeader, ServedRequests served, LogFileWriter<AccessLogEntry>? log, TrustedPeers proxies, TimeProvider time, EndpointDataSource? endpoints = null, NodeWarmUp? warmUp = null)
     {
         _endpoints = endpoints;
+        _warmUp = warmUp;
         AnswerHeaders = new ConnectionAnswerHeaders(serverHeader, spec.SecurityHeaders);
         _files = files;
         _spec = spec;
@@ -118,6 +121,11 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     public void Forwarded(IConnectionRequest request, int status, long bytes, string? servedBy, long started)
     {
         var elapsed = Stopwatch.GetElapsedTime(started);
+        if (_warmUp?.IsOwn(request.UserAgent) == true)
+        {
+            return;
+        }
+
         _served.Record(status, elapsed);
         if (_log is not null)
         {
@@ -230,6 +238,12 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
             open?.Release();
         }
 
+        Interlocked.Increment(ref _servedCount);
+        if (_warmUp?.IsOwn(request.UserAgent) == true)
+        {
+            return;
+        }
+
         _served.Record(200, Stopwatch.GetElapsedTime(started));
         if (_log is not null)
         {
@@ -248,8 +262,6 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
                 null,
                 _proxies));
         }
-
-        Interlocked.Increment(ref _servedCount);
     }
 
     /// <summary>

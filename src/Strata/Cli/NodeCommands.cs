@@ -102,7 +102,7 @@ internal static class NodeCommands
     {
         NodeRole.Dns => DnsNode.Build(topology),
         NodeRole.LoadBalancer => BuildLoadBalancer(topology, node),
-        NodeRole.Web => WebNode.Build(topology, node),
+        NodeRole.Web => BuildWeb(topology, node),
         NodeRole.App when topology.AppCommand is not null => ExternalAppNode.Build(topology, node),
         NodeRole.App => AppNode.Build(topology, node),
         NodeRole.Database => DatabaseNode.Build(topology, node),
@@ -113,22 +113,38 @@ internal static class NodeCommands
     /// A load balancer's process does only non-blocking socket work, so its socket completions run inline on the
     /// event thread, as in HAProxy's event loop, instead of each being handed to a pool thread (this variable sets
     /// .NET's socket engine; the VIP's Kestrel sets its own inline scheduling, KestrelVipListener; measured in
-    /// docs/benchmarks.md). Not for the web and app nodes: their requests do file and database work, which would
-    /// hold the event thread. Process-wide, and read when the first socket is made: set here, before
-    /// the node builds anything, never in a process hosting more than this node (tests build nodes in-process).
+    /// docs/benchmarks.md). Process-wide, and read when the first socket is made: set here, before the node builds
+    /// anything, never in a process hosting more than this node (tests build nodes in-process).
     /// Likewise, with vip.tls, OpenSSL's defaults become Mozilla's intermediate profile before OpenSSL is first used,
     /// so that handshakes reuse one OpenSSL context (<see cref="IntermediateTls"/>; the node checks that it holds).
+    /// The node warms up before it says ready or takes the VIP (<see cref="Hosting.WarmUp.NodeWarmUp"/>).
     /// </summary>
     private static WebApplication BuildLoadBalancer(Topology.Topology topology, NodeSpec node)
     {
-        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        RunSocketCompletionsInline();
         if (topology.VipTls is { } tls && IntermediateTls.ApplyToProcess(tls.Directory) is { } problem)
         {
             Console.Error.WriteLine($"strata: {node.Name}: TLS defaults not set: {problem}");
         }
 
-        return LoadBalancerNode.Build(topology, node);
+        return LoadBalancerNode.Build(topology, node, warmUp: true);
     }
+
+    /// <summary>
+    /// A web node runs its socket completions inline too (its Kestrel sets its own inline scheduling, WebNode): its
+    /// requests are answered from the file cache or forwarded, and the file work it does on the way (a stat, opening
+    /// or reading a small file into the cache) blocks the event thread as briefly as in nginx's worker, which reads
+    /// files the same way. Not for the app node: its handlers wait for the database (SQLite is synchronous).
+    /// The node warms up before it says ready (<see cref="Hosting.WarmUp.NodeWarmUp"/>).
+    /// </summary>
+    private static WebApplication BuildWeb(Topology.Topology topology, NodeSpec node)
+    {
+        RunSocketCompletionsInline();
+        return WebNode.Build(topology, node, warmUp: true);
+    }
+
+    private static void RunSocketCompletionsInline() =>
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
     private static string Describe(NodeRole role) => role switch
     {

@@ -47,6 +47,13 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
         var owner = status["vip"]!["owner"]!.GetValue<string>();
         Assert.Contains(owner, new[] { "lb-1", "lb-2" });
 
+        // Every load balancer and web node warmed up (requests of its own through its way in) before it said ready.
+        var logs = Path.Combine(_run.Directory, ".strata", "logs");
+        foreach (var node in new[] { "lb-1", "lb-2", "web-1", "web-2" })
+        {
+            Assert.Contains("Warmed up: ", File.ReadAllText(Path.Combine(logs, $"{node}.log")));
+        }
+
         // DNS: www.foobar.com is the VIP, resolved by the real dig.
         var answer = (await Dig.QueryAsync(_run.DnsPort, "www.foobar.com", "A", "+short")).Trim();
         Assert.Equal(_run.Site.Host, answer);
@@ -97,12 +104,13 @@ public sealed class TopologyEndToEndTests : IAsyncLifetime
 
         // The VIP owner's request log has the write, and after a rotation (the files moved away) `strata reopen-logs`
         // has every node write new ones: the load balancer's request log, the web nodes' access logs, the nodes' own logs.
-        var logs = Path.Combine(_run.Directory, ".strata", "logs");
         var requestLog = Path.Combine(logs, $"{owner}.requests.log");
         Assert.True(
             await Eventually.TrueAsync(() => Task.FromResult(File.Exists(requestLog) && File.ReadAllText(requestLog).Contains(" 201 ") && File.ReadAllText(requestLog).Contains("\"POST /api/messages HTTP/1.1\"")), TimeSpan.FromSeconds(10)),
             $"no line for the write in {requestLog}");
         string[] rotated = [requestLog, Path.Combine(logs, "web-1.access.log"), Path.Combine(logs, "web-2.access.log"), Path.Combine(logs, $"{owner}.log"), Path.Combine(logs, "app-1.log")];
+        // None of the warm-ups' requests is in a request or access log (the web nodes were asked for the site's files).
+        Assert.All(rotated[..3], file => Assert.DoesNotContain("strata-warm-up", File.ReadAllText(file)));
         foreach (var file in rotated)
         {
             File.Move(file, file + ".1", overwrite: true);

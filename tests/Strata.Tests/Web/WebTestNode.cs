@@ -14,7 +14,11 @@ internal static class WebTestNode
         StartAsync(TestTopology.Node("web-1", NodeRole.Web), webRoot, web, apps);
 
     /// <summary>As above, for a node of the caller's making (e.g. with a management address of its own); the first bound URL is returned.</summary>
-    public static async Task<(WebApplication App, Uri Address)> StartAsync(NodeSpec node, string webRoot, WebSpec web, params FakeUpstream[] apps)
+    public static Task<(WebApplication App, Uri Address)> StartAsync(NodeSpec node, string webRoot, WebSpec web, params FakeUpstream[] apps) =>
+        StartAsync(node, webRoot, web, warmUp: false, apps);
+
+    /// <summary>As above, with the warm-up of the <c>strata web</c> command's nodes or without.</summary>
+    public static async Task<(WebApplication App, Uri Address)> StartAsync(NodeSpec node, string webRoot, WebSpec web, bool warmUp, params FakeUpstream[] apps)
     {
         var topology = TestTopology.Create(
             webNodes: [node],
@@ -23,7 +27,7 @@ internal static class WebTestNode
         {
             Web = web,
         };
-        var app = WebNode.Build(topology, node);
+        var app = WebNode.Build(topology, node, warmUp);
         await app.StartAsync();
         return (app, new Uri(app.Urls.First()));
     }
