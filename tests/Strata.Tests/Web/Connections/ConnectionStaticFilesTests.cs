@@ -133,6 +133,34 @@ public sealed class ConnectionStaticFilesTests : IAsyncLifetime
         await ServedAsync(2);
     }
 
+    [Fact]
+    public async Task ManyInARow_OneAfterAnotherAndPipelined_EachAnsweredInOrderOnTheConnectionPath()
+    {
+        // A connection answered several times in a row lets the others go first (ClientConnection yields to the
+        // thread pool): its later answers come from there, in order, still on the connection path.
+        await StartAsync();
+        using var socket = await ConnectAsync();
+        var reader = new AnswerReader(socket);
+        string[] paths = ["/static/1k.txt", "/static/logo.png", "/static/100k.bin"];
+        for (var i = 0; i < 12; i++)
+        {
+            await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {paths[i % 3]} HTTP/1.1\r\nHost: x\r\n\r\n"), SocketFlags.None);
+            var (head, body) = await reader.ReadAsync(isHead: false);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", head, StringComparison.Ordinal);
+            Assert.Equal(i % 3 == 0 ? 1024 : i % 3 == 1 ? 300 : _large.Length, body.Length);
+        }
+
+        await socket.SendAsync(Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 12).Select(i => $"GET {paths[i % 3]} HTTP/1.1\r\nHost: x\r\n\r\n"))), SocketFlags.None);
+        for (var i = 0; i < 12; i++)
+        {
+            var (head, body) = await reader.ReadAsync(isHead: false);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", head, StringComparison.Ordinal);
+            Assert.Equal(i % 3 == 0 ? 1024 : i % 3 == 1 ? 300 : _large.Length, body.Length);
+        }
+
+        await ServedAsync(24);
+    }
+
     [Theory]
     [InlineData("GET /static/1k.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n", 304, "")]
     [InlineData("GET /static/1k.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n", 206, "Content-Range: bytes 0-9/1024")]
