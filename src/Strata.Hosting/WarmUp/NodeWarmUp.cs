@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -14,7 +13,7 @@ using Strata.Topology;
 namespace Strata.Hosting.WarmUp;
 
 /// <summary>
-/// Before a node says ready, it sends itself a few requests through its own serving address, so that the code its
+/// Before a node says ready, it sends itself a few requests through its own way in, so that the code its
 /// clients' requests run is compiled before the first client waits for it (a node's first request compiled ~100
 /// methods, 70–110 ms, and its first loaded second had a p99 9× its steady one: docs/benchmarks.md). nginx and HAProxy
 /// have nothing to compile; this is the .NET node's way to be at full speed when it joins a pool or takes the VIP.
@@ -23,8 +22,9 @@ namespace Strata.Hosting.WarmUp;
 /// <para>Runs once Kestrel listens (<see cref="StartedAsync"/>), in the background; <c>/readyz</c> fails ("warming up")
 /// until it is done, so no load balancer sends the node clients before. A failure (the node cannot reach its own
 /// address) is said once and does not hold readiness back.</para>
-/// <para>Its requests carry a user agent with a secret drawn at start; the node's access log, request log and request
-/// metrics leave out what <see cref="IsOwn(ReadOnlySpan{byte})"/> recognises, and recognise nothing once the warm-up
+/// <para>Its requests carry a user agent with a secret drawn at start; a web node's access log and request metrics
+/// leave out what <see cref="IsOwn(ReadOnlySpan{byte})"/> recognises (a load balancer's go to a server of their own,
+/// which has neither), and recognise nothing once the warm-up
 /// is over (one field read per request after that). A client cannot hide its requests by copying the user agent
 /// without the secret, which never leaves the process.</para>
 /// </remarks>
@@ -39,6 +39,9 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
     /// <summary>Connections opened and closed (one request each, <c>Connection: close</c>): accept and close paths.</summary>
     private const int ClosedConnections = 4;
 
+    /// <summary>Connections at once, one request each: the first load's many new connections (their buffers and pools) before a client's.</summary>
+    private const int ParallelConnections = 64;
+
     /// <summary>How long the whole warm-up may take before the node says ready anyway.</summary>
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
 
@@ -48,7 +51,6 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
     private readonly byte[] _userAgentBytes;
     private volatile bool _running = true;
     private string _detail = "warming up";
-    private Task _run = Task.CompletedTask;
 
     /// <param name="target">Where the requests go, made ready once the node listens (a load balancer starts a server of its own for them).</param>
     /// <param name="logger">Where the outcome is said once.</param>
@@ -77,7 +79,7 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
 
     public Task StartedAsync(CancellationToken cancellationToken)
     {
-        _run = Task.Run(RunAsync, CancellationToken.None);
+        _ = Task.Run(RunAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -118,6 +120,7 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
                 await SendAsync(client, paths[i % paths.Count], close: true, gzip: false, timeout.Token);
             }
 
+            requests += await InParallelAsync(handler, target, timeout.Token);
             _detail = $"{requests} requests to itself in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms";
             _logger.LogInformation("Warmed up: {Detail}", _detail);
         }
@@ -137,6 +140,14 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
 
             _running = false;
         }
+    }
+
+    private async Task<int> InParallelAsync(SocketsHttpHandler handler, WarmUpTarget target, CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient(handler, disposeHandler: false) { BaseAddress = target.Address, Timeout = Limit };
+        client.DefaultRequestHeaders.UserAgent.Add(ProductInfoHeaderValue.Parse(_userAgent));
+        await Task.WhenAll(Enumerable.Range(0, ParallelConnections).Select(i => SendAsync(client, target.Paths[i % target.Paths.Count], close: true, gzip: false, cancellationToken)));
+        return ParallelConnections;
     }
 
     private static async Task SendAsync(HttpClient client, string path, bool close, bool gzip, CancellationToken cancellationToken)

@@ -49,11 +49,6 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     private long _forwardedCount;
     private volatile EndpointPaths? _endpointPaths;
 
-    // Whether the last TryServe on this thread looked the path up and found nothing there: Forwards, called next on the
-    // same thread for the same request, does not look again (a miss costs a stat).
-    [ThreadStatic]
-    private static bool t_leftNotFound;
-
     public ConnectionStaticFiles(HotFileCache files, WebSpec spec, string nodeName, bool serverHeader, ServedRequests served, LogFileWriter<AccessLogEntry>? log, TrustedPeers proxies, TimeProvider time, EndpointDataSource? endpoints = null, NodeWarmUp? warmUp = null)
     {
         _endpoints = endpoints;
@@ -77,13 +72,16 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
 
     public ConnectionAnswerHeaders AnswerHeaders { get; }
 
-    /// <summary>Not while the node has routes (Kestrel's way in applies them first), nor a path that may need decoding or that one of the node's endpoints (its management routes) could match.</summary>
+    /// <summary>
+    /// Whether a request the files left is forwarded here: not while the node has routes (Kestrel's way in applies them
+    /// first), nor a path that may need decoding or that one of the node's endpoints (its management routes) could match.
+    /// </summary>
     /// <remarks>
     /// As <see cref="StaticSiteMiddleware"/> passes a request on to the forwarder: under an app prefix, or nothing there
     /// outside the static prefixes; what the middleware answers itself (400, 404, a redirect, a directory's index, a file
     /// the connection path did not serve) is Kestrel's.
     /// </remarks>
-    public bool Forwards(IConnectionRequest request)
+    private bool Forwards(IConnectionRequest request, bool lookedUpMissing)
     {
         var bytes = request.Path;
         if (request.HasRoutes || !request.PlainPath || bytes.Length > MaxPath)
@@ -103,12 +101,10 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
             return false;
         }
 
-        var notFound = t_leftNotFound;
-        t_leftNotFound = false;
         if (!StartsWithAny(path, _spec.AppPrefixes))
         {
             if (verdict != PathVerdict.Ok || StartsWithAny(path, _spec.StaticPrefixes)
-                || (!notFound && (_files.FindCached(path) is not null || _files.Find(new string(path)).Kind != LookupKind.NotFound)))
+                || (!lookedUpMissing && !_files.IsKnownMissing(path) && (_files.FindCached(path) is not null || _files.Find(new string(path)).Kind != LookupKind.NotFound)))
             {
                 return false;
             }
@@ -149,9 +145,17 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         Interlocked.Increment(ref _forwardedCount);
     }
 
-    public ValueTask? TryServe(IConnectionRequest request)
+    public ValueTask? TryServe(IConnectionRequest request, out bool forward)
     {
-        t_leftNotFound = false;
+        var serving = TryServeFile(request, out var lookedUpMissing);
+        // A path just looked up and found missing is not looked up again (a miss costs a stat).
+        forward = serving is null && Forwards(request, lookedUpMissing);
+        return serving;
+    }
+
+    private ValueTask? TryServeFile(IConnectionRequest request, out bool lookedUpMissing)
+    {
+        lookedUpMissing = false;
         var started = Stopwatch.GetTimestamp();
         var bytes = request.Path;
         if (!request.PlainPath || request.Conditional || request.HasRoutes || bytes.Length > MaxPath || bytes[^1] == '/')
@@ -173,11 +177,17 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         var file = _files.FindCached(path);
         if (file is null)
         {
+            if (_files.IsKnownMissing(path))
+            {
+                lookedUpMissing = true;
+                return null;
+            }
+
             // Not cached yet: resolved (and cached) as the middleware would, once.
             var (kind, found) = _files.Find(new string(path));
             if (kind != LookupKind.File || found is null || found.Key.Length != path.Length)
             {
-                t_leftNotFound = kind == LookupKind.NotFound;
+                lookedUpMissing = kind == LookupKind.NotFound;
                 return null;
             }
 

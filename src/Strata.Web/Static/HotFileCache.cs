@@ -33,11 +33,19 @@ internal sealed class HotFileCache : IDisposable
     /// <summary>What an entry costs besides its bytes (strings, headers, dictionary slot).</summary>
     private const long EntryOverhead = 512;
 
+    /// <summary>Missing paths remembered at most (the export's <c>open_file_cache max=10000</c>); a full table is emptied.</summary>
+    private const int MaxMissing = 10_000;
+
     private readonly string _root;
     private readonly string _realRoot;
     private readonly WebSpec _spec;
     private readonly ConcurrentDictionary<string, StaticFile> _files = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StaticFile>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+
+    // Paths found missing, with when (nginx's open_file_cache_errors): trusted as long as a hit is, emptied by any
+    // watcher event. A forwarded request's path is not stat'ed again within that time.
+    private readonly ConcurrentDictionary<string, long> _missing = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> _missingBySpan;
     private readonly Lock _gate = new();
     private readonly FileSystemWatcher? _watcher;
     private readonly TimeProvider _time;
@@ -56,6 +64,7 @@ internal sealed class HotFileCache : IDisposable
     internal HotFileCache(string webRoot, WebSpec spec, TimeProvider time, bool watch, int maxOpenFiles = OpenFiles.DefaultMax)
     {
         _bySpan = _files.GetAlternateLookup<ReadOnlySpan<char>>();
+        _missingBySpan = _missing.GetAlternateLookup<ReadOnlySpan<char>>();
         OpenFiles = new OpenFiles(maxOpenFiles, cached: spec.MemoryCacheBytes > 0);
         _spec = spec;
         _time = time;
@@ -112,8 +121,15 @@ internal sealed class HotFileCache : IDisposable
             Remove(cached);
         }
 
-        return Resolve(path, key);
+        return IsKnownMissing(key) ? (LookupKind.NotFound, null) : Resolve(path, key);
     }
+
+    /// <summary>
+    /// Whether the validated path <paramref name="path"/> was found missing less than <see cref="WebSpec.RevalidateMs"/>
+    /// ago, with no change under the root seen since (then it is not looked up again).
+    /// </summary>
+    public bool IsKnownMissing(ReadOnlySpan<char> path) =>
+        _missingBySpan.TryGetValue(path, out var checkedAt) && _time.GetElapsedTime(checkedAt) < _revalidate;
 
     /// <summary>
     /// The cached file of a validated request path that names a file itself (no trailing slash), still current, or
@@ -197,6 +213,8 @@ internal sealed class HotFileCache : IDisposable
     /// <summary>Drops the entries a change at <paramref name="fullPath"/> (a file, a sibling or a directory) may affect.</summary>
     public void Invalidate(string fullPath)
     {
+        // A file created, or a folder renamed into place with files under it: every missing path may be there now.
+        _missing.Clear();
         if (!SafePath.IsUnder(fullPath, _root) || fullPath.Length == _root.Length)
         {
             Clear();
@@ -226,9 +244,21 @@ internal sealed class HotFileCache : IDisposable
 
     private (LookupKind, StaticFile?) Resolve(string path, string key)
     {
+        // Taken before the lookup: the path counts as missing no later than the disk was looked at.
+        var lookedUp = _time.GetTimestamp();
         var real = SafePath.RealPath(_root + key);
         if (real is null)
         {
+            if (_revalidate > TimeSpan.Zero)
+            {
+                if (_missing.Count >= MaxMissing)
+                {
+                    _missing.Clear();
+                }
+
+                _missing[key] = lookedUp;
+            }
+
             return (LookupKind.NotFound, null);
         }
 
@@ -376,6 +406,7 @@ internal sealed class HotFileCache : IDisposable
 
     private void Clear()
     {
+        _missing.Clear();
         lock (_gate)
         {
             _files.Clear();

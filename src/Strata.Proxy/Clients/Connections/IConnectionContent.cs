@@ -9,18 +9,13 @@ namespace Strata.Proxy.Clients.Connections;
 public interface IConnectionContent
 {
     /// <summary>
-    /// Starts answering <paramref name="request"/> on its connection, or returns null, having written nothing, to leave it to
-    /// the rest of the path (forwarded, or handed to Kestrel unread with the rest of the connection).
+    /// Starts answering <paramref name="request"/> on its connection, or returns null, having written nothing, to leave it
+    /// to the rest of the path: forwarded on the connection path when <paramref name="forward"/> says so, else handed to
+    /// Kestrel unread with the rest of the connection (one of the node's own endpoints — its management routes, which
+    /// Kestrel's way in answers in its own way —, anything while the node has routes).
     /// </summary>
     /// <remarks>Decides synchronously: the request's spans are valid until the returned task ends.</remarks>
-    ValueTask? TryServe(IConnectionRequest request);
-
-    /// <summary>
-    /// Whether a request this content left is forwarded on the connection path (else it is handed to Kestrel unread):
-    /// not one of the node's own endpoints (its management routes, which Kestrel's way in answers in its own way), not
-    /// while the node has routes.
-    /// </summary>
-    bool Forwards(IConnectionRequest request);
+    ValueTask? TryServe(IConnectionRequest request, out bool forward);
 
     /// <summary>The header lines the node's Kestrel way in adds to every answer that lacks them (Server, Date, the site's security headers).</summary>
     ConnectionAnswerHeaders AnswerHeaders { get; }

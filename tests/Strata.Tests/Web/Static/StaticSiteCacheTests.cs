@@ -139,6 +139,55 @@ public sealed class StaticSiteCacheTests
     }
 
     [Fact]
+    public void Find_MissingPath_RememberedForTheWindowThenLookedUpAgain()
+    {
+        // nginx's open_file_cache_errors: a path found missing is not looked up again within the window.
+        var root = Directory.CreateTempSubdirectory("strata-static-").FullName;
+        try
+        {
+            var time = new FakeTimeProvider();
+            using var files = new HotFileCache(root, WebSpec.Default with { RevalidateMs = 1000 }, time, watch: false);
+            Assert.Equal(LookupKind.NotFound, files.Find("/late.css").Kind);
+
+            File.WriteAllText(Path.Combine(root, "late.css"), "p {}");
+            time.Advance(TimeSpan.FromMilliseconds(999));
+            var within = files.Find("/late.css").Kind;
+            var knownWithin = files.IsKnownMissing("/late.css");
+            time.Advance(TimeSpan.FromMilliseconds(1));
+            var after = files.Find("/late.css");
+
+            Assert.Equal(LookupKind.NotFound, within);
+            Assert.True(knownWithin);
+            Assert.Equal(LookupKind.File, after.Kind);
+            Assert.Equal("p {}"u8.ToArray(), after.File!.Identity.Content);
+            Assert.False(files.IsKnownMissing("/late.css"));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Get_FileCreatedAfterA404_ServedAtOnce()
+    {
+        // The watcher forgets every missing path when anything under the root changes (the window here is a minute).
+        await using var host = await StartAsync(WebSpec.Default with { RevalidateMs = 60_000 });
+        using (var missing = await host.Client.GetAsync("/static/late.css"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        host.Write("static/late.css", "p { color: red; }");
+
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            using var after = await host.Client.GetAsync("/static/late.css");
+            return after.StatusCode == HttpStatusCode.OK;
+        }));
+    }
+
+    [Fact]
     public async Task Get_ManyFiles_CacheStaysWithinItsBudget()
     {
         await using var host = await StartAsync(WebSpec.Default with { MemoryCacheBytes = 8 * 1024, MemoryCacheMaxFileBytes = 2 * 1024 });
