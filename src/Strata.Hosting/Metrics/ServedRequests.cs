@@ -57,7 +57,7 @@ public static class ServedRequestsExtensions
             }
             finally
             {
-                if (!NodeHost.IsManagementRequest(context) && warmUp?.IsOwn(context.Request.Headers.UserAgent.ToString()) != true)
+                if (!NodeHost.IsManagementRequest(context) && warmUp?.IsOwn(context.Request) != true)
                 {
                     served.Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
                 }

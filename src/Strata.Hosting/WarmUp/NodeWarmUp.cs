@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -69,7 +70,9 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
     public bool IsOwn(ReadOnlySpan<byte> userAgent) => _running && userAgent.SequenceEqual(_userAgentBytes);
 
     /// <inheritdoc cref="IsOwn(ReadOnlySpan{byte})"/>
-    public bool IsOwn(string? userAgent) => _running && string.Equals(userAgent, _userAgent, StringComparison.Ordinal);
+    /// <remarks>The header is looked up only while the warm-up runs.</remarks>
+    public bool IsOwn(HttpRequest request) =>
+        _running && string.Equals(request.Headers.UserAgent.ToString(), _userAgent, StringComparison.Ordinal);
 
     /// <summary>Whether the warm-up is over (done, or given up).</summary>
     public bool IsOver => !_running;

@@ -1,10 +1,10 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Strata.Hosting;
+using Strata.Hosting.Processes;
 using Strata.Hosting.WarmUp;
 using Strata.Proxy;
 using Strata.Proxy.Clients.Connections;
@@ -28,8 +28,8 @@ internal static class VipWarmUp
     /// <summary>Starts the server and waits until its pool of one is up.</summary>
     public static async Task<WarmUpTarget> StartAsync(Topology.Topology topology, NodeSpec node, CancellationToken cancellationToken)
     {
-        var management = FreeLoopbackEndPoint();
-        var address = FreeLoopbackEndPoint();
+        var management = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
+        var address = new IPEndPoint(IPAddress.Loopback, FreePorts.Tcp());
         var self = node with { Address = address, Management = management };
         var check = topology.WebBackend.HealthCheck with { Path = NodeHost.HealthPath, Interval = PoolCheckInterval, FastInterval = PoolCheckInterval, Rise = 1 };
         var warmUp = topology with
@@ -74,13 +74,5 @@ internal static class VipWarmUp
         }
 
         return new WarmUpTarget(new Uri($"http://{address}"), [NodeHost.HealthPath], app);
-    }
-
-    /// <summary>A loopback port free now (bound and released: another process could take it first, then the warm-up fails and says so).</summary>
-    private static IPEndPoint FreeLoopbackEndPoint()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)socket.LocalEndPoint!;
     }
 }

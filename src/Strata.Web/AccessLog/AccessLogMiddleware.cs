@@ -33,7 +33,7 @@ internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<Ac
         {
             context.Features.Set(original);
             var request = context.Request;
-            if (warmUp?.IsOwn(request.Headers.UserAgent.ToString()) != true)
+            if (warmUp?.IsOwn(request) != true)
             {
                 var response = context.Response;
                 var servedBy = response.Headers[UpstreamForwarder.ServedByHeader].ToString();
