@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -43,8 +44,19 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
     /// <summary>Connections at once, one request each: the first load's many new connections (their buffers and pools) before a client's.</summary>
     private const int ParallelConnections = 64;
 
+    /// <summary>Kept-alive connections of the last part, which goes on until the JIT is quiet (<see cref="UntilCompiledAsync"/>).</summary>
+    private const int SettleConnections = 8;
+
     /// <summary>How long the whole warm-up may take before the node says ready anyway.</summary>
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the last part may take: past it, the node is ready with what is compiled by then.</summary>
+    private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>The last part ends after a window of this length in which the JIT compiled <see cref="SettleMethods"/> methods or fewer.</summary>
+    private static readonly TimeSpan SettleWindow = TimeSpan.FromMilliseconds(250);
+
+    private const int SettleMethods = 3;
 
     private readonly Func<CancellationToken, Task<WarmUpTarget>> _target;
     private readonly ILogger _logger;
@@ -99,6 +111,7 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
     private async Task RunAsync()
     {
         var started = Stopwatch.GetTimestamp();
+        var compiled = JitInfo.GetCompiledMethodCount();
         var requests = 0;
         WarmUpTarget? target = null;
         try
@@ -124,7 +137,8 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
             }
 
             requests += await InParallelAsync(handler, target, timeout.Token);
-            _detail = $"{requests} requests to itself in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms";
+            requests += await UntilCompiledAsync(handler, target, timeout.Token);
+            _detail = $"{requests} requests to itself in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms, {JitInfo.GetCompiledMethodCount() - compiled} methods compiled";
             _logger.LogInformation("Warmed up: {Detail}", _detail);
         }
         catch (Exception ex)
@@ -151,6 +165,61 @@ public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
         client.DefaultRequestHeaders.UserAgent.Add(ProductInfoHeaderValue.Parse(_userAgent));
         await Task.WhenAll(Enumerable.Range(0, ParallelConnections).Select(i => SendAsync(client, target.Paths[i % target.Paths.Count], close: true, gzip: false, cancellationToken)));
         return ParallelConnections;
+    }
+
+    /// <summary>
+    /// Requests on <see cref="SettleConnections"/> kept-alive connections until the JIT has (almost) stopped compiling.
+    /// The runtime runs precompiled (ReadyToRun) code first and compiles a method again, optimized for what it sees,
+    /// once it has been called 30 times (tiered compilation; the <c>strata</c> executable starts counting at once:
+    /// <c>System.Runtime.TieredCompilation.CallCountingDelayMs</c> 0 in Strata.csproj). A hundred requests leave most
+    /// of the hot path precompiled, and the first seconds of load did the rest on the core serving them: a p99 3× the
+    /// steady one in the first second after a take-over (docs/benchmarks.md, "First seconds").
+    /// </summary>
+    private async Task<int> UntilCompiledAsync(SocketsHttpHandler handler, WarmUpTarget target, CancellationToken cancellationToken)
+    {
+        var done = false;
+        var requests = 0;
+        using var client = new HttpClient(handler, disposeHandler: false) { BaseAddress = target.Address, Timeout = Limit };
+        client.DefaultRequestHeaders.UserAgent.Add(ProductInfoHeaderValue.Parse(_userAgent));
+        var loops = new Task[SettleConnections];
+        for (var i = 0; i < loops.Length; i++)
+        {
+            var first = i;
+            loops[i] = Task.Run(async () =>
+            {
+                for (var n = first; !Volatile.Read(ref done); n++)
+                {
+                    await SendAsync(client, target.Paths[n % target.Paths.Count], close: false, gzip: n % 2 == 1, cancellationToken);
+                    Interlocked.Increment(ref requests);
+                }
+            }, CancellationToken.None);
+        }
+
+        try
+        {
+            // Over once a window compiles no more than a few methods (rarely called ones keep reaching their count for a
+            // while, one at a time), or at the limit.
+            var began = Stopwatch.GetTimestamp();
+            var compiled = JitInfo.GetCompiledMethodCount();
+            while (Stopwatch.GetElapsedTime(began) < SettleLimit && !Array.Exists(loops, l => l.IsCompleted))
+            {
+                await Task.Delay(SettleWindow, cancellationToken);
+                var now = JitInfo.GetCompiledMethodCount();
+                if (now - compiled <= SettleMethods)
+                {
+                    break;
+                }
+
+                compiled = now;
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref done, true);
+            await Task.WhenAll(loops);
+        }
+
+        return requests;
     }
 
     private static async Task SendAsync(HttpClient client, string path, bool close, bool gzip, CancellationToken cancellationToken)
