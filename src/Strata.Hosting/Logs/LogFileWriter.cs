@@ -72,6 +72,12 @@ public sealed class LogFileWriter<TEntry> : IHostedLifecycleService
         }
     }
 
+    /// <summary>
+    /// Formats <paramref name="entry"/> and drops the line: a node's warm-up request (<see cref="WarmUp.NodeWarmUp"/>) runs
+    /// the code a client's will, so it is compiled before the first client's, and is not logged.
+    /// </summary>
+    public void Rehearse(in TEntry entry) => _format.Write(entry, new ArrayBufferWriter<byte>(512));
+
     /// <summary>Opens the file, creating its directory, before the server takes requests: a bad path fails the start.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
     {

@@ -20,14 +20,27 @@ public sealed class ServedRequests
     private readonly Histogram _duration;
 
     public ServedRequests(NodeMetrics metrics)
+        : this(metrics.Factory)
     {
-        var requests = metrics.Factory.CreateCounter("strata_http_requests_total", "Requests this node answered, by status class.", "code");
+        Rehearsal = new ServedRequests(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+    }
+
+    private ServedRequests(IMetricFactory factory)
+    {
+        Rehearsal = this;
+        var requests = factory.CreateCounter("strata_http_requests_total", "Requests this node answered, by status class.", ["code"]);
         _byClass = [.. NodeMetrics.StatusClasses.Select(c => requests.WithLabels(c))];
-        _duration = metrics.Factory.CreateHistogram(
+        _duration = factory.CreateHistogram(
             "strata_http_request_duration_seconds",
             "Time from receiving a request to finishing its answer.",
             new HistogramConfiguration { Buckets = NodeMetrics.DurationBuckets() });
     }
+
+    /// <summary>
+    /// The same series in a registry of their own that nothing exports: where a node's warm-up requests
+    /// (<see cref="NodeWarmUp"/>) are recorded, so the code a client's runs is compiled first and the node's series count clients only.
+    /// </summary>
+    public ServedRequests Rehearsal { get; }
 
     /// <summary>Records one answered request.</summary>
     public void Record(int status, TimeSpan elapsed)
@@ -57,9 +70,9 @@ public static class ServedRequestsExtensions
             }
             finally
             {
-                if (!NodeHost.IsManagementRequest(context) && warmUp?.IsOwn(context.Request) != true)
+                if (!NodeHost.IsManagementRequest(context))
                 {
-                    served.Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+                    (warmUp?.IsOwn(context.Request) == true ? served.Rehearsal : served).Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
                 }
             }
         });

@@ -25,9 +25,9 @@ namespace Strata.Hosting.WarmUp;
 /// until it is done, so no load balancer sends the node clients before. A failure (the node cannot reach its own
 /// address) is said once and does not hold readiness back.</para>
 /// <para>Its requests carry a user agent with a secret drawn at start; a web node's access log and request metrics
-/// leave out what <see cref="IsOwn(ReadOnlySpan{byte})"/> recognises (a load balancer's go to a server of their own,
-/// which has neither), and recognise nothing once the warm-up
-/// is over (one field read per request after that). A client cannot hide its requests by copying the user agent
+/// leave out what <see cref="IsOwn(ReadOnlySpan{byte})"/> recognises, formatting its line and recording it in series
+/// nothing exports instead, so that code is compiled too (a load balancer's go to a server of their own, whose request
+/// log goes to /dev/null), and recognise nothing once the warm-up is over (one field read per request after that). A client cannot hide its requests by copying the user agent
 /// without the secret, which never leaves the process.</para>
 /// </remarks>
 public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck

@@ -33,25 +33,31 @@ internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<Ac
         {
             context.Features.Set(original);
             var request = context.Request;
-            if (warmUp?.IsOwn(request) != true)
+            var response = context.Response;
+            var servedBy = response.Headers[UpstreamForwarder.ServedByHeader].ToString();
+            var entry = new AccessLogEntry(
+                time.GetUtcNow(),
+                context.Connection.RemoteIpAddress,
+                request.Headers["X-Forwarded-For"].ToString(),
+                request.Method,
+                context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "/",
+                request.Protocol,
+                // An exception before the response started becomes Kestrel's 500.
+                failed && !response.HasStarted ? StatusCodes.Status500InternalServerError : response.StatusCode,
+                HttpMethods.IsHead(request.Method) ? 0 : body.Bytes,
+                request.Headers.Referer.ToString(),
+                request.Headers.UserAgent.ToString(),
+                time.GetElapsedTime(started),
+                servedBy.Length == 0 || servedBy == nodeName ? null : servedBy,
+                proxies);
+            // The node's warm-up requests (NodeWarmUp) are formatted, so the code is compiled before a client's, and not logged.
+            if (warmUp?.IsOwn(request) == true)
             {
-                var response = context.Response;
-                var servedBy = response.Headers[UpstreamForwarder.ServedByHeader].ToString();
-                writer.TryWrite(new AccessLogEntry(
-                    time.GetUtcNow(),
-                    context.Connection.RemoteIpAddress,
-                    request.Headers["X-Forwarded-For"].ToString(),
-                    request.Method,
-                    context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "/",
-                    request.Protocol,
-                    // An exception before the response started becomes Kestrel's 500.
-                    failed && !response.HasStarted ? StatusCodes.Status500InternalServerError : response.StatusCode,
-                    HttpMethods.IsHead(request.Method) ? 0 : body.Bytes,
-                    request.Headers.Referer.ToString(),
-                    request.Headers.UserAgent.ToString(),
-                    time.GetElapsedTime(started),
-                    servedBy.Length == 0 || servedBy == nodeName ? null : servedBy,
-                    proxies));
+                writer.Rehearse(entry);
+            }
+            else
+            {
+                writer.TryWrite(entry);
             }
         }
     }

@@ -117,16 +117,12 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     public void Forwarded(IConnectionRequest request, int status, long bytes, string? servedBy, long started)
     {
         var elapsed = Stopwatch.GetElapsedTime(started);
-        if (_warmUp?.IsOwn(request.UserAgent) == true)
-        {
-            return;
-        }
-
-        _served.Record(status, elapsed);
+        var own = _warmUp?.IsOwn(request.UserAgent) == true;
+        (own ? _served.Rehearsal : _served).Record(status, elapsed);
         if (_log is not null)
         {
             var isHead = request.IsHead;
-            _log.TryWrite(new AccessLogEntry(
+            Log(own, new AccessLogEntry(
                 _time.GetUtcNow(),
                 request.Peer,
                 Text(request.ForwardedFor),
@@ -142,7 +138,10 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
                 _proxies));
         }
 
-        Interlocked.Increment(ref _forwardedCount);
+        if (!own)
+        {
+            Interlocked.Increment(ref _forwardedCount);
+        }
     }
 
     public ValueTask? TryServe(IConnectionRequest request, out bool forward)
@@ -249,15 +248,11 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         }
 
         Interlocked.Increment(ref _servedCount);
-        if (_warmUp?.IsOwn(request.UserAgent) == true)
-        {
-            return;
-        }
-
-        _served.Record(200, Stopwatch.GetElapsedTime(started));
+        var own = _warmUp?.IsOwn(request.UserAgent) == true;
+        (own ? _served.Rehearsal : _served).Record(200, Stopwatch.GetElapsedTime(started));
         if (_log is not null)
         {
-            _log.TryWrite(new AccessLogEntry(
+            Log(own, new AccessLogEntry(
                 _time.GetUtcNow(),
                 request.Peer,
                 Text(request.ForwardedFor),
@@ -348,6 +343,19 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
             }
 
             return false;
+        }
+    }
+
+    /// <summary>Queues the line, or only formats it for the node's warm-up (which is not logged: <see cref="NodeWarmUp"/>).</summary>
+    private void Log(bool warmUp, in AccessLogEntry entry)
+    {
+        if (warmUp)
+        {
+            _log!.Rehearse(entry);
+        }
+        else
+        {
+            _log!.TryWrite(entry);
         }
     }
 
