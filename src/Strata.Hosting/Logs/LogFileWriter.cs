@@ -35,8 +35,10 @@ public sealed class LogFileWriter<TEntry> : IHostedLifecycleService
     /// </summary>
     public static readonly TimeSpan BusyDrainInterval = TimeSpan.FromMilliseconds(10);
 
-    private readonly Channel<TEntry> _channel = Channel.CreateBounded<TEntry>(
-        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+    private readonly Channel<TEntry> _channel = NewChannel(Capacity);
+
+    // Rehearse's: a channel of the same kind, whose code (generic over TEntry, compiled at first use) is the queue's.
+    private readonly Lazy<Channel<TEntry>> _rehearsal = new(() => NewChannel(1));
 
     private readonly ILogLineFormat<TEntry> _format;
     private readonly TimeProvider _time;
@@ -76,7 +78,20 @@ public sealed class LogFileWriter<TEntry> : IHostedLifecycleService
     /// Formats <paramref name="entry"/> and drops the line: a node's warm-up request (<see cref="WarmUp.NodeWarmUp"/>) runs
     /// the code a client's will, so it is compiled before the first client's, and is not logged.
     /// </summary>
-    public void Rehearse(in TEntry entry) => _format.Write(entry, new ArrayBufferWriter<byte>(512));
+    public void Rehearse(in TEntry entry)
+    {
+        var channel = _rehearsal.Value;
+        lock (channel)
+        {
+            if (channel.Writer.TryWrite(entry) && channel.Reader.TryRead(out var queued))
+            {
+                _format.Write(queued, new ArrayBufferWriter<byte>(512));
+            }
+        }
+    }
+
+    private static Channel<TEntry> NewChannel(int capacity) =>
+        Channel.CreateBounded<TEntry>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
 
     /// <summary>Opens the file, creating its directory, before the server takes requests: a bad path fails the start.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
