@@ -90,6 +90,19 @@ public sealed class LogFileWriter<TEntry> : IHostedLifecycleService
         }
     }
 
+    /// <summary><see cref="TryWrite(in TEntry)"/>, or only <see cref="Rehearse"/> for a node's warm-up request.</summary>
+    public void TryWrite(in TEntry entry, bool warmUp)
+    {
+        if (warmUp)
+        {
+            Rehearse(entry);
+        }
+        else
+        {
+            TryWrite(entry);
+        }
+    }
+
     private static Channel<TEntry> NewChannel(int capacity) =>
         Channel.CreateBounded<TEntry>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
 

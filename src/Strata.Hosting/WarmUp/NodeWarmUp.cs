@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Runtime;
 using System.Net.Http.Headers;
+using System.Runtime;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -27,8 +27,8 @@ namespace Strata.Hosting.WarmUp;
 /// <para>Its requests carry a user agent with a secret drawn at start; a web node's access log and request metrics
 /// leave out what <see cref="IsOwn(ReadOnlySpan{byte})"/> recognises, formatting its line and recording it in series
 /// nothing exports instead, so that code is compiled too (a load balancer's go to a server of their own, whose request
-/// log goes to /dev/null), and recognise nothing once the warm-up is over (one field read per request after that). A client cannot hide its requests by copying the user agent
-/// without the secret, which never leaves the process.</para>
+/// log goes to /dev/null), and recognise nothing once the warm-up is over (one field read per request after that). A
+/// client cannot hide its requests by copying the user agent without the secret, which never leaves the process.</para>
 /// </remarks>
 public sealed class NodeWarmUp : IHostedLifecycleService, IReadinessCheck
 {

@@ -51,14 +51,7 @@ internal sealed class AccessLogMiddleware(RequestDelegate next, LogFileWriter<Ac
                 servedBy.Length == 0 || servedBy == nodeName ? null : servedBy,
                 proxies);
             // The node's warm-up requests (NodeWarmUp) are formatted, so the code is compiled before a client's, and not logged.
-            if (warmUp?.IsOwn(request) == true)
-            {
-                writer.Rehearse(entry);
-            }
-            else
-            {
-                writer.TryWrite(entry);
-            }
+            writer.TryWrite(entry, warmUp: warmUp?.IsOwn(request) == true);
         }
     }
 }

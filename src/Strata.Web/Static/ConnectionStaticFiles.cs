@@ -122,7 +122,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         if (_log is not null)
         {
             var isHead = request.IsHead;
-            Log(own, new AccessLogEntry(
+            _log.TryWrite(new AccessLogEntry(
                 _time.GetUtcNow(),
                 request.Peer,
                 Text(request.ForwardedFor),
@@ -135,7 +135,8 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
                 Text(request.UserAgent),
                 elapsed,
                 servedBy is null || servedBy == _nodeName ? null : servedBy,
-                _proxies));
+                _proxies),
+                own);
         }
 
         if (!own)
@@ -252,7 +253,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
         (own ? _served.Rehearsal : _served).Record(200, Stopwatch.GetElapsedTime(started));
         if (_log is not null)
         {
-            Log(own, new AccessLogEntry(
+            _log.TryWrite(new AccessLogEntry(
                 _time.GetUtcNow(),
                 request.Peer,
                 Text(request.ForwardedFor),
@@ -265,7 +266,8 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
                 Text(request.UserAgent),
                 Stopwatch.GetElapsedTime(started),
                 null,
-                _proxies));
+                _proxies),
+                own);
         }
     }
 
@@ -343,19 +345,6 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
             }
 
             return false;
-        }
-    }
-
-    /// <summary>Queues the line, or only formats it for the node's warm-up (which is not logged: <see cref="NodeWarmUp"/>).</summary>
-    private void Log(bool warmUp, in AccessLogEntry entry)
-    {
-        if (warmUp)
-        {
-            _log!.Rehearse(entry);
-        }
-        else
-        {
-            _log!.TryWrite(entry);
         }
     }
 
