@@ -190,10 +190,20 @@ def wait_ready(url, server, timeout=60, ok_only=False):
     raise RuntimeError(f"{url} did not answer within {timeout} s: see {server.log_path}")
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port(address):
-    with socket.socket() as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
+    """A port free on address now, never one given before in this run: the kernel may hand the same port to two
+    binds in a row once the first socket is closed (a node's address and management port were once the same, and
+    the topology, rightly, refused to load)."""
+    while True:
+        with socket.socket() as s:
+            s.bind((address, 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 # ---------------------------------------------------------------- load generators
