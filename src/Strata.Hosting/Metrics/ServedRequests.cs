@@ -19,15 +19,17 @@ public sealed class ServedRequests
     private readonly Counter.Child[] _byClass;
     private readonly Histogram _duration;
 
+    // The same series in a registry of their own that nothing exports: where a node's warm-up requests are recorded.
+    private readonly ServedRequests? _rehearsal;
+
     public ServedRequests(NodeMetrics metrics)
         : this(metrics.Factory)
     {
-        Rehearsal = new ServedRequests(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        _rehearsal = new ServedRequests(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
     }
 
     private ServedRequests(IMetricFactory factory)
     {
-        Rehearsal = this;
         var requests = factory.CreateCounter("strata_http_requests_total", "Requests this node answered, by status class.", ["code"]);
         _byClass = [.. NodeMetrics.StatusClasses.Select(c => requests.WithLabels(c))];
         _duration = factory.CreateHistogram(
@@ -37,16 +39,14 @@ public sealed class ServedRequests
     }
 
     /// <summary>
-    /// The same series in a registry of their own that nothing exports: where a node's warm-up requests
-    /// (<see cref="NodeWarmUp"/>) are recorded, so the code a client's runs is compiled first and the node's series count clients only.
+    /// Records one answered request; a node's warm-up request (<paramref name="warmUp"/>, <see cref="NodeWarmUp"/>) in
+    /// series nothing exports, so the code a client's runs is compiled first and the node's series count clients only.
     /// </summary>
-    public ServedRequests Rehearsal { get; }
-
-    /// <summary>Records one answered request.</summary>
-    public void Record(int status, TimeSpan elapsed)
+    public void Record(int status, TimeSpan elapsed, bool warmUp = false)
     {
-        _byClass[NodeMetrics.StatusClass(status)].Inc();
-        _duration.Observe(elapsed.TotalSeconds);
+        var series = warmUp && _rehearsal is { } rehearsal ? rehearsal : this;
+        series._byClass[NodeMetrics.StatusClass(status)].Inc();
+        series._duration.Observe(elapsed.TotalSeconds);
     }
 }
 
@@ -72,7 +72,7 @@ public static class ServedRequestsExtensions
             {
                 if (!NodeHost.IsManagementRequest(context))
                 {
-                    (warmUp?.IsOwn(context.Request) == true ? served.Rehearsal : served).Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+                    served.Record(context.Response.StatusCode, Stopwatch.GetElapsedTime(started), warmUp?.IsOwn(context.Request) == true);
                 }
             }
         });

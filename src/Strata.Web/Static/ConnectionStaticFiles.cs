@@ -118,7 +118,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
     {
         var elapsed = Stopwatch.GetElapsedTime(started);
         var own = _warmUp?.IsOwn(request.UserAgent) == true;
-        (own ? _served.Rehearsal : _served).Record(status, elapsed);
+        _served.Record(status, elapsed, own);
         if (_log is not null)
         {
             var isHead = request.IsHead;
@@ -250,7 +250,7 @@ internal sealed class ConnectionStaticFiles : IConnectionContent
 
         Interlocked.Increment(ref _servedCount);
         var own = _warmUp?.IsOwn(request.UserAgent) == true;
-        (own ? _served.Rehearsal : _served).Record(200, Stopwatch.GetElapsedTime(started));
+        _served.Record(200, Stopwatch.GetElapsedTime(started), own);
         if (_log is not null)
         {
             _log.TryWrite(new AccessLogEntry(
